@@ -1,0 +1,204 @@
+// dutyhub: the command line for duty workers, managers, scripts and the demo.
+// Commands, JSON shapes and exit codes as docs/CLI.md says; keep them stable.
+#include <CLI/CLI.hpp>
+
+#include <chrono>
+#include <cstdlib>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+
+#include "agents/cli/render.h"
+#include "agents/client/hub_client.h"
+#include "broker/time_text.h"
+
+namespace {
+
+using dutyhub::v1::Reply;
+using dutyhub::v1::Request;
+using nlohmann::json;
+
+constexpr int kExitUsage = 2;
+
+struct Options {
+  std::string broker = "tcp://127.0.0.1:5570";
+  std::string as;
+  std::string key;
+  bool json = false;
+  double timeout_seconds = 5;
+};
+
+std::string EnvOr(const char* name, const std::string& fallback) {
+  const char* value = std::getenv(name);
+  return value != nullptr && *value != '\0' ? value : fallback;
+}
+
+int ExitCodeFor(dutyhub::v1::Status::Code code) {
+  switch (code) {
+    case dutyhub::v1::Status::OK: return 0;
+    case dutyhub::v1::Status::INVALID_ARGUMENT: return 3;
+    case dutyhub::v1::Status::PERMISSION_DENIED: return 4;
+    case dutyhub::v1::Status::UNAVAILABLE: return 5;
+    case dutyhub::v1::Status::NOT_FOUND: return 6;
+    default: return 1;
+  }
+}
+
+int Usage(const Options& options, const std::string& message) {
+  if (options.json) {
+    std::cout << json{{"error", {{"code", "USAGE"}, {"message", message}}}}.dump() << "\n";
+  }
+  std::cerr << "dutyhub: " << message << "\n";
+  return kExitUsage;
+}
+
+int ReportError(const Options& options, const dutyhub::v1::Status& status) {
+  if (options.json) std::cout << dutyhub::cli::ErrorJson(status).dump() << "\n";
+  std::cerr << "dutyhub: " << dutyhub::cli::ErrorText(status) << "\n";
+  return ExitCodeFor(status.code());
+}
+
+// Sends one request and prints the answer as JSON or for people.
+int Call(const Options& options, Request request,
+         const std::function<json(const Reply&)>& to_json,
+         const std::function<std::string(const Reply&)>& to_text) {
+  dutyhub::HubClient client(options.broker, options.as);
+  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
+  dutyhub::Result<Reply> reply = client.Call(std::move(request), timeout);
+  if (!reply.ok()) {
+    dutyhub::v1::Status status;
+    status.set_code(static_cast<dutyhub::v1::Status::Code>(reply.status().code()));
+    status.set_message(reply.status().message() + " (broker " + options.broker + ")");
+    return ReportError(options, status);
+  }
+  if (reply->status().code() != dutyhub::v1::Status::OK) return ReportError(options, reply->status());
+  if (options.json) {
+    std::cout << to_json(*reply).dump() << "\n";
+  } else {
+    std::cout << to_text(*reply);
+  }
+  return 0;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  Options options;
+  options.broker = EnvOr("DUTYHUB_BROKER", options.broker);
+  options.as = EnvOr("DUTYHUB_AS", "");
+  options.key = EnvOr("DUTYHUB_KEY", "");
+
+  CLI::App app{"dutyhub: send, read and acknowledge safeguarding notifications"};
+  app.fallthrough();
+  app.require_subcommand(1);
+  app.add_option("--broker", options.broker, "broker endpoint (DUTYHUB_BROKER)");
+  app.add_option("--as", options.as, "who you are: an agency id or a user (DUTYHUB_AS)");
+  app.add_option("--key", options.key, "your key file (DUTYHUB_KEY)");
+  app.add_flag("--json", options.json, "one JSON document on standard output");
+  app.add_option("--timeout", options.timeout_seconds, "seconds to wait for the broker")
+      ->check(CLI::PositiveNumber);
+
+  std::string file, inbox, delivery_id, note, to, reason, notification_id, duration;
+  bool all = false;
+  auto* ping = app.add_subcommand("ping", "exit 0 when the broker answers");
+  auto* send = app.add_subcommand("send", "publish a notification (an agency)");
+  send->add_option("FILE", file, "the notification as JSON; - for standard input")->required();
+  auto* inbox_cmd = app.add_subcommand("inbox", "outstanding items, earliest due first");
+  inbox_cmd->add_option("INBOX", inbox)->required();
+  inbox_cmd->add_flag("--all", all, "include acknowledged and transferred items");
+  auto* show = app.add_subcommand("show", "an item in full, with its history (records the opening)");
+  show->add_option("DELIVERY_ID", delivery_id)->required();
+  auto* ack = app.add_subcommand("ack", "acknowledge an item, by name, with a note");
+  ack->add_option("DELIVERY_ID", delivery_id)->required();
+  ack->add_option("--note", note, "what you will do about it")->required();
+  auto* transfer = app.add_subcommand("transfer", "not for us: pass the item to another inbox");
+  transfer->add_option("DELIVERY_ID", delivery_id)->required();
+  transfer->add_option("--to", to, "the inbox that should act")->required();
+  transfer->add_option("--reason", reason, "why it is for them")->required();
+  auto* status = app.add_subcommand("status", "where a notification went and what happened to it");
+  status->add_option("NOTIFICATION_ID", notification_id)->required();
+  auto* admin = app.add_subcommand("admin", "broker time");
+  admin->require_subcommand(1);
+  auto* admin_time = admin->add_subcommand("time", "the broker's time");
+  auto* advance = admin->add_subcommand("advance-clock", "move a simulated clock forward");
+  advance->add_option("DURATION", duration, "e.g. 15m, 4h, 2d")->required();
+
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::CallForHelp& e) {
+    return app.exit(e);
+  } catch (const CLI::ParseError& e) {
+    for (int i = 1; i < argc; ++i) options.json = options.json || std::string_view(argv[i]) == "--json";
+    return Usage(options, e.what());
+  }
+  if (!options.key.empty()) {
+    return Usage(options, "--key: authenticated connections (CURVE) are not built yet; use a "
+                          "broker started with --insecure-dev and --as");
+  }
+
+  Request request;
+  if (ping->parsed()) {
+    request.mutable_ping();
+    return Call(options, request, [](const Reply& r) { return json{{"now", dutyhub::FormatTimestamp(r.ping().now_ms())}}; },
+                [](const Reply&) { return std::string("broker answered\n"); });
+  }
+  if (options.as.empty()) return Usage(options, "say who you are with --as NAME or DUTYHUB_AS");
+  if (send->parsed()) {
+    std::stringstream text;
+    if (file == "-") {
+      text << std::cin.rdbuf();
+    } else {
+      std::ifstream in(file, std::ios::binary);
+      if (!in) return Usage(options, "cannot read " + file);
+      text << in.rdbuf();
+    }
+    request.mutable_send()->set_notification_json(text.str());
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::SendJson(r.send()); },
+                [](const Reply& r) { return dutyhub::cli::SendText(r.send()); });
+  }
+  if (inbox_cmd->parsed()) {
+    request.mutable_inbox()->set_inbox(inbox);
+    request.mutable_inbox()->set_all(all);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::InboxJson(r.inbox()); },
+                [](const Reply& r) { return dutyhub::cli::InboxText(r.inbox()); });
+  }
+  if (show->parsed()) {
+    request.mutable_show()->set_delivery_id(delivery_id);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::ShowJson(r.show()); },
+                [](const Reply& r) { return dutyhub::cli::ShowText(r.show()); });
+  }
+  if (ack->parsed()) {
+    request.mutable_ack()->set_delivery_id(delivery_id);
+    request.mutable_ack()->set_note(note);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AckJson(r.ack()); },
+                [](const Reply& r) { return dutyhub::cli::AckText(r.ack()); });
+  }
+  if (transfer->parsed()) {
+    request.mutable_transfer()->set_delivery_id(delivery_id);
+    request.mutable_transfer()->set_to_inbox(to);
+    request.mutable_transfer()->set_reason(reason);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::TransferJson(r.transfer()); },
+                [](const Reply& r) { return dutyhub::cli::TransferText(r.transfer()); });
+  }
+  if (status->parsed()) {
+    request.mutable_status()->set_notification_id(notification_id);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatusJson(r.status_reply()); },
+                [](const Reply& r) { return dutyhub::cli::StatusText(r.status_reply()); });
+  }
+  auto time_json = [](const Reply& r) { return dutyhub::cli::TimeJson(r.time().now_ms()); };
+  auto time_text = [](const Reply& r) {
+    return "broker time: " + dutyhub::FormatTimestamp(r.time().now_ms()) + " (" +
+           dutyhub::FormatLocalForPeople(r.time().now_ms()) + ")\n";
+  };
+  if (admin_time->parsed()) {
+    request.mutable_admin_time();
+    return Call(options, request, time_json, time_text);
+  }
+  if (advance->parsed()) {
+    std::optional<dutyhub::TimeMs> by = dutyhub::ParseDuration(duration);
+    if (!by) return Usage(options, "DURATION: expected a duration such as 15m, 4h or 2d");
+    request.mutable_advance_clock()->set_by_ms(*by);
+    return Call(options, request, time_json, time_text);
+  }
+  return Usage(options, "no command given");
+}

@@ -1,0 +1,35 @@
+// A connection to the broker for the command line and, later, the adapters: one DEALER
+// socket, requests matched to answers by correlation id.
+//
+// Not thread-safe: one HubClient per thread.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <chrono>
+#include <string>
+
+#include "broker/status.h"
+#include "hub.pb.h"
+
+namespace dutyhub {
+
+class HubClient {
+ public:
+  // Connects lazily (ZeroMQ reconnects by itself); `as` is the principal claimed under
+  // --insecure-dev.
+  HubClient(const std::string& endpoint, std::string as);
+
+  // Sends `request` (its correlation id is set here) and waits up to `timeout` for its
+  // answer. UNAVAILABLE when none came; the broker's status otherwise travels in the
+  // reply, so a Result that is ok may still hold an error Reply.
+  Result<v1::Reply> Call(v1::Request request, std::chrono::milliseconds timeout);
+
+ private:
+  zmq::context_t context_;
+  zmq::socket_t socket_;
+  std::string as_;
+  uint64_t next_correlation_id_ = 1;
+};
+
+}  // namespace dutyhub

@@ -1,0 +1,94 @@
+// The partnership's configuration: who may send what, which inboxes exist and when they
+// are staffed, who belongs to and manages which inbox, when a delivery falls due, and the
+// routing rules. Loaded once at start; immutable afterwards, so any thread may read it.
+#pragma once
+
+#include <map>
+#include <memory>
+#include <optional>
+#include <set>
+#include <string>
+#include <vector>
+
+#include "broker/clock.h"
+#include "broker/office_hours.h"
+#include "broker/routing_rules.h"
+#include "broker/status.h"
+#include "notification.pb.h"
+
+namespace dutyhub {
+
+struct Agency {
+  std::string id;
+  std::string name;
+  std::set<v1::Notification::Type> sends;
+};
+
+struct User {
+  std::string id;
+  std::string role;
+  std::set<std::string> member_of;
+  std::set<std::string> manages;  // filled in for every inbox when the file says `all`
+};
+
+struct Inbox {
+  std::string id;
+  std::string team;
+  std::string office_hours_name;
+  std::shared_ptr<const OfficeHours> office_hours;
+  // Where an item left unacknowledged here escalates first (northshire.md).
+  std::string managers_inbox;
+};
+
+// When a delivery of a given priority falls due on arrival (level 0 of the escalation
+// table): `after` of wall-clock time, or of the inbox's office time.
+struct DuePolicy {
+  TimeMs after = 0;
+  bool office_time = false;
+};
+
+struct BrokerSettings {
+  std::string listen = "tcp://127.0.0.1:5570";
+  int64_t max_message_bytes = 1 << 20;
+  int max_in_flight_per_connection = 64;
+  int heartbeat_interval_ms = 5000;
+  int heartbeat_timeout_ms = 15000;
+  int max_batch = 512;  // requests committed in one transaction at most
+};
+
+class Config {
+ public:
+  std::string source;  // the file it was read from, for messages
+  std::string partnership;
+  BrokerSettings broker;
+  std::map<std::string, Agency> agencies;
+  std::map<std::string, User> users;
+  std::map<std::string, Inbox> inboxes;
+  std::map<v1::Notification::Priority, DuePolicy> due;
+  // Timestamp fields that cap a delivery's due time, e.g. mash_request.respond_by.
+  std::vector<FieldPath> due_no_later_than;
+  RoutingRules routing;
+
+  const Agency* FindAgency(const std::string& id) const;
+  const User* FindUser(const std::string& id) const;
+  const Inbox* FindInbox(const std::string& id) const;
+
+  bool IsMember(const std::string& user, const std::string& inbox) const;
+  bool Manages(const std::string& user, const std::string& inbox) const;
+  // Members and managers may read and act on an inbox's items.
+  bool MayActOn(const std::string& user, const std::string& inbox) const;
+  // Manages at least one inbox.
+  bool IsManager(const std::string& user) const;
+};
+
+// Reads and checks a configuration file. Any mistake (malformed YAML, a missing or unknown
+// key, an unknown inbox, user, agency, calendar or field) is INVALID_ARGUMENT whose
+// message names the file, the line and the key: "config/x.yaml:42: inboxes.hv-north.
+// managers_inbox: no inbox 'hv-managerz' is configured".
+Result<std::shared_ptr<const Config>> LoadConfig(const std::string& path);
+
+// The same from text already in memory; `source` names it in messages.
+Result<std::shared_ptr<const Config>> ParseConfig(const std::string& text,
+                                                  const std::string& source);
+
+}  // namespace dutyhub

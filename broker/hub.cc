@@ -1,0 +1,324 @@
+#include "broker/hub.h"
+
+#include <spdlog/spdlog.h>
+
+#include <cctype>
+
+#include "broker/routing.h"
+#include "broker/validation.h"
+
+namespace dutyhub {
+namespace {
+
+constexpr size_t kMaxNoteLength = 4000;
+
+v1::Reply OkReply() {
+  v1::Reply reply;
+  reply.mutable_status()->set_code(v1::Status::OK);
+  return reply;
+}
+
+std::string Joined(const std::vector<std::string>& items) {
+  std::string out;
+  for (const auto& item : items) out += (out.empty() ? "" : ",") + item;
+  return out;
+}
+
+// Notes and reasons are free text from a person: required, bounded, and never logged.
+Status CheckText(const std::string& field, const std::string& text, const char* what) {
+  if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
+    return Status::InvalidArgument(
+        field + " is required", {{field, std::string("say ") + what}});
+  }
+  if (text.size() > kMaxNoteLength) {
+    return Status::InvalidArgument(field + " is too long",
+                                   {{field, "keep it to " + std::to_string(kMaxNoteLength) +
+                                                " characters; put the detail in the case record"}});
+  }
+  return Status::Ok();
+}
+
+// The notification's id for the log, only once it is known to be a UUID: a malformed id
+// field could hold anything, including a child's name.
+std::string LoggableId(const std::string& id) {
+  if (id.size() != 36) return "(malformed id)";
+  for (size_t i = 0; i < id.size(); ++i) {
+    bool dash = i == 8 || i == 13 || i == 18 || i == 23;
+    if (dash ? id[i] != '-' : !std::isxdigit(static_cast<unsigned char>(id[i]))) {
+      return "(malformed id)";
+    }
+  }
+  return id;
+}
+
+}  // namespace
+
+v1::Reply ErrorReply(const Status& status) {
+  v1::Reply reply;
+  reply.mutable_status()->set_code(static_cast<v1::Status::Code>(status.code()));
+  reply.mutable_status()->set_message(status.message());
+  for (const Violation& v : status.violations()) {
+    v1::Violation* out = reply.mutable_status()->add_violations();
+    out->set_field(v.field);
+    out->set_description(v.description);
+  }
+  return reply;
+}
+
+Hub::Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
+         Store& reader, IdSource& ids)
+    : config_(std::move(config)),
+      clock_(clock),
+      simulated_(simulated),
+      reader_(reader),
+      ids_(ids),
+      access_(*config_) {}
+
+Outcome Hub::Handle(const v1::Request& request) {
+  const std::string& principal = request.as();
+  if (request.body_case() == v1::Request::kPing) {
+    v1::Reply reply = OkReply();
+    reply.mutable_ping()->set_now_ms(clock_.Now());
+    return reply;
+  }
+  if (request.body_case() == v1::Request::BODY_NOT_SET) {
+    return ErrorReply(Status::InvalidArgument(
+        "the request names no operation: is the client older or newer than the broker?"));
+  }
+  if (Status s = access_.Known(principal); !s.ok()) return ErrorReply(s);
+  switch (request.body_case()) {
+    case v1::Request::kSend: return Send(principal, request.send());
+    case v1::Request::kInbox: return Inbox(principal, request.inbox());
+    case v1::Request::kShow: return Show(principal, request.show());
+    case v1::Request::kAck: return Ack(principal, request.ack());
+    case v1::Request::kTransfer: return Transfer(principal, request.transfer());
+    case v1::Request::kStatus: return StatusOf(principal, request.status());
+    case v1::Request::kAdminTime: {
+      v1::Reply reply = OkReply();
+      reply.mutable_time()->set_now_ms(clock_.Now());
+      return reply;
+    }
+    case v1::Request::kAdvanceClock: return AdvanceClock(request.advance_clock());
+    default:
+      return ErrorReply(Status::InvalidArgument("unknown operation"));
+  }
+}
+
+Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
+  if (Status s = access_.MaySend(principal, v1::Notification::TYPE_UNSPECIFIED); !s.ok()) {
+    return ErrorReply(s);
+  }
+  v1::Notification notification;
+  if (send.payload_case() == v1::SendRequest::kNotificationJson) {
+    Result<v1::Notification> parsed = ParseNotificationJson(send.notification_json());
+    if (!parsed.ok()) return ErrorReply(parsed.status());
+    notification = std::move(*parsed);
+  } else if (send.payload_case() == v1::SendRequest::kNotification) {
+    notification = send.notification();
+  } else {
+    return ErrorReply(Status::InvalidArgument("the send request carries no notification"));
+  }
+  // Validate before the type check: a form whose type contradicts its body has no
+  // trustworthy type to authorise, and its sender needs every violation to fix it.
+  const TimeMs now = clock_.Now();
+  if (Status s = CheckNotification(notification, now); !s.ok()) {
+    spdlog::info("rejected notification {} from {}: {} violation(s)", LoggableId(notification.id()),
+                 principal, s.violations().size());
+    return ErrorReply(s);
+  }
+  if (Status s = access_.MaySend(principal, notification.type()); !s.ok()) {
+    spdlog::info("refused notification {} from {}: may not send {}", notification.id(), principal,
+                 v1::Notification::Type_Name(notification.type()));
+    return ErrorReply(s);
+  }
+  Normalize(notification);
+  RoutePlan plan = Route(*config_, notification, now);
+  notification.set_priority(plan.priority);
+  std::vector<NewDelivery> deliveries;
+  for (const std::string& inbox : plan.inboxes) {
+    Result<TimeMs> due = DueAt(*config_, inbox, plan.priority, notification, now);
+    if (!due.ok()) return ErrorReply(due.status());
+    deliveries.push_back(NewDelivery{ids_.NewId(), inbox, *due});
+  }
+  std::string log_line = "accepted notification " + notification.id() + " from " + principal +
+                         ": " + v1::Notification::Priority_Name(plan.priority) + " to " +
+                         Joined(plan.inboxes);
+  if (!plan.unknown_inboxes.empty()) {
+    log_line += " (no inbox " + Joined(plan.unknown_inboxes) + ": fallback used)";
+  }
+  WriteJob job;
+  job.log_line = std::move(log_line);
+  job.apply = [principal, notification = std::move(notification), now,
+               deliveries = std::move(deliveries)](Store& store) -> v1::Reply {
+    auto existing = store.FindPublished(principal, notification.id());
+    if (!existing.ok()) return ErrorReply(existing.status());
+    v1::Reply reply = OkReply();
+    if (existing->has_value()) {
+      *reply.mutable_send() = std::move(**existing);
+      reply.mutable_send()->set_duplicate(true);
+      return reply;
+    }
+    if (Status s = store.InsertNotification(principal, notification, now, deliveries); !s.ok()) {
+      return ErrorReply(s);
+    }
+    v1::SendReply* out = reply.mutable_send();
+    out->set_id(notification.id());
+    out->set_priority(notification.priority());
+    for (const NewDelivery& d : deliveries) {
+      v1::Delivery* item = out->add_deliveries();
+      item->set_delivery_id(d.delivery_id);
+      item->set_inbox(d.inbox);
+      item->set_due_at_ms(d.due_at);
+    }
+    return reply;
+  };
+  return job;
+}
+
+Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request) {
+  if (config_->FindInbox(request.inbox()) == nullptr) {
+    return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
+  }
+  if (Status s = access_.MayActOn(principal, request.inbox()); !s.ok()) return ErrorReply(s);
+  auto items = reader_.ListInbox(request.inbox(), request.all());
+  if (!items.ok()) return ErrorReply(items.status());
+  v1::Reply reply = OkReply();
+  reply.mutable_inbox()->set_inbox(request.inbox());
+  for (auto& item : *items) *reply.mutable_inbox()->add_items() = std::move(item);
+  return reply;
+}
+
+Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::string& delivery_id) {
+  if (delivery_id.empty()) {
+    return Status::InvalidArgument("a delivery id is required", {{"delivery_id", "give the item's delivery id"}});
+  }
+  auto item = reader_.GetDelivery(delivery_id);
+  if (!item.ok()) return item.status();
+  if (Status s = access_.MayActOn(principal, item->inbox()); !s.ok()) return s;
+  return item;
+}
+
+Outcome Hub::Show(const std::string& principal, const v1::ShowRequest& request) {
+  auto item = ItemFor(principal, request.delivery_id());
+  if (!item.ok()) return ErrorReply(item.status());
+  const TimeMs now = clock_.Now();
+  WriteJob job;
+  job.log_line = "delivery " + request.delivery_id() + " opened by " + principal;
+  job.apply = [id = request.delivery_id(), principal, now](Store& store) -> v1::Reply {
+    // Opening is recorded before the content is handed over: every access leaves a trace.
+    if (Status s = store.RecordOpened(id, principal, now); !s.ok()) return ErrorReply(s);
+    auto delivery = store.GetDelivery(id);
+    auto body = store.GetNotificationBody(id);
+    auto history = store.History(id);
+    if (!delivery.ok()) return ErrorReply(delivery.status());
+    if (!body.ok()) return ErrorReply(body.status());
+    if (!history.ok()) return ErrorReply(history.status());
+    v1::Reply reply = OkReply();
+    v1::ShowReply* show = reply.mutable_show();
+    *show->mutable_delivery() = std::move(*delivery);
+    *show->mutable_notification() = std::move(*body);
+    for (auto& entry : *history) *show->add_history() = std::move(entry);
+    return reply;
+  };
+  return job;
+}
+
+Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
+  auto item = ItemFor(principal, request.delivery_id());
+  if (!item.ok()) return ErrorReply(item.status());
+  if (config_->FindUser(principal) == nullptr) {
+    return ErrorReply(Status::PermissionDenied("only a named person acknowledges an item"));
+  }
+  if (Status s = CheckText("note", request.note(), "what you will do about it"); !s.ok()) {
+    return ErrorReply(s);
+  }
+  const TimeMs now = clock_.Now();
+  WriteJob job;
+  job.log_line = "delivery " + request.delivery_id() + " acknowledged by " + principal;
+  job.apply = [request, principal, now](Store& store) -> v1::Reply {
+    auto ack = store.Acknowledge(request.delivery_id(), principal, request.note(), now);
+    if (!ack.ok()) return ErrorReply(ack.status());
+    v1::Reply reply = OkReply();
+    *reply.mutable_ack() = std::move(*ack);
+    return reply;
+  };
+  return job;
+}
+
+Outcome Hub::Transfer(const std::string& principal, const v1::TransferRequest& request) {
+  auto item = ItemFor(principal, request.delivery_id());
+  if (!item.ok()) return ErrorReply(item.status());
+  if (config_->FindInbox(request.to_inbox()) == nullptr) {
+    return ErrorReply(Status::NotFound("no inbox '" + request.to_inbox() + "' is configured"));
+  }
+  if (request.to_inbox() == item->inbox()) {
+    return ErrorReply(Status::InvalidArgument(
+        "the item is already in " + request.to_inbox(),
+        {{"to", "name the inbox that should act on it instead"}}));
+  }
+  if (Status s = CheckText("reason", request.reason(), "why it is for them, not you"); !s.ok()) {
+    return ErrorReply(s);
+  }
+  const TimeMs now = clock_.Now();
+  auto body = reader_.GetNotificationBody(request.delivery_id());
+  if (!body.ok()) return ErrorReply(body.status());
+  // The clock starts afresh in the new inbox (northshire.md), by its own office hours.
+  Result<TimeMs> due = DueAt(*config_, request.to_inbox(), item->priority(), *body, now);
+  if (!due.ok()) return ErrorReply(due.status());
+  NewDelivery to{ids_.NewId(), request.to_inbox(), *due};
+  WriteJob job;
+  job.log_line = "delivery " + request.delivery_id() + " transferred by " + principal + " to " +
+                 to.inbox + " as " + to.delivery_id;
+  job.apply = [request, principal, now, to](Store& store) -> v1::Reply {
+    auto moved = store.Transfer(request.delivery_id(), principal, request.reason(), now, to);
+    if (!moved.ok()) return ErrorReply(moved.status());
+    v1::Reply reply = OkReply();
+    *reply.mutable_transfer() = std::move(*moved);
+    return reply;
+  };
+  return job;
+}
+
+Outcome Hub::StatusOf(const std::string& principal, const v1::StatusRequest& request) {
+  auto found = reader_.FindNotifications(request.notification_id());
+  if (!found.ok()) return ErrorReply(found.status());
+  Status refusal = Status::NotFound("no notification " + request.notification_id());
+  for (const NotificationRecord& record : *found) {
+    auto deliveries = reader_.DeliveriesOf(record.seq);
+    if (!deliveries.ok()) return ErrorReply(deliveries.status());
+    // Another agency's notification with the same id is none of this agency's business:
+    // answer as if it did not exist.
+    if (config_->FindAgency(principal) && principal != record.agency) continue;
+    if (Status s = access_.MayReadStatus(principal, record.agency, *deliveries); !s.ok()) {
+      refusal = s;
+      continue;
+    }
+    v1::Reply reply = OkReply();
+    v1::StatusReply* status = reply.mutable_status_reply();
+    status->set_id(record.id);
+    status->set_from(record.agency);
+    status->set_received_at_ms(record.received_at);
+    status->set_priority(record.priority);
+    for (auto& d : *deliveries) *status->add_deliveries() = std::move(d);
+    return reply;
+  }
+  return ErrorReply(refusal);
+}
+
+Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
+  if (simulated_ == nullptr) {
+    return ErrorReply(Status::InvalidArgument(
+        "the broker runs on the real clock: start it with --simulated-clock to move time"));
+  }
+  if (request.by_ms() <= 0) {
+    return ErrorReply(Status::InvalidArgument("time only moves forward",
+                                              {{"duration", "give a positive duration such as 15m"}}));
+  }
+  simulated_->Advance(request.by_ms());
+  spdlog::info("simulated clock advanced by {} ms", request.by_ms());
+  v1::Reply reply = OkReply();
+  reply.mutable_time()->set_now_ms(clock_.Now());
+  return reply;
+}
+
+}  // namespace dutyhub

@@ -1,0 +1,65 @@
+// The broker's request logic: authorise, validate, route, and either answer from the
+// store at once (reads) or hand a write to the writer, which answers after it committed.
+//
+// Threads: Handle runs on the reactor thread and reads through the reactor's Store;
+// a WriteJob runs later on the writer thread against the writer's Store.
+#pragma once
+
+#include <functional>
+#include <memory>
+#include <string>
+#include <variant>
+
+#include "broker/access.h"
+#include "broker/clock.h"
+#include "broker/config.h"
+#include "broker/ids.h"
+#include "broker/store.h"
+#include "hub.pb.h"
+
+namespace dutyhub {
+
+// A change to make in the writer's transaction. `apply` runs inside a savepoint; when it
+// returns a Reply whose status is not OK, its changes are rolled back.
+struct WriteJob {
+  std::function<v1::Reply(Store&)> apply;
+  // Said in the log after the transaction committed (ids only, never a child's details).
+  std::string log_line;
+};
+
+using Outcome = std::variant<v1::Reply, WriteJob>;
+
+v1::Reply ErrorReply(const Status& status);
+
+class Hub {
+ public:
+  // `simulated` is the broker's clock when it runs a simulated one, else null.
+  // `insecure_dev`: the principal is the client's `as` name.
+  Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
+      Store& reader, IdSource& ids);
+
+  // REQUIRES: called on the reactor thread only. The reply's correlation id is set by the
+  // caller.
+  Outcome Handle(const v1::Request& request);
+
+ private:
+  Outcome Send(const std::string& principal, const v1::SendRequest& send);
+  Outcome Inbox(const std::string& principal, const v1::InboxRequest& request);
+  Outcome Show(const std::string& principal, const v1::ShowRequest& request);
+  Outcome Ack(const std::string& principal, const v1::AckRequest& request);
+  Outcome Transfer(const std::string& principal, const v1::TransferRequest& request);
+  Outcome StatusOf(const std::string& principal, const v1::StatusRequest& request);
+  Outcome AdvanceClock(const v1::AdvanceClockRequest& request);
+
+  // The item, if it exists and the principal may act on its inbox.
+  Result<v1::Delivery> ItemFor(const std::string& principal, const std::string& delivery_id);
+
+  std::shared_ptr<const Config> config_;
+  const Clock& clock_;
+  SimulatedClock* simulated_;
+  Store& reader_;
+  IdSource& ids_;
+  AccessPolicy access_;
+};
+
+}  // namespace dutyhub

@@ -1,0 +1,30 @@
+#include "broker/ids.h"
+
+#include <cstdio>
+
+namespace dutyhub {
+
+RandomIds::RandomIds() {
+  std::random_device device;
+  std::seed_seq seed{device(), device(), device(), device(), device(), device()};
+  engine_.seed(seed);
+}
+
+std::string RandomIds::NewId() {
+  uint64_t hi, lo;
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    hi = engine_();
+    lo = engine_();
+  }
+  hi = (hi & ~0xF000ULL) | 0x4000ULL;                      // version 4
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  char text[37];
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
+                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
+                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+                static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return text;
+}
+
+}  // namespace dutyhub

@@ -1,0 +1,122 @@
+// dutyhub-broker: validates, stores and routes safeguarding notifications into duty
+// inboxes. Command line as docs/CLI.md says; exit 2 for a bad command line or
+// configuration, before anything listens.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+
+#include "broker/config.h"
+#include "broker/hub.h"
+#include "broker/ids.h"
+#include "broker/server.h"
+#include "broker/store.h"
+#include "broker/time_text.h"
+#include "broker/writer.h"
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+
+extern "C" void OnSignal(int) { g_stop.store(true); }
+
+// --insecure-dev believes whatever name a client claims, so it must never be reachable
+// from another machine.
+bool IsLoopback(const std::string& endpoint) {
+  for (const char* prefix : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
+    if (endpoint.rfind(prefix, 0) == 0) return true;
+  }
+  return false;
+}
+
+int Fail(const std::string& message) {
+  std::cerr << "dutyhub-broker: " << message << "\n";
+  return 2;
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dutyhub-broker: carries safeguarding notifications into duty inboxes"};
+  std::string config_path;
+  std::string data_dir = "dutyhub-data";
+  std::string listen;
+  std::string simulated_start;
+  bool insecure_dev = false;
+  app.add_option("--config", config_path, "the partnership configuration (YAML)")->required();
+  app.add_option("--data", data_dir, "where the SQLite store lives (created if missing)");
+  app.add_option("--listen", listen, "endpoint to listen on, e.g. tcp://127.0.0.1:5570");
+  auto* simulated = app.add_option("--simulated-clock", simulated_start,
+                                   "run on a simulated clock starting at START (RFC 3339) or now")
+                        ->expected(0, 1);
+  app.add_flag("--insecure-dev", insecure_dev,
+               "accept unauthenticated connections and believe the client's --as (loopback only)");
+  try {
+    app.parse(argc, argv);
+  } catch (const CLI::ParseError& e) {
+    return app.exit(e) == 0 ? 0 : 2;
+  }
+
+  auto config = dutyhub::LoadConfig(config_path);
+  if (!config.ok()) return Fail(config.status().message());
+  std::string endpoint = listen.empty() ? (*config)->broker.listen : listen;
+  if (!insecure_dev) {
+    return Fail("authenticated connections (CURVE) are not built yet: start with --insecure-dev, "
+                "on a loopback address, for development and tests");
+  }
+  if (!IsLoopback(endpoint)) {
+    return Fail("--insecure-dev is refused on " + endpoint +
+                ": it believes any name a client claims, so it listens on loopback only "
+                "(tcp://127.0.0.1:PORT or tcp://[::1]:PORT)");
+  }
+  spdlog::warn("INSECURE DEVELOPMENT MODE: connections are not authenticated and clients "
+               "choose who they are. Never use this with real data.");
+
+  dutyhub::SystemClock system_clock;
+  std::unique_ptr<dutyhub::SimulatedClock> simulated_clock;
+  if (simulated->count() > 0) {
+    dutyhub::TimeMs start = system_clock.Now();
+    if (!simulated_start.empty()) {
+      auto parsed = dutyhub::ParseTimestamp(simulated_start);
+      if (!parsed) return Fail("--simulated-clock: expected an RFC 3339 time such as 2026-11-23T10:00:00Z");
+      start = *parsed;
+    }
+    simulated_clock = std::make_unique<dutyhub::SimulatedClock>(start);
+    spdlog::info("simulated clock starts at {}", dutyhub::FormatTimestamp(start));
+  }
+  const dutyhub::Clock& clock = simulated_clock ? static_cast<const dutyhub::Clock&>(*simulated_clock)
+                                                : system_clock;
+
+  std::error_code ec;
+  std::filesystem::create_directories(data_dir, ec);
+  if (ec) return Fail("cannot create the data folder " + data_dir + ": " + ec.message());
+  const std::string store_path = data_dir + "/dutyhub.sqlite";
+  auto writer_store = dutyhub::Store::Open(store_path, /*writer=*/true);
+  if (!writer_store.ok()) return Fail(writer_store.status().message());
+  auto reader_store = dutyhub::Store::Open(store_path, /*writer=*/false);
+  if (!reader_store.ok()) return Fail(reader_store.status().message());
+
+  zmq::context_t context;
+  dutyhub::RandomIds ids;
+  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids);
+  dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch);
+  dutyhub::Server server(context, (*config)->broker, hub, writer);
+  auto bound = server.Bind(endpoint);
+  if (!bound.ok()) return Fail(bound.status().message());
+
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  writer.Start();
+  // Scripts and tests read the bound endpoint here (useful when the port is `*`).
+  std::ofstream(data_dir + "/broker.endpoint") << *bound << "\n";
+  spdlog::info("dutyhub-broker listening on {} for {}; store {}", *bound, (*config)->partnership,
+               store_path);
+  server.Run(g_stop);
+  writer.Stop();
+  spdlog::info("dutyhub-broker stopped; every confirmed request is in the store");
+  return 0;
+}

@@ -1,0 +1,123 @@
+#include "broker/server.h"
+
+#include <spdlog/spdlog.h>
+
+#include <vector>
+
+namespace dutyhub {
+
+Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer)
+    : settings_(settings), hub_(hub), writer_(writer), router_(context, zmq::socket_type::router) {
+  router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes);
+  // ZMTP heartbeats: a peer that stops answering is dropped, and its in-flight count with it.
+  router_.set(zmq::sockopt::heartbeat_ivl, settings_.heartbeat_interval_ms);
+  router_.set(zmq::sockopt::heartbeat_timeout, settings_.heartbeat_timeout_ms);
+  router_.set(zmq::sockopt::heartbeat_ttl, settings_.heartbeat_timeout_ms);
+  // Fail a send to a vanished peer at once instead of queueing it nowhere; the peer
+  // retries with the same id and gets the same answer.
+  router_.set(zmq::sockopt::router_mandatory, true);
+  router_.set(zmq::sockopt::linger, 1000);
+}
+
+Result<std::string> Server::Bind(const std::string& endpoint) {
+  try {
+    router_.bind(endpoint);
+  } catch (const zmq::error_t& e) {
+    return Status::Unavailable("cannot listen on " + endpoint + ": " + e.what());
+  }
+  return router_.get(zmq::sockopt::last_endpoint);
+}
+
+void Server::Run(const std::atomic<bool>& stop) {
+  std::vector<zmq::pollitem_t> items = {
+      {router_.handle(), 0, ZMQ_POLLIN, 0},
+      {writer_.done_socket().handle(), 0, ZMQ_POLLIN, 0},
+  };
+  while (!stop.load() || total_in_flight_ > 0) {
+    try {
+      zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
+    } catch (const zmq::error_t& e) {
+      if (e.num() == EINTR) continue;
+      throw;
+    }
+    if (items[1].revents & ZMQ_POLLIN) OnWriteDone();
+    // Once stopping, take no new requests; finish and answer the ones in flight.
+    if (!stop.load() && (items[0].revents & ZMQ_POLLIN)) OnRequest();
+  }
+}
+
+void Server::OnRequest() {
+  // Drain a bounded number per wake-up so finished writes are answered promptly too.
+  for (int i = 0; i < 256; ++i) {
+    std::vector<zmq::message_t> frames;
+    auto got = zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait);
+    if (!got) return;
+    if (frames.empty()) continue;
+    std::string routing_id = frames[0].to_string();
+    if (frames.size() != 2) {
+      AnswerError(routing_id, 0,
+                  Status::InvalidArgument("a request is exactly one frame holding a dutyhub.v1.Request"));
+      continue;
+    }
+    v1::Request request;
+    if (frames[1].size() == 0 ||
+        !request.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size()))) {
+      AnswerError(routing_id, 0, Status::InvalidArgument("unreadable request: not a dutyhub.v1.Request"));
+      continue;
+    }
+    Outcome outcome = hub_.Handle(request);
+    if (auto* reply = std::get_if<v1::Reply>(&outcome)) {
+      reply->set_correlation_id(request.correlation_id());
+      Answer(routing_id, *reply);
+      continue;
+    }
+    int& waiting = in_flight_[routing_id];
+    if (waiting >= settings_.max_in_flight_per_connection) {
+      AnswerError(routing_id, request.correlation_id(),
+                  Status::Unavailable("too many requests in flight on this connection (at most " +
+                                      std::to_string(settings_.max_in_flight_per_connection) +
+                                      "): wait for answers, then retry"));
+      continue;
+    }
+    ++waiting;
+    ++total_in_flight_;
+    auto write = std::make_unique<PendingWrite>();
+    write->routing_id = std::move(routing_id);
+    write->correlation_id = request.correlation_id();
+    write->job = std::move(std::get<WriteJob>(outcome));
+    writer_.Submit(std::move(write));
+  }
+}
+
+void Server::OnWriteDone() {
+  while (std::unique_ptr<PendingWrite> write = writer_.TakeDone()) {
+    --total_in_flight_;
+    auto it = in_flight_.find(write->routing_id);
+    if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+    write->reply.set_correlation_id(write->correlation_id);
+    Answer(write->routing_id, write->reply);
+  }
+}
+
+void Server::AnswerError(const std::string& routing_id, uint64_t correlation_id,
+                         const Status& status) {
+  v1::Reply reply = ErrorReply(status);
+  reply.set_correlation_id(correlation_id);
+  Answer(routing_id, reply);
+}
+
+void Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
+  std::string payload = reply.SerializeAsString();
+  try {
+    zmq::send_result_t sent =
+        router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
+    if (sent) sent = router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
+    if (!sent) spdlog::warn("a client is not reading its answers; answer {} dropped", reply.correlation_id());
+  } catch (const zmq::error_t& e) {
+    // EHOSTUNREACH: the client went away. It retries with the same id and gets the same
+    // answer from the store, so nothing is lost by not delivering this one.
+    spdlog::debug("answer {} not delivered: {}", reply.correlation_id(), e.what());
+  }
+}
+
+}  // namespace dutyhub

@@ -1,0 +1,49 @@
+// The broker's reactor: one thread that owns the ROUTER socket, answers reads at once,
+// hands writes to the Writer and sends their answers when they come back committed.
+//
+// Bounds: ZeroMQ's MAXMSGSIZE closes a connection that sends a larger message; at most
+// `max_in_flight_per_connection` writes wait per connection, and one more is answered
+// UNAVAILABLE (retry) rather than queued without limit or dropped.
+#pragma once
+
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <atomic>
+#include <map>
+#include <memory>
+#include <string>
+
+#include "broker/config.h"
+#include "broker/hub.h"
+#include "broker/writer.h"
+
+namespace dutyhub {
+
+class Server {
+ public:
+  Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer);
+
+  // Binds the ROUTER; returns the endpoint actually bound (the port resolved when the
+  // configured one ends in :*), or UNAVAILABLE when it cannot bind.
+  Result<std::string> Bind(const std::string& endpoint);
+
+  // Serves until `stop` becomes true, then answers every write still in flight and
+  // returns. REQUIRES: Bind succeeded.
+  void Run(const std::atomic<bool>& stop);
+
+ private:
+  void OnRequest();
+  void OnWriteDone();
+  void Answer(const std::string& routing_id, const v1::Reply& reply);
+  void AnswerError(const std::string& routing_id, uint64_t correlation_id, const Status& status);
+
+  const BrokerSettings settings_;
+  Hub& hub_;
+  Writer& writer_;
+  zmq::socket_t router_;
+  std::map<std::string, int> in_flight_;  // writes waiting, per connection
+  int total_in_flight_ = 0;
+};
+
+}  // namespace dutyhub

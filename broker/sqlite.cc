@@ -1,0 +1,63 @@
+#include "broker/sqlite.h"
+
+namespace dutyhub {
+
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool read_only) {
+  sqlite3* db = nullptr;
+  int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
+  flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by design
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  if (rc != SQLITE_OK) {
+    std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
+    sqlite3_close(db);
+    return Status::Unavailable("cannot open the store " + path + ": " + message);
+  }
+  sqlite3_extended_result_codes(db, 1);
+  // A reader may wait briefly while the writer checkpoints; it never blocks the writer.
+  sqlite3_busy_timeout(db, 5000);
+  return std::unique_ptr<Database>(new Database(db));
+}
+
+Database::~Database() {
+  statements_.clear();  // finalize before close
+  sqlite3_close(db_);
+}
+
+Status Database::Exec(const std::string& sql) {
+  char* err = nullptr;
+  int rc = sqlite3_exec(db_, sql.c_str(), nullptr, nullptr, &err);
+  if (rc == SQLITE_OK) return Status::Ok();
+  std::string message = err ? err : sqlite3_errstr(rc);
+  sqlite3_free(err);
+  int primary = rc & 0xff;
+  if (primary == SQLITE_FULL || primary == SQLITE_IOERR || primary == SQLITE_BUSY ||
+      primary == SQLITE_CANTOPEN) {
+    return Status::Unavailable("store: " + message);
+  }
+  return Status::Internal("store: " + message);
+}
+
+Result<StatementUse> Database::Prepare(const std::string& sql) {
+  auto it = statements_.find(sql);
+  if (it == statements_.end()) {
+    sqlite3_stmt* stmt = nullptr;
+    if (sqlite3_prepare_v3(db_, sql.c_str(), -1, SQLITE_PREPARE_PERSISTENT, &stmt, nullptr) !=
+        SQLITE_OK) {
+      return Status::Internal("store: cannot prepare statement: " +
+                              std::string(sqlite3_errmsg(db_)));
+    }
+    it = statements_.emplace(sql, std::make_unique<Statement>(stmt)).first;
+  }
+  return StatementUse(it->second.get());
+}
+
+Status Database::Error(const std::string& doing) const {
+  int rc = sqlite3_extended_errcode(db_) & 0xff;
+  std::string message = "store: " + doing + ": " + sqlite3_errmsg(db_);
+  if (rc == SQLITE_FULL || rc == SQLITE_IOERR || rc == SQLITE_BUSY) {
+    return Status::Unavailable(message);
+  }
+  return Status::Internal(message);
+}
+
+}  // namespace dutyhub

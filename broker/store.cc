@@ -1,0 +1,394 @@
+#include "broker/store.h"
+
+#include <array>
+
+namespace dutyhub {
+namespace {
+
+// The schema, one migration per version. Never edit a shipped migration: add the next.
+// Times are milliseconds since the epoch, UTC. `next_deadline` is the one next deadline
+// of an outstanding item (DESIGN.md promise 5); NULL once acknowledged or transferred.
+const std::array<const char*, 1> kMigrations = {
+    R"sql(
+CREATE TABLE notifications (
+  seq          INTEGER PRIMARY KEY,
+  agency       TEXT    NOT NULL,   -- as authenticated, never from the payload
+  id           TEXT    NOT NULL,
+  type         INTEGER NOT NULL,
+  priority     INTEGER NOT NULL,   -- after routing raised it
+  summary      TEXT    NOT NULL,
+  received_at  INTEGER NOT NULL,
+  body         BLOB    NOT NULL,   -- dutyhub.v1.Notification, serialized
+  UNIQUE (agency, id)
+);
+CREATE INDEX notifications_by_id ON notifications (id);
+
+CREATE TABLE deliveries (
+  delivery_id       TEXT    PRIMARY KEY,
+  notification_seq  INTEGER NOT NULL REFERENCES notifications (seq),
+  inbox             TEXT    NOT NULL,
+  origin            TEXT    NOT NULL CHECK (origin IN ('ROUTED', 'TRANSFERRED')),
+  transferred_from  TEXT,
+  state             INTEGER NOT NULL,
+  received_at       INTEGER NOT NULL,
+  due_at            INTEGER NOT NULL,
+  escalation_level  INTEGER NOT NULL DEFAULT 0,
+  next_deadline     INTEGER,
+  acknowledged_by   TEXT,
+  acknowledged_at   INTEGER,
+  note              TEXT
+);
+CREATE INDEX deliveries_by_inbox ON deliveries (inbox, state, due_at);
+CREATE INDEX deliveries_by_notification ON deliveries (notification_seq);
+CREATE INDEX deliveries_by_deadline ON deliveries (next_deadline) WHERE next_deadline IS NOT NULL;
+
+-- The audit: every event of every item, with who and when. Rows are only ever added.
+CREATE TABLE events (
+  seq          INTEGER PRIMARY KEY,
+  delivery_id  TEXT    NOT NULL REFERENCES deliveries (delivery_id),
+  at           INTEGER NOT NULL,
+  event        INTEGER NOT NULL,
+  by           TEXT,
+  inbox        TEXT    NOT NULL,
+  note         TEXT
+);
+CREATE INDEX events_by_delivery ON events (delivery_id, seq);
+)sql",
+};
+
+const char* kDeliveryColumns =
+    "SELECT d.delivery_id, n.id, d.inbox, n.type, n.priority, n.agency, n.summary, "
+    "d.received_at, d.due_at, d.state, d.escalation_level, d.acknowledged_by, "
+    "d.acknowledged_at, d.note FROM deliveries d JOIN notifications n ON n.seq = "
+    "d.notification_seq ";
+
+v1::Delivery ReadDelivery(const Statement& s) {
+  v1::Delivery d;
+  d.set_delivery_id(s.Text(0));
+  d.set_notification_id(s.Text(1));
+  d.set_inbox(s.Text(2));
+  d.set_type(static_cast<v1::Notification::Type>(s.Int(3)));
+  d.set_priority(static_cast<v1::Notification::Priority>(s.Int(4)));
+  d.set_from(s.Text(5));
+  d.set_summary(s.Text(6));
+  d.set_received_at_ms(s.Int(7));
+  d.set_due_at_ms(s.Int(8));
+  d.set_state(static_cast<v1::DeliveryState>(s.Int(9)));
+  d.set_escalation_level(static_cast<int32_t>(s.Int(10)));
+  if (!s.IsNull(11)) d.set_acknowledged_by(s.Text(11));
+  if (!s.IsNull(12)) d.set_acknowledged_at_ms(s.Int(12));
+  if (!s.IsNull(13)) d.set_note(s.Text(13));
+  return d;
+}
+
+}  // namespace
+
+int Store::SchemaVersion() { return static_cast<int>(kMigrations.size()); }
+
+Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool writer) {
+  auto db = Database::Open(path, !writer);
+  if (!db.ok()) return db.status();
+  std::unique_ptr<Store> store(new Store(std::move(*db)));
+  // Promise 1: confirmed means on disk. WAL with synchronous=FULL syncs the log at every
+  // commit; the writer's group commit shares that cost between many requests.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
+                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
+                             "PRAGMA cache_size=-65536"}) {
+    if (!writer && std::string(pragma).find("journal_mode") != std::string::npos) continue;
+    if (Status s = store->db_->Exec(pragma); !s.ok()) return s;
+  }
+  if (writer) {
+    if (Status s = store->Migrate(); !s.ok()) return s;
+  }
+  return store;
+}
+
+Status Store::Migrate() {
+  auto version_stmt = db_->Prepare("PRAGMA user_version");
+  if (!version_stmt.ok()) return version_stmt.status();
+  if ((*version_stmt)->Step() != SQLITE_ROW) return db_->Error("reading the schema version");
+  int version = static_cast<int>((*version_stmt)->Int(0));
+  if (version > SchemaVersion()) {
+    return Status::Internal("the store has schema version " + std::to_string(version) +
+                            ", newer than this broker's " + std::to_string(SchemaVersion()) +
+                            ": run a newer broker");
+  }
+  for (int v = version; v < SchemaVersion(); ++v) {
+    std::string sql = std::string("BEGIN IMMEDIATE;") + kMigrations[v] +
+                      "PRAGMA user_version=" + std::to_string(v + 1) + ";COMMIT;";
+    if (Status s = db_->Exec(sql); !s.ok()) {
+      Rollback();
+      return s;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
+Status Store::Commit() { return db_->Exec("COMMIT"); }
+void Store::Rollback() { (void)db_->Exec("ROLLBACK"); }
+Status Store::Savepoint() { return db_->Exec("SAVEPOINT request"); }
+Status Store::ReleaseSavepoint() { return db_->Exec("RELEASE request"); }
+void Store::RollbackToSavepoint() { (void)db_->Exec("ROLLBACK TO request; RELEASE request"); }
+
+Status Store::AddEvent(const std::string& delivery_id, TimeMs at, v1::EventKind event,
+                       const std::string& by, const std::string& inbox, const std::string& note) {
+  auto s = db_->Prepare(
+      "INSERT INTO events (delivery_id, at, event, by, inbox, note) VALUES (?, ?, ?, ?, ?, ?)");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, delivery_id).Bind(2, at).Bind(3, static_cast<int>(event)).Bind(5, inbox);
+  if (by.empty()) (*s)->BindNull(4); else (*s)->Bind(4, by);
+  if (note.empty()) (*s)->BindNull(6); else (*s)->Bind(6, note);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
+  return Status::Ok();
+}
+
+Result<std::optional<v1::SendReply>> Store::FindPublished(const std::string& agency,
+                                                          const std::string& id) {
+  int64_t seq = 0;
+  v1::SendReply reply;
+  {
+    auto s = db_->Prepare("SELECT seq, priority FROM notifications WHERE agency = ? AND id = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, agency).Bind(2, id);
+    int rc = (*s)->Step();
+    if (rc == SQLITE_DONE) return std::optional<v1::SendReply>();
+    if (rc != SQLITE_ROW) return db_->Error("looking up a notification");
+    seq = (*s)->Int(0);
+    reply.set_id(id);
+    reply.set_priority(static_cast<v1::Notification::Priority>((*s)->Int(1)));
+  }
+  auto s = db_->Prepare(
+      "SELECT delivery_id, inbox, due_at FROM deliveries WHERE notification_seq = ? AND "
+      "origin = 'ROUTED' ORDER BY rowid");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, seq);
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    v1::Delivery* d = reply.add_deliveries();
+    d->set_delivery_id((*s)->Text(0));
+    d->set_inbox((*s)->Text(1));
+    d->set_due_at_ms((*s)->Int(2));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reading deliveries");
+  return std::optional<v1::SendReply>(std::move(reply));
+}
+
+Status Store::InsertNotification(const std::string& agency, const v1::Notification& notification,
+                                 TimeMs received_at, const std::vector<NewDelivery>& deliveries) {
+  std::string body;
+  if (!notification.SerializeToString(&body)) return Status::Internal("cannot serialize");
+  auto s = db_->Prepare(
+      "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, agency).Bind(2, notification.id()).Bind(3, static_cast<int>(notification.type()))
+      .Bind(4, static_cast<int>(notification.priority())).Bind(5, notification.summary())
+      .Bind(6, received_at).BindBlob(7, body);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing a notification");
+  int64_t seq = sqlite3_last_insert_rowid(db_->raw());
+  for (const NewDelivery& d : deliveries) {
+    auto ins = db_->Prepare(
+        "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
+        "received_at, due_at, next_deadline) VALUES (?, ?, ?, 'ROUTED', ?, ?, ?, ?)");
+    if (!ins.ok()) return ins.status();
+    (*ins)->Bind(1, d.delivery_id).Bind(2, seq).Bind(3, d.inbox)
+        .Bind(4, static_cast<int>(v1::DELIVERED)).Bind(5, received_at).Bind(6, d.due_at)
+        .Bind(7, d.due_at);
+    if ((*ins)->Step() != SQLITE_DONE) return db_->Error("storing a delivery");
+    if (Status st = AddEvent(d.delivery_id, received_at, v1::EVENT_DELIVERED, "", d.inbox, "");
+        !st.ok()) {
+      return st;
+    }
+  }
+  return Status::Ok();
+}
+
+Status Store::RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at) {
+  auto d = GetDelivery(delivery_id);
+  if (!d.ok()) return d.status();
+  if (Status s = AddEvent(delivery_id, at, v1::EVENT_OPENED, by, d->inbox(), ""); !s.ok()) return s;
+  auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ? AND state = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, static_cast<int>(v1::OPENED)).Bind(2, delivery_id)
+      .Bind(3, static_cast<int>(v1::DELIVERED));
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an opening");
+  return Status::Ok();
+}
+
+Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
+                                        const std::string& note, TimeMs at) {
+  auto d = GetDelivery(delivery_id);
+  if (!d.ok()) return d.status();
+  v1::AckReply reply;
+  reply.set_delivery_id(delivery_id);
+  if (d->state() == v1::ACKNOWLEDGED) {
+    reply.set_acknowledged_by(d->acknowledged_by());
+    reply.set_acknowledged_at_ms(d->acknowledged_at_ms());
+    reply.set_note(d->note());
+    reply.set_already_acknowledged(true);
+    return reply;
+  }
+  if (d->state() == v1::TRANSFERRED) {
+    return Status::InvalidArgument("delivery " + delivery_id +
+                                   " was transferred to another inbox: acknowledge the item there");
+  }
+  auto s = db_->Prepare(
+      "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
+      "next_deadline = NULL WHERE delivery_id = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
+      .Bind(5, delivery_id);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
+  if (Status st = AddEvent(delivery_id, at, v1::EVENT_ACKNOWLEDGED, by, d->inbox(), note);
+      !st.ok()) {
+    return st;
+  }
+  reply.set_acknowledged_by(by);
+  reply.set_acknowledged_at_ms(at);
+  reply.set_note(note);
+  return reply;
+}
+
+Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const std::string& by,
+                                          const std::string& reason, TimeMs at,
+                                          const NewDelivery& to) {
+  auto d = GetDelivery(delivery_id);
+  if (!d.ok()) return d.status();
+  if (d->state() == v1::ACKNOWLEDGED || d->state() == v1::TRANSFERRED) {
+    return Status::InvalidArgument("delivery " + delivery_id + " is already " +
+                                   v1::DeliveryState_Name(d->state()) +
+                                   ": only an outstanding item can be transferred");
+  }
+  auto s = db_->Prepare(
+      "UPDATE deliveries SET state = ?, next_deadline = NULL WHERE delivery_id = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, delivery_id);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("transferring");
+  if (Status st = AddEvent(delivery_id, at, v1::EVENT_TRANSFERRED, by, to.inbox, reason); !st.ok()) {
+    return st;
+  }
+  auto ins = db_->Prepare(
+      "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, transferred_from, "
+      "state, received_at, due_at, next_deadline) SELECT ?, notification_seq, ?, 'TRANSFERRED', "
+      "delivery_id, ?, ?, ?, ? FROM deliveries WHERE delivery_id = ?");
+  if (!ins.ok()) return ins.status();
+  (*ins)->Bind(1, to.delivery_id).Bind(2, to.inbox).Bind(3, static_cast<int>(v1::DELIVERED))
+      .Bind(4, at).Bind(5, to.due_at).Bind(6, to.due_at).Bind(7, delivery_id);
+  if ((*ins)->Step() != SQLITE_DONE) return db_->Error("transferring");
+  if (Status st = AddEvent(to.delivery_id, at, v1::EVENT_DELIVERED, by, to.inbox, reason);
+      !st.ok()) {
+    return st;
+  }
+  v1::TransferReply reply;
+  reply.set_delivery_id(to.delivery_id);
+  reply.set_inbox(to.inbox);
+  reply.set_due_at_ms(to.due_at);
+  return reply;
+}
+
+Status Store::FillOpenedBy(v1::Delivery& delivery) {
+  auto s = db_->Prepare(
+      "SELECT by FROM events WHERE delivery_id = ? AND event = ? GROUP BY by ORDER BY MIN(seq)");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, delivery.delivery_id()).Bind(2, static_cast<int>(v1::EVENT_OPENED));
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) delivery.add_opened_by((*s)->Text(0));
+  if (rc != SQLITE_DONE) return db_->Error("reading openings");
+  return Status::Ok();
+}
+
+Result<std::vector<v1::Delivery>> Store::QueryDeliveries(const std::string& where,
+                                                         const std::string& key) {
+  auto s = db_->Prepare(kDeliveryColumns + where);
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, key);
+  std::vector<v1::Delivery> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) out.push_back(ReadDelivery(**s));
+  if (rc != SQLITE_DONE) return db_->Error("reading deliveries");
+  return out;
+}
+
+Result<v1::Delivery> Store::GetDelivery(const std::string& delivery_id) {
+  auto found = QueryDeliveries("WHERE d.delivery_id = ?", delivery_id);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return Status::NotFound("no delivery " + delivery_id);
+  v1::Delivery d = std::move(found->front());
+  if (Status s = FillOpenedBy(d); !s.ok()) return s;
+  return d;
+}
+
+Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, bool all) {
+  // Outstanding first, earliest due first: what must be done next is at the top.
+  std::string where = all ? "WHERE d.inbox = ? ORDER BY d.state IN (3, 4), d.due_at, d.rowid"
+                          : "WHERE d.inbox = ? AND d.state IN (1, 2) ORDER BY d.due_at, d.rowid";
+  auto items = QueryDeliveries(where, inbox);
+  if (!items.ok()) return items.status();
+  for (v1::Delivery& d : *items) {
+    if (Status s = FillOpenedBy(d); !s.ok()) return s;
+  }
+  return items;
+}
+
+Result<std::vector<v1::HistoryEntry>> Store::History(const std::string& delivery_id) {
+  auto s = db_->Prepare(
+      "SELECT at, event, by, inbox, note FROM events WHERE delivery_id = ? ORDER BY seq");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, delivery_id);
+  std::vector<v1::HistoryEntry> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    v1::HistoryEntry& e = out.emplace_back();
+    e.set_at_ms((*s)->Int(0));
+    e.set_event(static_cast<v1::EventKind>((*s)->Int(1)));
+    if (!(*s)->IsNull(2)) e.set_by((*s)->Text(2));
+    e.set_inbox((*s)->Text(3));
+    if (!(*s)->IsNull(4)) e.set_note((*s)->Text(4));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reading history");
+  return out;
+}
+
+Result<v1::Notification> Store::GetNotificationBody(const std::string& delivery_id) {
+  auto s = db_->Prepare(
+      "SELECT n.body FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
+      "WHERE d.delivery_id = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, delivery_id);
+  if ((*s)->Step() != SQLITE_ROW) return Status::NotFound("no delivery " + delivery_id);
+  v1::Notification n;
+  std::string_view blob = (*s)->Blob(0);
+  if (!n.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) {
+    return Status::Internal("stored notification for " + delivery_id + " is unreadable");
+  }
+  return n;
+}
+
+Result<std::vector<NotificationRecord>> Store::FindNotifications(const std::string& id) {
+  auto s = db_->Prepare(
+      "SELECT seq, agency, id, priority, received_at FROM notifications WHERE id = ? ORDER BY seq");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  std::vector<NotificationRecord> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    out.push_back(NotificationRecord{(*s)->Int(0), (*s)->Text(1), (*s)->Text(2),
+                                     static_cast<v1::Notification::Priority>((*s)->Int(3)),
+                                     (*s)->Int(4)});
+  }
+  if (rc != SQLITE_DONE) return db_->Error("finding a notification");
+  return out;
+}
+
+Result<std::vector<v1::Delivery>> Store::DeliveriesOf(int64_t notification_seq) {
+  auto items = QueryDeliveries("WHERE d.notification_seq = ? ORDER BY d.rowid",
+                               std::to_string(notification_seq));
+  if (!items.ok()) return items.status();
+  for (v1::Delivery& d : *items) {
+    if (Status s = FillOpenedBy(d); !s.ok()) return s;
+  }
+  return items;
+}
+
+}  // namespace dutyhub

@@ -1,0 +1,589 @@
+// The rules of docs/notifications.md. Every check writes into one ViolationList so the
+// sender hears about every broken rule at once. No description quotes a value from the form:
+// the form is about a child, and descriptions travel back to senders and into logs.
+#include "broker/validation.h"
+
+#include <date/date.h>
+#include <google/protobuf/util/json_util.h>
+
+#include <algorithm>
+#include <cctype>
+#include <optional>
+#include <regex>
+#include <utility>
+
+#include "broker/time_text.h"
+
+namespace dutyhub {
+namespace {
+
+using google::protobuf::EnumDescriptor;
+using v1::Address;
+using v1::HospitalLiaison;
+using v1::MashRequest;
+using v1::Notification;
+using v1::Person;
+using v1::ScbuDischarge;
+
+constexpr size_t kMaxJsonBytes = 1024 * 1024;
+constexpr size_t kMaxSummaryCodePoints = 2000;
+constexpr TimeMs kCreatedAtAllowance = 5 * kMinuteMs;
+constexpr int kMinGestationWeeks = 22;
+constexpr int kMaxGestationWeeks = 44;
+constexpr int kMaxMonthsToDelivery = 10;
+
+// Collects every broken rule; the order follows the form so a reply reads top to bottom.
+class ViolationList {
+ public:
+  void Add(std::string field, std::string description) {
+    violations_.push_back({std::move(field), std::move(description)});
+  }
+  std::vector<Violation> Take() && { return std::move(violations_); }
+
+ private:
+  std::vector<Violation> violations_;
+};
+
+// The times the rules are measured against.
+struct Reference {
+  int64_t today = 0;                 // the UTC date of the hub's `now`, days since 1970-01-01
+  std::optional<TimeMs> created_at;  // only when readable
+};
+
+std::string Path(std::string_view prefix, std::string_view name) {
+  return std::string(prefix) + "." + std::string(name);
+}
+
+std::string Indexed(std::string_view name, int index) {
+  return std::string(name) + "[" + std::to_string(index) + "]";
+}
+
+// Whitespace only counts as missing: "  " is no callback number and no summary.
+bool IsBlank(std::string_view text) {
+  return std::all_of(text.begin(), text.end(),
+                     [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
+}
+
+bool IsDigits(std::string_view text) {
+  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
+}
+
+bool Matches(std::string_view text, const std::regex& pattern) {
+  return std::regex_match(text.begin(), text.end(), pattern);
+}
+
+// The JSON parser has already refused malformed UTF-8, so the code points are the bytes
+// that are not continuation bytes.
+size_t CountCodePoints(std::string_view text) {
+  return std::count_if(text.begin(), text.end(),
+                       [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
+}
+
+bool IsUuid(std::string_view text) {
+  static const std::regex kUuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
+                                std::regex::icase);
+  return Matches(text, kUuid);
+}
+
+// Upper case only: routing compares practice codes as sent (inbox gp-J81012).
+bool IsGpPracticeCode(std::string_view text) {
+  static const std::regex kOdsPractice("[A-Z][0-9]{5}");
+  return Matches(text, kOdsPractice);
+}
+
+// Outward code A9, A99, A9A, AA9, AA99 or AA9A, an optional single space, inward code 9AA.
+bool IsUkPostcode(std::string_view text) {
+  static const std::regex kPostcode("[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}", std::regex::icase);
+  return Matches(text, kPostcode);
+}
+
+int64_t UtcDay(TimeMs t) { return t >= 0 ? t / kDayMs : (t - kDayMs + 1) / kDayMs; }
+
+// A day that does not exist in the target month (29 February next year) rolls into the
+// next month, which is what a person means by "a year after 29 February".
+int64_t AddCalendar(int64_t day, date::years years, date::months months) {
+  date::year_month_day ymd{date::sys_days{date::days{day}}};
+  ymd += years;
+  ymd += months;
+  return date::sys_days{ymd}.time_since_epoch().count();
+}
+
+// "ROUTINE, URGENT or IMMEDIATE": the enum's values after its unspecified zero, from the
+// descriptor so the sentence cannot drift from the .proto.
+std::string Choices(const EnumDescriptor* type) {
+  std::string text;
+  for (int i = 1; i < type->value_count(); ++i) {
+    if (i > 1) text += i + 1 == type->value_count() ? " or " : ", ";
+    text += type->value(i)->name();
+  }
+  return text;
+}
+
+// Protobuf's JSON parser quotes the document in its errors: the lines after the first show
+// the text around the error, and "invalid value X for type T" repeats X. Either may be a
+// child's details, so only the shape of the error is kept.
+std::string SafeParserMessage(std::string_view message) {
+  std::string text(message.substr(0, message.find('\n')));
+  constexpr std::string_view kInvalid = "invalid value ";
+  const size_t invalid = text.find(kInvalid);
+  const size_t for_type = text.rfind(" for type ");
+  if (invalid != std::string::npos && for_type != std::string::npos && for_type > invalid) {
+    const size_t value = invalid + kInvalid.size();
+    text = text.compare(value, 12, "oneof field ") == 0
+               ? "more than one of hospital_liaison, mash_request, scbu_discharge is set"
+               : text.substr(0, value) + "(not shown)" + text.substr(for_type);
+  }
+  // "(child) nickname: Cannot find field." names a key from the document: keep it only when
+  // it looks like a field name rather than, say, someone's name.
+  constexpr std::string_view kUnknown = ": Cannot find field.";
+  if (text.ends_with(kUnknown)) {
+    const size_t close = text.find(") ");
+    const size_t start = close == std::string::npos ? 0 : close + 2;
+    const size_t end = text.size() - kUnknown.size();
+    bool field_like = end > start && end - start <= 64;
+    for (size_t i = start; field_like && i < end; ++i) {
+      field_like = std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_';
+    }
+    if (!field_like) text = text.substr(0, start) + "(a field name not shown)" + text.substr(end);
+  }
+  return text;
+}
+
+// --- Field checks: each reports into `out` and returns what later rules need. ---
+
+bool RequireText(ViolationList& out, const std::string& field, std::string_view text,
+                 std::string description) {
+  if (!IsBlank(text)) return true;
+  out.Add(field, std::move(description));
+  return false;
+}
+
+// Proto3 enums are open: JSON may carry any number ("type": 7), so a value must be known
+// as well as set.
+bool CheckEnum(ViolationList& out, const std::string& field, int value, const EnumDescriptor* type,
+               bool required) {
+  if ((value == 0 && !required) || (value != 0 && type->FindValueByNumber(value) != nullptr)) {
+    return true;
+  }
+  out.Add(field, std::string(value == 0 ? "Required: choose " : "Not a value the hub knows: use ") +
+                     Choices(type) + ".");
+  return false;
+}
+
+void CheckEnumList(ViolationList& out, const std::string& field,
+                   const google::protobuf::RepeatedField<int>& values, const EnumDescriptor* type) {
+  for (int i = 0; i < values.size(); ++i) {
+    if (values[i] != 0 && type->FindValueByNumber(values[i]) != nullptr) continue;
+    out.Add(Indexed(field, i), "This entry is unspecified or unknown: use " + Choices(type) + ".");
+  }
+}
+
+std::optional<TimeMs> RequireTimestamp(ViolationList& out, const std::string& field,
+                                       std::string_view text, std::string_view what) {
+  constexpr std::string_view kForm =
+      "an RFC 3339 timestamp with an offset (e.g. 2026-11-23T10:15:00Z)";
+  std::optional<TimeMs> t = ParseTimestamp(text);
+  if (IsBlank(text)) {
+    out.Add(field, "Required: " + std::string(what) + ", as " + std::string(kForm) + ".");
+  } else if (!t) {
+    out.Add(field, "This is not " + std::string(kForm) + ": send it in that form.");
+  }
+  return t;
+}
+
+std::optional<int64_t> CheckDate(ViolationList& out, const std::string& field,
+                                 std::string_view text) {
+  std::optional<int64_t> day = ParseDate(text);
+  if (!day) out.Add(field, "This is not a real date in the form YYYY-MM-DD (e.g. 2026-11-23).");
+  return day;
+}
+
+void CheckPostcode(ViolationList& out, const std::string& field, std::string_view postcode) {
+  if (IsBlank(postcode) || IsUkPostcode(postcode)) return;
+  out.Add(field, "This does not look like a UK postcode (e.g. SW1A 1AA): check the address.");
+}
+
+// --- Person: the rules shared by the child and the household. ---
+
+void CheckNhsNumber(ViolationList& out, const std::string& field, std::string_view text) {
+  if (text.empty()) return;
+  const std::string digits = NormalizeNhsNumber(text);
+  if (digits.size() != 10 || !IsDigits(digits)) {
+    out.Add(field,
+            "An NHS number is 10 digits (spaces may separate them): check the number "
+            "against the patient's record.");
+  } else if (!IsValidNhsNumber(digits)) {
+    out.Add(field,
+            "This fails the NHS number check digit: check the number against the "
+            "patient's record.");
+  }
+}
+
+void CheckPersonRecord(ViolationList& out, const std::string& prefix, const Person& person,
+                       const Reference& ref) {
+  const std::string birth_field = Path(prefix, "date_of_birth");
+  if (!IsBlank(person.date_of_birth())) {
+    std::optional<int64_t> born = CheckDate(out, birth_field, person.date_of_birth());
+    if (born && *born > ref.today) {
+      out.Add(birth_field, "The date of birth is after today: check it against the record.");
+    }
+  }
+  CheckNhsNumber(out, Path(prefix, "nhs_number"), person.nhs_number());
+  CheckEnum(out, Path(prefix, "sex"), person.sex(), Person::Sex_descriptor(), false);
+  CheckPostcode(out, Path(prefix, "address.postcode"), person.address().postcode());
+  if (!person.gp_practice_code().empty() && !IsGpPracticeCode(person.gp_practice_code())) {
+    out.Add(Path(prefix, "gp_practice_code"),
+            "A GP practice code is the practice's ODS code, one capital letter and five digits "
+            "(e.g. J81012): check it with the practice.");
+  }
+}
+
+void CheckChild(ViolationList& out, const Notification& n, const Reference& ref) {
+  if (!n.has_child()) {
+    out.Add("child", "Required: say which child the notification is about.");
+    return;
+  }
+  const Person& child = n.child();
+  const bool has_birth = !IsBlank(child.date_of_birth());
+  const bool has_due = !IsBlank(child.expected_delivery_date());
+  if (!has_birth && !has_due) {
+    out.Add("child.date_of_birth",
+            "Required: give the child's date of birth, or the "
+            "expected_delivery_date if the child is not yet born.");
+  } else if (has_birth && has_due) {
+    out.Add("child.expected_delivery_date",
+            "The child has both a date of birth and an expected delivery date: once the child "
+            "is born send only the date of birth, before that only the expected delivery date.");
+  }
+  if (has_due) {
+    std::optional<int64_t> due =
+        CheckDate(out, "child.expected_delivery_date", child.expected_delivery_date());
+    if (due && *due > AddCalendar(ref.today, date::years{0}, date::months{kMaxMonthsToDelivery})) {
+      out.Add("child.expected_delivery_date",
+              "This is more than 10 months ahead: check it against the maternity record.");
+    }
+  }
+  if (!has_due || has_birth) {  // an unborn child may not be named yet
+    for (auto [field, name] : {std::pair{"child.given_name", &child.given_name()},
+                               std::pair{"child.family_name", &child.family_name()}}) {
+      RequireText(out, field, *name,
+                  "Required: a child who is born must be named, so the "
+                  "receiving team finds the right child.");
+    }
+  }
+  CheckPersonRecord(out, "child", child, ref);
+  const char* kHouseholdOnly =
+      "This describes a household member, not the child: record it on "
+      "the adult in household and remove it from child.";
+  if (child.relationship() != 0) out.Add("child.relationship", kHouseholdOnly);
+  if (child.has_lives_with_child()) out.Add("child.lives_with_child", kHouseholdOnly);
+  if (child.has_parental_responsibility()) out.Add("child.parental_responsibility", kHouseholdOnly);
+}
+
+void CheckHousehold(ViolationList& out, const Notification& n, const Reference& ref) {
+  for (int i = 0; i < n.household_size(); ++i) {
+    const Person& member = n.household(i);
+    const std::string prefix = Indexed("household", i);
+    CheckEnum(out, Path(prefix, "relationship"), member.relationship(),
+              Person::Relationship_descriptor(), true);
+    if (!IsBlank(member.expected_delivery_date())) {
+      out.Add(Path(prefix, "expected_delivery_date"),
+              "Only the unborn child has an expected delivery date: remove it from this "
+              "household member.");
+    }
+    CheckPersonRecord(out, prefix, member, ref);
+  }
+}
+
+// --- The envelope. ---
+
+std::string BodyName(Notification::BodyCase body) {
+  if (body == Notification::BODY_NOT_SET) return "";
+  return Notification::descriptor()->FindFieldByNumber(body)->name();
+}
+
+Notification::BodyCase BodyFor(Notification::Type type) {
+  switch (type) {
+    case Notification::HOSPITAL_LIAISON: return Notification::kHospitalLiaison;
+    case Notification::MASH_REQUEST: return Notification::kMashRequest;
+    case Notification::SCBU_DISCHARGE: return Notification::kScbuDischarge;
+    default: return Notification::BODY_NOT_SET;
+  }
+}
+
+void CheckTypeAndBody(ViolationList& out, const Notification& n) {
+  const bool known_type = CheckEnum(out, "type", n.type(), Notification::Type_descriptor(), true);
+  const std::string expected = BodyName(BodyFor(n.type()));
+  if (n.body_case() == Notification::BODY_NOT_SET && known_type) {
+    out.Add(expected, "Required: a " + Notification::Type_Name(n.type()) +
+                          " notification carries its form in " + expected + ".");
+  } else if (n.body_case() == Notification::BODY_NOT_SET) {
+    out.Add("body",
+            "Required: send the form itself, one of hospital_liaison, mash_request or "
+            "scbu_discharge.");
+  } else if (known_type && n.body_case() != BodyFor(n.type())) {
+    out.Add("type", "type is " + Notification::Type_Name(n.type()) + " but the body is " +
+                        BodyName(n.body_case()) + ": correct the type, or send the " + expected +
+                        " form instead.");
+  }
+}
+
+std::optional<TimeMs> CheckEnvelope(ViolationList& out, const Notification& n, TimeMs now) {
+  if (!IsUuid(n.id())) {
+    out.Add("id",
+            "Required: the UUID (8-4-4-4-12 hexadecimal digits) the sending system made "
+            "for this notification, reused on every retry.");
+  }
+  CheckTypeAndBody(out, n);
+  CheckEnum(out, "priority", n.priority(), Notification::Priority_descriptor(), true);
+  std::optional<TimeMs> created_at =
+      RequireTimestamp(out, "created_at", n.created_at(), "when the notification was made");
+  if (created_at && *created_at > now + kCreatedAtAllowance) {
+    out.Add("created_at",
+            "This is more than 5 minutes after the hub's clock: correct the "
+            "sending system's clock and resend.");
+  }
+  RequireText(out, "area", n.area(),
+              "Required: the partnership's locality code (north, south, ...) used for routing.");
+  RequireText(out, "author.name", n.author().name(),
+              "Required: who wrote the notification, so the receiving team knows whom to call.");
+  RequireText(out, "author.phone", n.author().phone(),
+              "Required: a phone number on which the author can be called back.");
+  return created_at;
+}
+
+void CheckFatherStatus(ViolationList& out, const Notification& n) {
+  const Notification::FatherStatus status = n.father_status();
+  if (!CheckEnum(out, "father_status", status, Notification::FatherStatus_descriptor(), true)) {
+    return;
+  }
+  if (status != Notification::RECORDED) {
+    RequireText(out, "father_status_note", n.father_status_note(),
+                "father_status is " + Notification::FatherStatus_Name(status) +
+                    ": say here why the father is not recorded and what was tried.");
+    return;
+  }
+  for (const Person& member : n.household()) {
+    if (member.relationship() == Person::FATHER || member.relationship() == Person::MALE_CARER) {
+      return;
+    }
+  }
+  out.Add(
+      "father_status",
+      "father_status is RECORDED but no household member is the FATHER or a MALE_CARER: add "
+      "him to household, or choose NOT_KNOWN, NOT_ASKED or DECLINED with a father_status_note.");
+}
+
+void CheckSummaryAndConcerns(ViolationList& out, const Notification& n) {
+  if (RequireText(
+          out, "summary", n.summary(),
+          "Required: 1 to 2,000 characters; it is what the duty worker sees in the inbox list.") &&
+      CountCodePoints(n.summary()) > kMaxSummaryCodePoints) {
+    out.Add("summary",
+            "This is longer than 2,000 characters: shorten it; detail belongs in the form.");
+  }
+  CheckEnumList(out, "concerns", n.concerns(), Notification::Concern_descriptor());
+}
+
+// --- The bodies. ---
+
+// Age on the day the notification was made: what "under 12 months" meant to the person
+// filling in the form.
+bool IsUnderTwelveMonths(const Notification& n, const Reference& ref) {
+  std::optional<int64_t> born = ParseDate(n.child().date_of_birth());
+  const int64_t on = ref.created_at ? UtcDay(*ref.created_at) : ref.today;
+  return born && on < AddCalendar(*born, date::years{1}, date::months{0});
+}
+
+void CheckHospitalLiaison(ViolationList& out, const Notification& n, const Reference& ref) {
+  const HospitalLiaison& form = n.hospital_liaison();
+  const std::string_view p = "hospital_liaison";
+  RequireText(out, Path(p, "site"), form.site(),
+              "Required: the hospital or urgent-care site the child attended.");
+  CheckEnum(out, Path(p, "department"), form.department(), HospitalLiaison::Department_descriptor(),
+            true);
+  RequireTimestamp(out, Path(p, "attended_at"), form.attended_at(), "when the child attended");
+  RequireText(out, Path(p, "presenting_complaint"), form.presenting_complaint(),
+              "Required: why the child was brought in.");
+  if (form.injury_present()) {
+    RequireText(out, Path(p, "injury_description"), form.injury_description(),
+                "An injury is recorded: describe it (what, where, how large).");
+  }
+  if ((form.injury_present() || IsUnderTwelveMonths(n, ref)) &&
+      !form.has_child_independently_mobile()) {
+    out.Add(Path(p, "child_independently_mobile"),
+            "Required when there is an injury or the child is under 12 months: say whether the "
+            "child is independently mobile; bruising in a child who cannot cruise is a red flag.");
+  }
+  if (!form.has_mash_referral_made()) {
+    out.Add(Path(p, "mash_referral_made"),
+            "Required: the form must say whether the hospital has "
+            "already referred to the MASH (true or false).");
+  } else if (form.mash_referral_made()) {
+    RequireText(out, Path(p, "mash_reference"), form.mash_reference(),
+                "A MASH referral was made: give its reference so the agencies can link records.");
+  }
+  CheckEnumList(out, Path(p, "follow_up_requested"), form.follow_up_requested(),
+                HospitalLiaison::FollowUp_descriptor());
+}
+
+void CheckMashRequest(ViolationList& out, const Notification& n, const Reference& ref) {
+  const MashRequest& form = n.mash_request();
+  const std::string_view p = "mash_request";
+  RequireText(out, Path(p, "mash_reference"), form.mash_reference(),
+              "Required: the MASH reference, so the reply reaches the right case.");
+  CheckEnum(out, Path(p, "request"), form.request(), MashRequest::Request_descriptor(), true);
+  CheckEnum(out, Path(p, "requested_service"), form.requested_service(),
+            MashRequest::Service_descriptor(), true);
+  RequireText(out, Path(p, "reason"), form.reason(),
+              "Required: why the MASH is asking, so the service can act on it.");
+  std::optional<TimeMs> respond_by = RequireTimestamp(out, Path(p, "respond_by"), form.respond_by(),
+                                                      "when the acknowledgement is due");
+  if (respond_by && ref.created_at && *respond_by <= *ref.created_at) {
+    out.Add(Path(p, "respond_by"),
+            "This must be after created_at: give the time by which the acknowledgement is due.");
+  }
+  if (form.request() == MashRequest::STRATEGY_DISCUSSION ||
+      !IsBlank(form.strategy_discussion_at())) {
+    RequireTimestamp(out, Path(p, "strategy_discussion_at"), form.strategy_discussion_at(),
+                     "when the strategy discussion will be held");
+  }
+}
+
+void CheckScbuDischarge(ViolationList& out, const Notification& n) {
+  const ScbuDischarge& form = n.scbu_discharge();
+  const std::string_view p = "scbu_discharge";
+  RequireText(out, Path(p, "unit"), form.unit(), "Required: the neonatal unit's name.");
+  std::optional<TimeMs> admitted =
+      RequireTimestamp(out, Path(p, "admitted_at"), form.admitted_at(), "the admission time");
+  std::optional<TimeMs> discharged =
+      RequireTimestamp(out, Path(p, "discharged_at"), form.discharged_at(), "the discharge time");
+  if (admitted && discharged && *discharged < *admitted) {
+    out.Add(Path(p, "discharged_at"), "The discharge is before the admission: check both times.");
+  }
+  if (!form.has_gestation_weeks()) {
+    out.Add(Path(p, "gestation_weeks"), "Required: the gestation at birth in completed weeks.");
+  } else if (form.gestation_weeks() < kMinGestationWeeks ||
+             form.gestation_weeks() > kMaxGestationWeeks) {
+    out.Add(Path(p, "gestation_weeks"),
+            "The gestation at birth must be 22 to 44 weeks: check it against the birth record.");
+  }
+  const Address& address = form.discharge_address();
+  bool has_line = false;
+  for (const std::string& line : address.lines()) has_line = has_line || !IsBlank(line);
+  if (!has_line && IsBlank(address.postcode())) {
+    out.Add(Path(p, "discharge_address"),
+            "Required: where the baby will live (at least one address line or a postcode).");
+  }
+  CheckPostcode(out, Path(p, "discharge_address.postcode"), address.postcode());
+  if (form.maternal_mental_health_concern() || form.paternal_mental_health_concern()) {
+    RequireText(out, Path(p, "mental_health_details"), form.mental_health_details(),
+                "A mental health concern is recorded: describe it, so the health visitor knows "
+                "before the first visit.");
+  }
+  if (!form.has_discharge_planning_meeting_held()) {
+    out.Add(Path(p, "discharge_planning_meeting_held"),
+            "Required: say whether a discharge planning meeting was held (true or false).");
+  } else if (!form.discharge_planning_meeting_held()) {
+    RequireText(out, Path(p, "discharge_planning_meeting_reason_not_held"),
+                form.discharge_planning_meeting_reason_not_held(),
+                "No discharge planning meeting was held: say why.");
+  }
+  CheckEnumList(out, Path(p, "safe_sleep_advice_given_to"), form.safe_sleep_advice_given_to(),
+                Person::Relationship_descriptor());
+  CheckEnumList(out, Path(p, "safe_handling_advice_given_to"), form.safe_handling_advice_given_to(),
+                Person::Relationship_descriptor());
+}
+
+// Upper case, one space before the three-character inward code: "ns14ab" -> "NS1 4AB".
+void NormalizeAddress(Address& address) {
+  if (!IsUkPostcode(address.postcode())) return;
+  std::string code;
+  for (char c : address.postcode()) {
+    if (c != ' ') code += static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  }
+  address.set_postcode(code.insert(code.size() - 3, " "));
+}
+
+void NormalizePerson(Person& person) {
+  if (!person.nhs_number().empty()) person.set_nhs_number(NormalizeNhsNumber(person.nhs_number()));
+  if (person.has_address()) NormalizeAddress(*person.mutable_address());
+}
+
+}  // namespace
+
+Result<v1::Notification> ParseNotificationJson(std::string_view json) {
+  if (json.empty()) {
+    return Status::InvalidArgument(
+        "the notification is empty: send one JSON object in the notifications.md form");
+  }
+  if (json.size() > kMaxJsonBytes) {
+    return Status::InvalidArgument(
+        "the notification is larger than 1 MiB, far more than any form: check what is sent");
+  }
+  v1::Notification notification;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // a misspelt field must not vanish silently
+  const auto status = google::protobuf::util::JsonStringToMessage(
+      google::protobuf::StringPiece(json.data(), json.size()), &notification, options);
+  if (!status.ok()) {
+    return Status::InvalidArgument(
+        "the notification is not readable JSON in the notifications.md form: " +
+        SafeParserMessage(std::string_view(status.message().data(), status.message().size())));
+  }
+  return notification;
+}
+
+std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now) {
+  ViolationList out;
+  Reference ref;
+  ref.today = UtcDay(now);
+  ref.created_at = CheckEnvelope(out, notification, now);
+  CheckChild(out, notification, ref);
+  CheckHousehold(out, notification, ref);
+  CheckFatherStatus(out, notification);
+  CheckSummaryAndConcerns(out, notification);
+  // The body that was sent is checked even when it does not match the type, so the sender
+  // learns everything at once.
+  switch (notification.body_case()) {
+    case Notification::kHospitalLiaison: CheckHospitalLiaison(out, notification, ref); break;
+    case Notification::kMashRequest: CheckMashRequest(out, notification, ref); break;
+    case Notification::kScbuDischarge: CheckScbuDischarge(out, notification); break;
+    case Notification::BODY_NOT_SET: break;
+  }
+  return std::move(out).Take();
+}
+
+Status CheckNotification(const v1::Notification& notification, TimeMs now) {
+  std::vector<Violation> violations = Validate(notification, now);
+  if (violations.empty()) return Status::Ok();
+  const size_t count = violations.size();
+  return Status::InvalidArgument("the notification breaks " + std::to_string(count) +
+                                     (count == 1 ? " rule" : " rules") +
+                                     " of notifications.md: correct every field listed and resend",
+                                 std::move(violations));
+}
+
+std::string NormalizeNhsNumber(std::string_view text) {
+  std::string digits(text);
+  std::erase(digits, ' ');
+  return digits;
+}
+
+bool IsValidNhsNumber(std::string_view digits) {
+  if (digits.size() != 10 || !IsDigits(digits)) return false;
+  int sum = 0;
+  for (int i = 0; i < 9; ++i) sum += (digits[i] - '0') * (10 - i);
+  const int check = (11 - sum % 11) % 11;  // 11 means 0; 10 is never a valid check digit
+  return check != 10 && check == digits[9] - '0';
+}
+
+void Normalize(v1::Notification& notification) {
+  if (notification.has_child()) NormalizePerson(*notification.mutable_child());
+  for (Person& member : *notification.mutable_household()) NormalizePerson(member);
+  if (notification.has_scbu_discharge() && notification.scbu_discharge().has_discharge_address()) {
+    NormalizeAddress(*notification.mutable_scbu_discharge()->mutable_discharge_address());
+  }
+}
+
+}  // namespace dutyhub

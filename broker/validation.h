@@ -1,0 +1,46 @@
+// The rules of docs/notifications.md, checked all at once. A library of its own
+// (dutyhub_validation) so the agency adapters can tell a source system about a bad form
+// before it ever leaves the hospital.
+//
+// Thread-safe: pure functions.
+#pragma once
+
+#include <string>
+#include <string_view>
+#include <vector>
+
+#include "broker/clock.h"
+#include "broker/status.h"
+#include "notification.pb.h"
+
+namespace dutyhub {
+
+// Parses a notification written as JSON (protobuf's JSON mapping, snake_case names).
+// Unknown fields are refused, so a misspelt field is not silently lost. An unreadable
+// document is INVALID_ARGUMENT whose message says what the parser could not read; the
+// document's content is never echoed (it may hold a child's details).
+Result<v1::Notification> ParseNotificationJson(std::string_view json);
+
+// Every rule the notification breaks, each with its field path
+// ("child.nhs_number", "scbu_discharge.mental_health_details", "household[1].relationship")
+// and a sentence a person can act on. Empty when the notification is valid.
+// `now` is the hub's time of arrival (created_at may be at most 5 minutes after it; dates
+// of birth may not be after it).
+// Descriptions never quote the child's details back.
+std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now);
+
+// Validate, folded into one Status: OK, or INVALID_ARGUMENT listing every violation.
+Status CheckNotification(const v1::Notification& notification, TimeMs now);
+
+// Removes the spaces people type in NHS numbers: "999 339 5633" -> "9993395633".
+std::string NormalizeNhsNumber(std::string_view text);
+
+// REQUIRES: nothing. True when `digits` is ten digits passing the modulus 11 check
+// (weights 10..2 over the first nine; check = 11 - (sum mod 11); 11 means 0; 10 never valid).
+bool IsValidNhsNumber(std::string_view digits);
+
+// Normalises what the rules allow to be normalised (NHS numbers without spaces, postcodes
+// in upper case). Applied after a notification passed validation, before it is stored.
+void Normalize(v1::Notification& notification);
+
+}  // namespace dutyhub

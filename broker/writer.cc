@@ -1,0 +1,128 @@
+#include "broker/writer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dutyhub {
+namespace {
+
+constexpr const char* kJobsEndpoint = "inproc://writer-jobs";
+constexpr const char* kDoneEndpoint = "inproc://writer-done";
+
+void SendPointer(zmq::socket_t& socket, PendingWrite* write) {
+  socket.send(zmq::const_buffer(&write, sizeof write), zmq::send_flags::none);
+}
+
+PendingWrite* ReceivePointer(zmq::socket_t& socket, zmq::recv_flags flags) {
+  PendingWrite* write = nullptr;
+  zmq::mutable_buffer into(&write, sizeof write);
+  while (true) {
+    try {
+      auto got = socket.recv(into, flags);
+      if (!got) return reinterpret_cast<PendingWrite*>(-1);  // nothing waiting
+      return write;
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;  // a signal for the main thread landed here: carry on
+    }
+  }
+}
+
+}  // namespace
+
+Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch)
+    : context_(context),
+      store_(std::move(store)),
+      max_batch_(max_batch),
+      jobs_push_(context, zmq::socket_type::push),
+      done_pull_(context, zmq::socket_type::pull) {
+  // Unbounded on inproc: the reactor bounds what is in flight per connection instead, and
+  // a job must never be dropped between the threads.
+  jobs_push_.set(zmq::sockopt::sndhwm, 0);
+  done_pull_.set(zmq::sockopt::rcvhwm, 0);
+  jobs_push_.bind(kJobsEndpoint);
+  done_pull_.bind(kDoneEndpoint);
+}
+
+Writer::~Writer() { Stop(); }
+
+void Writer::Start() { thread_ = std::thread([this] { Run(); }); }
+
+void Writer::Stop() {
+  if (!thread_.joinable()) return;
+  SendPointer(jobs_push_, nullptr);  // the sentinel: every job before it is finished first
+  thread_.join();
+}
+
+void Writer::Submit(std::unique_ptr<PendingWrite> write) { SendPointer(jobs_push_, write.release()); }
+
+std::unique_ptr<PendingWrite> Writer::TakeDone() {
+  PendingWrite* write = ReceivePointer(done_pull_, zmq::recv_flags::dontwait);
+  if (write == reinterpret_cast<PendingWrite*>(-1)) return nullptr;
+  return std::unique_ptr<PendingWrite>(write);
+}
+
+void Writer::Run() {
+  zmq::socket_t jobs(context_, zmq::socket_type::pull);
+  zmq::socket_t done(context_, zmq::socket_type::push);
+  jobs.set(zmq::sockopt::rcvhwm, 0);
+  done.set(zmq::sockopt::sndhwm, 0);
+  jobs.connect(kJobsEndpoint);
+  done.connect(kDoneEndpoint);
+  bool stopping = false;
+  while (!stopping) {
+    std::vector<std::unique_ptr<PendingWrite>> batch;
+    // Block for the first job, then take whatever else is already waiting: under load the
+    // batch grows by itself; when idle a lone request commits at once.
+    PendingWrite* first = ReceivePointer(jobs, zmq::recv_flags::none);
+    if (first == nullptr) break;
+    if (first != reinterpret_cast<PendingWrite*>(-1)) batch.emplace_back(first);
+    while (static_cast<int>(batch.size()) < max_batch_) {
+      PendingWrite* next = ReceivePointer(jobs, zmq::recv_flags::dontwait);
+      if (next == reinterpret_cast<PendingWrite*>(-1)) break;
+      if (next == nullptr) {
+        stopping = true;
+        break;
+      }
+      batch.emplace_back(next);
+    }
+    if (batch.empty()) continue;
+    CommitBatch(batch);
+    for (auto& write : batch) SendPointer(done, write.release());
+  }
+}
+
+void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+  auto fail_all = [&](const Status& status) {
+    for (auto& write : batch) write->reply = ErrorReply(status);
+  };
+  if (!failed_.ok()) return fail_all(failed_);
+  if (Status s = store_->Begin(); !s.ok()) {
+    spdlog::error("store: cannot begin a transaction: {}", s.message());
+    return fail_all(Status::Unavailable("the store is busy: retry later"));
+  }
+  for (auto& write : batch) {
+    if (Status s = store_->Savepoint(); !s.ok()) {
+      write->reply = ErrorReply(s);
+      continue;
+    }
+    write->reply = write->job.apply(*store_);
+    if (write->reply.status().code() == v1::Status::OK) {
+      if (Status s = store_->ReleaseSavepoint(); !s.ok()) write->reply = ErrorReply(s);
+    } else {
+      store_->RollbackToSavepoint();
+    }
+  }
+  if (Status s = store_->Commit(); !s.ok()) {
+    store_->Rollback();
+    failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
+                                  "); nothing more is confirmed until the broker restarts");
+    spdlog::critical("{}", failed_.message());
+    return fail_all(failed_);
+  }
+  for (auto& write : batch) {
+    if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
+      spdlog::info("{}", write->job.log_line);
+    }
+  }
+}
+
+}  // namespace dutyhub

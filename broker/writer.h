@@ -1,0 +1,61 @@
+// The one writer: owns the write connection and commits many requests per transaction
+// (group commit, as LevelDB's writer queue), so the fsync that makes "confirmed" true is
+// shared between every request that arrived while the previous one ran.
+//
+// Threads: the writer runs its own thread. The reactor submits jobs and collects results
+// over inproc sockets (ZeroMQ guide: threads own their state and talk by messages).
+// Submit and the results socket are used from the reactor thread only.
+#pragma once
+
+#include <zmq.hpp>
+
+#include <memory>
+#include <string>
+#include <thread>
+
+#include "broker/hub.h"
+#include "broker/store.h"
+
+namespace dutyhub {
+
+// One write in flight: who asked, and, once committed, the answer.
+struct PendingWrite {
+  std::string routing_id;  // the ROUTER identity of the connection to answer
+  uint64_t correlation_id = 0;
+  WriteJob job;
+  v1::Reply reply;
+};
+
+class Writer {
+ public:
+  // Binds its inproc endpoints on `context`; call Start before Submit.
+  Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch);
+  ~Writer();
+
+  void Start();
+  // Finishes every job already submitted, then stops the thread.
+  void Stop();
+
+  // Hands ownership of `write` to the writer. REQUIRES: reactor thread.
+  void Submit(std::unique_ptr<PendingWrite> write);
+  // Where finished writes come back, one pointer per message; take them with TakeDone.
+  zmq::socket_t& done_socket() { return done_pull_; }
+  // REQUIRES: done_socket() is readable. Ownership returns to the caller.
+  std::unique_ptr<PendingWrite> TakeDone();
+
+ private:
+  void Run();
+  void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
+
+  zmq::context_t& context_;
+  std::unique_ptr<Store> store_;
+  int max_batch_;
+  zmq::socket_t jobs_push_;  // reactor side
+  zmq::socket_t done_pull_;  // reactor side
+  std::thread thread_;
+  // After a failed commit nothing more is confirmed until restart (LevelDB's background
+  // error): the disk's state is unknown, so pretending would break promise 1.
+  Status failed_;
+};
+
+}  // namespace dutyhub

@@ -1,0 +1,182 @@
+#include "tests/integration/harness.h"
+
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <chrono>
+#include <fstream>
+#include <random>
+#include <sstream>
+#include <thread>
+
+namespace dutyhub::testing {
+namespace {
+
+std::vector<char*> Argv(const std::vector<std::string>& args) {
+  std::vector<char*> out;
+  for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
+  out.push_back(nullptr);
+  return out;
+}
+
+}  // namespace
+
+nlohmann::json CommandResult::Json() const {
+  return nlohmann::json::parse(out, nullptr, /*allow_exceptions=*/false);
+}
+
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input,
+                         int timeout_seconds) {
+  int in_pipe[2], out_pipe[2], err_pipe[2];
+  if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
+  pid_t pid = fork();
+  if (pid == 0) {
+    dup2(in_pipe[0], 0);
+    dup2(out_pipe[1], 1);
+    dup2(err_pipe[1], 2);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    auto args = Argv(argv);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+  close(in_pipe[0]);
+  close(out_pipe[1]);
+  close(err_pipe[1]);
+  // Inputs here are small (a notification); write it all, then close.
+  size_t written = 0;
+  while (written < input.size()) {
+    ssize_t n = write(in_pipe[1], input.data() + written, input.size() - written);
+    if (n <= 0) break;
+    written += static_cast<size_t>(n);
+  }
+  close(in_pipe[1]);
+  CommandResult result;
+  pollfd fds[2] = {{out_pipe[0], POLLIN, 0}, {err_pipe[0], POLLIN, 0}};
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(timeout_seconds);
+  int open_fds = 2;
+  while (open_fds > 0 && std::chrono::steady_clock::now() < deadline) {
+    if (poll(fds, 2, 200) <= 0) continue;
+    for (int i = 0; i < 2; ++i) {
+      if (fds[i].fd < 0 || !(fds[i].revents & (POLLIN | POLLHUP))) continue;
+      char buffer[65536];
+      ssize_t n = read(fds[i].fd, buffer, sizeof buffer);
+      if (n <= 0) {
+        close(fds[i].fd);
+        fds[i].fd = -1;
+        --open_fds;
+      } else {
+        (i == 0 ? result.out : result.err).append(buffer, static_cast<size_t>(n));
+      }
+    }
+  }
+  for (auto& fd : fds) {
+    if (fd.fd >= 0) close(fd.fd);
+  }
+  if (open_fds > 0) kill(pid, SIGKILL);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  result.exit_code = WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+  return result;
+}
+
+TempDir::TempDir() {
+  std::random_device device;
+  path_ = std::filesystem::temp_directory_path() /
+          ("dutyhub-test-" + std::to_string(getpid()) + "-" + std::to_string(device()));
+  std::filesystem::create_directories(path_);
+}
+
+TempDir::~TempDir() {
+  std::error_code ec;
+  std::filesystem::remove_all(path_, ec);
+}
+
+std::string ReadFile(const std::filesystem::path& path) {
+  std::ifstream in(path, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  return text.str();
+}
+
+std::filesystem::path SamplePath(const std::string& name) {
+  return std::filesystem::path(DUTYHUB_SAMPLES_DIR) / name;
+}
+
+std::filesystem::path ConfigPath(const std::string& name) {
+  return std::filesystem::path(DUTYHUB_CONFIG_DIR) / name;
+}
+
+BrokerProcess::BrokerProcess(std::filesystem::path config, std::filesystem::path data_dir,
+                             std::vector<std::string> extra)
+    : config_(std::move(config)), data_dir_(std::move(data_dir)), extra_(std::move(extra)) {}
+
+BrokerProcess::~BrokerProcess() {
+  if (pid_ > 0) Kill9();
+}
+
+bool BrokerProcess::Start() {
+  std::filesystem::create_directories(data_dir_);
+  std::filesystem::remove(data_dir_ / "broker.endpoint");
+  std::vector<std::string> args = {DUTYHUB_BROKER_BIN, "--config", config_.string(),
+                                   "--data", data_dir_.string(), "--listen",
+                                   "tcp://127.0.0.1:*", "--insecure-dev"};
+  args.insert(args.end(), extra_.begin(), extra_.end());
+  pid_ = fork();
+  if (pid_ == 0) {
+    int log_fd = open((data_dir_ / "broker.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(log_fd, 1);
+    dup2(log_fd, 2);
+    close(log_fd);
+    auto argv = Argv(args);
+    execv(argv[0], argv.data());
+    _exit(127);
+  }
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::seconds(10);
+  while (std::chrono::steady_clock::now() < deadline) {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return false;
+    }
+    std::string endpoint = ReadFile(data_dir_ / "broker.endpoint");
+    if (!endpoint.empty() && endpoint.back() == '\n') {
+      endpoint_ = endpoint.substr(0, endpoint.size() - 1);
+      if (RunCommand({DUTYHUB_CLI_BIN, "--broker", endpoint_, "--timeout", "2", "ping"}).exit_code == 0) {
+        return true;
+      }
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
+int BrokerProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+void BrokerProcess::Kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+std::string BrokerProcess::log() const { return ReadFile(data_dir_ / "broker.log"); }
+
+CommandResult BrokerProcess::Cli(const std::string& as, std::vector<std::string> args,
+                                 const std::string& input) const {
+  std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "--broker", endpoint_, "--as", as, "--json"};
+  argv.insert(argv.end(), args.begin(), args.end());
+  return RunCommand(argv, input);
+}
+
+}  // namespace dutyhub::testing

@@ -1,0 +1,72 @@
+// Runs the real binaries for integration tests: a dutyhub-broker process on loopback with
+// a store in a fresh temporary folder, and the dutyhub command line.
+#pragma once
+
+#include <sys/types.h>
+
+#include <nlohmann/json.hpp>
+
+#include <filesystem>
+#include <string>
+#include <vector>
+
+namespace dutyhub::testing {
+
+struct CommandResult {
+  int exit_code = -1;
+  std::string out;
+  std::string err;
+  nlohmann::json Json() const;  // standard output parsed; null when it is not JSON
+};
+
+// Runs `argv` to completion (at most `timeout_seconds`), feeding `input` on stdin.
+CommandResult RunCommand(const std::vector<std::string>& argv, const std::string& input = "",
+                         int timeout_seconds = 30);
+
+// A temporary folder removed with everything in it when this goes out of scope.
+class TempDir {
+ public:
+  TempDir();
+  ~TempDir();
+  const std::filesystem::path& path() const { return path_; }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string ReadFile(const std::filesystem::path& path);
+std::filesystem::path SamplePath(const std::string& name);
+std::filesystem::path ConfigPath(const std::string& name);
+
+class BrokerProcess {
+ public:
+  // `extra` goes after --config/--data/--listen/--insecure-dev, e.g. --simulated-clock T.
+  BrokerProcess(std::filesystem::path config, std::filesystem::path data_dir,
+                std::vector<std::string> extra = {});
+  ~BrokerProcess();
+
+  // Starts it and waits until it answers a ping; false (with its stderr in `log()`) when
+  // it exits or does not answer within 10 s.
+  bool Start();
+  // SIGTERM and wait; returns the exit code.
+  int Stop();
+  // SIGKILL: nothing is finished or flushed, as in a power cut of the process.
+  void Kill9();
+  bool Running() const { return pid_ > 0; }
+
+  const std::string& endpoint() const { return endpoint_; }
+  std::string log() const;
+
+  // The dutyhub command line against this broker, as `as`, with --json.
+  CommandResult Cli(const std::string& as, std::vector<std::string> args,
+                    const std::string& input = "") const;
+
+ private:
+  std::filesystem::path config_;
+  std::filesystem::path data_dir_;
+  std::vector<std::string> extra_;
+  pid_t pid_ = -1;
+  std::string endpoint_;
+};
+
+}  // namespace dutyhub::testing

@@ -1,0 +1,341 @@
+// The hub end to end through the real dutyhub-broker and dutyhub binaries on loopback,
+// with a real SQLite store in a temporary folder and the Northshire configuration.
+#include <gtest/gtest.h>
+
+#include <map>
+#include <set>
+
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+
+// Monday 23 November 2026, 16:00 GMT: inside office hours, after every sample's
+// created_at, before the MASH requests' respond_by.
+constexpr const char* kMondayAfternoon = "2026-11-23T16:00:00Z";
+// The same Monday at 18:00: the office has closed, the Emergency Duty Service is on.
+constexpr const char* kMondayEvening = "2026-11-23T18:00:00Z";
+
+struct Expected {
+  std::string file;
+  std::string sender;
+  std::string priority;
+  std::map<std::string, std::string> due_by_inbox;  // every inbox it must reach, exactly
+};
+
+// samples/README.md, with due times worked out by hand from northshire.md.
+const std::vector<Expected> kValidSamples = {
+    {"hospital-liaison-non-mobile-injury.json", "gwh-ed", "IMMEDIATE",
+     {{"hv-north", "2026-11-23T16:15:00Z"}, {"mash", "2026-11-23T16:15:00Z"}}},
+    {"hospital-liaison-school-age.json", "gwh-ed", "ROUTINE",
+     {{"school-nursing", "2026-11-24T16:00:00Z"}}},
+    // URGENT: 4 office hours would be Tuesday 12:00; respond_by caps it at 09:05.
+    {"mash-request-home-visit.json", "northshire-mash", "URGENT",
+     {{"hv-south", "2026-11-24T09:05:00Z"}}},
+    {"mash-request-gp-information.json", "northshire-mash", "ROUTINE",
+     {{"gp-J81034", "2026-11-24T16:00:00Z"}}},
+    {"scbu-discharge-mental-health-no-meeting.json", "gwh-scbu", "URGENT",
+     {{"hv-north", "2026-11-24T12:00:00Z"},
+      {"gp-J81012", "2026-11-24T12:00:00Z"},
+      {"perinatal-mh", "2026-11-24T12:00:00Z"}}},
+    {"scbu-discharge-unknown-area.json", "gwh-scbu", "ROUTINE",
+     {{"triage", "2026-11-24T16:00:00Z"}}},
+    {"mash-request-unborn-midwifery.json", "northshire-mash", "URGENT",
+     {{"triage", "2026-11-24T12:00:00Z"}}},
+};
+
+class HubTest : public ::testing::Test {
+ protected:
+  void StartBroker(const std::string& clock = kMondayAfternoon,
+                   const std::filesystem::path& config = ConfigPath("northshire.yaml")) {
+    broker_ = std::make_unique<BrokerProcess>(config, dir_.path() / "data",
+                                              std::vector<std::string>{"--simulated-clock", clock});
+    ASSERT_TRUE(broker_->Start()) << broker_->log();
+  }
+
+  json Send(const std::string& as, const std::string& sample) {
+    CommandResult r = broker_->Cli(as, {"send", SamplePath(sample).string()});
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.Json();
+  }
+
+  // The delivery id of `notification`'s copy in `inbox`.
+  static std::string DeliveryIn(const json& sent, const std::string& inbox) {
+    for (const auto& d : sent["deliveries"]) {
+      if (d["inbox"] == inbox) return d["delivery_id"];
+    }
+    ADD_FAILURE() << "no delivery to " << inbox << " in " << sent.dump();
+    return "";
+  }
+
+  TempDir dir_;
+  std::unique_ptr<BrokerProcess> broker_;
+};
+
+TEST_F(HubTest, EverySampleIsRoutedAsTheSamplesReadmeSays) {
+  StartBroker();
+  for (const Expected& e : kValidSamples) {
+    SCOPED_TRACE(e.file);
+    json sent = Send(e.sender, e.file);
+    EXPECT_EQ(sent["duplicate"], false);
+    EXPECT_EQ(sent["priority"], e.priority);
+    std::map<std::string, std::string> got;
+    for (const auto& d : sent["deliveries"]) got[d["inbox"]] = d["due_at"];
+    EXPECT_EQ(got, e.due_by_inbox);
+  }
+  // Each inbox lists exactly what was routed to it, earliest due first.
+  json hv_north = broker_->Cli("alice", {"inbox", "hv-north"}).Json();
+  ASSERT_EQ(hv_north["items"].size(), 2u) << hv_north.dump();
+  EXPECT_EQ(hv_north["items"][0]["priority"], "IMMEDIATE");
+  EXPECT_EQ(hv_north["items"][0]["from"], "gwh-ed");
+  EXPECT_EQ(hv_north["items"][0]["state"], "DELIVERED");
+  EXPECT_EQ(hv_north["items"][0]["escalation_level"], 0);
+  EXPECT_TRUE(hv_north["items"][0]["escalated_from"].is_null());
+  EXPECT_EQ(hv_north["items"][1]["type"], "SCBU_DISCHARGE");
+  json triage = broker_->Cli("tess", {"inbox", "triage"}).Json();
+  EXPECT_EQ(triage["items"].size(), 2u);
+  json eds = broker_->Cli("eddie", {"inbox", "eds"}).Json();
+  EXPECT_EQ(eds["items"].size(), 0u) << "in office hours nothing goes to the EDS";
+}
+
+TEST_F(HubTest, ImmediateOutOfHoursAlsoGoesToTheEmergencyDutyService) {
+  StartBroker(kMondayEvening);
+  json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  std::set<std::string> inboxes;
+  for (const auto& d : sent["deliveries"]) inboxes.insert(d["inbox"]);
+  EXPECT_EQ(inboxes, (std::set<std::string>{"hv-north", "mash", "eds"}));
+  json eds = broker_->Cli("eddie", {"inbox", "eds"}).Json();
+  ASSERT_EQ(eds["items"].size(), 1u);
+  EXPECT_EQ(eds["items"][0]["due_at"], "2026-11-23T18:15:00Z");
+}
+
+TEST_F(HubTest, InvalidSamplesAreRejectedWithEveryViolationAndStoredNowhere) {
+  StartBroker();
+  struct Case {
+    std::string file, sender;
+    std::set<std::string> fields;
+  };
+  for (const Case& c : std::vector<Case>{
+           {"invalid-nhs-number.json", "gwh-ed", {"child.nhs_number"}},
+           {"invalid-father-recorded-but-absent.json", "northshire-mash", {"father_status"}},
+           {"invalid-many-errors.json", "gwh-scbu",
+            {"summary", "type", "scbu_discharge.gestation_weeks", "scbu_discharge.mental_health_details"}},
+       }) {
+    SCOPED_TRACE(c.file);
+    CommandResult r = broker_->Cli(c.sender, {"send", SamplePath(c.file).string()});
+    EXPECT_EQ(r.exit_code, 3);
+    json error = r.Json()["error"];
+    EXPECT_EQ(error["code"], "INVALID_ARGUMENT");
+    std::set<std::string> fields;
+    for (const auto& v : error["violations"]) {
+      fields.insert(v["field"]);
+      EXPECT_FALSE(v["description"].get<std::string>().empty());
+    }
+    EXPECT_EQ(fields, c.fields);
+    EXPECT_FALSE(r.err.empty()) << "a sentence for a person on standard error";
+  }
+  CommandResult garbage = broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
+  EXPECT_EQ(garbage.exit_code, 3);
+  EXPECT_EQ(garbage.Json()["error"]["code"], "INVALID_ARGUMENT");
+  // Nothing was stored anywhere, and the hub keeps serving.
+  for (const auto& [user, inbox] : std::map<std::string, std::string>{
+           {"alice", "hv-north"}, {"bob", "hv-south"}, {"carol", "mash"}, {"tess", "triage"},
+           {"priya", "perinatal-mh"}, {"gina", "gp-J81012"}}) {
+    json listed = broker_->Cli(user, {"inbox", inbox}).Json();
+    EXPECT_EQ(listed["items"].size(), 0u) << inbox;
+  }
+  EXPECT_EQ(broker_->Cli("gwh-ed", {"ping"}).exit_code, 0);
+}
+
+TEST_F(HubTest, AnAgencyMaySendOnlyItsOwnTypes) {
+  StartBroker();
+  for (const Expected& e : kValidSamples) {
+    for (const std::string wrong : {"gwh-ed", "gwh-scbu", "northshire-mash"}) {
+      if (wrong == e.sender) continue;
+      CommandResult r = broker_->Cli(wrong, {"send", SamplePath(e.file).string()});
+      EXPECT_EQ(r.exit_code, 4) << e.file << " from " << wrong;
+      EXPECT_EQ(r.Json()["error"]["code"], "PERMISSION_DENIED");
+    }
+  }
+  // A person is not an agency; an unknown name is nobody.
+  EXPECT_EQ(broker_->Cli("alice", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("mallory", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 0u);
+}
+
+TEST_F(HubTest, ARetryIsStoredOnceAndAnsweredTheSame) {
+  StartBroker();
+  json first = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  json again = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  EXPECT_EQ(first["duplicate"], false);
+  EXPECT_EQ(again["duplicate"], true);
+  EXPECT_EQ(again["deliveries"], first["deliveries"]);
+  EXPECT_EQ(again["priority"], first["priority"]);
+  EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 1u);
+}
+
+TEST_F(HubTest, OpenedIsNotAcknowledged) {
+  StartBroker();
+  json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  std::string item = DeliveryIn(sent, "hv-north");
+  CommandResult shown = broker_->Cli("alice", {"show", item});
+  ASSERT_EQ(shown.exit_code, 0) << shown.err;
+  json show = shown.Json();
+  EXPECT_EQ(show["delivery"]["state"], "OPENED");
+  EXPECT_EQ(show["notification"]["id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  EXPECT_EQ(show["notification"]["child"]["nhs_number"], "9993395633") << "stored normalised";
+  ASSERT_EQ(show["history"].size(), 2u);
+  EXPECT_EQ(show["history"][0]["event"], "DELIVERED");
+  EXPECT_EQ(show["history"][1]["event"], "OPENED");
+  EXPECT_EQ(show["history"][1]["by"], "alice");
+  // Still outstanding: listed in the inbox, and the sender sees it opened, not acknowledged.
+  json inbox = broker_->Cli("alice", {"inbox", "hv-north"}).Json();
+  ASSERT_EQ(inbox["items"].size(), 1u);
+  EXPECT_EQ(inbox["items"][0]["state"], "OPENED");
+  json status = broker_->Cli("gwh-ed", {"status", sent["id"]}).Json();
+  for (const auto& d : status["deliveries"]) {
+    if (d["inbox"] != "hv-north") continue;
+    EXPECT_EQ(d["opened_by"], json::array({"alice"}));
+    EXPECT_TRUE(d["acknowledged_by"].is_null());
+  }
+}
+
+TEST_F(HubTest, AcknowledgementNeedsANoteIsIdempotentAndTheSenderSeesIt) {
+  StartBroker();
+  json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  std::string item = DeliveryIn(sent, "hv-north");
+  CommandResult no_note = broker_->Cli("alice", {"ack", item, "--note", " "});
+  EXPECT_EQ(no_note.exit_code, 3);
+  EXPECT_EQ(no_note.Json()["error"]["violations"][0]["field"], "note");
+  EXPECT_EQ(broker_->Cli("alice", {"ack", item}).exit_code, 2) << "--note is required";
+
+  broker_->Cli("alice", {"admin", "advance-clock", "5m"});
+  CommandResult acked = broker_->Cli("alice", {"ack", item, "--note", "Visiting today at 2pm"});
+  ASSERT_EQ(acked.exit_code, 0) << acked.err;
+  json ack = acked.Json();
+  EXPECT_EQ(ack["acknowledged_by"], "alice");
+  EXPECT_EQ(ack["acknowledged_at"], "2026-11-23T16:05:00Z");
+  EXPECT_EQ(ack["note"], "Visiting today at 2pm");
+  EXPECT_EQ(ack["already_acknowledged"], false);
+
+  broker_->Cli("alice", {"admin", "advance-clock", "1h"});
+  json again = broker_->Cli("dan", {"ack", item, "--note", "Also me"}).Json();
+  EXPECT_EQ(again["already_acknowledged"], true);
+  EXPECT_EQ(again["acknowledged_by"], "alice");
+  EXPECT_EQ(again["acknowledged_at"], "2026-11-23T16:05:00Z");
+  EXPECT_EQ(again["note"], "Visiting today at 2pm");
+
+  EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 0u);
+  json all = broker_->Cli("alice", {"inbox", "hv-north", "--all"}).Json();
+  ASSERT_EQ(all["items"].size(), 1u);
+  EXPECT_EQ(all["items"][0]["state"], "ACKNOWLEDGED");
+
+  json status = broker_->Cli("gwh-ed", {"status", sent["id"]}).Json();
+  bool seen = false;
+  for (const auto& d : status["deliveries"]) {
+    if (d["inbox"] != "hv-north") continue;
+    seen = true;
+    EXPECT_EQ(d["state"], "ACKNOWLEDGED");
+    EXPECT_EQ(d["acknowledged_by"], "alice");
+    EXPECT_EQ(d["acknowledged_at"], "2026-11-23T16:05:00Z");
+    EXPECT_EQ(d["note"], "Visiting today at 2pm");
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(HubTest, TransferMakesANewItemWithAFreshClock) {
+  StartBroker();
+  json sent = Send("northshire-mash", "mash-request-home-visit.json");
+  std::string item = DeliveryIn(sent, "hv-south");
+  broker_->Cli("bob", {"admin", "advance-clock", "30m"});
+  CommandResult moved = broker_->Cli("bob", {"transfer", item, "--to", "hv-north", "--reason",
+                                             "Family moved to Northbridge last week"});
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  json transfer = moved.Json();
+  EXPECT_EQ(transfer["inbox"], "hv-north");
+  EXPECT_NE(transfer["delivery_id"], item);
+  // Fresh clock from 16:30 Monday: 4 office hours is Tuesday 11:30, capped by respond_by.
+  EXPECT_EQ(transfer["due_at"], "2026-11-24T09:05:00Z");
+
+  EXPECT_EQ(broker_->Cli("bob", {"inbox", "hv-south"}).Json()["items"].size(), 0u);
+  json north = broker_->Cli("alice", {"inbox", "hv-north"}).Json();
+  ASSERT_EQ(north["items"].size(), 1u);
+  EXPECT_EQ(north["items"][0]["delivery_id"], transfer["delivery_id"]);
+  // The original cannot be acknowledged or transferred again; the new one can.
+  EXPECT_EQ(broker_->Cli("bob", {"ack", item, "--note", "x"}).exit_code, 3);
+  EXPECT_EQ(broker_->Cli("bob", {"show", transfer["delivery_id"]}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("alice", {"ack", transfer["delivery_id"], "--note", "Will visit"}).exit_code, 0);
+
+  json status = broker_->Cli("northshire-mash", {"status", sent["id"]}).Json();
+  std::map<std::string, std::string> states;
+  for (const auto& d : status["deliveries"]) states[d["inbox"]] = d["state"];
+  EXPECT_EQ(states, (std::map<std::string, std::string>{{"hv-south", "TRANSFERRED"},
+                                                        {"hv-north", "ACKNOWLEDGED"}}));
+  json history = broker_->Cli("dan", {"show", item}).Json()["history"];
+  bool recorded = false;
+  for (const auto& e : history) {
+    if (e["event"] == "TRANSFERRED") {
+      recorded = true;
+      EXPECT_EQ(e["by"], "bob");
+      EXPECT_EQ(e["note"], "Family moved to Northbridge last week");
+    }
+  }
+  EXPECT_TRUE(recorded);
+  EXPECT_EQ(broker_->Cli("alice", {"transfer", transfer["delivery_id"], "--to", "nowhere",
+                                   "--reason", "x"}).exit_code, 6);
+}
+
+TEST_F(HubTest, NobodyElseSeesAThing) {
+  StartBroker();
+  json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
+  std::string item = DeliveryIn(sent, "hv-north");
+  EXPECT_EQ(broker_->Cli("bob", {"inbox", "hv-north"}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("bob", {"show", item}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("bob", {"ack", item, "--note", "x"}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("bob", {"transfer", item, "--to", "hv-south", "--reason", "x"}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("gwh-ed", {"inbox", "hv-north"}).exit_code, 4) << "an agency reads no inbox";
+  EXPECT_EQ(broker_->Cli("alice", {"status", sent["id"]}).exit_code, 4) << "a member is not a manager";
+  EXPECT_EQ(broker_->Cli("erin", {"inbox", "hv-north"}).exit_code, 4);
+  // Managers may: dan manages hv-north, frank every inbox, erin the MASH's.
+  EXPECT_EQ(broker_->Cli("dan", {"inbox", "hv-north"}).exit_code, 0);
+  EXPECT_EQ(broker_->Cli("frank", {"show", item}).exit_code, 0);
+  EXPECT_EQ(broker_->Cli("dan", {"status", sent["id"]}).exit_code, 0);
+  EXPECT_EQ(broker_->Cli("erin", {"status", sent["id"]}).exit_code, 0);
+  // Another agency is told nothing, not even that the notification exists.
+  EXPECT_EQ(broker_->Cli("gwh-scbu", {"status", sent["id"]}).exit_code, 6);
+  // Opening by someone refused left no trace.
+  json history = broker_->Cli("alice", {"show", item}).Json()["history"];
+  for (const auto& e : history) EXPECT_NE(e["by"], "bob");
+}
+
+TEST_F(HubTest, UnknownIdsAreNotFound) {
+  StartBroker();
+  const std::string nobody = "00000000-0000-4000-8000-000000000000";
+  EXPECT_EQ(broker_->Cli("alice", {"show", nobody}).exit_code, 6);
+  EXPECT_EQ(broker_->Cli("alice", {"ack", nobody, "--note", "x"}).exit_code, 6);
+  EXPECT_EQ(broker_->Cli("gwh-ed", {"status", nobody}).exit_code, 6);
+  CommandResult no_inbox = broker_->Cli("alice", {"inbox", "hv-west"});
+  EXPECT_EQ(no_inbox.exit_code, 6);
+  EXPECT_EQ(no_inbox.Json()["error"]["code"], "NOT_FOUND");
+}
+
+TEST_F(HubTest, SimulatedClockMovesOnlyWhenTold) {
+  StartBroker();
+  EXPECT_EQ(broker_->Cli("alice", {"admin", "time"}).Json()["now"], kMondayAfternoon);
+  EXPECT_EQ(broker_->Cli("alice", {"admin", "advance-clock", "2d"}).Json()["now"],
+            "2026-11-25T16:00:00Z");
+  EXPECT_EQ(broker_->Cli("alice", {"admin", "advance-clock", "soon"}).exit_code, 2);
+  EXPECT_EQ(broker_->Cli("alice", {"admin", "time"}).Json()["now"], "2026-11-25T16:00:00Z");
+}
+
+TEST_F(HubTest, NoBrokerIsUnavailable) {
+  CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--broker", "tcp://127.0.0.1:1", "--timeout", "0.5",
+                                "--as", "alice", "--json", "inbox", "hv-north"});
+  EXPECT_EQ(r.exit_code, 5);
+  EXPECT_EQ(r.Json()["error"]["code"], "UNAVAILABLE");
+}
+
+}  // namespace
+}  // namespace dutyhub::testing

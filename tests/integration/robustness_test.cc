@@ -1,0 +1,245 @@
+// What must survive: a kill -9 loses no confirmed notification or acknowledgement;
+// garbage on the wire leaves the broker serving; a full pipeline is told to retry; a
+// broken configuration stops the broker before it listens.
+#include <gtest/gtest.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
+
+#include <fstream>
+#include <random>
+#include <regex>
+#include <set>
+
+#include "hub.pb.h"
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kMonday = "2026-11-23T16:00:00Z";
+
+// The sample with a fresh id, so one sample can be sent many times as new notifications.
+std::string WithId(const std::string& sample, int n) {
+  std::string text = ReadFile(SamplePath(sample));
+  char id[40];
+  std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
+  return std::regex_replace(text, std::regex("\"id\": \"[0-9a-f-]+\""),
+                            std::string("\"id\": \"") + id + "\"", std::regex_constants::format_first_only);
+}
+
+TEST(Durability, KillNineLosesNothingConfirmed) {
+  TempDir dir;
+  auto start = [&] {
+    auto broker = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir.path() / "data",
+                                                  std::vector<std::string>{"--simulated-clock", kMonday});
+    EXPECT_TRUE(broker->Start()) << broker->log();
+    return broker;
+  };
+  auto broker = start();
+  std::vector<std::string> hv_north_items;
+  for (int i = 1; i <= 20; ++i) {
+    CommandResult r = broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", i));
+    ASSERT_EQ(r.exit_code, 0) << r.err;
+    json sent = r.Json();
+    for (const auto& d : sent["deliveries"]) {
+      if (d["inbox"] == "hv-north") hv_north_items.push_back(d["delivery_id"]);
+    }
+  }
+  ASSERT_EQ(hv_north_items.size(), 20u);
+  ASSERT_EQ(broker->Cli("alice", {"ack", hv_north_items[3], "--note", "Seen; visiting"}).exit_code, 0);
+  ASSERT_EQ(broker->Cli("alice", {"show", hv_north_items[4]}).exit_code, 0);
+  broker->Kill9();
+
+  broker = start();
+  json all = broker->Cli("alice", {"inbox", "hv-north", "--all"}).Json();
+  ASSERT_EQ(all["items"].size(), 20u);
+  std::set<std::string> ids;
+  for (const auto& item : all["items"]) ids.insert(item["delivery_id"]);
+  EXPECT_EQ(ids, std::set<std::string>(hv_north_items.begin(), hv_north_items.end()));
+  json acked = broker->Cli("alice", {"ack", hv_north_items[3], "--note", "again"}).Json();
+  EXPECT_EQ(acked["already_acknowledged"], true);
+  EXPECT_EQ(acked["note"], "Seen; visiting");
+  json shown = broker->Cli("alice", {"show", hv_north_items[4]}).Json();
+  EXPECT_EQ(shown["history"][1]["event"], "OPENED");
+  // A retry after the crash is recognised as the notification already stored.
+  CommandResult retry = broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", 7));
+  EXPECT_EQ(retry.Json()["duplicate"], true);
+  EXPECT_EQ(broker->Stop(), 0) << "SIGTERM finishes cleanly";
+}
+
+class WireTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+                                              std::vector<std::string>{"--simulated-clock", kMonday});
+    ASSERT_TRUE(broker_->Start()) << broker_->log();
+  }
+
+  // A raw DEALER, as a broken or hostile client would have.
+  zmq::socket_t Connect() {
+    zmq::socket_t s(context_, zmq::socket_type::dealer);
+    s.set(zmq::sockopt::linger, 0);
+    s.connect(broker_->endpoint());
+    return s;
+  }
+
+  static std::optional<v1::Reply> Receive(zmq::socket_t& s, int timeout_ms = 3000) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(timeout_ms));
+    if (!(item.revents & ZMQ_POLLIN)) return std::nullopt;
+    zmq::message_t m;
+    (void)s.recv(m);
+    v1::Reply reply;
+    if (!reply.ParseFromArray(m.data(), static_cast<int>(m.size()))) return std::nullopt;
+    return reply;
+  }
+
+  bool StillServing() { return broker_->Cli("alice", {"inbox", "hv-north"}).exit_code == 0; }
+
+  TempDir dir_;
+  std::unique_ptr<BrokerProcess> broker_;
+  zmq::context_t context_;
+};
+
+TEST_F(WireTest, GarbageFramesGetAnErrorAndLeaveTheBrokerServing) {
+  zmq::socket_t s = Connect();
+  std::mt19937 random(42);
+  for (int i = 0; i < 50; ++i) {
+    std::string junk(1 + random() % 2000, '\0');
+    for (char& c : junk) c = static_cast<char>(random());
+    s.send(zmq::buffer(junk));
+  }
+  int answered = 0;
+  while (auto reply = Receive(s, 2000)) {
+    EXPECT_NE(reply->status().code(), v1::Status::OK);
+    if (++answered == 50) break;
+  }
+  EXPECT_EQ(answered, 50) << "every request gets an answer, garbage included";
+
+  s.send(zmq::message_t(), zmq::send_flags::none);  // empty
+  auto empty = Receive(s);
+  ASSERT_TRUE(empty);
+  EXPECT_EQ(empty->status().code(), v1::Status::INVALID_ARGUMENT);
+
+  std::vector<zmq::message_t> frames;
+  for (int i = 0; i < 100; ++i) frames.emplace_back(std::string("frame"));
+  ASSERT_TRUE(zmq::send_multipart(s, frames));
+  auto many = Receive(s);
+  ASSERT_TRUE(many);
+  EXPECT_EQ(many->status().code(), v1::Status::INVALID_ARGUMENT);
+  EXPECT_TRUE(StillServing());
+}
+
+TEST_F(WireTest, AnOversizeMessageClosesThatConnectionOnly) {
+  zmq::socket_t big = Connect();
+  std::string huge(2 << 20, 'x');  // twice the configured maximum
+  big.send(zmq::buffer(huge));
+  EXPECT_FALSE(Receive(big, 1000)) << "no answer: the connection was dropped";
+  EXPECT_TRUE(StillServing());
+}
+
+TEST_F(WireTest, PipelinedRequestsAreMatchedByCorrelationId) {
+  zmq::socket_t s = Connect();
+  for (uint64_t i = 1; i <= 30; ++i) {
+    v1::Request request;
+    request.set_correlation_id(1000 + i);
+    request.set_as("gwh-ed");
+    request.mutable_send()->set_notification_json(
+        WithId("hospital-liaison-non-mobile-injury.json", static_cast<int>(i)));
+    s.send(zmq::buffer(request.SerializeAsString()));
+  }
+  std::set<uint64_t> answered;
+  for (int i = 0; i < 30; ++i) {
+    auto reply = Receive(s);
+    ASSERT_TRUE(reply);
+    answered.insert(reply->correlation_id());
+    // With at most 64 in flight, 30 pipelined publishes are all confirmed.
+    EXPECT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();
+  }
+  EXPECT_EQ(answered.size(), 30u);
+  EXPECT_EQ(*answered.begin(), 1001u);
+  EXPECT_EQ(*answered.rbegin(), 1030u);
+}
+
+TEST(Bounds, TooManyInFlightIsToldToRetryNeverDropped) {
+  TempDir dir;
+  // The Northshire configuration with one write in flight per connection.
+  std::string config = ReadFile(ConfigPath("northshire.yaml"));
+  config = std::regex_replace(config, std::regex("max_in_flight_per_connection: \\d+"),
+                              "max_in_flight_per_connection: 1");
+  std::filesystem::path path = dir.path() / "tight.yaml";
+  std::ofstream(path) << config;
+  BrokerProcess broker(path, dir.path() / "data", {"--simulated-clock", kMonday});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  zmq::context_t context;
+  zmq::socket_t s(context, zmq::socket_type::dealer);
+  s.set(zmq::sockopt::linger, 0);
+  s.connect(broker.endpoint());
+  std::vector<zmq::message_t> batch;
+  for (int i = 1; i <= 40; ++i) {
+    v1::Request request;
+    request.set_correlation_id(static_cast<uint64_t>(i));
+    request.set_as("gwh-ed");
+    request.mutable_send()->set_notification_json(WithId("hospital-liaison-non-mobile-injury.json", i));
+    s.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::dontwait);
+  }
+  int ok = 0, retry = 0;
+  std::set<uint64_t> answered;
+  for (int i = 0; i < 40; ++i) {
+    zmq::pollitem_t item{s.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(5000));
+    ASSERT_TRUE(item.revents & ZMQ_POLLIN) << "request " << i << " never answered";
+    zmq::message_t m;
+    (void)s.recv(m);
+    v1::Reply reply;
+    ASSERT_TRUE(reply.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    answered.insert(reply.correlation_id());
+    if (reply.status().code() == v1::Status::OK) ++ok;
+    if (reply.status().code() == v1::Status::UNAVAILABLE) ++retry;
+  }
+  EXPECT_EQ(answered.size(), 40u);
+  EXPECT_EQ(ok + retry, 40);
+  EXPECT_GE(ok, 1);
+  EXPECT_GE(retry, 1) << "40 pipelined writes cannot all fit one slot";
+  // What was confirmed is exactly what is in the inbox.
+  json inbox = broker.Cli("alice", {"inbox", "hv-north"}).Json();
+  EXPECT_EQ(static_cast<int>(inbox["items"].size()), ok);
+}
+
+TEST(Configuration, AMistakeStopsTheBrokerBeforeItListensNamingFileLineAndKey) {
+  TempDir dir;
+  std::string config = ReadFile(ConfigPath("northshire.yaml"));
+  // Break one reference: hv-south's managers' inbox.
+  size_t at = config.find("managers_inbox: hv-managers", config.find("hv-south:"));
+  ASSERT_NE(at, std::string::npos);
+  config.replace(at, std::string("managers_inbox: hv-managers").size(), "managers_inbox: hv-managerz");
+  int line = 1 + static_cast<int>(std::count(config.begin(), config.begin() + static_cast<long>(at), '\n'));
+  std::filesystem::path path = dir.path() / "broken.yaml";
+  std::ofstream(path) << config;
+  CommandResult r = RunCommand({DUTYHUB_BROKER_BIN, "--config", path.string(), "--data",
+                                (dir.path() / "data").string(), "--insecure-dev"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find(path.string() + ":" + std::to_string(line) + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("inboxes.hv-south.managers_inbox"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("hv-managerz"), std::string::npos) << r.err;
+  EXPECT_FALSE(std::filesystem::exists(dir.path() / "data" / "broker.endpoint"));
+
+  std::filesystem::path garbage = dir.path() / "garbage.yaml";
+  std::ofstream(garbage) << "partnership: [unclosed\n";
+  EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "--config", garbage.string(), "--insecure-dev"}).exit_code, 2);
+  EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "--config", "/nonexistent.yaml", "--insecure-dev"}).exit_code, 2);
+}
+
+TEST(Configuration, InsecureDevIsRefusedOffLoopback) {
+  TempDir dir;
+  CommandResult r = RunCommand({DUTYHUB_BROKER_BIN, "--config", ConfigPath("northshire.yaml").string(),
+                                "--data", dir.path().string(), "--listen", "tcp://0.0.0.0:5599",
+                                "--insecure-dev"});
+  EXPECT_EQ(r.exit_code, 2);
+  EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
+}
+
+}  // namespace
+}  // namespace dutyhub::testing

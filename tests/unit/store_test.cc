@@ -1,0 +1,168 @@
+// The store: idempotent per (agency, id), many requests in one transaction, everything
+// still there after reopening, and the schema versioned.
+#include <gtest/gtest.h>
+#include <unistd.h>
+
+#include <filesystem>
+#include <random>
+
+#include "broker/store.h"
+
+namespace dutyhub {
+namespace {
+
+class StoreTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device device;
+    dir_ = std::filesystem::temp_directory_path() / ("dutyhub-store-" + std::to_string(device()));
+    std::filesystem::create_directories(dir_);
+    path_ = (dir_ / "store.sqlite").string();
+  }
+  void TearDown() override { std::filesystem::remove_all(dir_); }
+
+  std::unique_ptr<Store> Open(bool writer = true) {
+    auto store = Store::Open(path_, writer);
+    EXPECT_TRUE(store.ok()) << store.status().ToString();
+    return store.ok() ? std::move(*store) : nullptr;
+  }
+
+  static v1::Notification Notification(const std::string& id) {
+    v1::Notification n;
+    n.set_id(id);
+    n.set_type(v1::Notification::HOSPITAL_LIAISON);
+    n.set_priority(v1::Notification::URGENT);
+    n.set_summary("summary " + id);
+    return n;
+  }
+
+  std::filesystem::path dir_;
+  std::string path_;
+};
+
+TEST_F(StoreTest, APublishIsStoredOncePerAgencyAndId) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  auto before = store->FindPublished("gwh-ed", "n1");
+  ASSERT_TRUE(before.ok());
+  EXPECT_FALSE(before->has_value());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n1"), 1000, {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}}).ok());
+  // The same id from the same agency again is refused by the schema itself.
+  EXPECT_FALSE(store->InsertNotification("gwh-ed", Notification("n1"), 2000, {{"d3", "hv-north", 5000}}).ok());
+  // Another agency may use the same id: it is their own notification.
+  EXPECT_TRUE(store->InsertNotification("gwh-scbu", Notification("n1"), 2000, {{"d4", "hv-south", 5000}}).ok());
+  ASSERT_TRUE(store->Commit().ok());
+  auto found = store->FindPublished("gwh-ed", "n1");
+  ASSERT_TRUE(found.ok() && found->has_value());
+  const v1::SendReply& first = **found;
+  EXPECT_EQ(first.priority(), v1::Notification::URGENT);
+  ASSERT_EQ(first.deliveries_size(), 2);
+  EXPECT_EQ(first.deliveries(0).delivery_id(), "d1");
+  EXPECT_EQ(first.deliveries(1).due_at_ms(), 6000);
+  auto both = store->FindNotifications("n1");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+}
+
+TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Begin().ok());
+    for (int i = 0; i < 100; ++i) {
+      std::string id = "n" + std::to_string(i);
+      ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification(id), i, {{"d" + std::to_string(i), "hv-north", 10000 - i}}).ok());
+    }
+    // A reader sees nothing until the one commit.
+    auto reader = Open(false);
+    auto seen = reader->ListInbox("hv-north", false);
+    ASSERT_TRUE(seen.ok());
+    EXPECT_EQ(seen->size(), 0u);
+    ASSERT_TRUE(store->Commit().ok());
+    seen = reader->ListInbox("hv-north", false);
+    ASSERT_TRUE(seen.ok());
+    EXPECT_EQ(seen->size(), 100u);
+    ASSERT_TRUE(store->Begin().ok());
+    auto ack = store->Acknowledge("d5", "alice", "Will visit", 777);
+    ASSERT_TRUE(ack.ok());
+    ASSERT_TRUE(store->Commit().ok());
+  }
+  auto store = Open();
+  auto items = store->ListInbox("hv-north", false);
+  ASSERT_TRUE(items.ok());
+  ASSERT_EQ(items->size(), 99u);
+  EXPECT_EQ(items->front().delivery_id(), "d99") << "earliest due first";
+  auto acked = store->GetDelivery("d5");
+  ASSERT_TRUE(acked.ok());
+  EXPECT_EQ(acked->state(), v1::ACKNOWLEDGED);
+  EXPECT_EQ(acked->acknowledged_by(), "alice");
+  EXPECT_EQ(acked->note(), "Will visit");
+  auto history = store->History("d5");
+  ASSERT_TRUE(history.ok());
+  ASSERT_EQ(history->size(), 2u);
+  EXPECT_EQ((*history)[1].event(), v1::EVENT_ACKNOWLEDGED);
+  EXPECT_EQ((*history)[1].at_ms(), 777);
+}
+
+TEST_F(StoreTest, ARolledBackSavepointUndoesOnlyItsOwnRequest) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->Savepoint().ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("kept"), 1, {{"k", "hv-north", 5}}).ok());
+  ASSERT_TRUE(store->ReleaseSavepoint().ok());
+  ASSERT_TRUE(store->Savepoint().ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("undone"), 1, {{"u", "hv-north", 5}}).ok());
+  store->RollbackToSavepoint();
+  ASSERT_TRUE(store->Commit().ok());
+  EXPECT_TRUE(store->GetDelivery("k").ok());
+  EXPECT_EQ(store->GetDelivery("u").status().code(), Code::kNotFound);
+}
+
+TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAcknowledged) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}, {"b", "mash", 5}}).ok());
+  ASSERT_TRUE(store->Acknowledge("a", "alice", "first", 10).ok());
+  auto second = store->Acknowledge("a", "dan", "second", 20);
+  ASSERT_TRUE(second.ok());
+  EXPECT_TRUE(second->already_acknowledged());
+  EXPECT_EQ(second->acknowledged_by(), "alice");
+  EXPECT_EQ(second->note(), "first");
+  auto moved = store->Transfer("b", "carol", "for the EDS", 30, {"c", "eds", 99});
+  ASSERT_TRUE(moved.ok());
+  EXPECT_EQ(store->Acknowledge("b", "carol", "x", 40).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->Transfer("b", "carol", "again", 40, {"d", "eds", 99}).status().code(), Code::kInvalidArgument);
+  ASSERT_TRUE(store->Commit().ok());
+  auto c = store->GetDelivery("c");
+  ASSERT_TRUE(c.ok());
+  EXPECT_EQ(c->inbox(), "eds");
+  EXPECT_EQ(c->due_at_ms(), 99);
+  EXPECT_EQ(c->state(), v1::DELIVERED);
+  // A retry's answer lists only the deliveries made at publish, not later transfers.
+  auto first = store->FindPublished("gwh-ed", "n");
+  ASSERT_TRUE(first.ok() && first->has_value());
+  EXPECT_EQ((*first)->deliveries_size(), 2);
+}
+
+TEST_F(StoreTest, TheSchemaIsVersionedAndANewerStoreIsRefused) {
+  { auto store = Open(); }
+  {
+    sqlite3* db = nullptr;
+    ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+    sqlite3_stmt* stmt = nullptr;
+    sqlite3_prepare_v2(db, "PRAGMA user_version", -1, &stmt, nullptr);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_EQ(sqlite3_column_int(stmt, 0), Store::SchemaVersion());
+    sqlite3_finalize(stmt);
+    sqlite3_prepare_v2(db, "PRAGMA journal_mode", -1, &stmt, nullptr);
+    ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+    EXPECT_STREQ(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0)), "wal");
+    sqlite3_finalize(stmt);
+    sqlite3_exec(db, "PRAGMA user_version=99", nullptr, nullptr, nullptr);
+    sqlite3_close(db);
+  }
+  auto refused = Store::Open(path_, true);
+  EXPECT_FALSE(refused.ok());
+}
+
+}  // namespace
+}  // namespace dutyhub
