@@ -117,6 +117,7 @@ int main(int argc, char** argv) {
                store_path);
   server.Run(g_stop);
   writer.Stop();
-  spdlog::info("dutyhub-broker stopped; every confirmed request is in the store");
+  spdlog::info("dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
+               "transactions)", writer.requests(), writer.transactions());
   return 0;
 }

@@ -118,6 +118,8 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
     spdlog::critical("{}", failed_.message());
     return fail_all(failed_);
   }
+  transactions_.fetch_add(1);
+  requests_.fetch_add(batch.size());
   for (auto& write : batch) {
     if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
       spdlog::info("{}", write->job.log_line);

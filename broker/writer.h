@@ -9,6 +9,7 @@
 
 #include <zmq.hpp>
 
+#include <atomic>
 #include <memory>
 #include <string>
 #include <thread>
@@ -43,6 +44,10 @@ class Writer {
   // REQUIRES: done_socket() is readable. Ownership returns to the caller.
   std::unique_ptr<PendingWrite> TakeDone();
 
+  // Transactions committed and requests in them, since start. Any thread.
+  uint64_t transactions() const { return transactions_.load(); }
+  uint64_t requests() const { return requests_.load(); }
+
  private:
   void Run();
   void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
@@ -56,6 +61,8 @@ class Writer {
   // After a failed commit nothing more is confirmed until restart (LevelDB's background
   // error): the disk's state is unknown, so pretending would break promise 1.
   Status failed_;
+  std::atomic<uint64_t> transactions_{0};
+  std::atomic<uint64_t> requests_{0};
 };
 
 }  // namespace dutyhub
