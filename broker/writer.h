@@ -37,7 +37,8 @@ class Writer {
   // Finishes every job already submitted, then stops the thread.
   void Stop();
 
-  // Hands ownership of `write` to the writer. REQUIRES: reactor thread.
+  // Hands ownership of `write` to the writer. REQUIRES: reactor thread; Start() called
+  // (before it, the inproc socket has no peer and the call would block).
   void Submit(std::unique_ptr<PendingWrite> write);
   // Where finished writes come back, one pointer per message; take them with TakeDone.
   zmq::socket_t& done_socket() { return done_pull_; }

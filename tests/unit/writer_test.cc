@@ -1,0 +1,125 @@
+// The one writer commits many requests per transaction, and one request's failure rolls
+// back only that request.
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <future>
+#include <random>
+
+#include "broker/writer.h"
+
+namespace dutyhub {
+namespace {
+
+class WriterTest : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    std::random_device device;
+    dir_ = std::filesystem::temp_directory_path() / ("dutyhub-writer-" + std::to_string(device()));
+    std::filesystem::create_directories(dir_);
+    auto store = Store::Open((dir_ / "store.sqlite").string(), true);
+    ASSERT_TRUE(store.ok());
+    writer_ = std::make_unique<Writer>(context_, std::move(*store), 512);
+  }
+  void TearDown() override {
+    writer_.reset();
+    std::filesystem::remove_all(dir_);
+  }
+
+  // A publish of notification `id`, or a request that fails inside its transaction.
+  static std::unique_ptr<PendingWrite> Publish(const std::string& id, bool fail = false) {
+    auto write = std::make_unique<PendingWrite>();
+    write->correlation_id = std::hash<std::string>{}(id);
+    write->job.apply = [id, fail](Store& store) {
+      v1::Notification n;
+      n.set_id(id);
+      Status s = store.InsertNotification("gwh-ed", n, 1, {{"d-" + id, "hv-north", 2}});
+      v1::Reply reply;
+      if (!s.ok() || fail) {
+        reply.mutable_status()->set_code(v1::Status::INVALID_ARGUMENT);
+        return reply;
+      }
+      reply.mutable_status()->set_code(v1::Status::OK);
+      return reply;
+    };
+    return write;
+  }
+
+  // A request that holds the writer until `open` is set, so the ones submitted meanwhile
+  // are all waiting together when it finishes.
+  std::unique_ptr<PendingWrite> Gate() {
+    auto write = std::make_unique<PendingWrite>();
+    write->job.apply = [this, opened = gate_.get_future().share()](Store&) {
+      entered_.set_value();
+      opened.wait();
+      v1::Reply reply;
+      reply.mutable_status()->set_code(v1::Status::OK);
+      return reply;
+    };
+    return write;
+  }
+
+  std::vector<std::unique_ptr<PendingWrite>> Collect(size_t n) {
+    std::vector<std::unique_ptr<PendingWrite>> done;
+    zmq::pollitem_t item{writer_->done_socket().handle(), 0, ZMQ_POLLIN, 0};
+    while (done.size() < n) {
+      zmq::poll(&item, 1, std::chrono::milliseconds(5000));
+      if (!(item.revents & ZMQ_POLLIN)) break;
+      while (auto write = writer_->TakeDone()) done.push_back(std::move(write));
+    }
+    return done;
+  }
+
+  std::promise<void> gate_;
+  std::promise<void> entered_;  // the gate is running: the writer took it alone
+  std::filesystem::path dir_;
+  zmq::context_t context_;
+  std::unique_ptr<Writer> writer_;
+};
+
+TEST_F(WriterTest, RequestsWaitingTogetherShareOneTransaction) {
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  for (int i = 0; i < 100; ++i) writer_->Submit(Publish("n" + std::to_string(i)));
+  gate_.set_value();
+  auto done = Collect(101);
+  ASSERT_EQ(done.size(), 101u);
+  for (const auto& write : done) EXPECT_EQ(write->reply.status().code(), v1::Status::OK);
+  // The gate alone, then the hundred that waited for it, in one transaction.
+  EXPECT_EQ(writer_->transactions(), 2u);
+  EXPECT_EQ(writer_->requests(), 101u);
+}
+
+TEST_F(WriterTest, AFailedRequestRollsBackOnlyItselfAndTheRestAreConfirmed) {
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  writer_->Submit(Publish("a"));
+  writer_->Submit(Publish("b", /*fail=*/true));
+  writer_->Submit(Publish("c"));
+  gate_.set_value();
+  auto done = Collect(4);
+  ASSERT_EQ(done.size(), 4u);
+  EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
+  EXPECT_EQ(done[2]->reply.status().code(), v1::Status::INVALID_ARGUMENT);
+  EXPECT_EQ(done[3]->reply.status().code(), v1::Status::OK);
+  EXPECT_EQ(writer_->transactions(), 2u);
+  writer_->Stop();
+  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->GetDelivery("d-a").ok());
+  EXPECT_EQ((*reader)->GetDelivery("d-b").status().code(), Code::kNotFound);
+  EXPECT_TRUE((*reader)->GetDelivery("d-c").ok());
+}
+
+TEST_F(WriterTest, StopFinishesEverySubmittedRequestFirst) {
+  writer_->Start();
+  for (int i = 0; i < 50; ++i) writer_->Submit(Publish("s" + std::to_string(i)));
+  writer_->Stop();
+  EXPECT_EQ(writer_->requests(), 50u);
+  EXPECT_EQ(Collect(50).size(), 50u);
+}
+
+}  // namespace
+}  // namespace dutyhub
