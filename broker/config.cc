@@ -1,5 +1,6 @@
 #include "broker/config.h"
 
+#include <google/protobuf/descriptor.h>
 #include <yaml-cpp/yaml.h>
 
 #include <fstream>
@@ -114,8 +115,18 @@ class Node {
 
   TimeMs Duration() const {
     std::optional<TimeMs> d = ParseDuration(Text());
-    if (!d) Fail("expected a duration such as 15m, 4h or 2d, not '" + Text() + "'");
+    if (!d) Fail("expected a duration such as 0m, 15m, 4h or 2d, not '" + Text() + "'");
     return *d;
+  }
+
+  // {after: 4h, counted_in: office_hours | wall_clock}, with the key for `after` named.
+  Wait ReadWait(const char* after_key) const {
+    ExpectMap({after_key, "counted_in", "to"});
+    Node counted = Get("counted_in");
+    if (counted.Text() != "wall_clock" && counted.Text() != "office_hours") {
+      counted.Fail("expected wall_clock or office_hours");
+    }
+    return Wait{Get(after_key).Duration(), counted.Text() == "office_hours"};
   }
 
   template <typename Enum>
@@ -325,20 +336,41 @@ void ReadInboxesAndPeople(const Node& root, Config& config) {
 void ReadDueAndRouting(const Node& root, Config& config) {
   Node due = root.Get("due");
   due.ExpectMap({"IMMEDIATE", "URGENT", "ROUTINE", "no_later_than"});
+  Node escalation = root.Get("escalation");
+  escalation.ExpectMap({"IMMEDIATE", "URGENT", "ROUTINE"});
   for (Notification::Priority p : {Notification::IMMEDIATE, Notification::URGENT,
                                    Notification::ROUTINE}) {
-    Node policy = due.Get(Notification::Priority_Name(p).c_str());
-    policy.ExpectMap({"after", "counted_in"});
-    std::string counted = policy.Get("counted_in").Text();
-    if (counted != "wall_clock" && counted != "office_hours") {
-      policy.Get("counted_in").Fail("expected wall_clock or office_hours");
+    const std::string name = Notification::Priority_Name(p);
+    config.due[p] = due.Get(name.c_str()).ReadWait("after");
+    Node ladder = escalation.Get(name.c_str());
+    ladder.ExpectMap({"levels", "repeat", "when_office_closes"});
+    EscalationPolicy policy;
+    for (const Node& level : ladder.Get("levels").Items()) {
+      EscalationLevel step{"", level.ReadWait("after")};
+      Node to = level.Get("to");
+      if (to.Text() != "managers_inbox") {
+        if (!config.FindInbox(to.Text())) to.Fail("no inbox '" + to.Text() + "' is configured");
+        step.to = to.Text();
+      }
+      policy.levels.push_back(step);
     }
-    config.due[p] = DuePolicy{policy.Get("after").Duration(), counted == "office_hours"};
+    if (policy.levels.empty()) ladder.Get("levels").Fail("a ladder needs at least one level");
+    policy.repeat = ladder.Get("repeat").ReadWait("every");
+    if (policy.repeat.after <= 0) ladder.Get("repeat").Fail("must repeat after some time, e.g. 30m");
+    if (ladder.Has("when_office_closes")) {
+      Node target = ladder.Get("when_office_closes");
+      if (!config.FindInbox(target.Text())) target.Fail("no inbox '" + target.Text() + "' is configured");
+      policy.when_office_closes = target.Text();
+    }
+    config.escalation[p] = std::move(policy);
   }
   if (due.Has("no_later_than")) {
     for (const Node& field : due.Get("no_later_than").Items()) {
       Result<FieldPath> path = FieldPath::Parse(field.Text());
       if (!path.ok()) field.Fail(path.status().message());
+      if (path->leaf()->type() != google::protobuf::FieldDescriptor::TYPE_STRING) {
+        field.Fail("must name a timestamp field");
+      }
       config.due_no_later_than.push_back(std::move(*path));
     }
   }
@@ -409,6 +441,12 @@ bool Config::IsManager(const std::string& user) const {
   return u != nullptr && !u->manages.empty();
 }
 
+const std::string& Config::EscalationTarget(v1::Notification::Priority priority,
+                                            const std::string& inbox, int level) const {
+  const EscalationLevel& step = escalation.at(priority).levels.at(static_cast<size_t>(level - 1));
+  return step.to.empty() ? inboxes.at(inbox).managers_inbox : step.to;
+}
+
 Result<std::shared_ptr<const Config>> ParseConfig(const std::string& text,
                                                   const std::string& source) {
   auto config = std::make_shared<Config>();
@@ -417,7 +455,7 @@ Result<std::shared_ptr<const Config>> ParseConfig(const std::string& text,
     YAML::Node yaml = YAML::Load(text);
     Node root(yaml, "", &config->source, 1);
     root.ExpectMap({"partnership", "broker", "time_zone", "calendars", "agencies", "inboxes",
-                    "users", "due", "routing"});
+                    "users", "due", "escalation", "routing"});
     config->partnership = root.Get("partnership").Text();
     ReadBroker(root, *config);
     ReadInboxesAndPeople(root, *config);

@@ -40,11 +40,27 @@ struct Inbox {
   std::string managers_inbox;
 };
 
-// When a delivery of a given priority falls due on arrival (level 0 of the escalation
-// table): `after` of wall-clock time, or of the inbox's office time.
-struct DuePolicy {
+// A wait of `after` of wall-clock time, or of the inbox's own office time: when a delivery
+// falls due on arrival (level 0 of the escalation table), and between escalation levels.
+struct Wait {
   TimeMs after = 0;
   bool office_time = false;
+};
+
+// Where an item left unacknowledged goes next, and how long after the previous step.
+struct EscalationLevel {
+  std::string to;  // an inbox id; empty means the delivery inbox's managers' inbox
+  Wait wait;       // from the previous level's deadline (level 1: from the due time)
+};
+
+// One ladder per priority. Past the last level the item is notified again at every
+// level each `repeat`, until someone acknowledges it: no policy ever just ends.
+struct EscalationPolicy {
+  std::vector<EscalationLevel> levels;
+  Wait repeat;
+  // When set, an item of this priority still outstanding as its inbox's office hours end
+  // is delivered to this inbox as well (Northshire: IMMEDIATE to eds).
+  std::string when_office_closes;
 };
 
 struct BrokerSettings {
@@ -64,7 +80,8 @@ class Config {
   std::map<std::string, Agency> agencies;
   std::map<std::string, User> users;
   std::map<std::string, Inbox> inboxes;
-  std::map<v1::Notification::Priority, DuePolicy> due;
+  std::map<v1::Notification::Priority, Wait> due;
+  std::map<v1::Notification::Priority, EscalationPolicy> escalation;
   // Timestamp fields that cap a delivery's due time, e.g. mash_request.respond_by.
   std::vector<FieldPath> due_no_later_than;
   RoutingRules routing;
@@ -79,6 +96,10 @@ class Config {
   bool MayActOn(const std::string& user, const std::string& inbox) const;
   // Manages at least one inbox.
   bool IsManager(const std::string& user) const;
+  // The inbox a delivery in `inbox` escalates to at `level` (1-based).
+  // REQUIRES: the inbox exists and 1 <= level <= the policy's levels.
+  const std::string& EscalationTarget(v1::Notification::Priority priority, const std::string& inbox,
+                                      int level) const;
 };
 
 // Reads and checks a configuration file. Any mistake (malformed YAML, a missing or unknown

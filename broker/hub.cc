@@ -2,9 +2,11 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <cctype>
 
 #include "broker/routing.h"
+#include "broker/time_text.h"
 #include "broker/validation.h"
 
 namespace dutyhub {
@@ -66,12 +68,13 @@ v1::Reply ErrorReply(const Status& status) {
 }
 
 Hub::Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
-         Store& reader, IdSource& ids)
+         Store& reader, IdSource& ids, const EscalationEngine& engine)
     : config_(std::move(config)),
       clock_(clock),
       simulated_(simulated),
       reader_(reader),
       ids_(ids),
+      engine_(engine),
       access_(*config_) {}
 
 Outcome Hub::Handle(const v1::Request& request) {
@@ -99,6 +102,10 @@ Outcome Hub::Handle(const v1::Request& request) {
       return reply;
     }
     case v1::Request::kAdvanceClock: return AdvanceClock(request.advance_clock());
+    case v1::Request::kWatch: return Watch(principal, request.watch());
+    case v1::Request::kOverdue: return Overdue(principal, request.overdue());
+    case v1::Request::kReport: return Report(principal, request.report());
+    case v1::Request::kStats: return Stats();
     default:
       return ErrorReply(Status::InvalidArgument("unknown operation"));
   }
@@ -136,9 +143,9 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
   notification.set_priority(plan.priority);
   std::vector<NewDelivery> deliveries;
   for (const std::string& inbox : plan.inboxes) {
-    Result<TimeMs> due = DueAt(*config_, inbox, plan.priority, notification, now);
-    if (!due.ok()) return ErrorReply(due.status());
-    deliveries.push_back(NewDelivery{ids_.NewId(), inbox, *due});
+    Result<NewDelivery> item = engine_.NewItem(inbox, plan.priority, notification, now);
+    if (!item.ok()) return ErrorReply(item.status());
+    deliveries.push_back(std::move(*item));
   }
   std::string log_line = "accepted notification " + notification.id() + " from " + principal +
                          ": " + v1::Notification::Priority_Name(plan.priority) + " to " +
@@ -262,10 +269,11 @@ Outcome Hub::Transfer(const std::string& principal, const v1::TransferRequest& r
   const TimeMs now = clock_.Now();
   auto body = reader_.GetNotificationBody(request.delivery_id());
   if (!body.ok()) return ErrorReply(body.status());
-  // The clock starts afresh in the new inbox (northshire.md), by its own office hours.
-  Result<TimeMs> due = DueAt(*config_, request.to_inbox(), item->priority(), *body, now);
-  if (!due.ok()) return ErrorReply(due.status());
-  NewDelivery to{ids_.NewId(), request.to_inbox(), *due};
+  // The clock starts afresh in the new inbox (northshire.md), by its own office hours, and
+  // so does the ladder.
+  Result<NewDelivery> moved_to = engine_.NewItem(request.to_inbox(), item->priority(), *body, now);
+  if (!moved_to.ok()) return ErrorReply(moved_to.status());
+  NewDelivery to = std::move(*moved_to);
   WriteJob job;
   job.log_line = "delivery " + request.delivery_id() + " transferred by " + principal + " to " +
                  to.inbox + " as " + to.delivery_id;
@@ -314,10 +322,110 @@ Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
     return ErrorReply(Status::InvalidArgument("time only moves forward",
                                               {{"duration", "give a positive duration such as 15m"}}));
   }
-  simulated_->Advance(request.by_ms());
-  spdlog::info("simulated clock advanced by {} ms", request.by_ms());
+  // The clock moves on the writer thread, between requests; the engine then takes every
+  // step due up to the new time in the same transaction, before this is answered.
+  WriteJob job;
+  job.log_line = "simulated clock advanced by " + std::to_string(request.by_ms()) + " ms";
+  job.apply = [clock = simulated_, by = request.by_ms()](Store&) -> v1::Reply {
+    clock->Advance(by);
+    v1::Reply reply = OkReply();
+    reply.mutable_time()->set_now_ms(clock->Now());
+    return reply;
+  };
+  return job;
+}
+
+Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request) {
+  if (config_->FindInbox(request.inbox()) == nullptr) {
+    return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
+  }
+  if (Status s = access_.MayActOn(principal, request.inbox()); !s.ok()) return ErrorReply(s);
+  return Subscription{request.inbox()};
+}
+
+Result<std::vector<std::string>> Hub::ManagedInboxes(const std::string& principal,
+                                                     const std::string& inbox) const {
+  const User* user = config_->FindUser(principal);
+  if (user == nullptr || user->manages.empty()) {
+    return Status::PermissionDenied("only managers see this: '" + principal + "' manages no inbox");
+  }
+  if (inbox.empty()) return std::vector<std::string>(user->manages.begin(), user->manages.end());
+  if (config_->FindInbox(inbox) == nullptr) return Status::NotFound("no inbox '" + inbox + "' is configured");
+  if (!user->manages.count(inbox)) {
+    return Status::PermissionDenied("'" + principal + "' does not manage inbox '" + inbox + "'");
+  }
+  return std::vector<std::string>{inbox};
+}
+
+Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& request) {
+  auto inboxes = ManagedInboxes(principal, request.inbox());
+  if (!inboxes.ok()) return ErrorReply(inboxes.status());
+  const TimeMs now = clock_.Now();
   v1::Reply reply = OkReply();
-  reply.mutable_time()->set_now_ms(clock_.Now());
+  v1::OverdueReply* out = reply.mutable_overdue();
+  out->set_now_ms(now);
+  for (const std::string& inbox : *inboxes) {
+    auto items = reader_.Overdue(inbox, now);
+    if (!items.ok()) return ErrorReply(items.status());
+    for (auto& item : *items) *out->add_items() = std::move(item);
+  }
+  std::stable_sort(out->mutable_items()->begin(), out->mutable_items()->end(),
+                   [](const v1::Delivery& a, const v1::Delivery& b) { return a.due_at_ms() < b.due_at_ms(); });
+  return reply;
+}
+
+Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& request) {
+  auto inboxes = ManagedInboxes(principal, request.inbox());
+  if (!inboxes.ok()) return ErrorReply(inboxes.status());
+  // Days are the partnership's local days: a report "for 24 November" means London's.
+  const OfficeHours& local = *config_->inboxes.begin()->second.office_hours;
+  auto day_start = [&](const std::string& text, const char* field, int64_t add_days) -> Result<TimeMs> {
+    std::optional<int64_t> day = ParseDate(text);
+    if (!day) {
+      return Status::InvalidArgument(std::string(field) + " is not a date",
+                                     {{field, "give a date as YYYY-MM-DD"}});
+    }
+    return local.LocalMidnight(*day + add_days);
+  };
+  TimeMs from = 0;
+  TimeMs to = clock_.Now() + 1;
+  if (!request.from_date().empty()) {
+    auto t = day_start(request.from_date(), "from", 0);
+    if (!t.ok()) return ErrorReply(t.status());
+    from = *t;
+  }
+  if (!request.to_date().empty()) {
+    auto t = day_start(request.to_date(), "to", 1);
+    if (!t.ok()) return ErrorReply(t.status());
+    to = *t;
+  }
+  v1::Reply reply = OkReply();
+  v1::ReportReply* out = reply.mutable_report();
+  out->set_from_ms(from);
+  out->set_to_ms(to);
+  int levels = 0;
+  for (const auto& [priority, policy] : config_->escalation) {
+    levels = std::max(levels, static_cast<int>(policy.levels.size()));
+  }
+  for (const std::string& inbox : *inboxes) {
+    auto report = reader_.Report(inbox, from, to, levels);
+    if (!report.ok()) return ErrorReply(report.status());
+    *out->add_inboxes() = std::move(*report);
+  }
+  return reply;
+}
+
+Outcome Hub::Stats() {
+  v1::Reply reply = OkReply();
+  v1::StatsReply* stats = reply.mutable_stats();
+  stats->set_now_ms(clock_.Now());
+  auto outstanding = reader_.CountOutstanding();
+  if (!outstanding.ok()) return ErrorReply(outstanding.status());
+  stats->set_outstanding(*outstanding);
+  stats->set_escalation_steps(engine_.steps());
+  stats->set_engine_lag_ms(engine_.lag_ms());
+  if (figures_.write_transactions) stats->set_write_transactions(figures_.write_transactions());
+  if (figures_.writes) stats->set_writes(figures_.writes());
   return reply;
 }
 

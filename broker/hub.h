@@ -13,6 +13,7 @@
 #include "broker/access.h"
 #include "broker/clock.h"
 #include "broker/config.h"
+#include "broker/escalation.h"
 #include "broker/ids.h"
 #include "broker/store.h"
 #include "hub.pb.h"
@@ -27,7 +28,18 @@ struct WriteJob {
   std::string log_line;
 };
 
-using Outcome = std::variant<v1::Reply, WriteJob>;
+// Start sending this connection the inbox's events (the reactor keeps the subscription).
+struct Subscription {
+  std::string inbox;
+};
+
+using Outcome = std::variant<v1::Reply, WriteJob, Subscription>;
+
+// What the broker reports about itself (`dutyhub admin stats`); any thread.
+struct BrokerFigures {
+  std::function<int64_t()> write_transactions;
+  std::function<int64_t()> writes;
+};
 
 v1::Reply ErrorReply(const Status& status);
 
@@ -36,7 +48,9 @@ class Hub {
   // `simulated` is the broker's clock when it runs a simulated one, else null.
   // `insecure_dev`: the principal is the client's `as` name.
   Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
-      Store& reader, IdSource& ids);
+      Store& reader, IdSource& ids, const EscalationEngine& engine);
+
+  void set_figures(BrokerFigures figures) { figures_ = std::move(figures); }
 
   // REQUIRES: called on the reactor thread only. The reply's correlation id is set by the
   // caller.
@@ -50,6 +64,13 @@ class Hub {
   Outcome Transfer(const std::string& principal, const v1::TransferRequest& request);
   Outcome StatusOf(const std::string& principal, const v1::StatusRequest& request);
   Outcome AdvanceClock(const v1::AdvanceClockRequest& request);
+  Outcome Watch(const std::string& principal, const v1::WatchRequest& request);
+  Outcome Overdue(const std::string& principal, const v1::OverdueRequest& request);
+  Outcome Report(const std::string& principal, const v1::ReportRequest& request);
+  Outcome Stats();
+  // The inboxes a manager's question covers: `inbox` if they manage it, else all they do.
+  Result<std::vector<std::string>> ManagedInboxes(const std::string& principal,
+                                                  const std::string& inbox) const;
 
   // The item, if it exists and the principal may act on its inbox.
   Result<v1::Delivery> ItemFor(const std::string& principal, const std::string& delivery_id);
@@ -59,7 +80,9 @@ class Hub {
   SimulatedClock* simulated_;
   Store& reader_;
   IdSource& ids_;
+  const EscalationEngine& engine_;
   AccessPolicy access_;
+  BrokerFigures figures_;
 };
 
 }  // namespace dutyhub

@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "broker/config.h"
+#include "broker/escalation.h"
 #include "broker/hub.h"
 #include "broker/ids.h"
 #include "broker/server.h"
@@ -102,8 +103,11 @@ int main(int argc, char** argv) {
 
   zmq::context_t context;
   dutyhub::RandomIds ids;
-  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids);
-  dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch);
+  dutyhub::EscalationEngine engine(*config, ids);
+  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine);
+  dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch, engine, clock);
+  hub.set_figures({[&writer] { return static_cast<int64_t>(writer.transactions()); },
+                   [&writer] { return static_cast<int64_t>(writer.requests()); }});
   dutyhub::Server server(context, (*config)->broker, hub, writer);
   auto bound = server.Bind(endpoint);
   if (!bound.ok()) return Fail(bound.status().message());

@@ -124,6 +124,8 @@ int64_t OfficeHours::LocalDay(TimeMs t) const {
   return date::floor<date::days>(zone_->to_local(instant)).time_since_epoch().count();
 }
 
+TimeMs OfficeHours::LocalMidnight(int64_t day) const { return WholeDay(zone_, day).first; }
+
 std::vector<Span> OfficeHours::OpenSpansOn(int64_t day) const {
   // Always has no zone: its "local" day is the UTC day, and the whole of it is open.
   if (always_) return {WholeDay(nullptr, day)};

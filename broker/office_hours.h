@@ -59,6 +59,9 @@ class OfficeHours {
   // The local date (days since 1970-01-01) in this calendar's time zone at `t`.
   int64_t LocalDay(TimeMs t) const;
 
+  // The UTC instant at which the local date `day` begins.
+  TimeMs LocalMidnight(int64_t day) const;
+
  private:
   OfficeHours() = default;
 

@@ -71,6 +71,16 @@ void Server::OnRequest() {
       Answer(routing_id, *reply);
       continue;
     }
+    if (auto* subscription = std::get_if<Subscription>(&outcome)) {
+      // A repeated watch from the same connection refreshes it (clients resend it to
+      // survive a broker restart); it never doubles the events.
+      watchers_[subscription->inbox][routing_id] = request.correlation_id();
+      v1::Reply ok;
+      ok.set_correlation_id(request.correlation_id());
+      ok.mutable_status()->set_code(v1::Status::OK);
+      Answer(routing_id, ok);
+      continue;
+    }
     int& waiting = in_flight_[routing_id];
     if (waiting >= settings_.max_in_flight_per_connection) {
       AnswerError(routing_id, request.correlation_id(),
@@ -91,6 +101,10 @@ void Server::OnRequest() {
 
 void Server::OnWriteDone() {
   while (std::unique_ptr<PendingWrite> write = writer_.TakeDone()) {
+    if (write->routing_id.empty()) {
+      Publish(write->events);
+      continue;
+    }
     --total_in_flight_;
     auto it = in_flight_.find(write->routing_id);
     if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
@@ -106,17 +120,33 @@ void Server::AnswerError(const std::string& routing_id, uint64_t correlation_id,
   Answer(routing_id, reply);
 }
 
-void Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
+bool Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
   std::string payload = reply.SerializeAsString();
   try {
     zmq::send_result_t sent =
         router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     if (sent) sent = router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
     if (!sent) spdlog::warn("a client is not reading its answers; answer {} dropped", reply.correlation_id());
+    return true;
   } catch (const zmq::error_t& e) {
     // EHOSTUNREACH: the client went away. It retries with the same id and gets the same
     // answer from the store, so nothing is lost by not delivering this one.
     spdlog::debug("answer {} not delivered: {}", reply.correlation_id(), e.what());
+    return false;
+  }
+}
+
+void Server::Publish(const std::vector<v1::WatchEvent>& events) {
+  for (const v1::WatchEvent& event : events) {
+    auto watching = watchers_.find(event.inbox());
+    if (watching == watchers_.end()) continue;
+    for (auto it = watching->second.begin(); it != watching->second.end();) {
+      v1::Reply reply;
+      reply.set_correlation_id(it->second);
+      reply.mutable_status()->set_code(v1::Status::OK);
+      *reply.mutable_event() = event;
+      it = Answer(it->first, reply) ? std::next(it) : watching->second.erase(it);
+    }
   }
 }
 

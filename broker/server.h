@@ -35,7 +35,10 @@ class Server {
  private:
   void OnRequest();
   void OnWriteDone();
-  void Answer(const std::string& routing_id, const v1::Reply& reply);
+  // False when the connection is gone.
+  bool Answer(const std::string& routing_id, const v1::Reply& reply);
+  // Sends committed events to the connections watching their inboxes.
+  void Publish(const std::vector<v1::WatchEvent>& events);
   void AnswerError(const std::string& routing_id, uint64_t correlation_id, const Status& status);
 
   const BrokerSettings settings_;
@@ -43,6 +46,8 @@ class Server {
   Writer& writer_;
   zmq::socket_t router_;
   std::map<std::string, int> in_flight_;  // writes waiting, per connection
+  // inbox -> (connection -> the correlation id its watch request carried)
+  std::map<std::string, std::map<std::string, uint64_t>> watchers_;
   int total_in_flight_ = 0;
 };
 

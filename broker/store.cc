@@ -27,19 +27,23 @@ CREATE TABLE deliveries (
   delivery_id       TEXT    PRIMARY KEY,
   notification_seq  INTEGER NOT NULL REFERENCES notifications (seq),
   inbox             TEXT    NOT NULL,
-  origin            TEXT    NOT NULL CHECK (origin IN ('ROUTED', 'TRANSFERRED')),
-  transferred_from  TEXT,
+  origin            TEXT    NOT NULL
+                    CHECK (origin IN ('ROUTED', 'TRANSFERRED', 'ESCALATED', 'HANDED_OVER')),
+  source_delivery   TEXT,   -- transferred, escalated or handed over from this item
   state             INTEGER NOT NULL,
   received_at       INTEGER NOT NULL,
   due_at            INTEGER NOT NULL,
   escalation_level  INTEGER NOT NULL DEFAULT 0,
-  next_deadline     INTEGER,
+  escalation_at     INTEGER,  -- roots only: the next step of the ladder
+  handover_at       INTEGER,  -- roots only: when the inbox closes with it outstanding
+  next_deadline     INTEGER,  -- the earlier of the two; NULL once no longer outstanding
   acknowledged_by   TEXT,
   acknowledged_at   INTEGER,
   note              TEXT
 );
 CREATE INDEX deliveries_by_inbox ON deliveries (inbox, state, due_at);
 CREATE INDEX deliveries_by_notification ON deliveries (notification_seq);
+CREATE INDEX deliveries_by_source ON deliveries (source_delivery) WHERE source_delivery IS NOT NULL;
 CREATE INDEX deliveries_by_deadline ON deliveries (next_deadline) WHERE next_deadline IS NOT NULL;
 
 -- The audit: every event of every item, with who and when. Rows are only ever added.
@@ -59,8 +63,9 @@ CREATE INDEX events_by_delivery ON events (delivery_id, seq);
 const char* kDeliveryColumns =
     "SELECT d.delivery_id, n.id, d.inbox, n.type, n.priority, n.agency, n.summary, "
     "d.received_at, d.due_at, d.state, d.escalation_level, d.acknowledged_by, "
-    "d.acknowledged_at, d.note FROM deliveries d JOIN notifications n ON n.seq = "
-    "d.notification_seq ";
+    "d.acknowledged_at, d.note, CASE WHEN d.origin = 'ESCALATED' THEN s.inbox END "
+    "FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
+    "LEFT JOIN deliveries s ON s.delivery_id = d.source_delivery ";
 
 v1::Delivery ReadDelivery(const Statement& s) {
   v1::Delivery d;
@@ -78,6 +83,7 @@ v1::Delivery ReadDelivery(const Statement& s) {
   if (!s.IsNull(11)) d.set_acknowledged_by(s.Text(11));
   if (!s.IsNull(12)) d.set_acknowledged_at_ms(s.Int(12));
   if (!s.IsNull(13)) d.set_note(s.Text(13));
+  if (!s.IsNull(14)) d.set_escalated_from(s.Text(14));
   return d;
 }
 
@@ -131,15 +137,26 @@ Status Store::Savepoint() { return db_->Exec("SAVEPOINT request"); }
 Status Store::ReleaseSavepoint() { return db_->Exec("RELEASE request"); }
 void Store::RollbackToSavepoint() { (void)db_->Exec("ROLLBACK TO request; RELEASE request"); }
 
-Status Store::AddEvent(const std::string& delivery_id, TimeMs at, v1::EventKind event,
-                       const std::string& by, const std::string& inbox, const std::string& note) {
+Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
+                       const std::string& by, const std::string& note, const std::string& inbox) {
   auto s = db_->Prepare(
       "INSERT INTO events (delivery_id, at, event, by, inbox, note) VALUES (?, ?, ?, ?, ?, ?)");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, delivery_id).Bind(2, at).Bind(3, static_cast<int>(event)).Bind(5, inbox);
+  (*s)->Bind(1, item.delivery_id()).Bind(2, at).Bind(3, static_cast<int>(event))
+      .Bind(5, inbox.empty() ? item.inbox() : inbox);
   if (by.empty()) (*s)->BindNull(4); else (*s)->Bind(4, by);
   if (note.empty()) (*s)->BindNull(6); else (*s)->Bind(6, note);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
+  if (events_ != nullptr) {
+    v1::WatchEvent& e = events_->emplace_back();
+    e.set_event(event);
+    e.set_at_ms(at);
+    e.set_inbox(item.inbox());
+    e.set_delivery_id(item.delivery_id());
+    e.set_notification_id(item.notification_id());
+    e.set_by(by);
+    e.set_escalation_level(item.escalation_level());
+  }
   return Status::Ok();
 }
 
@@ -174,6 +191,29 @@ Result<std::optional<v1::SendReply>> Store::FindPublished(const std::string& age
   return std::optional<v1::SendReply>(std::move(reply));
 }
 
+Status Store::InsertDelivery(int64_t notification_seq, const NewDelivery& d, const char* origin,
+                             const std::string& source, TimeMs received_at, int level) {
+  auto ins = db_->Prepare(
+      "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, source_delivery, "
+      "state, received_at, due_at, escalation_level, escalation_at, handover_at, next_deadline) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
+  if (!ins.ok()) return ins.status();
+  const bool root = std::string(origin) != "ESCALATED";
+  (*ins)->Bind(1, d.delivery_id).Bind(2, notification_seq).Bind(3, d.inbox).Bind(4, origin)
+      .Bind(6, static_cast<int>(v1::DELIVERED)).Bind(7, received_at).Bind(8, d.due_at)
+      .Bind(9, level);
+  if (source.empty()) (*ins)->BindNull(5); else (*ins)->Bind(5, source);
+  if (root) {
+    (*ins)->Bind(10, d.escalation_at);
+    if (d.handover_at) (*ins)->Bind(11, *d.handover_at); else (*ins)->BindNull(11);
+    (*ins)->Bind(12, d.handover_at ? std::min(*d.handover_at, d.escalation_at) : d.escalation_at);
+  } else {
+    (*ins)->BindNull(10).BindNull(11).BindNull(12);
+  }
+  if ((*ins)->Step() != SQLITE_DONE) return db_->Error("storing a delivery");
+  return Status::Ok();
+}
+
 Status Store::InsertNotification(const std::string& agency, const v1::Notification& notification,
                                  TimeMs received_at, const std::vector<NewDelivery>& deliveries) {
   std::string body;
@@ -187,19 +227,13 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
       .Bind(6, received_at).BindBlob(7, body);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing a notification");
   int64_t seq = sqlite3_last_insert_rowid(db_->raw());
+  v1::Delivery item;
+  item.set_notification_id(notification.id());
   for (const NewDelivery& d : deliveries) {
-    auto ins = db_->Prepare(
-        "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
-        "received_at, due_at, next_deadline) VALUES (?, ?, ?, 'ROUTED', ?, ?, ?, ?)");
-    if (!ins.ok()) return ins.status();
-    (*ins)->Bind(1, d.delivery_id).Bind(2, seq).Bind(3, d.inbox)
-        .Bind(4, static_cast<int>(v1::DELIVERED)).Bind(5, received_at).Bind(6, d.due_at)
-        .Bind(7, d.due_at);
-    if ((*ins)->Step() != SQLITE_DONE) return db_->Error("storing a delivery");
-    if (Status st = AddEvent(d.delivery_id, received_at, v1::EVENT_DELIVERED, "", d.inbox, "");
-        !st.ok()) {
-      return st;
-    }
+    if (Status st = InsertDelivery(seq, d, "ROUTED", "", received_at, 0); !st.ok()) return st;
+    item.set_delivery_id(d.delivery_id);
+    item.set_inbox(d.inbox);
+    if (Status st = AddEvent(item, received_at, v1::EVENT_DELIVERED, "", ""); !st.ok()) return st;
   }
   return Status::Ok();
 }
@@ -207,7 +241,7 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
 Status Store::RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at) {
   auto d = GetDelivery(delivery_id);
   if (!d.ok()) return d.status();
-  if (Status s = AddEvent(delivery_id, at, v1::EVENT_OPENED, by, d->inbox(), ""); !s.ok()) return s;
+  if (Status s = AddEvent(*d, at, v1::EVENT_OPENED, by, ""); !s.ok()) return s;
   auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ? AND state = ?");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, static_cast<int>(v1::OPENED)).Bind(2, delivery_id)
@@ -216,31 +250,68 @@ Status Store::RecordOpened(const std::string& delivery_id, const std::string& by
   return Status::Ok();
 }
 
+Result<std::vector<v1::Delivery>> Store::Group(const std::string& delivery_id) {
+  std::string root_id = delivery_id;
+  {
+    auto s = db_->Prepare("SELECT origin, source_delivery FROM deliveries WHERE delivery_id = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, delivery_id);
+    int rc = (*s)->Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("no delivery " + delivery_id);
+    if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
+    if ((*s)->Text(0) == "ESCALATED") root_id = (*s)->Text(1);
+  }
+  // The root sorts first: it is the one row that is not an escalated copy of it.
+  return QueryDeliveries(
+      "WHERE d.delivery_id = ?1 OR (d.source_delivery = ?1 AND d.origin = 'ESCALATED') "
+      "ORDER BY d.delivery_id <> ?1, d.rowid",
+      root_id);
+}
+
+Status Store::SetTimers(const std::string& delivery_id, int level,
+                        std::optional<TimeMs> escalation_at, std::optional<TimeMs> handover_at) {
+  auto s = db_->Prepare(
+      "UPDATE deliveries SET escalation_level = ?2, escalation_at = ?3, handover_at = ?4, "
+      "next_deadline = CASE WHEN ?4 IS NULL THEN ?3 WHEN ?3 IS NULL THEN ?4 ELSE MIN(?3, ?4) END "
+      "WHERE delivery_id = ?1");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, delivery_id).Bind(2, level);
+  if (escalation_at) (*s)->Bind(3, *escalation_at); else (*s)->BindNull(3);
+  if (handover_at) (*s)->Bind(4, *handover_at); else (*s)->BindNull(4);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("moving an item's deadline");
+  return Status::Ok();
+}
+
 Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
                                         const std::string& note, TimeMs at) {
-  auto d = GetDelivery(delivery_id);
-  if (!d.ok()) return d.status();
+  auto group = Group(delivery_id);
+  if (!group.ok()) return group.status();
+  const v1::Delivery& root = group->front();
   v1::AckReply reply;
   reply.set_delivery_id(delivery_id);
-  if (d->state() == v1::ACKNOWLEDGED) {
-    reply.set_acknowledged_by(d->acknowledged_by());
-    reply.set_acknowledged_at_ms(d->acknowledged_at_ms());
-    reply.set_note(d->note());
+  if (root.state() == v1::ACKNOWLEDGED) {
+    reply.set_acknowledged_by(root.acknowledged_by());
+    reply.set_acknowledged_at_ms(root.acknowledged_at_ms());
+    reply.set_note(root.note());
     reply.set_already_acknowledged(true);
     return reply;
   }
-  if (d->state() == v1::TRANSFERRED) {
+  if (root.state() == v1::TRANSFERRED) {
     return Status::InvalidArgument("delivery " + delivery_id +
                                    " was transferred to another inbox: acknowledge the item there");
   }
-  auto s = db_->Prepare(
-      "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
-      "next_deadline = NULL WHERE delivery_id = ?");
-  if (!s.ok()) return s.status();
-  (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
-      .Bind(5, delivery_id);
-  if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
-  if (Status st = AddEvent(delivery_id, at, v1::EVENT_ACKNOWLEDGED, by, d->inbox(), note);
+  for (const v1::Delivery& item : *group) {
+    auto s = db_->Prepare(
+        "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ? "
+        "WHERE delivery_id = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
+        .Bind(5, item.delivery_id());
+    if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
+    if (Status st = AddEvent(item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok()) return st;
+  }
+  // Promise 5: no longer outstanding, so no deadline at all.
+  if (Status st = SetTimers(root.delivery_id(), root.escalation_level(), std::nullopt, std::nullopt);
       !st.ok()) {
     return st;
   }
@@ -253,33 +324,37 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
 Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const std::string& by,
                                           const std::string& reason, TimeMs at,
                                           const NewDelivery& to) {
-  auto d = GetDelivery(delivery_id);
-  if (!d.ok()) return d.status();
-  if (d->state() == v1::ACKNOWLEDGED || d->state() == v1::TRANSFERRED) {
+  auto group = Group(delivery_id);
+  if (!group.ok()) return group.status();
+  const v1::Delivery root = group->front();
+  if (root.state() == v1::ACKNOWLEDGED || root.state() == v1::TRANSFERRED) {
     return Status::InvalidArgument("delivery " + delivery_id + " is already " +
-                                   v1::DeliveryState_Name(d->state()) +
+                                   v1::DeliveryState_Name(root.state()) +
                                    ": only an outstanding item can be transferred");
   }
-  auto s = db_->Prepare(
-      "UPDATE deliveries SET state = ?, next_deadline = NULL WHERE delivery_id = ?");
-  if (!s.ok()) return s.status();
-  (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, delivery_id);
-  if ((*s)->Step() != SQLITE_DONE) return db_->Error("transferring");
-  if (Status st = AddEvent(delivery_id, at, v1::EVENT_TRANSFERRED, by, to.inbox, reason); !st.ok()) {
-    return st;
+  for (const v1::Delivery& item : *group) {
+    auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, item.delivery_id());
+    if ((*s)->Step() != SQLITE_DONE) return db_->Error("transferring");
+    if (Status st = AddEvent(item, at, v1::EVENT_TRANSFERRED, by, reason, to.inbox); !st.ok()) return st;
   }
-  auto ins = db_->Prepare(
-      "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, transferred_from, "
-      "state, received_at, due_at, next_deadline) SELECT ?, notification_seq, ?, 'TRANSFERRED', "
-      "delivery_id, ?, ?, ?, ? FROM deliveries WHERE delivery_id = ?");
-  if (!ins.ok()) return ins.status();
-  (*ins)->Bind(1, to.delivery_id).Bind(2, to.inbox).Bind(3, static_cast<int>(v1::DELIVERED))
-      .Bind(4, at).Bind(5, to.due_at).Bind(6, to.due_at).Bind(7, delivery_id);
-  if ((*ins)->Step() != SQLITE_DONE) return db_->Error("transferring");
-  if (Status st = AddEvent(to.delivery_id, at, v1::EVENT_DELIVERED, by, to.inbox, reason);
+  if (Status st = SetTimers(root.delivery_id(), root.escalation_level(), std::nullopt, std::nullopt);
       !st.ok()) {
     return st;
   }
+  auto seq = db_->Prepare("SELECT notification_seq FROM deliveries WHERE delivery_id = ?");
+  if (!seq.ok()) return seq.status();
+  (*seq)->Bind(1, root.delivery_id());
+  if ((*seq)->Step() != SQLITE_ROW) return db_->Error("transferring");
+  if (Status st = InsertDelivery((*seq)->Int(0), to, "TRANSFERRED", root.delivery_id(), at, 0); !st.ok()) {
+    return st;
+  }
+  v1::Delivery moved = root;
+  moved.set_delivery_id(to.delivery_id);
+  moved.set_inbox(to.inbox);
+  moved.set_escalation_level(0);
+  if (Status st = AddEvent(moved, at, v1::EVENT_DELIVERED, by, reason); !st.ok()) return st;
   v1::TransferReply reply;
   reply.set_delivery_id(to.delivery_id);
   reply.set_inbox(to.inbox);
@@ -299,10 +374,11 @@ Status Store::FillOpenedBy(v1::Delivery& delivery) {
 }
 
 Result<std::vector<v1::Delivery>> Store::QueryDeliveries(const std::string& where,
-                                                         const std::string& key) {
+                                                         const std::string& key, int64_t number) {
   auto s = db_->Prepare(kDeliveryColumns + where);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, key);
+  if (number != 0) (*s)->Bind(2, number);
   std::vector<v1::Delivery> out;
   int rc;
   while ((rc = (*s)->Step()) == SQLITE_ROW) out.push_back(ReadDelivery(**s));
@@ -382,7 +458,7 @@ Result<std::vector<NotificationRecord>> Store::FindNotifications(const std::stri
 }
 
 Result<std::vector<v1::Delivery>> Store::DeliveriesOf(int64_t notification_seq) {
-  auto items = QueryDeliveries("WHERE d.notification_seq = ? ORDER BY d.rowid",
+  auto items = QueryDeliveries("WHERE d.notification_seq = CAST(?1 AS INTEGER) ORDER BY d.rowid",
                                std::to_string(notification_seq));
   if (!items.ok()) return items.status();
   for (v1::Delivery& d : *items) {

@@ -1,10 +1,17 @@
-// The durable store: notifications, their deliveries into inboxes, and every event of an
-// item as an audit row, in one SQLite file (WAL, synchronous=FULL).
+// The durable store: notifications, their deliveries into inboxes with each outstanding
+// item's escalation state, and every event of an item as an audit row, in one SQLite file
+// (WAL, synchronous=FULL).
 //
 // Threads: a Store wraps one connection and belongs to one thread. The broker opens two:
 // the writer's (all changes, batched into group-commit transactions) and the reactor's
 // (reads only). WAL lets the reader see every committed transaction without blocking
 // the writer.
+//
+// Escalation state (DESIGN.md promise 5): an outstanding item delivered to an inbox (a
+// "root": routed, transferred or handed over) carries its ladder level, the time of its
+// next escalation step, optionally the time its inbox's office closes (the EDS hand-over),
+// and `next_deadline`, the earlier of the two: its one next deadline. An escalated copy in
+// a managers' inbox carries no deadline of its own; acknowledging it acknowledges its root.
 #pragma once
 
 #include <memory>
@@ -20,10 +27,13 @@
 
 namespace dutyhub {
 
+// A new item with its escalation timers, computed by the caller from the configuration.
 struct NewDelivery {
   std::string delivery_id;
   std::string inbox;
   TimeMs due_at = 0;
+  TimeMs escalation_at = 0;            // level 1 fires then
+  std::optional<TimeMs> handover_at;  // the inbox's office closes then (IMMEDIATE)
 };
 
 // What the store knows about one notification, without its body.
@@ -35,6 +45,18 @@ struct NotificationRecord {
   TimeMs received_at = 0;
 };
 
+// An outstanding root item whose next deadline has passed.
+struct DueItem {
+  std::string delivery_id;
+  std::string notification_id;
+  std::string inbox;
+  v1::Notification::Priority priority = v1::Notification::ROUTINE;
+  int level = 0;
+  TimeMs escalation_at = 0;
+  std::optional<TimeMs> handover_at;
+  int64_t notification_seq = 0;
+};
+
 class Store {
  public:
   // Opens (creating and migrating when `writer`) the store at `path`. The writer's
@@ -43,6 +65,10 @@ class Store {
 
   // The schema version this build writes; the file's user_version after Open.
   static int SchemaVersion();
+
+  // While set, every audit row written is also appended here as a WatchEvent, for the
+  // watchers, who hear of it once the transaction committed. Null to stop.
+  void set_event_sink(std::vector<v1::WatchEvent>* sink) { events_ = sink; }
 
   // Transactions, used by the writer around a batch of requests. A savepoint wraps each
   // request so that one request's failure rolls back only its own changes.
@@ -53,48 +79,84 @@ class Store {
   Status ReleaseSavepoint();
   void RollbackToSavepoint();
 
+  // --- Writes (inside a transaction) ---
+
   // The first answer to a publish of (agency, id), for a retry: nullopt when it was never
-  // stored. The deliveries are those made when it was published (not later transfers).
+  // stored. The deliveries are those made when it was published (not later ones).
   Result<std::optional<v1::SendReply>> FindPublished(const std::string& agency,
                                                      const std::string& id);
 
   // Stores a validated, routed notification with its deliveries and a DELIVERED audit
-  // row for each. REQUIRES: inside a transaction; (agency, id) not stored yet.
+  // row for each. REQUIRES: (agency, id) not stored yet.
   Status InsertNotification(const std::string& agency, const v1::Notification& notification,
                             TimeMs received_at, const std::vector<NewDelivery>& deliveries);
 
   // An OPENED audit row; the item's state moves from DELIVERED to OPENED.
   Status RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at);
 
-  // Acknowledges an outstanding item; an acknowledged one answers with its first
-  // acknowledgement and already_acknowledged. A transferred item is INVALID_ARGUMENT.
+  // Acknowledges an outstanding item and, with it, its root and every escalated copy of
+  // it: one acknowledgement ends the escalation everywhere. An acknowledged item answers
+  // with its first acknowledgement and already_acknowledged; a transferred one is
+  // INVALID_ARGUMENT.
   Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& by,
                                    const std::string& note, TimeMs at);
 
-  // Marks the item TRANSFERRED and makes `to` a new item with a fresh clock.
+  // Marks the item's root (and its escalated copies) TRANSFERRED and makes `to` a new
+  // item with a fresh clock.
   Result<v1::TransferReply> Transfer(const std::string& delivery_id, const std::string& by,
                                      const std::string& reason, TimeMs at, const NewDelivery& to);
 
-  // Reads.
+  // Outstanding roots whose next deadline is at or before `now`, earliest first.
+  Result<std::vector<DueItem>> DueBy(TimeMs now, int limit);
+  // The earliest next deadline of any outstanding item.
+  Result<std::optional<TimeMs>> EarliestDeadline();
+
+  // Raises `root` to `level`: an escalated copy in `target` (unless the root is already
+  // there, or a copy is: then that copy is raised), ESCALATED audit rows on both, and the
+  // root's next step at `next_escalation_at`.
+  Status Escalate(const DueItem& root, int level, const std::string& target,
+                  const std::string& copy_id, TimeMs at, TimeMs next_escalation_at);
+  // Past the last level: a RENOTIFIED audit row on the root and every outstanding copy.
+  Status Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at);
+  // The root's inbox has closed with it outstanding: `item` is delivered as well, as an
+  // item of its own, and the root's hand-over deadline is cleared.
+  Status HandOver(const DueItem& root, const NewDelivery& item, TimeMs at);
+
+  // --- Reads ---
+
   Result<v1::Delivery> GetDelivery(const std::string& delivery_id);
-  // Outstanding items, earliest due first; with `all`, every item, newest first after them.
+  // Outstanding items, earliest due first; with `all`, every item, outstanding first.
   Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all);
+  // Outstanding items past due in `inbox`, most overdue first.
+  Result<std::vector<v1::Delivery>> Overdue(const std::string& inbox, TimeMs now);
   Result<std::vector<v1::HistoryEntry>> History(const std::string& delivery_id);
   Result<v1::Notification> GetNotificationBody(const std::string& delivery_id);
   // Every notification with this id (one per sending agency that used it).
   Result<std::vector<NotificationRecord>> FindNotifications(const std::string& id);
   Result<std::vector<v1::Delivery>> DeliveriesOf(int64_t notification_seq);
+  // The managers' report for one inbox over [from, to).
+  Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels);
+  Result<int64_t> CountOutstanding();
 
  private:
   explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   Status Migrate();
-  Status AddEvent(const std::string& delivery_id, TimeMs at, v1::EventKind event,
-                  const std::string& by, const std::string& inbox, const std::string& note);
+  // An audit row about `item`; `inbox` is where it points (the target of a transfer or an
+  // escalation), the item's own inbox when empty.
+  Status AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event, const std::string& by,
+                  const std::string& note, const std::string& inbox = "");
+  Status InsertDelivery(int64_t notification_seq, const NewDelivery& d, const char* origin,
+                        const std::string& source, TimeMs received_at, int level);
+  Status SetTimers(const std::string& delivery_id, int level, std::optional<TimeMs> escalation_at,
+                   std::optional<TimeMs> handover_at);
+  // The item's root and the escalated copies of it, root first.
+  Result<std::vector<v1::Delivery>> Group(const std::string& delivery_id);
   Result<std::vector<v1::Delivery>> QueryDeliveries(const std::string& where,
-                                                    const std::string& key);
+                                                    const std::string& key, int64_t number = 0);
   Status FillOpenedBy(v1::Delivery& delivery);
 
   std::unique_ptr<Database> db_;
+  std::vector<v1::WatchEvent>* events_ = nullptr;
 };
 
 }  // namespace dutyhub

@@ -124,7 +124,6 @@ std::optional<TimeMs> ParseDuration(std::string_view text) {
     total += value * unit;
     ++pos;
   }
-  if (total <= 0) return std::nullopt;
   return total;
 }
 

@@ -24,7 +24,7 @@ std::string FormatTimestamp(TimeMs t);
 // "Mon 23 Nov 10:15 GMT".
 std::string FormatLocalForPeople(TimeMs t);
 
-// "90s", "15m", "4h", "2d", "1h30m". nullopt for anything else or zero.
+// "90s", "15m", "4h", "2d", "1h30m", "0m". nullopt for anything else.
 std::optional<TimeMs> ParseDuration(std::string_view text);
 
 }  // namespace dutyhub

@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 namespace dutyhub {
 namespace {
 
@@ -28,10 +30,13 @@ PendingWrite* ReceivePointer(zmq::socket_t& socket, zmq::recv_flags flags) {
 
 }  // namespace
 
-Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch)
+Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch,
+               EscalationEngine& engine, const Clock& clock)
     : context_(context),
       store_(std::move(store)),
       max_batch_(max_batch),
+      engine_(engine),
+      clock_(clock),
       jobs_push_(context, zmq::socket_type::push),
       done_pull_(context, zmq::socket_type::pull) {
   // Unbounded on inproc: the reactor bounds what is in flight per connection instead, and
@@ -43,8 +48,6 @@ Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_ba
 }
 
 Writer::~Writer() { Stop(); }
-
-void Writer::Start() { thread_ = std::thread([this] { Run(); }); }
 
 void Writer::Stop() {
   if (!thread_.joinable()) return;
@@ -60,21 +63,39 @@ std::unique_ptr<PendingWrite> Writer::TakeDone() {
   return std::unique_ptr<PendingWrite>(write);
 }
 
-void Writer::Run() {
-  zmq::socket_t jobs(context_, zmq::socket_type::pull);
-  zmq::socket_t done(context_, zmq::socket_type::push);
-  jobs.set(zmq::sockopt::rcvhwm, 0);
-  done.set(zmq::sockopt::sndhwm, 0);
-  jobs.connect(kJobsEndpoint);
-  done.connect(kDoneEndpoint);
+void Writer::Start() {
+  thread_ = std::thread([this] {
+    zmq::socket_t jobs(context_, zmq::socket_type::pull);
+    zmq::socket_t done(context_, zmq::socket_type::push);
+    jobs.set(zmq::sockopt::rcvhwm, 0);
+    done.set(zmq::sockopt::sndhwm, 0);
+    jobs.connect(kJobsEndpoint);
+    done.connect(kDoneEndpoint);
+    Run(jobs, done);
+  });
+}
+
+long Writer::IdleWait() {
+  // Looked up in the store each time (an indexed MIN), never kept in memory: a deadline
+  // written by any request, or read back after a restart, is seen the same way.
+  constexpr long kAtMostMs = 1000;
+  auto next = engine_.NextDeadline(*store_);
+  if (!next.ok() || !next->has_value()) return kAtMostMs;
+  return std::clamp<long>(static_cast<long>(**next - clock_.Now()), 0, kAtMostMs);
+}
+
+void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
   bool stopping = false;
   while (!stopping) {
     std::vector<std::unique_ptr<PendingWrite>> batch;
-    // Block for the first job, then take whatever else is already waiting: under load the
-    // batch grows by itself; when idle a lone request commits at once.
-    PendingWrite* first = ReceivePointer(jobs, zmq::recv_flags::none);
-    if (first == nullptr) break;
-    if (first != reinterpret_cast<PendingWrite*>(-1)) batch.emplace_back(first);
+    // Wait for the first request or the next deadline, then take whatever else is already
+    // waiting: under load the batch grows by itself; when idle a lone request commits at once.
+    zmq::pollitem_t item{jobs.handle(), 0, ZMQ_POLLIN, 0};
+    try {
+      zmq::poll(&item, 1, std::chrono::milliseconds(IdleWait()));
+    } catch (const zmq::error_t& e) {
+      if (e.num() != EINTR) throw;
+    }
     while (static_cast<int>(batch.size()) < max_batch_) {
       PendingWrite* next = ReceivePointer(jobs, zmq::recv_flags::dontwait);
       if (next == reinterpret_cast<PendingWrite*>(-1)) break;
@@ -84,33 +105,59 @@ void Writer::Run() {
       }
       batch.emplace_back(next);
     }
-    if (batch.empty()) continue;
-    CommitBatch(batch);
+    CommitBatch(batch, done);
     for (auto& write : batch) SendPointer(done, write.release());
   }
 }
 
-void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
+bool Writer::RunEngine() {
+  constexpr int kStepsPerQuery = 500;
+  if (Status s = store_->Savepoint(); !s.ok()) return false;
+  while (true) {
+    Result<int> steps = engine_.RunDue(*store_, clock_.Now(), kStepsPerQuery);
+    if (!steps.ok()) {
+      // The steps stay due and are tried again at the next wake-up; requests still commit.
+      spdlog::error("escalation engine: {}", steps.status().message());
+      store_->RollbackToSavepoint();
+      return false;
+    }
+    if (*steps < kStepsPerQuery) break;
+  }
+  return store_->ReleaseSavepoint().ok();
+}
+
+void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq::socket_t& done) {
   auto fail_all = [&](const Status& status) {
     for (auto& write : batch) write->reply = ErrorReply(status);
   };
   if (!failed_.ok()) return fail_all(failed_);
+  if (batch.empty()) {
+    auto next = engine_.NextDeadline(*store_);
+    if (!next.ok() || !next->has_value() || **next > clock_.Now()) return;  // nothing to do
+  }
   if (Status s = store_->Begin(); !s.ok()) {
     spdlog::error("store: cannot begin a transaction: {}", s.message());
     return fail_all(Status::Unavailable("the store is busy: retry later"));
   }
+  std::vector<v1::WatchEvent> events;
+  store_->set_event_sink(&events);
   for (auto& write : batch) {
     if (Status s = store_->Savepoint(); !s.ok()) {
       write->reply = ErrorReply(s);
       continue;
     }
+    size_t events_before = events.size();
     write->reply = write->job.apply(*store_);
     if (write->reply.status().code() == v1::Status::OK) {
       if (Status s = store_->ReleaseSavepoint(); !s.ok()) write->reply = ErrorReply(s);
     } else {
       store_->RollbackToSavepoint();
+      events.resize(events_before);
     }
   }
+  size_t events_before_engine = events.size();
+  if (!RunEngine()) events.resize(events_before_engine);
+  store_->set_event_sink(nullptr);
   if (Status s = store_->Commit(); !s.ok()) {
     store_->Rollback();
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
@@ -124,6 +171,11 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch) {
     if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
       spdlog::info("{}", write->job.log_line);
     }
+  }
+  if (!events.empty()) {
+    auto notice = std::make_unique<PendingWrite>();
+    notice->events = std::move(events);
+    SendPointer(done, notice.release());
   }
 }
 

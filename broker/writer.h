@@ -14,23 +14,30 @@
 #include <string>
 #include <thread>
 
+#include "broker/escalation.h"
 #include "broker/hub.h"
 #include "broker/store.h"
 
 namespace dutyhub {
 
-// One write in flight: who asked, and, once committed, the answer.
+// One write in flight: who asked, and, once committed, the answer. The writer also sends
+// one with no routing id after each commit that produced events, carrying them for the
+// watchers.
 struct PendingWrite {
   std::string routing_id;  // the ROUTER identity of the connection to answer
   uint64_t correlation_id = 0;
   WriteJob job;
   v1::Reply reply;
+  std::vector<v1::WatchEvent> events;
 };
 
 class Writer {
  public:
-  // Binds its inproc endpoints on `context`; call Start before Submit.
-  Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch);
+  // Binds its inproc endpoints on `context`; call Start before Submit. After each batch,
+  // and whenever the earliest stored deadline passes, `engine` takes every step due by
+  // `clock` in the same transaction.
+  Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_batch,
+         EscalationEngine& engine, const Clock& clock);
   ~Writer();
 
   void Start();
@@ -50,12 +57,21 @@ class Writer {
   uint64_t requests() const { return requests_.load(); }
 
  private:
-  void Run();
-  void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch);
+  void Run(zmq::socket_t& jobs, zmq::socket_t& done);
+  // Commits the batch and every escalation step due, in one transaction; the events it
+  // wrote go out on `done` once committed.
+  void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq::socket_t& done);
+  // Runs the engine until nothing more is due; false (its steps rolled back, to be tried
+  // at the next wake-up) when a step failed. REQUIRES: inside the transaction.
+  bool RunEngine();
+  // How long the writer may wait for a request before a deadline needs it, in ms.
+  long IdleWait();
 
   zmq::context_t& context_;
   std::unique_ptr<Store> store_;
   int max_batch_;
+  EscalationEngine& engine_;
+  const Clock& clock_;
   zmq::socket_t jobs_push_;  // reactor side
   zmq::socket_t done_pull_;  // reactor side
   std::thread thread_;

@@ -6,6 +6,7 @@
 #include <future>
 #include <random>
 
+#include "broker/config.h"
 #include "broker/writer.h"
 
 namespace dutyhub {
@@ -19,7 +20,10 @@ class WriterTest : public ::testing::Test {
     std::filesystem::create_directories(dir_);
     auto store = Store::Open((dir_ / "store.sqlite").string(), true);
     ASSERT_TRUE(store.ok());
-    writer_ = std::make_unique<Writer>(context_, std::move(*store), 512);
+    auto config = LoadConfig(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
+    ASSERT_TRUE(config.ok());
+    engine_ = std::make_unique<EscalationEngine>(*config, ids_);
+    writer_ = std::make_unique<Writer>(context_, std::move(*store), 512, *engine_, clock_);
   }
   void TearDown() override {
     writer_.reset();
@@ -29,11 +33,13 @@ class WriterTest : public ::testing::Test {
   // A publish of notification `id`, or a request that fails inside its transaction.
   static std::unique_ptr<PendingWrite> Publish(const std::string& id, bool fail = false) {
     auto write = std::make_unique<PendingWrite>();
+    write->routing_id = "client";
     write->correlation_id = std::hash<std::string>{}(id);
     write->job.apply = [id, fail](Store& store) {
       v1::Notification n;
       n.set_id(id);
-      Status s = store.InsertNotification("gwh-ed", n, 1, {{"d-" + id, "hv-north", 2}});
+      n.set_priority(v1::Notification::ROUTINE);
+      Status s = store.InsertNotification("gwh-ed", n, 1, {{"d-" + id, "hv-north", 2, kFarFuture}});
       v1::Reply reply;
       if (!s.ok() || fail) {
         reply.mutable_status()->set_code(v1::Status::INVALID_ARGUMENT);
@@ -49,6 +55,7 @@ class WriterTest : public ::testing::Test {
   // are all waiting together when it finishes.
   std::unique_ptr<PendingWrite> Gate() {
     auto write = std::make_unique<PendingWrite>();
+    write->routing_id = "client";
     write->job.apply = [this, opened = gate_.get_future().share()](Store&) {
       entered_.set_value();
       opened.wait();
@@ -65,14 +72,21 @@ class WriterTest : public ::testing::Test {
     while (done.size() < n) {
       zmq::poll(&item, 1, std::chrono::milliseconds(5000));
       if (!(item.revents & ZMQ_POLLIN)) break;
-      while (auto write = writer_->TakeDone()) done.push_back(std::move(write));
+      while (auto write = writer_->TakeDone()) {
+        // Answers only: the writer also sends the committed events for the watchers.
+        if (!write->routing_id.empty()) done.push_back(std::move(write));
+      }
     }
     return done;
   }
 
   std::promise<void> gate_;
   std::promise<void> entered_;  // the gate is running: the writer took it alone
+  static constexpr TimeMs kFarFuture = 4102444800000;  // 2100: nothing escalates here
   std::filesystem::path dir_;
+  SimulatedClock clock_{1};
+  RandomIds ids_;
+  std::unique_ptr<EscalationEngine> engine_;
   zmq::context_t context_;
   std::unique_ptr<Writer> writer_;
 };

@@ -1,0 +1,112 @@
+#include "broker/escalation.h"
+
+#include <spdlog/spdlog.h>
+
+#include "broker/routing.h"
+
+namespace dutyhub {
+
+std::optional<TimeMs> OfficeClosesAfter(const OfficeHours& hours, TimeMs t) {
+  if (!hours.IsOpen(t)) return std::nullopt;
+  TimeMs end = t;
+  int64_t day = hours.LocalDay(t);
+  // A week of spans that each begin where the last ended is as long as any office runs
+  // on; an office that never closes (always staffed) has no closing time.
+  for (int i = 0; i < 8; ++i, ++day) {
+    bool extended = false;
+    for (const auto& [begin, finish] : hours.OpenSpansOn(day)) {
+      if (begin <= end && finish > end) {
+        end = finish;
+        extended = true;
+      }
+    }
+    if (!extended && i > 0) return end;
+  }
+  return std::nullopt;
+}
+
+Result<TimeMs> EscalationEngine::After(const std::string& inbox, TimeMs from, const Wait& wait) const {
+  if (!wait.office_time) return from + wait.after;
+  const Inbox* in = config_->FindInbox(inbox);
+  if (in == nullptr) return from + wait.after;  // an inbox since removed: count wall-clock time
+  return in->office_hours->AddOfficeTime(from, wait.after);
+}
+
+Result<NewDelivery> EscalationEngine::NewItem(const std::string& inbox,
+                                              v1::Notification::Priority priority,
+                                              const v1::Notification& notification,
+                                              TimeMs arrival) const {
+  Result<TimeMs> due = DueAt(*config_, inbox, priority, notification, arrival);
+  if (!due.ok()) return due.status();
+  auto found = config_->escalation.find(priority);
+  if (found == config_->escalation.end()) return Status::Internal("no escalation policy");
+  const EscalationPolicy& policy = found->second;
+  Result<TimeMs> first_step = After(inbox, *due, policy.levels.front().wait);
+  if (!first_step.ok()) return first_step.status();
+  NewDelivery item{ids_.NewId(), inbox, *due, *first_step, std::nullopt};
+  if (!policy.when_office_closes.empty() && policy.when_office_closes != inbox) {
+    item.handover_at = OfficeClosesAfter(*config_->FindInbox(inbox)->office_hours, arrival);
+  }
+  return item;
+}
+
+Result<int> EscalationEngine::RunDue(Store& store, TimeMs now, int limit) {
+  auto due = store.DueBy(now, limit);
+  if (!due.ok()) return due.status();
+  for (const DueItem& item : *due) {
+    if (Status s = Step(store, item, now); !s.ok()) return s;
+  }
+  return static_cast<int>(due->size());
+}
+
+Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
+  const TimeMs deadline = item.handover_at ? std::min(*item.handover_at, item.escalation_at)
+                                           : item.escalation_at;
+  lag_ms_.store(now - deadline);
+  steps_.fetch_add(1);
+  auto found = config_->escalation.find(item.priority);
+  if (found == config_->escalation.end()) {
+    return Status::Internal("no escalation policy for delivery " + item.delivery_id);
+  }
+  const EscalationPolicy& policy = found->second;
+
+  if (item.handover_at && *item.handover_at <= now) {
+    auto body = store.GetNotificationBody(item.delivery_id);
+    if (!body.ok()) return body.status();
+    auto handed = NewItem(policy.when_office_closes, item.priority, *body, now);
+    if (!handed.ok()) return handed.status();
+    if (Status s = store.HandOver(item, *handed, now); !s.ok()) return s;
+    spdlog::info("delivery {} outstanding as {} closed: delivered to {} as {}", item.delivery_id,
+                 item.inbox, handed->inbox, handed->delivery_id);
+    item.handover_at.reset();
+    if (item.escalation_at > now) return Status::Ok();
+  }
+
+  const int levels = static_cast<int>(policy.levels.size());
+  if (item.level < levels) {
+    const int level = item.level + 1;
+    const Wait& wait = level < levels ? policy.levels[static_cast<size_t>(level)].wait : policy.repeat;
+    // The next step counts from this step's deadline, not from when it fired, so a late
+    // wake-up does not push the ladder back.
+    Result<TimeMs> next = After(item.inbox, item.escalation_at, wait);
+    if (!next.ok()) return next.status();
+    const Inbox* inbox = config_->FindInbox(item.inbox);
+    const std::string target = inbox != nullptr ? config_->EscalationTarget(item.priority, item.inbox, level)
+                                                : config_->routing.fallback_inbox;
+    if (Status s = store.Escalate(item, level, target, ids_.NewId(), now, *next); !s.ok()) return s;
+    spdlog::info("delivery {} in {} escalated to level {} in {}", item.delivery_id, item.inbox, level,
+                 target);
+    return Status::Ok();
+  }
+  // Past the last level: every level again, each repeat, until someone acknowledges. After
+  // a long outage, missed repeats are not replayed one by one: the next one counts from now.
+  Result<TimeMs> next = After(item.inbox, item.escalation_at, policy.repeat);
+  if (next.ok() && *next <= now) next = After(item.inbox, now, policy.repeat);
+  if (!next.ok()) return next.status();
+  if (Status s = store.Renotify(item, now, *next); !s.ok()) return s;
+  spdlog::info("delivery {} in {} still unacknowledged: every level notified again", item.delivery_id,
+               item.inbox);
+  return Status::Ok();
+}
+
+}  // namespace dutyhub

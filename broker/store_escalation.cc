@@ -1,0 +1,177 @@
+// The store's side of escalation and of the managers' views: which items are due, moving
+// an item up its ladder, the overdue list and the report. Part of Store (store.h).
+#include <algorithm>
+
+#include "broker/store.h"
+
+namespace dutyhub {
+
+Result<std::vector<DueItem>> Store::DueBy(TimeMs now, int limit) {
+  auto s = db_->Prepare(
+      "SELECT d.delivery_id, n.id, d.inbox, n.priority, d.escalation_level, d.escalation_at, "
+      "d.handover_at, d.notification_seq FROM deliveries d "
+      "JOIN notifications n ON n.seq = d.notification_seq "
+      "WHERE d.next_deadline IS NOT NULL AND d.next_deadline <= ?1 "
+      "ORDER BY d.next_deadline LIMIT ?2");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, now).Bind(2, limit);
+  std::vector<DueItem> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    DueItem& item = out.emplace_back();
+    item.delivery_id = (*s)->Text(0);
+    item.notification_id = (*s)->Text(1);
+    item.inbox = (*s)->Text(2);
+    item.priority = static_cast<v1::Notification::Priority>((*s)->Int(3));
+    item.level = static_cast<int>((*s)->Int(4));
+    item.escalation_at = (*s)->Int(5);
+    if (!(*s)->IsNull(6)) item.handover_at = (*s)->Int(6);
+    item.notification_seq = (*s)->Int(7);
+  }
+  if (rc != SQLITE_DONE) return db_->Error("finding what is due");
+  return out;
+}
+
+Result<std::optional<TimeMs>> Store::EarliestDeadline() {
+  auto s = db_->Prepare("SELECT MIN(next_deadline) FROM deliveries WHERE next_deadline IS NOT NULL");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("finding the next deadline");
+  if ((*s)->IsNull(0)) return std::optional<TimeMs>();
+  return std::optional<TimeMs>((*s)->Int(0));
+}
+
+Status Store::Escalate(const DueItem& root, int level, const std::string& target,
+                       const std::string& copy_id, TimeMs at, TimeMs next_escalation_at) {
+  auto item = GetDelivery(root.delivery_id);
+  if (!item.ok()) return item.status();
+  item->set_escalation_level(level);
+  if (target != root.inbox) {
+    // One copy per inbox: an item that reaches an inbox it already reached is raised there.
+    auto existing = db_->Prepare(
+        "SELECT delivery_id FROM deliveries WHERE source_delivery = ? AND origin = 'ESCALATED' "
+        "AND inbox = ?");
+    if (!existing.ok()) return existing.status();
+    (*existing)->Bind(1, root.delivery_id).Bind(2, target);
+    int rc = (*existing)->Step();
+    v1::Delivery copy = *item;
+    copy.set_inbox(target);
+    if (rc == SQLITE_ROW) {
+      copy.set_delivery_id((*existing)->Text(0));
+      auto raise = db_->Prepare("UPDATE deliveries SET escalation_level = ? WHERE delivery_id = ?");
+      if (!raise.ok()) return raise.status();
+      (*raise)->Bind(1, level).Bind(2, copy.delivery_id());
+      if ((*raise)->Step() != SQLITE_DONE) return db_->Error("escalating");
+    } else if (rc == SQLITE_DONE) {
+      copy.set_delivery_id(copy_id);
+      NewDelivery d{copy_id, target, at, 0, std::nullopt};
+      if (Status s = InsertDelivery(root.notification_seq, d, "ESCALATED", root.delivery_id, at, level);
+          !s.ok()) {
+        return s;
+      }
+    } else {
+      return db_->Error("escalating");
+    }
+    if (Status s = AddEvent(copy, at, v1::EVENT_ESCALATED, "", ""); !s.ok()) return s;
+  }
+  if (Status s = AddEvent(*item, at, v1::EVENT_ESCALATED, "", "", target); !s.ok()) return s;
+  return SetTimers(root.delivery_id, level, next_escalation_at, root.handover_at);
+}
+
+Status Store::Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at) {
+  auto group = Group(root.delivery_id);
+  if (!group.ok()) return group.status();
+  for (const v1::Delivery& item : *group) {
+    if (item.state() != v1::DELIVERED && item.state() != v1::OPENED) continue;
+    if (Status s = AddEvent(item, at, v1::EVENT_RENOTIFIED, "", ""); !s.ok()) return s;
+  }
+  return SetTimers(root.delivery_id, root.level, next_escalation_at, root.handover_at);
+}
+
+Status Store::HandOver(const DueItem& root, const NewDelivery& item, TimeMs at) {
+  auto there = db_->Prepare(
+      "SELECT 1 FROM deliveries WHERE notification_seq = ? AND inbox = ? AND state IN (1, 2)");
+  if (!there.ok()) return there.status();
+  (*there)->Bind(1, root.notification_seq).Bind(2, item.inbox);
+  int rc = (*there)->Step();
+  if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_->Error("handing over");
+  if (rc == SQLITE_DONE) {  // not already there (rule 8 may have put it there on arrival)
+    if (Status s = InsertDelivery(root.notification_seq, item, "HANDED_OVER", root.delivery_id, at, 0);
+        !s.ok()) {
+      return s;
+    }
+    auto source = GetDelivery(root.delivery_id);
+    if (!source.ok()) return source.status();
+    const std::string note = "office hours of " + root.inbox + " ended with it outstanding";
+    v1::Delivery handed = *source;
+    handed.set_delivery_id(item.delivery_id);
+    handed.set_inbox(item.inbox);
+    handed.set_escalation_level(0);
+    if (Status s = AddEvent(handed, at, v1::EVENT_DELIVERED, "", note); !s.ok()) return s;
+    if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, item.inbox); !s.ok()) return s;
+  }
+  return SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt);
+}
+
+Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {
+  // Escalated copies are left out: their root, in the inbox it was delivered to, is listed.
+  return QueryDeliveries(
+      "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.origin <> 'ESCALATED' AND d.due_at < ?2 "
+      "ORDER BY d.due_at, d.rowid",
+      inbox, now);
+}
+
+Result<int64_t> Store::CountOutstanding() {
+  auto s = db_->Prepare("SELECT COUNT(*) FROM deliveries WHERE next_deadline IS NOT NULL");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("counting");
+  return (*s)->Int(0);
+}
+
+namespace {
+
+int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
+  if (sorted.empty()) return 0;
+  // Nearest rank: the smallest value with at least p of the values at or below it.
+  size_t rank = static_cast<size_t>(p * static_cast<double>(sorted.size()) + 0.999999);
+  return sorted[std::clamp<size_t>(rank, 1, sorted.size()) - 1];
+}
+
+}  // namespace
+
+Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, TimeMs to, int levels) {
+  v1::InboxReport report;
+  report.set_inbox(inbox);
+  auto s = db_->Prepare(
+      "SELECT state, received_at, acknowledged_at, escalation_level FROM deliveries "
+      "WHERE inbox = ?1 AND origin <> 'ESCALATED' AND received_at >= ?2 AND received_at < ?3");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, inbox).Bind(2, from).Bind(3, to);
+  std::vector<int64_t> to_ack;
+  std::vector<int64_t> reached(static_cast<size_t>(levels), 0);
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    report.set_received(report.received() + 1);
+    if ((*s)->Int(0) == v1::ACKNOWLEDGED) {
+      report.set_acknowledged(report.acknowledged() + 1);
+      to_ack.push_back((*s)->Int(2) - (*s)->Int(1));
+    }
+    int level = static_cast<int>((*s)->Int(3));
+    for (int l = 1; l <= std::min(level, levels); ++l) ++reached[static_cast<size_t>(l - 1)];
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reporting");
+  std::sort(to_ack.begin(), to_ack.end());
+  report.set_median_ms(Percentile(to_ack, 0.5));
+  report.set_p90_ms(Percentile(to_ack, 0.9));
+  report.set_p99_ms(Percentile(to_ack, 0.99));
+  for (int64_t n : reached) report.add_reached_level(n);
+  auto outstanding = QueryDeliveries(
+      "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.origin <> 'ESCALATED' "
+      "ORDER BY d.received_at, d.rowid",
+      inbox);
+  if (!outstanding.ok()) return outstanding.status();
+  report.set_outstanding(static_cast<int64_t>(outstanding->size()));
+  if (!outstanding->empty()) *report.mutable_oldest_outstanding() = outstanding->front();
+  return report;
+}
+
+}  // namespace dutyhub
