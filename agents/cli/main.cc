@@ -80,6 +80,43 @@ int Call(const Options& options, Request request,
   return 0;
 }
 
+// Streams the inbox's events as JSON lines until interrupted. The subscription is renewed
+// after every quiet spell, so a restarted broker picks the watcher up again; a broker that
+// stops answering ends the command with UNAVAILABLE.
+int Watch(const Options& options, const std::string& inbox) {
+  dutyhub::HubClient client(options.broker, options.as);
+  auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
+  constexpr auto kQuiet = std::chrono::seconds(10);
+  while (true) {
+    Request request;
+    request.mutable_watch()->set_inbox(inbox);
+    dutyhub::Result<uint64_t> id = client.Post(request, timeout);
+    std::optional<Reply> answer;
+    if (id.ok()) {
+      const auto deadline = std::chrono::steady_clock::now() + timeout;
+      while (!answer && std::chrono::steady_clock::now() < deadline) {
+        auto reply = client.Next(timeout);
+        if (!reply) break;
+        if (reply->has_event()) {
+          std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
+        } else if (reply->correlation_id() == *id || reply->correlation_id() == 0) {
+          answer = std::move(reply);
+        }
+      }
+    }
+    if (!answer) {
+      dutyhub::v1::Status status;
+      status.set_code(dutyhub::v1::Status::UNAVAILABLE);
+      status.set_message("no broker answered (broker " + options.broker + ")");
+      return ReportError(options, status);
+    }
+    if (answer->status().code() != dutyhub::v1::Status::OK) return ReportError(options, answer->status());
+    while (auto reply = client.Next(kQuiet)) {
+      if (reply->has_event()) std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
+    }
+  }
+}
+
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -117,9 +154,21 @@ int main(int argc, char** argv) {
   transfer->add_option("--reason", reason, "why it is for them")->required();
   auto* status = app.add_subcommand("status", "where a notification went and what happened to it");
   status->add_option("NOTIFICATION_ID", notification_id)->required();
-  auto* admin = app.add_subcommand("admin", "broker time");
+  auto* overdue = app.add_subcommand("overdue", "outstanding items past due in the inboxes you manage");
+  overdue->add_option("--inbox", inbox, "only this inbox");
+  auto* watch = app.add_subcommand("watch", "one JSON line per event in INBOX until stopped");
+  watch->add_option("INBOX", inbox)->required();
+  std::string from_date, to_date;
+  bool csv = false;
+  auto* report = app.add_subcommand("report", "time to acknowledge and escalations, per inbox you manage");
+  report->add_option("--from", from_date, "first day, YYYY-MM-DD");
+  report->add_option("--to", to_date, "last day, YYYY-MM-DD (included)");
+  report->add_option("--inbox", inbox, "only this inbox");
+  report->add_flag("--csv", csv, "comma-separated values, for a spreadsheet");
+  auto* admin = app.add_subcommand("admin", "broker time and figures");
   admin->require_subcommand(1);
   auto* admin_time = admin->add_subcommand("time", "the broker's time");
+  auto* admin_stats = admin->add_subcommand("stats", "outstanding items, escalations, engine lag");
   auto* advance = admin->add_subcommand("advance-clock", "move a simulated clock forward");
   advance->add_option("DURATION", duration, "e.g. 15m, 4h, 2d")->required();
 
@@ -184,6 +233,26 @@ int main(int argc, char** argv) {
     request.mutable_status()->set_notification_id(notification_id);
     return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatusJson(r.status_reply()); },
                 [](const Reply& r) { return dutyhub::cli::StatusText(r.status_reply()); });
+  }
+  if (overdue->parsed()) {
+    request.mutable_overdue()->set_inbox(inbox);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::OverdueJson(r.overdue()); },
+                [](const Reply& r) { return dutyhub::cli::OverdueText(r.overdue()); });
+  }
+  if (report->parsed()) {
+    request.mutable_report()->set_from_date(from_date);
+    request.mutable_report()->set_to_date(to_date);
+    request.mutable_report()->set_inbox(inbox);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::ReportJson(r.report()); },
+                [csv](const Reply& r) {
+                  return csv ? dutyhub::cli::ReportCsv(r.report()) : dutyhub::cli::ReportText(r.report());
+                });
+  }
+  if (watch->parsed()) return Watch(options, inbox);
+  if (admin_stats->parsed()) {
+    request.mutable_stats();
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatsJson(r.stats()); },
+                [](const Reply& r) { return dutyhub::cli::StatsText(r.stats()); });
   }
   auto time_json = [](const Reply& r) { return dutyhub::cli::TimeJson(r.time().now_ms()); };
   auto time_text = [](const Reply& r) {

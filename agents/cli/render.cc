@@ -37,6 +37,24 @@ json ItemJson(const v1::Delivery& d) {
 
 std::string Local(int64_t ms) { return ms == 0 ? "-" : FormatLocalForPeople(ms); }
 
+// "1h 05m", "3d 2h", "45s": how long, for people.
+std::string Span(int64_t ms) {
+  int64_t s = ms / 1000;
+  char out[64];
+  if (s >= 86400) {
+    std::snprintf(out, sizeof out, "%lldd %lldh", static_cast<long long>(s / 86400),
+                  static_cast<long long>(s % 86400 / 3600));
+  } else if (s >= 3600) {
+    std::snprintf(out, sizeof out, "%lldh %02lldm", static_cast<long long>(s / 3600),
+                  static_cast<long long>(s % 3600 / 60));
+  } else if (s >= 60) {
+    std::snprintf(out, sizeof out, "%lldm", static_cast<long long>(s / 60));
+  } else {
+    std::snprintf(out, sizeof out, "%llds", static_cast<long long>(s));
+  }
+  return out;
+}
+
 }  // namespace
 
 std::string Table(const std::vector<std::vector<std::string>>& rows) {
@@ -125,6 +143,52 @@ json StatusJson(const v1::StatusReply& reply) {
 
 json TimeJson(int64_t now_ms) { return json{{"now", FormatTimestamp(now_ms)}}; }
 
+json OverdueJson(const v1::OverdueReply& reply) {
+  json items = json::array();
+  for (const auto& d : reply.items()) {
+    json item = ItemJson(d);
+    item["overdue_seconds"] = (reply.now_ms() - d.due_at_ms()) / 1000;
+    items.push_back(item);
+  }
+  return json{{"now", FormatTimestamp(reply.now_ms())}, {"items", items}};
+}
+
+json ReportJson(const v1::ReportReply& reply) {
+  json inboxes = json::array();
+  for (const auto& r : reply.inboxes()) {
+    json levels = json::object();
+    for (int i = 0; i < r.reached_level_size(); ++i) levels[std::to_string(i + 1)] = r.reached_level(i);
+    inboxes.push_back({{"inbox", r.inbox()},
+                       {"received", r.received()},
+                       {"acknowledged", r.acknowledged()},
+                       {"median_seconds_to_acknowledge", r.median_ms() / 1000},
+                       {"p90_seconds_to_acknowledge", r.p90_ms() / 1000},
+                       {"p99_seconds_to_acknowledge", r.p99_ms() / 1000},
+                       {"reached_level", levels},
+                       {"outstanding", r.outstanding()},
+                       {"oldest_outstanding", r.has_oldest_outstanding() ? ItemJson(r.oldest_outstanding())
+                                                                         : json(nullptr)}});
+  }
+  return json{{"from", TimeOrNull(reply.from_ms())}, {"to", TimeOrNull(reply.to_ms())}, {"inboxes", inboxes}};
+}
+
+json EventJson(const v1::WatchEvent& e) {
+  std::string name = EventName(e.event());
+  return json{{"event", name == "DELIVERED" ? "NEW" : name},
+              {"at", TimeOrNull(e.at_ms())},
+              {"inbox", e.inbox()},
+              {"delivery_id", e.delivery_id()},
+              {"notification_id", e.notification_id()},
+              {"by", TextOrNull(e.by())},
+              {"escalation_level", e.escalation_level()}};
+}
+
+json StatsJson(const v1::StatsReply& r) {
+  return json{{"now", FormatTimestamp(r.now_ms())}, {"outstanding", r.outstanding()},
+              {"escalation_steps", r.escalation_steps()}, {"engine_lag_ms", r.engine_lag_ms()},
+              {"write_transactions", r.write_transactions()}, {"writes", r.writes()}};
+}
+
 json ErrorJson(const v1::Status& status) {
   json error{{"code", v1::Status::Code_Name(status.code())}, {"message", status.message()}};
   if (status.violations_size() > 0) {
@@ -210,6 +274,63 @@ std::string StatusText(const v1::StatusReply& reply) {
                     d.acknowledged_at_ms() ? Local(d.acknowledged_at_ms()) : "-", d.note()});
   }
   return out + Table(rows);
+}
+
+std::string OverdueText(const v1::OverdueReply& reply) {
+  if (reply.items_size() == 0) return "nothing overdue\n";
+  std::vector<std::vector<std::string>> rows{
+      {"OVERDUE BY", "INBOX", "PRIORITY", "STATE", "LEVEL", "DUE", "DELIVERY", "SUMMARY"}};
+  for (const auto& d : reply.items()) {
+    std::string summary = d.summary().size() > 50 ? d.summary().substr(0, 47) + "..." : d.summary();
+    rows.push_back({Span(reply.now_ms() - d.due_at_ms()), d.inbox(),
+                    v1::Notification::Priority_Name(d.priority()), v1::DeliveryState_Name(d.state()),
+                    std::to_string(d.escalation_level()), Local(d.due_at_ms()), d.delivery_id(), summary});
+  }
+  return std::to_string(reply.items_size()) + " item(s) overdue\n" + Table(rows);
+}
+
+std::string ReportText(const v1::ReportReply& reply) {
+  std::vector<std::vector<std::string>> rows{{"INBOX", "RECEIVED", "ACKED", "MEDIAN", "P90", "P99"}};
+  int levels = reply.inboxes_size() > 0 ? reply.inboxes(0).reached_level_size() : 0;
+  for (int i = 1; i <= levels; ++i) rows[0].push_back("LEVEL " + std::to_string(i));
+  rows[0].insert(rows[0].end(), {"OUTSTANDING", "OLDEST OUTSTANDING"});
+  for (const auto& r : reply.inboxes()) {
+    bool any = r.acknowledged() > 0;
+    std::vector<std::string> row{r.inbox(), std::to_string(r.received()), std::to_string(r.acknowledged()),
+                                 any ? Span(r.median_ms()) : "-", any ? Span(r.p90_ms()) : "-",
+                                 any ? Span(r.p99_ms()) : "-"};
+    for (int64_t n : r.reached_level()) row.push_back(std::to_string(n));
+    row.push_back(std::to_string(r.outstanding()));
+    row.push_back(r.has_oldest_outstanding() ? Local(r.oldest_outstanding().received_at_ms()) : "-");
+    rows.push_back(row);
+  }
+  return "time to acknowledge, " + (reply.from_ms() ? Local(reply.from_ms()) : std::string("the start")) +
+         " to " + Local(reply.to_ms()) + "\n" + Table(rows);
+}
+
+std::string ReportCsv(const v1::ReportReply& reply) {
+  std::string out = "inbox,received,acknowledged,median_seconds,p90_seconds,p99_seconds";
+  int levels = reply.inboxes_size() > 0 ? reply.inboxes(0).reached_level_size() : 0;
+  for (int i = 1; i <= levels; ++i) out += ",reached_level_" + std::to_string(i);
+  out += ",outstanding,oldest_outstanding_received_at\n";
+  for (const auto& r : reply.inboxes()) {
+    out += r.inbox() + "," + std::to_string(r.received()) + "," + std::to_string(r.acknowledged()) + "," +
+           std::to_string(r.median_ms() / 1000) + "," + std::to_string(r.p90_ms() / 1000) + "," +
+           std::to_string(r.p99_ms() / 1000);
+    for (int64_t n : r.reached_level()) out += "," + std::to_string(n);
+    out += "," + std::to_string(r.outstanding()) + "," +
+           (r.has_oldest_outstanding() ? FormatTimestamp(r.oldest_outstanding().received_at_ms()) : "") + "\n";
+  }
+  return out;
+}
+
+std::string StatsText(const v1::StatsReply& r) {
+  return Table({{"broker time", FormatTimestamp(r.now_ms())},
+                {"outstanding items", std::to_string(r.outstanding())},
+                {"escalation steps", std::to_string(r.escalation_steps())},
+                {"engine lag", std::to_string(r.engine_lag_ms()) + " ms"},
+                {"write transactions", std::to_string(r.write_transactions())},
+                {"writes", std::to_string(r.writes())}});
 }
 
 std::string ErrorText(const v1::Status& status) {

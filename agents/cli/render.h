@@ -17,6 +17,10 @@ nlohmann::json AckJson(const v1::AckReply& reply);
 nlohmann::json TransferJson(const v1::TransferReply& reply);
 nlohmann::json StatusJson(const v1::StatusReply& reply);
 nlohmann::json TimeJson(int64_t now_ms);
+nlohmann::json OverdueJson(const v1::OverdueReply& reply);
+nlohmann::json ReportJson(const v1::ReportReply& reply);
+nlohmann::json EventJson(const v1::WatchEvent& event);
+nlohmann::json StatsJson(const v1::StatsReply& reply);
 nlohmann::json ErrorJson(const v1::Status& status);
 
 std::string SendText(const v1::SendReply& reply);
@@ -25,6 +29,10 @@ std::string ShowText(const v1::ShowReply& reply);
 std::string AckText(const v1::AckReply& reply);
 std::string TransferText(const v1::TransferReply& reply);
 std::string StatusText(const v1::StatusReply& reply);
+std::string OverdueText(const v1::OverdueReply& reply);
+std::string ReportText(const v1::ReportReply& reply);
+std::string ReportCsv(const v1::ReportReply& reply);
+std::string StatsText(const v1::StatsReply& reply);
 // The sentence for standard error.
 std::string ErrorText(const v1::Status& status);
 

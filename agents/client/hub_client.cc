@@ -1,5 +1,8 @@
 #include "agents/client/hub_client.h"
 
+#include <algorithm>
+#include <cstdio>
+
 namespace dutyhub {
 
 HubClient::HubClient(const std::string& endpoint, std::string as)
@@ -13,40 +16,65 @@ HubClient::HubClient(const std::string& endpoint, std::string as)
   socket_.connect(endpoint);
 }
 
-Result<v1::Reply> HubClient::Call(v1::Request request, std::chrono::milliseconds timeout) {
+namespace {
+
+Status NoBroker(std::chrono::milliseconds timeout) {
+  char seconds[32];
+  std::snprintf(seconds, sizeof seconds, "%.1f", static_cast<double>(timeout.count()) / 1000.0);
+  return Status::Unavailable(std::string("no broker answered within ") + seconds + " s");
+}
+
+}  // namespace
+
+Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds timeout) {
   const uint64_t id = next_correlation_id_++;
   request.set_correlation_id(id);
   request.set_as(as_);
   const std::string payload = request.SerializeAsString();
-  const auto deadline = std::chrono::steady_clock::now() + timeout;
   // With ZMQ_IMMEDIATE the send waits for a connection; poll for writability first.
   zmq::pollitem_t out_item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
   zmq::poll(&out_item, 1, timeout);
   if (!(out_item.revents & ZMQ_POLLOUT) ||
       !socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait)) {
-    return Status::Unavailable("no broker answered within " +
-                               std::to_string(timeout.count() / 1000.0).substr(0, 4) + " s");
+    return NoBroker(timeout);
   }
+  return id;
+}
+
+std::optional<v1::Reply> HubClient::Next(std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
-    if (left.count() <= 0) break;
+    if (left.count() < 0) return std::nullopt;
     zmq::pollitem_t in_item{socket_.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&in_item, 1, left);
-    if (!(in_item.revents & ZMQ_POLLIN)) break;
+    if (!(in_item.revents & ZMQ_POLLIN)) return std::nullopt;
     zmq::message_t message;
     if (!socket_.recv(message, zmq::recv_flags::dontwait)) continue;
     v1::Reply reply;
     if (!reply.ParseFromArray(message.data(), static_cast<int>(message.size()))) {
-      return Status::Internal("the broker's answer is unreadable");
+      reply.mutable_status()->set_code(v1::Status::INTERNAL);
+      reply.mutable_status()->set_message("the broker's answer is unreadable");
     }
-    // An answer to an earlier, timed-out request or a connection-level error (id 0 is
-    // the broker saying it could not read a request at all).
-    if (reply.correlation_id() != id && reply.correlation_id() != 0) continue;
     return reply;
   }
-  return Status::Unavailable("no broker answered within " + std::to_string(timeout.count() / 1000) +
-                             " s");
+}
+
+Result<v1::Reply> HubClient::Call(v1::Request request, std::chrono::milliseconds timeout) {
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  Result<uint64_t> id = Post(std::move(request), timeout);
+  if (!id.ok()) return id.status();
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    std::optional<v1::Reply> reply = Next(std::max(left, std::chrono::milliseconds(0)));
+    if (!reply) return NoBroker(timeout);
+    // An answer to an earlier, timed-out request is passed over; id 0 is the broker saying
+    // it could not read a request at all.
+    if (reply->correlation_id() != *id && reply->correlation_id() != 0) continue;
+    return *std::move(reply);
+  }
 }
 
 }  // namespace dutyhub

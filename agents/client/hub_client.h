@@ -7,6 +7,7 @@
 #include <zmq.hpp>
 
 #include <chrono>
+#include <optional>
 #include <string>
 
 #include "broker/status.h"
@@ -24,6 +25,11 @@ class HubClient {
   // answer. UNAVAILABLE when none came; the broker's status otherwise travels in the
   // reply, so a Result that is ok may still hold an error Reply.
   Result<v1::Reply> Call(v1::Request request, std::chrono::milliseconds timeout);
+
+  // For a stream of answers (watch): sends without waiting and returns the correlation id.
+  Result<uint64_t> Post(v1::Request request, std::chrono::milliseconds timeout);
+  // The next answer for any request, or nullopt when none came within `timeout`.
+  std::optional<v1::Reply> Next(std::chrono::milliseconds timeout);
 
  private:
   zmq::context_t context_;
