@@ -75,9 +75,12 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
     if (!body.ok()) return body.status();
     auto handed = NewItem(policy.when_office_closes, item.priority, *body, now);
     if (!handed.ok()) return handed.status();
-    if (Status s = store.HandOver(item, *handed, now); !s.ok()) return s;
-    spdlog::info("delivery {} outstanding as {} closed: delivered to {} as {}", item.delivery_id,
-                 item.inbox, handed->inbox, handed->delivery_id);
+    Result<bool> delivered = store.HandOver(item, *handed, now);
+    if (!delivered.ok()) return delivered.status();
+    if (*delivered) {
+      spdlog::info("delivery {} outstanding as {} closed: delivered to {} as {}", item.delivery_id,
+                   item.inbox, handed->inbox, handed->delivery_id);
+    }
     item.handover_at.reset();
     if (item.escalation_at > now) return Status::Ok();
   }

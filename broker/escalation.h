@@ -30,9 +30,9 @@ class EscalationEngine {
   Result<NewDelivery> NewItem(const std::string& inbox, v1::Notification::Priority priority,
                               const v1::Notification& notification, TimeMs arrival) const;
 
-  // Takes every step due at or before `now`, at most `limit` items per call; returns how
-  // many items it moved. REQUIRES: inside the store's write transaction. Call again while
-  // it returns `limit`.
+  // Takes one step for every item due at or before `now`, at most `limit` items per call;
+  // returns how many items it moved. REQUIRES: inside the store's write transaction. Call
+  // again until it returns 0: a step's next deadline may already have passed too.
   Result<int> RunDue(Store& store, TimeMs now, int limit);
 
   // When the next step falls due, if any item is outstanding.

@@ -119,8 +119,10 @@ class Store {
   // Past the last level: a RENOTIFIED audit row on the root and every outstanding copy.
   Status Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at);
   // The root's inbox has closed with it outstanding: `item` is delivered as well, as an
-  // item of its own, and the root's hand-over deadline is cleared.
-  Status HandOver(const DueItem& root, const NewDelivery& item, TimeMs at);
+  // item of its own, unless the notification is outstanding in that inbox already (rule 8
+  // put it there, or another inbox handed it over). The root's hand-over deadline is
+  // cleared either way. True when `item` was delivered.
+  Result<bool> HandOver(const DueItem& root, const NewDelivery& item, TimeMs at);
 
   // --- Reads ---
 

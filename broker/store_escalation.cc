@@ -87,7 +87,7 @@ Status Store::Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at
   return SetTimers(root.delivery_id, root.level, next_escalation_at, root.handover_at);
 }
 
-Status Store::HandOver(const DueItem& root, const NewDelivery& item, TimeMs at) {
+Result<bool> Store::HandOver(const DueItem& root, const NewDelivery& item, TimeMs at) {
   auto there = db_->Prepare(
       "SELECT 1 FROM deliveries WHERE notification_seq = ? AND inbox = ? AND state IN (1, 2)");
   if (!there.ok()) return there.status();
@@ -109,7 +109,10 @@ Status Store::HandOver(const DueItem& root, const NewDelivery& item, TimeMs at) 
     if (Status s = AddEvent(handed, at, v1::EVENT_DELIVERED, "", note); !s.ok()) return s;
     if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, item.inbox); !s.ok()) return s;
   }
-  return SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt);
+  if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt); !s.ok()) {
+    return s;
+  }
+  return rc == SQLITE_DONE;
 }
 
 Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {

@@ -121,7 +121,9 @@ bool Writer::RunEngine() {
       store_->RollbackToSavepoint();
       return false;
     }
-    if (*steps < kStepsPerQuery) break;
+    // A step's next deadline may itself have passed (after a long outage the ladder
+    // climbs several levels at once), so query again until nothing at all is due.
+    if (*steps == 0) break;
   }
   return store_->ReleaseSavepoint().ok();
 }

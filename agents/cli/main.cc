@@ -87,6 +87,7 @@ int Watch(const Options& options, const std::string& inbox) {
   dutyhub::HubClient client(options.broker, options.as);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   constexpr auto kQuiet = std::chrono::seconds(10);
+  bool announced = false;
   while (true) {
     Request request;
     request.mutable_watch()->set_inbox(inbox);
@@ -111,6 +112,10 @@ int Watch(const Options& options, const std::string& inbox) {
       return ReportError(options, status);
     }
     if (answer->status().code() != dutyhub::v1::Status::OK) return ReportError(options, answer->status());
+    if (!announced) {
+      std::cerr << "dutyhub: watching " << inbox << " (Ctrl-C to stop)" << std::endl;
+      announced = true;
+    }
     while (auto reply = client.Next(kQuiet)) {
       if (reply->has_event()) std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
     }

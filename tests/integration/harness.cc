@@ -109,6 +109,38 @@ std::filesystem::path ConfigPath(const std::string& name) {
   return std::filesystem::path(DUTYHUB_CONFIG_DIR) / name;
 }
 
+BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, std::filesystem::path output)
+    : output_(std::move(output)) {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    auto args = Argv(argv);
+    execv(args[0], args.data());
+    _exit(127);
+  }
+}
+
+BackgroundCommand::~BackgroundCommand() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+}
+
+std::string BackgroundCommand::Output() const { return ReadFile(output_); }
+
+bool BackgroundCommand::WaitFor(const std::string& text, int timeout_ms) const {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (Output().find(text) != std::string::npos) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(20));
+  }
+  return false;
+}
+
 BrokerProcess::BrokerProcess(std::filesystem::path config, std::filesystem::path data_dir,
                              std::vector<std::string> extra)
     : config_(std::move(config)), data_dir_(std::move(data_dir)), extra_(std::move(extra)) {}

@@ -38,6 +38,21 @@ std::string ReadFile(const std::filesystem::path& path);
 std::filesystem::path SamplePath(const std::string& name);
 std::filesystem::path ConfigPath(const std::string& name);
 
+// A command left running (dutyhub watch), its standard output going to a file.
+class BackgroundCommand {
+ public:
+  BackgroundCommand(const std::vector<std::string>& argv, std::filesystem::path output);
+  ~BackgroundCommand();
+  // What it has written so far.
+  std::string Output() const;
+  // Waits until its output holds `text`, for at most `timeout_ms`; true when it does.
+  bool WaitFor(const std::string& text, int timeout_ms = 5000) const;
+
+ private:
+  pid_t pid_ = -1;
+  std::filesystem::path output_;
+};
+
 class BrokerProcess {
  public:
   // `extra` goes after --config/--data/--listen/--insecure-dev, e.g. --simulated-clock T.

@@ -1,0 +1,177 @@
+// Escalation through the real binaries: the managers' inbox, overdue, report and watch as
+// docs/CLI.md says, and a kill -9 just after a deadline taking the step exactly once.
+#include <gtest/gtest.h>
+
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+
+class EscalationThroughTheBinaries : public ::testing::Test {
+ protected:
+  void Start(const std::string& clock) {
+    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+                                              std::vector<std::string>{"--simulated-clock", clock});
+    ASSERT_TRUE(broker_->Start()) << broker_->log();
+  }
+  json Cli(const std::string& as, std::vector<std::string> args) {
+    CommandResult r = broker_->Cli(as, std::move(args));
+    EXPECT_EQ(r.exit_code, 0) << r.err;
+    return r.Json();
+  }
+  std::string SendNonMobileInjury() {
+    json sent = Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()});
+    for (const auto& d : sent["deliveries"]) {
+      if (d["inbox"] == "hv-north") return d["delivery_id"];
+    }
+    return "";
+  }
+
+  TempDir dir_;
+  std::unique_ptr<BrokerProcess> broker_;
+};
+
+TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowledgementEndsIt) {
+  Start("2026-11-23T11:05:00Z");
+  std::string root = SendNonMobileInjury();
+  EXPECT_EQ(Cli("dan", {"overdue"})["items"].size(), 0u);
+  Cli("alice", {"admin", "advance-clock", "20m"});
+
+  json managers = Cli("dan", {"inbox", "hv-managers"});
+  ASSERT_EQ(managers["items"].size(), 1u);
+  json copy = managers["items"][0];
+  EXPECT_EQ(copy["escalated_from"], "hv-north");
+  EXPECT_EQ(copy["escalation_level"], 1);
+  EXPECT_EQ(copy["priority"], "IMMEDIATE");
+
+  json overdue = Cli("dan", {"overdue"});
+  ASSERT_EQ(overdue["items"].size(), 1u);
+  EXPECT_EQ(overdue["items"][0]["delivery_id"], root);
+  EXPECT_EQ(overdue["items"][0]["overdue_seconds"], 5 * 60);
+  EXPECT_EQ(overdue["items"][0]["escalation_level"], 1);
+  EXPECT_EQ(broker_->Cli("alice", {"overdue"}).exit_code, 4) << "overdue is for managers";
+  EXPECT_EQ(broker_->Cli("dan", {"overdue", "--inbox", "mash"}).exit_code, 4);
+  EXPECT_EQ(Cli("erin", {"overdue", "--inbox", "mash"})["items"].size(), 1u);
+
+  // dan acknowledges the copy in the managers' inbox: the original is acknowledged too.
+  json ack = Cli("dan", {"ack", copy["delivery_id"], "--note", "Called the health visitor; visiting at 2pm"});
+  EXPECT_EQ(ack["acknowledged_by"], "dan");
+  json shown = Cli("alice", {"show", root});
+  EXPECT_EQ(shown["delivery"]["state"], "ACKNOWLEDGED");
+  bool escalated = false;
+  for (const auto& e : shown["history"]) escalated = escalated || e["event"] == "ESCALATED";
+  EXPECT_TRUE(escalated);
+  EXPECT_EQ(Cli("alice", {"inbox", "hv-north"})["items"].size(), 0u);
+  EXPECT_EQ(Cli("dan", {"inbox", "hv-managers"})["items"].size(), 0u);
+  EXPECT_EQ(Cli("dan", {"overdue"})["items"].size(), 0u);
+  // Alice's later acknowledgement changes nothing.
+  json again = Cli("alice", {"ack", root, "--note", "me too"});
+  EXPECT_EQ(again["already_acknowledged"], true);
+  EXPECT_EQ(again["acknowledged_by"], "dan");
+  // The sender sees who acknowledged, and that it escalated.
+  json status = Cli("gwh-ed", {"status", "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"});
+  bool seen = false;
+  for (const auto& d : status["deliveries"]) {
+    if (d["inbox"] != "hv-north") continue;
+    seen = true;
+    EXPECT_EQ(d["acknowledged_by"], "dan");
+    EXPECT_EQ(d["escalation_level"], 1);
+  }
+  EXPECT_TRUE(seen);
+}
+
+TEST_F(EscalationThroughTheBinaries, WatchIsPushedAsEventsHappen) {
+  Start("2026-11-23T11:05:00Z");
+  BackgroundCommand north({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "alice", "watch", "hv-north"},
+                          dir_.path() / "north.jsonl");
+  BackgroundCommand managers({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan", "watch",
+                              "hv-managers"},
+                             dir_.path() / "managers.jsonl");
+  // Each says so on standard error once the broker has taken its subscription.
+  ASSERT_TRUE(north.WaitFor("watching hv-north")) << north.Output();
+  ASSERT_TRUE(managers.WaitFor("watching hv-managers")) << managers.Output();
+  std::string root = SendNonMobileInjury();
+  ASSERT_TRUE(north.WaitFor("\"event\":\"NEW\"")) << north.Output();
+  Cli("alice", {"show", root});
+  ASSERT_TRUE(north.WaitFor("\"event\":\"OPENED\"")) << north.Output();
+  Cli("alice", {"admin", "advance-clock", "15m"});
+  ASSERT_TRUE(managers.WaitFor("\"event\":\"ESCALATED\"")) << managers.Output();
+  std::string output = managers.Output();
+  size_t first = output.find("{\"");
+  json line = json::parse(output.substr(first, output.find('\n', first) - first));
+  EXPECT_EQ(line["inbox"], "hv-managers");
+  EXPECT_EQ(line["escalation_level"], 1);
+  EXPECT_EQ(line["notification_id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  EXPECT_TRUE(line["by"].is_null());
+  Cli("alice", {"ack", root, "--note", "Visiting now"});
+  ASSERT_TRUE(north.WaitFor("\"event\":\"ACKNOWLEDGED\"")) << north.Output();
+  ASSERT_TRUE(managers.WaitFor("\"event\":\"ACKNOWLEDGED\"")) << managers.Output();
+  EXPECT_EQ(broker_->Cli("bob", {"watch", "hv-north"}).exit_code, 4);
+}
+
+TEST_F(EscalationThroughTheBinaries, ReportForManagers) {
+  Start("2026-11-23T11:05:00Z");
+  std::string root = SendNonMobileInjury();
+  json sent = Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
+  Cli("alice", {"admin", "advance-clock", "10m"});
+  Cli("alice", {"ack", root, "--note", "Visiting"});
+  Cli("alice", {"admin", "advance-clock", "2d"});  // the school nurse's item climbs
+
+  json report = Cli("dan", {"report", "--from", "2026-11-23", "--to", "2026-11-23"});
+  std::map<std::string, json> by_inbox;
+  for (const auto& r : report["inboxes"]) by_inbox[r["inbox"]] = r;
+  EXPECT_EQ(by_inbox.size(), 3u) << "dan manages three inboxes";
+  EXPECT_EQ(by_inbox["hv-north"]["received"], 1);
+  EXPECT_EQ(by_inbox["hv-north"]["acknowledged"], 1);
+  EXPECT_EQ(by_inbox["hv-north"]["median_seconds_to_acknowledge"], 600);
+  EXPECT_EQ(by_inbox["hv-north"]["reached_level"]["1"], 0);
+  EXPECT_EQ(by_inbox["school-nursing"]["received"], 1);
+  EXPECT_EQ(by_inbox["school-nursing"]["acknowledged"], 0);
+  EXPECT_EQ(by_inbox["school-nursing"]["reached_level"]["1"], 1);
+  EXPECT_EQ(by_inbox["school-nursing"]["reached_level"]["2"], 1);
+  EXPECT_EQ(by_inbox["school-nursing"]["outstanding"], 1);
+  EXPECT_EQ(by_inbox["school-nursing"]["oldest_outstanding"]["notification_id"],
+            "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02");
+
+  // A day with nothing in it.
+  json empty = Cli("dan", {"report", "--from", "2026-11-24", "--to", "2026-11-24", "--inbox", "hv-north"});
+  ASSERT_EQ(empty["inboxes"].size(), 1u);
+  EXPECT_EQ(empty["inboxes"][0]["received"], 0);
+
+  CommandResult csv = RunCommand({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan", "report",
+                                  "--csv", "--inbox", "school-nursing"});
+  ASSERT_EQ(csv.exit_code, 0) << csv.err;
+  EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
+            "inbox,received,acknowledged,median_seconds,p90_seconds,p99_seconds,reached_level_1,"
+            "reached_level_2,outstanding,oldest_outstanding_received_at");
+  EXPECT_NE(csv.out.find("\nschool-nursing,1,0,0,0,0,1,1,1,2026-11-23T11:05:00Z\n"), std::string::npos) << csv.out;
+
+  EXPECT_EQ(broker_->Cli("alice", {"report"}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("dan", {"report", "--inbox", "mash"}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("dan", {"report", "--from", "23/11/2026"}).exit_code, 3);
+}
+
+TEST_F(EscalationThroughTheBinaries, KillNineJustAfterADeadlineTakesTheStepExactlyOnce) {
+  Start("2026-11-23T16:00:00Z");
+  json sent = Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
+  std::string root = sent["deliveries"][0]["delivery_id"];  // due Tuesday 16:00
+  broker_->Kill9();
+  // The broker comes back one second after the deadline passed.
+  Start("2026-11-24T16:00:01Z");
+  json managers = Cli("dan", {"inbox", "hv-managers"});
+  ASSERT_EQ(managers["items"].size(), 1u);
+  broker_->Kill9();
+  Start("2026-11-24T16:00:02Z");
+  EXPECT_EQ(Cli("dan", {"inbox", "hv-managers"})["items"].size(), 1u);
+  int escalations = 0;
+  json history = Cli("sam", {"show", root})["history"];
+  for (const auto& e : history) escalations += e["event"] == "ESCALATED";
+  EXPECT_EQ(escalations, 1);
+  json stats = Cli("sam", {"admin", "stats"});
+  EXPECT_EQ(stats["outstanding"], 1);
+}
+
+}  // namespace
+}  // namespace dutyhub::testing
