@@ -11,6 +11,7 @@
 #include <iostream>
 
 #include "broker/config.h"
+#include "broker/coverage.h"
 #include "broker/escalation.h"
 #include "broker/hub.h"
 #include "broker/ids.h"
@@ -91,6 +92,16 @@ int main(int argc, char** argv) {
   }
   const dutyhub::Clock& clock = simulated_clock ? static_cast<const dutyhub::Clock&>(*simulated_clock)
                                                 : system_clock;
+
+  // Said at every start, so a gap in cover is seen before an item falls into it.
+  {
+    const dutyhub::OfficeHours& local = *(*config)->inboxes.begin()->second.office_hours;
+    int64_t today = local.LocalDay(clock.Now());
+    int64_t monday = today - ((today + 3) % 7);  // 1970-01-01 was a Thursday
+    for (const std::string& gap : dutyhub::FindImmediateGaps(**config, local.LocalMidnight(monday))) {
+      spdlog::warn("configuration: {}", gap);
+    }
+  }
 
   std::error_code ec;
   std::filesystem::create_directories(data_dir, ec);

@@ -62,6 +62,11 @@ class OfficeHours {
   // The UTC instant at which the local date `day` begins.
   TimeMs LocalMidnight(int64_t day) const;
 
+  // The days it does not open at all (bank holidays); those of the base for a complement.
+  const std::vector<int64_t>& closed_days() const {
+    return complement_of_ ? complement_of_->closed_days() : closed_days_;
+  }
+
  private:
   OfficeHours() = default;
 

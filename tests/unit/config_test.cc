@@ -6,6 +6,7 @@
 #include <sstream>
 
 #include "broker/config.h"
+#include "broker/coverage.h"
 #include "broker/time_text.h"
 
 namespace dutyhub {
@@ -114,6 +115,57 @@ TEST(NorthshireConfig, DuePolicies) {
   EXPECT_EQ(c->routing.fallback_inbox, "triage");
 }
 
+TEST(NorthshireConfig, EscalationLaddersAsTheTableSays) {
+  auto c = Northshire();
+  ASSERT_TRUE(c);
+  const auto& immediate = c->escalation.at(v1::Notification::IMMEDIATE);
+  ASSERT_EQ(immediate.levels.size(), 2u);
+  EXPECT_EQ(immediate.levels[0].wait.after, 0);
+  EXPECT_EQ(immediate.levels[1].wait.after, 15 * kMinuteMs);
+  EXPECT_FALSE(immediate.levels[1].wait.office_time);
+  EXPECT_EQ(immediate.repeat.after, 30 * kMinuteMs);
+  EXPECT_EQ(immediate.when_office_closes, "eds");
+  const auto& urgent = c->escalation.at(v1::Notification::URGENT);
+  EXPECT_EQ(urgent.levels[1].wait.after, 4 * kHourMs);
+  EXPECT_TRUE(urgent.levels[1].wait.office_time);
+  EXPECT_EQ(urgent.repeat.after, 4 * kHourMs);
+  const auto& routine = c->escalation.at(v1::Notification::ROUTINE);
+  EXPECT_EQ(routine.levels[1].wait.after, 8 * kHourMs);
+  EXPECT_EQ(routine.repeat.after, 8 * kHourMs);
+  EXPECT_TRUE(routine.repeat.office_time);
+  EXPECT_EQ(c->EscalationTarget(v1::Notification::ROUTINE, "school-nursing", 1), "hv-managers");
+  EXPECT_EQ(c->EscalationTarget(v1::Notification::ROUTINE, "eds", 1), "mash-managers");
+  EXPECT_EQ(c->EscalationTarget(v1::Notification::ROUTINE, "gp-J81012", 1), "safeguarding-leads");
+  EXPECT_EQ(c->EscalationTarget(v1::Notification::URGENT, "hv-north", 2), "safeguarding-leads");
+}
+
+TEST(NorthshireConfig, EveryHourOfTheWeekHasSomeoneOnDutyForImmediateItems) {
+  auto c = Northshire();
+  ASSERT_TRUE(c);
+  EXPECT_EQ(FindImmediateGaps(*c, *ParseTimestamp("2026-11-23T00:00:00Z")), std::vector<std::string>{});
+}
+
+TEST(ConfigCheck, AGapInCoverIsReported) {
+  // An Emergency Duty Service that works weekends only leaves weekday nights uncovered.
+  std::string text = NorthshireText();
+  text.replace(text.find("    complement_of: office"), std::string("    complement_of: office").size(),
+               "    weekly: {saturday: [\"00:00-24:00\"], sunday: [\"00:00-24:00\"]}");
+  auto config = ParseConfig(text, "test.yaml");
+  ASSERT_TRUE(config.ok()) << config.status().ToString();
+  auto gaps = FindImmediateGaps(**config, *ParseTimestamp("2026-11-23T00:00:00Z"));
+  ASSERT_FALSE(gaps.empty());
+  bool monday_night = false;
+  for (const auto& gap : gaps) {
+    monday_night = monday_night || gap == "hv-north: nobody on duty for an IMMEDIATE item from Mon 23 Nov 17:00 GMT "
+                                          "to Tue 24 Nov 09:00 GMT";
+  }
+  EXPECT_TRUE(monday_night) << gaps.front();
+  // Christmas Day 2026 is a Friday: nobody at all.
+  bool christmas = false;
+  for (const auto& gap : gaps) christmas = christmas || gap.find("Fri 25 Dec 00:00") != std::string::npos;
+  EXPECT_TRUE(christmas);
+}
+
 TEST(ConfigErrors, NameFileLineAndKey) {
   Status s = Broken("alice: {role: health visitor, member_of: [hv-north]}",
                     "alice: {role: health visitor, member_of: [hv-nrth]}");
@@ -144,6 +196,11 @@ TEST(ConfigErrors, UnknownReferencesAndKeys) {
             std::string::npos);
   EXPECT_NE(Broken("partnership:", "partnershp:").message().find("unknown key"), std::string::npos);
   EXPECT_NE(Broken("URGENT: {after: 4h", "URGENT: {after: soon").message().find("due.URGENT.after"),
+            std::string::npos);
+  EXPECT_NE(Broken("{to: safeguarding-leads, after: 15m", "{to: leads, after: 15m").message().find(
+                "escalation.IMMEDIATE.levels[1].to"),
+            std::string::npos);
+  EXPECT_NE(Broken("repeat: {every: 30m", "repeat: {every: 0m").message().find("escalation.IMMEDIATE.repeat"),
             std::string::npos);
   EXPECT_FALSE(ParseConfig("inboxes: [", "bad.yaml").ok());
   EXPECT_NE(ParseConfig("inboxes: [", "bad.yaml").status().message().find("bad.yaml:"), std::string::npos);
