@@ -88,13 +88,22 @@ echo
 echo "== the hospital asks where its notification went"
 hub --as gwh-ed status 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01
 
+echo
+echo "== 20 minutes pass on the simulated clock; nobody in the MASH has acknowledged its copy"
+hub --as alice admin advance-clock 20m
+echo "-- it was due at 16:15, so it has escalated to the MASH managers:"
+hub --as erin inbox mash-managers
+echo "-- and the manager's overdue list shows it:"
+hub --as erin overdue
+
 cat <<EOT
 
 The broker is still running (pid $(cat "$pidfile"), log $demo/broker.log). Try:
   export DUTYHUB_BROKER=$endpoint
   build/agents/dutyhub --as bob inbox hv-south
   build/agents/dutyhub --as dan --json inbox hv-north --all
-  build/agents/dutyhub --as alice admin advance-clock 4h
+  build/agents/dutyhub --as alice admin advance-clock 4h   # escalations happen as time moves
+  build/agents/dutyhub --as frank watch safeguarding-leads   # events as they happen
   build/agents/dutyhub --help
 It runs in --insecure-dev mode: clients say who they are with --as (loopback only).
 Stop it with: bash deploy/demo.sh stop

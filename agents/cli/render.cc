@@ -212,12 +212,14 @@ std::string SendText(const v1::SendReply& reply) {
 std::string InboxText(const v1::InboxReply& reply) {
   if (reply.items_size() == 0) return reply.inbox() + ": nothing outstanding\n";
   std::vector<std::vector<std::string>> rows{
-      {"DUE", "PRIORITY", "STATE", "TYPE", "FROM", "DELIVERY", "SUMMARY"}};
+      {"DUE", "PRIORITY", "STATE", "ESCALATED", "TYPE", "FROM", "DELIVERY", "SUMMARY"}};
   for (const auto& d : reply.items()) {
     std::string summary = d.summary().size() > 60 ? d.summary().substr(0, 57) + "..." : d.summary();
+    std::string escalated = d.escalation_level() == 0 ? "-" : "level " + std::to_string(d.escalation_level());
+    if (!d.escalated_from().empty()) escalated += " from " + d.escalated_from();
     rows.push_back({Local(d.due_at_ms()), v1::Notification::Priority_Name(d.priority()),
-                    v1::DeliveryState_Name(d.state()), v1::Notification::Type_Name(d.type()), d.from(),
-                    d.delivery_id(), summary});
+                    v1::DeliveryState_Name(d.state()), escalated, v1::Notification::Type_Name(d.type()),
+                    d.from(), d.delivery_id(), summary});
   }
   return reply.inbox() + ": " + std::to_string(reply.items_size()) + " item(s)\n" + Table(rows);
 }
