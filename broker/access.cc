@@ -8,34 +8,63 @@ Status AccessPolicy::Known(const std::string& principal) const {
                                   "' is neither an agency nor a person in the configuration");
 }
 
-Status AccessPolicy::MaySend(const std::string& principal, v1::Notification::Type type) const {
+Result<std::vector<std::string>> AccessPolicy::ManagedInboxes(const std::string& principal,
+                                                              const std::string& inbox) const {
+  const User* user = config_.FindUser(principal);
+  if (user == nullptr || user->manages.empty()) {
+    return Status::PermissionDenied("only managers see this: '" + principal + "' manages no inbox");
+  }
+  if (inbox.empty()) return std::vector<std::string>(user->manages.begin(), user->manages.end());
+  if (config_.FindInbox(inbox) == nullptr) return Status::NotFound("no inbox '" + inbox + "' is configured");
+  if (!user->manages.count(inbox)) {
+    return Status::PermissionDenied("'" + principal + "' does not manage inbox '" + inbox + "'");
+  }
+  return std::vector<std::string>{inbox};
+}
+
+Status AccessPolicy::Decide(const std::string& principal, Operation operation, const Target& target) const {
+  if (Status s = Known(principal); !s.ok()) return s;
   const Agency* agency = config_.FindAgency(principal);
-  if (agency == nullptr) {
-    return Status::PermissionDenied("'" + principal +
-                                    "' is not an agency: only an agency's system sends notifications");
+  const User* user = config_.FindUser(principal);
+  switch (operation) {
+    case Operation::kSend:
+      if (agency == nullptr) {
+        return Status::PermissionDenied("'" + principal +
+                                        "' is not an agency: only an agency's system sends notifications");
+      }
+      if (target.type != v1::Notification::TYPE_UNSPECIFIED && !agency->sends.count(target.type)) {
+        return Status::PermissionDenied("agency '" + principal + "' may not send " +
+                                        v1::Notification::Type_Name(target.type) +
+                                        " notifications (see its `sends` in the configuration)");
+      }
+      return Status::Ok();
+    case Operation::kListInbox:
+    case Operation::kOpen:
+    case Operation::kAcknowledge:
+    case Operation::kTransfer:
+    case Operation::kWatch:
+      // Only people act on inboxes; an agency's system never reads or acknowledges.
+      if (user != nullptr && config_.MayActOn(principal, target.inbox)) return Status::Ok();
+      return Status::PermissionDenied("'" + principal + "' is neither a member nor a manager of inbox '" +
+                                      target.inbox + "'");
+    case Operation::kStatus:
+      if (agency != nullptr && principal == target.sender) return Status::Ok();
+      for (const std::string& inbox : target.delivered_to) {
+        if (config_.Manages(principal, inbox)) return Status::Ok();
+      }
+      return Status::PermissionDenied("only the sending agency and the managers of its inboxes may read "
+                                      "this notification's status");
+    case Operation::kOverdue:
+    case Operation::kReport:
+    case Operation::kAuditAccess: {
+      auto inboxes = ManagedInboxes(principal, target.inbox);
+      return inboxes.ok() ? Status::Ok() : inboxes.status();
+    }
+    case Operation::kAdmin:
+      if (insecure_dev_ || (user != nullptr && user->admin)) return Status::Ok();
+      return Status::PermissionDenied("'" + principal + "' is not the hub's administrator");
   }
-  if (type != v1::Notification::TYPE_UNSPECIFIED && !agency->sends.count(type)) {
-    return Status::PermissionDenied("agency '" + principal + "' may not send " +
-                                    v1::Notification::Type_Name(type) +
-                                    " notifications (see its `sends` in the configuration)");
-  }
-  return Status::Ok();
-}
-
-Status AccessPolicy::MayActOn(const std::string& principal, const std::string& inbox) const {
-  if (config_.MayActOn(principal, inbox)) return Status::Ok();
-  return Status::PermissionDenied("'" + principal + "' is neither a member nor a manager of inbox '" +
-                                  inbox + "'");
-}
-
-Status AccessPolicy::MayReadStatus(const std::string& principal, const std::string& sender,
-                                   const std::vector<v1::Delivery>& deliveries) const {
-  if (principal == sender) return Status::Ok();
-  for (const v1::Delivery& d : deliveries) {
-    if (config_.Manages(principal, d.inbox())) return Status::Ok();
-  }
-  return Status::PermissionDenied("only the sending agency and the managers of its inboxes may "
-                                  "read this notification's status");
+  return Status::PermissionDenied("unknown operation");
 }
 
 }  // namespace dutyhub

@@ -1,6 +1,8 @@
 // Who may do what, decided in one place (northshire.md): an agency sends only its types;
 // members and managers act on an inbox; the sender and managers read a notification's
-// status; everyone else is refused. Pure functions of the configuration; any thread.
+// status; managers see overdue items, reports and the access log for their inboxes; the
+// administrator runs admin commands; everyone else is refused. Pure functions of the
+// configuration; any thread.
 #pragma once
 
 #include <string>
@@ -12,21 +14,42 @@
 
 namespace dutyhub {
 
+enum class Operation {
+  kSend,         // target.type
+  kListInbox,    // target.inbox
+  kOpen,         // target.inbox: the item's inbox
+  kAcknowledge,  // target.inbox
+  kTransfer,     // target.inbox: the inbox it leaves
+  kWatch,        // target.inbox
+  kStatus,       // target.sender and target.delivered_to
+  kOverdue,      // target.inbox, or every managed inbox when empty
+  kReport,       // likewise
+  kAuditAccess,  // likewise
+  kAdmin,        // admin time, advance-clock, stats, audit verify
+};
+
+struct Target {
+  v1::Notification::Type type = v1::Notification::TYPE_UNSPECIFIED;
+  std::string inbox;
+  std::string sender;
+  std::vector<std::string> delivered_to;
+};
+
 class AccessPolicy {
  public:
-  explicit AccessPolicy(const Config& config) : config_(config) {}
+  // `insecure_dev`: development mode, in which anyone known may run admin commands.
+  AccessPolicy(const Config& config, bool insecure_dev) : config_(config), insecure_dev_(insecure_dev) {}
 
   // The principal is a configured agency or user; PERMISSION_DENIED otherwise.
   Status Known(const std::string& principal) const;
-  Status MaySend(const std::string& principal, v1::Notification::Type type) const;
-  // List, open, acknowledge or transfer items in `inbox`.
-  Status MayActOn(const std::string& principal, const std::string& inbox) const;
-  // The sending agency, or a manager of an inbox it was delivered to.
-  Status MayReadStatus(const std::string& principal, const std::string& sender,
-                       const std::vector<v1::Delivery>& deliveries) const;
+  // OK, or PERMISSION_DENIED with a sentence saying why.
+  Status Decide(const std::string& principal, Operation operation, const Target& target) const;
+  // The inboxes a manager's question covers: `inbox` if they manage it, else all they do.
+  Result<std::vector<std::string>> ManagedInboxes(const std::string& principal, const std::string& inbox) const;
 
  private:
   const Config& config_;
+  bool insecure_dev_;
 };
 
 }  // namespace dutyhub

@@ -6,6 +6,7 @@
 #include <fstream>
 #include <sstream>
 
+#include "broker/keys.h"
 #include "broker/time_text.h"
 
 namespace dutyhub {
@@ -286,6 +287,12 @@ InboxTemplate ReadTemplate(const Node& node, const Config& config) {
   return t;
 }
 
+std::string ReadKey(const Node& node) {
+  std::string key = node.Text();
+  if (!IsZ85Key(key)) node.Fail("expected a CURVE public key: 40 characters of Z85, as `dutyhub keygen` prints");
+  return key;
+}
+
 void ReadInboxesAndPeople(const Node& root, Config& config) {
   auto calendars = ReadCalendars(root);
   for (auto& [id, node] : root.Get("inboxes").Entries()) {
@@ -306,17 +313,20 @@ void ReadInboxesAndPeople(const Node& root, Config& config) {
     config.inboxes[id].managers_inbox = managers.Text();
   }
   for (auto& [id, node] : root.Get("agencies").Entries()) {
-    node.ExpectMap({"name", "sends"});
-    Agency agency{id, node.Has("name") ? node.Get("name").Text() : id, {}};
+    node.ExpectMap({"name", "sends", "public_key"});
+    Agency agency{id, node.Has("name") ? node.Get("name").Text() : id, {}, ""};
+    if (node.Has("public_key")) agency.public_key = ReadKey(node.Get("public_key"));
     for (const Node& t : node.Get("sends").Items()) {
       agency.sends.insert(t.EnumValue<Notification::Type>(Notification::Type_Parse));
     }
     config.agencies[id] = agency;
   }
   for (auto& [id, node] : root.Get("users").Entries()) {
-    node.ExpectMap({"role", "member_of", "manages"});
+    node.ExpectMap({"role", "member_of", "manages", "admin", "public_key"});
     if (config.FindAgency(id)) node.Fail("'" + id + "' is already an agency's id");
-    User user{id, node.Has("role") ? node.Get("role").Text() : "", {}, {}};
+    User user{id, node.Has("role") ? node.Get("role").Text() : "", {}, {}, false, ""};
+    if (node.Has("admin")) user.admin = node.Get("admin").Bool();
+    if (node.Has("public_key")) user.public_key = ReadKey(node.Get("public_key"));
     auto inbox_list = [&](const Node& list, std::set<std::string>& into) {
       if (!list.IsSequence() && list.Text() == "all") {
         for (const auto& entry : config.inboxes) into.insert(entry.first);
@@ -400,7 +410,10 @@ void ReadBroker(const Node& root, Config& config) {
   if (!root.Has("broker")) return;
   Node b = root.Get("broker");
   b.ExpectMap({"listen", "max_message_bytes", "max_in_flight_per_connection",
-               "heartbeat_interval_ms", "heartbeat_timeout_ms", "max_batch"});
+               "heartbeat_interval_ms", "heartbeat_timeout_ms", "max_batch", "rate_per_principal",
+               "burst_per_principal"});
+  if (b.Has("rate_per_principal")) config.broker.rate_per_principal = b.Get("rate_per_principal").Int(1, 10000000);
+  if (b.Has("burst_per_principal")) config.broker.burst_per_principal = b.Get("burst_per_principal").Int(1, 10000000);
   if (b.Has("listen")) config.broker.listen = b.Get("listen").Text();
   if (b.Has("max_message_bytes")) config.broker.max_message_bytes = b.Get("max_message_bytes").Int(1024, 64 << 20);
   if (b.Has("max_in_flight_per_connection")) {

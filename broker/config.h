@@ -22,6 +22,7 @@ struct Agency {
   std::string id;
   std::string name;
   std::set<v1::Notification::Type> sends;
+  std::string public_key;  // Z85 CURVE key of its system; may also come from --keys DIR
 };
 
 struct User {
@@ -29,6 +30,8 @@ struct User {
   std::string role;
   std::set<std::string> member_of;
   std::set<std::string> manages;  // filled in for every inbox when the file says `all`
+  bool admin = false;             // may run `admin` and `audit verify`
+  std::string public_key;
 };
 
 struct Inbox {
@@ -70,6 +73,10 @@ struct BrokerSettings {
   int heartbeat_interval_ms = 5000;
   int heartbeat_timeout_ms = 15000;
   int max_batch = 512;  // requests committed in one transaction at most
+  // Requests per second each principal may make, and the burst above that it may use up;
+  // past it the answer is UNAVAILABLE (retry later), so one flood cannot starve the rest.
+  int rate_per_principal = 5000;
+  int burst_per_principal = 10000;
 };
 
 class Config {

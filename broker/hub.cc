@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <set>
 
 #include "broker/routing.h"
 #include "broker/time_text.h"
@@ -68,17 +69,16 @@ v1::Reply ErrorReply(const Status& status) {
 }
 
 Hub::Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
-         Store& reader, IdSource& ids, const EscalationEngine& engine)
+         Store& reader, IdSource& ids, const EscalationEngine& engine, bool insecure_dev)
     : config_(std::move(config)),
       clock_(clock),
       simulated_(simulated),
       reader_(reader),
       ids_(ids),
       engine_(engine),
-      access_(*config_) {}
+      access_(*config_, insecure_dev) {}
 
-Outcome Hub::Handle(const v1::Request& request) {
-  const std::string& principal = request.as();
+Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
   if (request.body_case() == v1::Request::kPing) {
     v1::Reply reply = OkReply();
     reply.mutable_ping()->set_now_ms(clock_.Now());
@@ -97,24 +97,27 @@ Outcome Hub::Handle(const v1::Request& request) {
     case v1::Request::kTransfer: return Transfer(principal, request.transfer());
     case v1::Request::kStatus: return StatusOf(principal, request.status());
     case v1::Request::kAdminTime: {
+      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
       v1::Reply reply = OkReply();
       reply.mutable_time()->set_now_ms(clock_.Now());
       return reply;
     }
-    case v1::Request::kAdvanceClock: return AdvanceClock(request.advance_clock());
+    case v1::Request::kAdvanceClock:
+      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
+      return AdvanceClock(request.advance_clock());
+    case v1::Request::kAuditVerify: return AuditVerify(principal);
+    case v1::Request::kAuditAccess: return AuditAccess(principal, request.audit_access());
     case v1::Request::kWatch: return Watch(principal, request.watch());
     case v1::Request::kOverdue: return Overdue(principal, request.overdue());
     case v1::Request::kReport: return Report(principal, request.report());
-    case v1::Request::kStats: return Stats();
+    case v1::Request::kStats: return Stats(principal);
     default:
       return ErrorReply(Status::InvalidArgument("unknown operation"));
   }
 }
 
 Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
-  if (Status s = access_.MaySend(principal, v1::Notification::TYPE_UNSPECIFIED); !s.ok()) {
-    return ErrorReply(s);
-  }
+  if (Status s = access_.Decide(principal, Operation::kSend, {}); !s.ok()) return ErrorReply(s);
   v1::Notification notification;
   if (send.payload_case() == v1::SendRequest::kNotificationJson) {
     Result<v1::Notification> parsed = ParseNotificationJson(send.notification_json());
@@ -133,7 +136,7 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
                  principal, s.violations().size());
     return ErrorReply(s);
   }
-  if (Status s = access_.MaySend(principal, notification.type()); !s.ok()) {
+  if (Status s = access_.Decide(principal, Operation::kSend, Target{notification.type()}); !s.ok()) {
     spdlog::info("refused notification {} from {}: may not send {}", notification.id(), principal,
                  v1::Notification::Type_Name(notification.type()));
     return ErrorReply(s);
@@ -186,7 +189,9 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
   if (config_->FindInbox(request.inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
   }
-  if (Status s = access_.MayActOn(principal, request.inbox()); !s.ok()) return ErrorReply(s);
+  if (Status s = access_.Decide(principal, Operation::kListInbox, {.inbox = request.inbox()}); !s.ok()) {
+    return ErrorReply(s);
+  }
   auto items = reader_.ListInbox(request.inbox(), request.all());
   if (!items.ok()) return ErrorReply(items.status());
   v1::Reply reply = OkReply();
@@ -195,18 +200,19 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
   return reply;
 }
 
-Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::string& delivery_id) {
+Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::string& delivery_id,
+                                   Operation operation) {
   if (delivery_id.empty()) {
     return Status::InvalidArgument("a delivery id is required", {{"delivery_id", "give the item's delivery id"}});
   }
   auto item = reader_.GetDelivery(delivery_id);
   if (!item.ok()) return item.status();
-  if (Status s = access_.MayActOn(principal, item->inbox()); !s.ok()) return s;
+  if (Status s = access_.Decide(principal, operation, {.inbox = item->inbox()}); !s.ok()) return s;
   return item;
 }
 
 Outcome Hub::Show(const std::string& principal, const v1::ShowRequest& request) {
-  auto item = ItemFor(principal, request.delivery_id());
+  auto item = ItemFor(principal, request.delivery_id(), Operation::kOpen);
   if (!item.ok()) return ErrorReply(item.status());
   const TimeMs now = clock_.Now();
   WriteJob job;
@@ -231,11 +237,8 @@ Outcome Hub::Show(const std::string& principal, const v1::ShowRequest& request) 
 }
 
 Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
-  auto item = ItemFor(principal, request.delivery_id());
+  auto item = ItemFor(principal, request.delivery_id(), Operation::kAcknowledge);
   if (!item.ok()) return ErrorReply(item.status());
-  if (config_->FindUser(principal) == nullptr) {
-    return ErrorReply(Status::PermissionDenied("only a named person acknowledges an item"));
-  }
   if (Status s = CheckText("note", request.note(), "what you will do about it"); !s.ok()) {
     return ErrorReply(s);
   }
@@ -253,7 +256,7 @@ Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
 }
 
 Outcome Hub::Transfer(const std::string& principal, const v1::TransferRequest& request) {
-  auto item = ItemFor(principal, request.delivery_id());
+  auto item = ItemFor(principal, request.delivery_id(), Operation::kTransfer);
   if (!item.ok()) return ErrorReply(item.status());
   if (config_->FindInbox(request.to_inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.to_inbox() + "' is configured"));
@@ -297,7 +300,9 @@ Outcome Hub::StatusOf(const std::string& principal, const v1::StatusRequest& req
     // Another agency's notification with the same id is none of this agency's business:
     // answer as if it did not exist.
     if (config_->FindAgency(principal) && principal != record.agency) continue;
-    if (Status s = access_.MayReadStatus(principal, record.agency, *deliveries); !s.ok()) {
+    Target target{.sender = record.agency};
+    for (const v1::Delivery& d : *deliveries) target.delivered_to.push_back(d.inbox());
+    if (Status s = access_.Decide(principal, Operation::kStatus, target); !s.ok()) {
       refusal = s;
       continue;
     }
@@ -339,26 +344,14 @@ Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request
   if (config_->FindInbox(request.inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
   }
-  if (Status s = access_.MayActOn(principal, request.inbox()); !s.ok()) return ErrorReply(s);
+  if (Status s = access_.Decide(principal, Operation::kWatch, {.inbox = request.inbox()}); !s.ok()) {
+    return ErrorReply(s);
+  }
   return Subscription{request.inbox()};
 }
 
-Result<std::vector<std::string>> Hub::ManagedInboxes(const std::string& principal,
-                                                     const std::string& inbox) const {
-  const User* user = config_->FindUser(principal);
-  if (user == nullptr || user->manages.empty()) {
-    return Status::PermissionDenied("only managers see this: '" + principal + "' manages no inbox");
-  }
-  if (inbox.empty()) return std::vector<std::string>(user->manages.begin(), user->manages.end());
-  if (config_->FindInbox(inbox) == nullptr) return Status::NotFound("no inbox '" + inbox + "' is configured");
-  if (!user->manages.count(inbox)) {
-    return Status::PermissionDenied("'" + principal + "' does not manage inbox '" + inbox + "'");
-  }
-  return std::vector<std::string>{inbox};
-}
-
 Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& request) {
-  auto inboxes = ManagedInboxes(principal, request.inbox());
+  auto inboxes = access_.ManagedInboxes(principal, request.inbox());
   if (!inboxes.ok()) return ErrorReply(inboxes.status());
   const TimeMs now = clock_.Now();
   v1::Reply reply = OkReply();
@@ -375,7 +368,7 @@ Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& req
 }
 
 Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& request) {
-  auto inboxes = ManagedInboxes(principal, request.inbox());
+  auto inboxes = access_.ManagedInboxes(principal, request.inbox());
   if (!inboxes.ok()) return ErrorReply(inboxes.status());
   // Days are the partnership's local days: a report "for 24 November" means London's.
   const OfficeHours& local = *config_->inboxes.begin()->second.office_hours;
@@ -415,7 +408,8 @@ Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& reque
   return reply;
 }
 
-Outcome Hub::Stats() {
+Outcome Hub::Stats(const std::string& principal) {
+  if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
   v1::Reply reply = OkReply();
   v1::StatsReply* stats = reply.mutable_stats();
   stats->set_now_ms(clock_.Now());
@@ -426,6 +420,33 @@ Outcome Hub::Stats() {
   stats->set_engine_lag_ms(engine_.lag_ms());
   if (figures_.write_transactions) stats->set_write_transactions(figures_.write_transactions());
   if (figures_.writes) stats->set_writes(figures_.writes());
+  return reply;
+}
+
+Outcome Hub::AuditVerify(const std::string& principal) {
+  if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
+  auto check = reader_.VerifyAudit();
+  if (!check.ok()) return ErrorReply(check.status());
+  v1::Reply reply = OkReply();
+  *reply.mutable_audit_verify() = std::move(*check);
+  return reply;
+}
+
+Outcome Hub::AuditAccess(const std::string& principal, const v1::AuditAccessRequest& request) {
+  auto inboxes = access_.ManagedInboxes(principal, "");
+  if (!inboxes.ok()) return ErrorReply(inboxes.status());
+  const std::string nhs_number = NormalizeNhsNumber(request.nhs_number());
+  if (!IsValidNhsNumber(nhs_number)) {
+    return ErrorReply(Status::InvalidArgument("not an NHS number",
+                                              {{"nhs_number", "give the child's 10-digit NHS number"}}));
+  }
+  auto accesses = reader_.AccessLog(nhs_number);
+  if (!accesses.ok()) return ErrorReply(accesses.status());
+  v1::Reply reply = OkReply();
+  const std::set<std::string> managed(inboxes->begin(), inboxes->end());
+  for (auto& access : *accesses) {
+    if (managed.count(access.inbox())) *reply.mutable_audit_access()->add_accesses() = std::move(access);
+  }
   return reply;
 }
 

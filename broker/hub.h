@@ -46,15 +46,16 @@ v1::Reply ErrorReply(const Status& status);
 class Hub {
  public:
   // `simulated` is the broker's clock when it runs a simulated one, else null.
-  // `insecure_dev`: the principal is the client's `as` name.
+  // `insecure_dev`: development mode (AccessPolicy lets anyone known run admin commands).
   Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedClock* simulated,
-      Store& reader, IdSource& ids, const EscalationEngine& engine);
+      Store& reader, IdSource& ids, const EscalationEngine& engine, bool insecure_dev);
 
   void set_figures(BrokerFigures figures) { figures_ = std::move(figures); }
 
-  // REQUIRES: called on the reactor thread only. The reply's correlation id is set by the
-  // caller.
-  Outcome Handle(const v1::Request& request);
+  // `principal` is who the transport authenticated (under --insecure-dev, the request's
+  // `as`). REQUIRES: called on the reactor thread only. The reply's correlation id is set
+  // by the caller.
+  Outcome Handle(const v1::Request& request, const std::string& principal);
 
  private:
   Outcome Send(const std::string& principal, const v1::SendRequest& send);
@@ -67,13 +68,13 @@ class Hub {
   Outcome Watch(const std::string& principal, const v1::WatchRequest& request);
   Outcome Overdue(const std::string& principal, const v1::OverdueRequest& request);
   Outcome Report(const std::string& principal, const v1::ReportRequest& request);
-  Outcome Stats();
-  // The inboxes a manager's question covers: `inbox` if they manage it, else all they do.
-  Result<std::vector<std::string>> ManagedInboxes(const std::string& principal,
-                                                  const std::string& inbox) const;
+  Outcome Stats(const std::string& principal);
+  Outcome AuditVerify(const std::string& principal);
+  Outcome AuditAccess(const std::string& principal, const v1::AuditAccessRequest& request);
 
-  // The item, if it exists and the principal may act on its inbox.
-  Result<v1::Delivery> ItemFor(const std::string& principal, const std::string& delivery_id);
+  // The item, if it exists and the principal may do `operation` in its inbox.
+  Result<v1::Delivery> ItemFor(const std::string& principal, const std::string& delivery_id,
+                               Operation operation);
 
   std::shared_ptr<const Config> config_;
   const Clock& clock_;

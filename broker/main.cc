@@ -10,7 +10,9 @@
 #include <fstream>
 #include <iostream>
 
+#include "broker/auth.h"
 #include "broker/config.h"
+#include "broker/keys.h"
 #include "broker/coverage.h"
 #include "broker/escalation.h"
 #include "broker/hub.h"
@@ -48,6 +50,8 @@ int main(int argc, char** argv) {
   std::string data_dir = "dutyhub-data";
   std::string listen;
   std::string simulated_start;
+  std::string key_file;
+  std::string keys_dir;
   bool insecure_dev = false;
   app.add_option("--config", config_path, "the partnership configuration (YAML)")->required();
   app.add_option("--data", data_dir, "where the SQLite store lives (created if missing)");
@@ -55,6 +59,8 @@ int main(int argc, char** argv) {
   auto* simulated = app.add_option("--simulated-clock", simulated_start,
                                    "run on a simulated clock starting at START (RFC 3339) or now")
                         ->expected(0, 1);
+  app.add_option("--key", key_file, "the broker's key file (dutyhub keygen); CURVE needs it");
+  app.add_option("--keys", keys_dir, "a folder of NAME.pub public keys, one per agency and person");
   app.add_flag("--insecure-dev", insecure_dev,
                "accept unauthenticated connections and believe the client's --as (loopback only)");
   try {
@@ -66,17 +72,46 @@ int main(int argc, char** argv) {
   auto config = dutyhub::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
   std::string endpoint = listen.empty() ? (*config)->broker.listen : listen;
-  if (!insecure_dev) {
-    return Fail("authenticated connections (CURVE) are not built yet: start with --insecure-dev, "
-                "on a loopback address, for development and tests");
+  // Promise 6: CURVE unless explicitly in development mode, and that only on loopback.
+  dutyhub::KeyRing keyring;
+  std::string secret_key;
+  if (insecure_dev) {
+    if (!IsLoopback(endpoint)) {
+      return Fail("--insecure-dev is refused on " + endpoint +
+                  ": it believes any name a client claims, so it listens on loopback only "
+                  "(tcp://127.0.0.1:PORT or tcp://[::1]:PORT)");
+    }
+    spdlog::warn("INSECURE DEVELOPMENT MODE: connections are not authenticated and clients "
+                 "choose who they are. Never use this with real data.");
+  } else {
+    if (key_file.empty()) return Fail("--key: the broker needs its key file (make one with dutyhub keygen)");
+    auto own = dutyhub::ReadKeyFile(key_file);
+    if (!own.ok()) return Fail(own.status().message());
+    secret_key = own->secret_key;
+    auto add = [&](const std::string& principal, const std::string& inline_key) -> dutyhub::Status {
+      if (!inline_key.empty()) {
+        if (auto s = keyring.Add(principal, inline_key); !s.ok()) return s;
+      }
+      std::string pub = keys_dir + "/" + principal + ".pub";
+      if (!keys_dir.empty() && std::filesystem::exists(pub)) {
+        auto key = dutyhub::ReadPublicKey(pub);
+        if (!key.ok()) return key.status();
+        return keyring.Add(principal, *key);
+      }
+      return dutyhub::Status::Ok();
+    };
+    for (const auto& [id, agency] : (*config)->agencies) {
+      if (auto s = add(id, agency.public_key); !s.ok()) return Fail(s.message());
+    }
+    for (const auto& [id, user] : (*config)->users) {
+      if (auto s = add(id, user.public_key); !s.ok()) return Fail(s.message());
+    }
+    if (keyring.size() == 0) {
+      return Fail("no principal has a public key: give them `public_key` in the configuration or "
+                  "--keys DIR with NAME.pub files");
+    }
+    spdlog::info("CURVE on: {} principals have keys", keyring.size());
   }
-  if (!IsLoopback(endpoint)) {
-    return Fail("--insecure-dev is refused on " + endpoint +
-                ": it believes any name a client claims, so it listens on loopback only "
-                "(tcp://127.0.0.1:PORT or tcp://[::1]:PORT)");
-  }
-  spdlog::warn("INSECURE DEVELOPMENT MODE: connections are not authenticated and clients "
-               "choose who they are. Never use this with real data.");
 
   dutyhub::SystemClock system_clock;
   std::unique_ptr<dutyhub::SimulatedClock> simulated_clock;
@@ -115,11 +150,14 @@ int main(int argc, char** argv) {
   zmq::context_t context;
   dutyhub::RandomIds ids;
   dutyhub::EscalationEngine engine(*config, ids);
-  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine);
+  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine, insecure_dev);
   dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch, engine, clock);
   hub.set_figures({[&writer] { return static_cast<int64_t>(writer.transactions()); },
                    [&writer] { return static_cast<int64_t>(writer.requests()); }});
-  dutyhub::Server server(context, (*config)->broker, hub, writer);
+  // The ZAP handler is bound before the ROUTER listens, so no connection slips past it.
+  std::unique_ptr<dutyhub::ZapHandler> zap;
+  if (!insecure_dev) zap = std::make_unique<dutyhub::ZapHandler>(context, keyring);
+  dutyhub::Server server(context, (*config)->broker, hub, writer, zap.get(), secret_key);
   auto bound = server.Bind(endpoint);
   if (!bound.ok()) return Fail(bound.status().message());
 

@@ -6,8 +6,14 @@
 
 namespace dutyhub {
 
-Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer)
-    : settings_(settings), hub_(hub), writer_(writer), router_(context, zmq::socket_type::router) {
+Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer,
+               ZapHandler* zap, const std::string& secret_key)
+    : settings_(settings), hub_(hub), writer_(writer), router_(context, zmq::socket_type::router), zap_(zap) {
+  if (zap_ != nullptr) {
+    router_.set(zmq::sockopt::curve_server, true);
+    router_.set(zmq::sockopt::curve_secretkey, secret_key);
+    router_.set(zmq::sockopt::zap_domain, "dutyhub");
+  }
   router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes);
   // ZMTP heartbeats: a peer that stops answering is dropped, and its in-flight count with it.
   router_.set(zmq::sockopt::heartbeat_ivl, settings_.heartbeat_interval_ms);
@@ -33,6 +39,7 @@ void Server::Run(const std::atomic<bool>& stop) {
       {router_.handle(), 0, ZMQ_POLLIN, 0},
       {writer_.done_socket().handle(), 0, ZMQ_POLLIN, 0},
   };
+  if (zap_ != nullptr) items.push_back({zap_->socket().handle(), 0, ZMQ_POLLIN, 0});
   while (!stop.load() || total_in_flight_ > 0) {
     try {
       zmq::poll(items.data(), items.size(), std::chrono::milliseconds(100));
@@ -41,31 +48,59 @@ void Server::Run(const std::atomic<bool>& stop) {
       throw;
     }
     if (items[1].revents & ZMQ_POLLIN) OnWriteDone();
+    if (zap_ != nullptr && (items[2].revents & ZMQ_POLLIN)) zap_->OnRequest();
     // Once stopping, take no new requests; finish and answer the ones in flight.
     if (!stop.load() && (items[0].revents & ZMQ_POLLIN)) OnRequest();
   }
 }
 
+bool Server::Receive(std::string& routing_id, zmq::message_t& payload, size_t& frames) {
+  zmq::message_t identity;
+  if (!router_.recv(identity, zmq::recv_flags::dontwait)) return false;
+  routing_id = identity.to_string();
+  frames = 0;
+  bool more = identity.more();
+  while (more) {
+    // The rest of a message arrives with its first frame: these never wait.
+    zmq::message_t frame;
+    if (!router_.recv(frame, zmq::recv_flags::none)) break;
+    more = frame.more();
+    if (++frames == 1) payload = std::move(frame);
+  }
+  return true;
+}
+
 void Server::OnRequest() {
   // Drain a bounded number per wake-up so finished writes are answered promptly too.
   for (int i = 0; i < 256; ++i) {
-    std::vector<zmq::message_t> frames;
-    auto got = zmq::recv_multipart(router_, std::back_inserter(frames), zmq::recv_flags::dontwait);
-    if (!got) return;
-    if (frames.empty()) continue;
-    std::string routing_id = frames[0].to_string();
-    if (frames.size() != 2) {
+    std::string routing_id;
+    zmq::message_t payload;
+    size_t frames = 0;
+    if (!Receive(routing_id, payload, frames)) return;
+    if (frames != 1) {
       AnswerError(routing_id, 0,
                   Status::InvalidArgument("a request is exactly one frame holding a dutyhub.v1.Request"));
       continue;
     }
     v1::Request request;
-    if (frames[1].size() == 0 ||
-        !request.ParseFromArray(frames[1].data(), static_cast<int>(frames[1].size()))) {
+    if (payload.size() == 0 || !request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
       AnswerError(routing_id, 0, Status::InvalidArgument("unreadable request: not a dutyhub.v1.Request"));
       continue;
     }
-    Outcome outcome = hub_.Handle(request);
+    // Promise 6: with CURVE the principal is the authenticated key's owner, whatever the
+    // request claims; only --insecure-dev believes `as`.
+    std::string principal = request.as();
+    if (zap_ != nullptr) {
+      const char* user = payload.gets("User-Id");
+      principal = user != nullptr ? user : "";
+    }
+    if (!WithinRate(principal)) {
+      AnswerError(routing_id, request.correlation_id(),
+                  Status::Unavailable("too many requests from '" + principal + "' (at most " +
+                                      std::to_string(settings_.rate_per_principal) + " a second): retry later"));
+      continue;
+    }
+    Outcome outcome = hub_.Handle(request, principal);
     if (auto* reply = std::get_if<v1::Reply>(&outcome)) {
       reply->set_correlation_id(request.correlation_id());
       Answer(routing_id, *reply);
@@ -97,6 +132,23 @@ void Server::OnRequest() {
     write->job = std::move(std::get<WriteJob>(outcome));
     writer_.Submit(std::move(write));
   }
+}
+
+bool Server::WithinRate(const std::string& principal) {
+  const auto now = std::chrono::steady_clock::now();
+  auto [it, added] = buckets_.try_emplace(principal);
+  Bucket& bucket = it->second;
+  if (added) {
+    bucket.tokens = settings_.burst_per_principal;
+  } else {
+    double seconds = std::chrono::duration<double>(now - bucket.refilled).count();
+    bucket.tokens = std::min<double>(settings_.burst_per_principal,
+                                     bucket.tokens + seconds * settings_.rate_per_principal);
+  }
+  bucket.refilled = now;
+  if (bucket.tokens < 1) return false;
+  bucket.tokens -= 1;
+  return true;
 }
 
 void Server::OnWriteDone() {

@@ -10,10 +10,12 @@
 #include <zmq_addon.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <map>
 #include <memory>
 #include <string>
 
+#include "broker/auth.h"
 #include "broker/config.h"
 #include "broker/hub.h"
 #include "broker/writer.h"
@@ -22,7 +24,11 @@ namespace dutyhub {
 
 class Server {
  public:
-  Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer);
+  // With `zap` (CURVE on): the ROUTER is a CURVE server with `secret_key` (Z85), every
+  // connection is authenticated by `zap`, and each request's principal is the key's
+  // owner. Without it (--insecure-dev): the principal is the request's `as`.
+  Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer,
+         ZapHandler* zap, const std::string& secret_key);
 
   // Binds the ROUTER; returns the endpoint actually bound (the port resolved when the
   // configured one ends in :*), or UNAVAILABLE when it cannot bind.
@@ -34,6 +40,12 @@ class Server {
 
  private:
   void OnRequest();
+  // Takes one request, whole, from the ROUTER. Frames past the first payload frame are
+  // read and dropped one at a time, so a message of a million frames costs no memory.
+  // False when nothing was waiting.
+  bool Receive(std::string& routing_id, zmq::message_t& payload, size_t& frames);
+  // Spends one of `principal`'s tokens; false when its rate is used up.
+  bool WithinRate(const std::string& principal);
   void OnWriteDone();
   // False when the connection is gone.
   bool Answer(const std::string& routing_id, const v1::Reply& reply);
@@ -48,6 +60,12 @@ class Server {
   std::map<std::string, int> in_flight_;  // writes waiting, per connection
   // inbox -> (connection -> the correlation id its watch request carried)
   std::map<std::string, std::map<std::string, uint64_t>> watchers_;
+  ZapHandler* zap_;
+  struct Bucket {
+    double tokens = 0;
+    std::chrono::steady_clock::time_point refilled;
+  };
+  std::map<std::string, Bucket> buckets_;  // per principal
   int total_in_flight_ = 0;
 };
 

@@ -1,14 +1,35 @@
 #include "broker/store.h"
 
+#include <sodium.h>
+
 #include <array>
 
 namespace dutyhub {
+
+std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
+                      int event, const std::string& by, const std::string& inbox, const std::string& note) {
+  // Every field length-prefixed, so no two different rows hash the same text.
+  std::string text;
+  auto field = [&](const std::string& value) { text += std::to_string(value.size()) + ":" + value + ";"; };
+  field(previous);
+  field(std::to_string(seq));
+  field(delivery_id);
+  field(std::to_string(at));
+  field(std::to_string(event));
+  field(by);
+  field(inbox);
+  field(note);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
 namespace {
 
 // The schema, one migration per version. Never edit a shipped migration: add the next.
 // Times are milliseconds since the epoch, UTC. `next_deadline` is the one next deadline
 // of an outstanding item (DESIGN.md promise 5); NULL once acknowledged or transferred.
-const std::array<const char*, 1> kMigrations = {
+const std::array<const char*, 2> kMigrations = {
     R"sql(
 CREATE TABLE notifications (
   seq          INTEGER PRIMARY KEY,
@@ -58,6 +79,13 @@ CREATE TABLE events (
 );
 CREATE INDEX events_by_delivery ON events (delivery_id, seq);
 )sql",
+    // 2: the tamper-evident audit (a hash chain over the events) and the access log's key.
+    R"sql(
+ALTER TABLE events ADD COLUMN hash BLOB;
+ALTER TABLE notifications ADD COLUMN child_nhs_number TEXT;
+CREATE INDEX notifications_by_nhs_number ON notifications (child_nhs_number)
+  WHERE child_nhs_number IS NOT NULL;
+)sql",
 };
 
 const char* kDeliveryColumns =
@@ -92,6 +120,7 @@ v1::Delivery ReadDelivery(const Statement& s) {
 int Store::SchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool writer) {
+  if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
   auto db = Database::Open(path, !writer);
   if (!db.ok()) return db.status();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
@@ -139,13 +168,33 @@ void Store::RollbackToSavepoint() { (void)db_->Exec("ROLLBACK TO request; RELEAS
 
 Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
                        const std::string& by, const std::string& note, const std::string& inbox) {
+  // The chain's previous link is read from the store, not kept in memory: a request
+  // rolled back to its savepoint takes its rows with it, and the next row links to what
+  // is really there.
+  int64_t seq = 1;
+  std::string previous;
+  {
+    auto last = db_->Prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1");
+    if (!last.ok()) return last.status();
+    int rc = (*last)->Step();
+    if (rc == SQLITE_ROW) {
+      seq = (*last)->Int(0) + 1;
+      previous = std::string((*last)->Blob(1));
+    } else if (rc != SQLITE_DONE) {
+      return db_->Error("reading the audit chain");
+    }
+  }
+  const std::string& where = inbox.empty() ? item.inbox() : inbox;
+  const std::string hash =
+      AuditHash(previous, seq, item.delivery_id(), at, static_cast<int>(event), by, where, note);
   auto s = db_->Prepare(
-      "INSERT INTO events (delivery_id, at, event, by, inbox, note) VALUES (?, ?, ?, ?, ?, ?)");
+      "INSERT INTO events (seq, delivery_id, at, event, by, inbox, note, hash) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, item.delivery_id()).Bind(2, at).Bind(3, static_cast<int>(event))
-      .Bind(5, inbox.empty() ? item.inbox() : inbox);
-  if (by.empty()) (*s)->BindNull(4); else (*s)->Bind(4, by);
-  if (note.empty()) (*s)->BindNull(6); else (*s)->Bind(6, note);
+  (*s)->Bind(1, seq).Bind(2, item.delivery_id()).Bind(3, at).Bind(4, static_cast<int>(event)).Bind(6, where)
+      .BindBlob(8, hash);
+  if (by.empty()) (*s)->BindNull(5); else (*s)->Bind(5, by);
+  if (note.empty()) (*s)->BindNull(7); else (*s)->Bind(7, note);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
   if (events_ != nullptr) {
     v1::WatchEvent& e = events_->emplace_back();
@@ -219,12 +268,17 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
   std::string body;
   if (!notification.SerializeToString(&body)) return Status::Internal("cannot serialize");
   auto s = db_->Prepare(
-      "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body, "
+      "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, agency).Bind(2, notification.id()).Bind(3, static_cast<int>(notification.type()))
       .Bind(4, static_cast<int>(notification.priority())).Bind(5, notification.summary())
       .Bind(6, received_at).BindBlob(7, body);
+  if (notification.child().nhs_number().empty()) {
+    (*s)->BindNull(8);
+  } else {
+    (*s)->Bind(8, notification.child().nhs_number());
+  }
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing a notification");
   int64_t seq = sqlite3_last_insert_rowid(db_->raw());
   v1::Delivery item;

@@ -27,6 +27,10 @@
 
 namespace dutyhub {
 
+// SHA-256 over one audit row's content and the previous row's hash: the audit chain.
+std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
+                      int event, const std::string& by, const std::string& inbox, const std::string& note);
+
 // A new item with its escalation timers, computed by the caller from the configuration.
 struct NewDelivery {
   std::string delivery_id;
@@ -139,6 +143,10 @@ class Store {
   // The managers' report for one inbox over [from, to).
   Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels);
   Result<int64_t> CountOutstanding();
+  // Walks the audit's hash chain from the first row; names the first row that does not fit.
+  Result<v1::AuditVerifyReply> VerifyAudit();
+  // Every opening of a notification about the child with this (normalised) NHS number.
+  Result<std::vector<v1::Access>> AccessLog(const std::string& nhs_number);
 
  private:
   explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}

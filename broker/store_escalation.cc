@@ -177,4 +177,62 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
   return report;
 }
 
+Result<v1::AuditVerifyReply> Store::VerifyAudit() {
+  v1::AuditVerifyReply reply;
+  reply.set_intact(true);
+  auto s = db_->Prepare("SELECT seq, delivery_id, at, event, by, inbox, note, hash FROM events ORDER BY seq");
+  if (!s.ok()) return s.status();
+  std::string previous;
+  int64_t expected = 1;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    const int64_t seq = (*s)->Int(0);
+    reply.set_entries(reply.entries() + 1);
+    std::string problem;
+    if (seq != expected) {
+      problem = "entries " + std::to_string(expected) + " to " + std::to_string(seq - 1) +
+                " are missing: deleted from the audit";
+    } else {
+      std::string hash = AuditHash(previous, seq, (*s)->Text(1), (*s)->Int(2), static_cast<int>((*s)->Int(3)),
+                                   (*s)->Text(4), (*s)->Text(5), (*s)->Text(6));
+      if (std::string((*s)->Blob(7)) != hash) {
+        problem = "entry " + std::to_string(seq) +
+                  " does not match its hash: it, or the order of the entries before it, was changed";
+      }
+      previous = std::move(hash);
+    }
+    if (!problem.empty()) {
+      reply.set_intact(false);
+      reply.set_first_bad_entry(seq != expected ? expected : seq);
+      reply.set_problem(problem);
+      return reply;
+    }
+    ++expected;
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reading the audit");
+  return reply;
+}
+
+Result<std::vector<v1::Access>> Store::AccessLog(const std::string& nhs_number) {
+  auto s = db_->Prepare(
+      "SELECT e.at, e.by, d.inbox, d.delivery_id, n.id, n.agency FROM notifications n "
+      "JOIN deliveries d ON d.notification_seq = n.seq JOIN events e ON e.delivery_id = d.delivery_id "
+      "WHERE n.child_nhs_number = ?1 AND e.event = ?2 ORDER BY e.seq");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, nhs_number).Bind(2, static_cast<int>(v1::EVENT_OPENED));
+  std::vector<v1::Access> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    v1::Access& a = out.emplace_back();
+    a.set_at_ms((*s)->Int(0));
+    a.set_by((*s)->Text(1));
+    a.set_inbox((*s)->Text(2));
+    a.set_delivery_id((*s)->Text(3));
+    a.set_notification_id((*s)->Text(4));
+    a.set_from((*s)->Text(5));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reading the access log");
+  return out;
+}
+
 }  // namespace dutyhub

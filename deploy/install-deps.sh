@@ -13,8 +13,13 @@ packages=(
   libyaml-cpp-dev libcli11-dev
   libhowardhinnant-date-dev tzdata
   nlohmann-json3-dev
+  libsodium-dev
   python3
 )
+# `--fuzz`: also clang and its fuzzer runtime, for the `fuzz` preset (not needed by CI).
+if [ "${1:-}" = "--fuzz" ]; then
+  packages+=(clang libclang-rt-14-dev)
+fi
 
 missing=()
 for p in "${packages[@]}"; do

@@ -10,6 +10,7 @@
 
 #include "agents/cli/render.h"
 #include "agents/client/hub_client.h"
+#include "broker/keys.h"
 #include "broker/time_text.h"
 
 namespace {
@@ -24,6 +25,8 @@ struct Options {
   std::string broker = "tcp://127.0.0.1:5570";
   std::string as;
   std::string key;
+  std::string broker_key;
+  std::optional<dutyhub::ClientKeys> keys;  // read from `key` when given
   bool json = false;
   double timeout_seconds = 5;
 };
@@ -59,10 +62,11 @@ int ReportError(const Options& options, const dutyhub::v1::Status& status) {
 }
 
 // Sends one request and prints the answer as JSON or for people.
+// `verify`: the answer is a check; exit 1 when it found the audit broken.
 int Call(const Options& options, Request request,
          const std::function<json(const Reply&)>& to_json,
-         const std::function<std::string(const Reply&)>& to_text) {
-  dutyhub::HubClient client(options.broker, options.as);
+         const std::function<std::string(const Reply&)>& to_text, bool verify = false) {
+  dutyhub::HubClient client(options.broker, options.as, options.keys);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   dutyhub::Result<Reply> reply = client.Call(std::move(request), timeout);
   if (!reply.ok()) {
@@ -77,14 +81,14 @@ int Call(const Options& options, Request request,
   } else {
     std::cout << to_text(*reply);
   }
-  return 0;
+  return verify && !reply->audit_verify().intact() ? 1 : 0;
 }
 
 // Streams the inbox's events as JSON lines until interrupted. The subscription is renewed
 // after every quiet spell, so a restarted broker picks the watcher up again; a broker that
 // stops answering ends the command with UNAVAILABLE.
 int Watch(const Options& options, const std::string& inbox) {
-  dutyhub::HubClient client(options.broker, options.as);
+  dutyhub::HubClient client(options.broker, options.as, options.keys);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   constexpr auto kQuiet = std::chrono::seconds(10);
   bool announced = false;
@@ -129,13 +133,16 @@ int main(int argc, char** argv) {
   options.broker = EnvOr("DUTYHUB_BROKER", options.broker);
   options.as = EnvOr("DUTYHUB_AS", "");
   options.key = EnvOr("DUTYHUB_KEY", "");
+  options.broker_key = EnvOr("DUTYHUB_BROKER_KEY", "");
 
   CLI::App app{"dutyhub: send, read and acknowledge safeguarding notifications"};
   app.fallthrough();
   app.require_subcommand(1);
   app.add_option("--broker", options.broker, "broker endpoint (DUTYHUB_BROKER)");
   app.add_option("--as", options.as, "who you are: an agency id or a user (DUTYHUB_AS)");
-  app.add_option("--key", options.key, "your key file (DUTYHUB_KEY)");
+  app.add_option("--key", options.key, "your key file (DUTYHUB_KEY); without it, --insecure-dev only");
+  app.add_option("--broker-key", options.broker_key,
+                 "the broker's public key, or a file holding it (DUTYHUB_BROKER_KEY)");
   app.add_flag("--json", options.json, "one JSON document on standard output");
   app.add_option("--timeout", options.timeout_seconds, "seconds to wait for the broker")
       ->check(CLI::PositiveNumber);
@@ -170,6 +177,14 @@ int main(int argc, char** argv) {
   report->add_option("--to", to_date, "last day, YYYY-MM-DD (included)");
   report->add_option("--inbox", inbox, "only this inbox");
   report->add_flag("--csv", csv, "comma-separated values, for a spreadsheet");
+  std::string out_file, nhs_number;
+  auto* keygen = app.add_subcommand("keygen", "make a CURVE key pair; prints the public key");
+  keygen->add_option("--out", out_file, "the key file to write (readable by you only)")->required();
+  auto* audit = app.add_subcommand("audit", "the tamper-evident audit");
+  audit->require_subcommand(1);
+  auto* audit_verify = audit->add_subcommand("verify", "check the audit's hash chain (administrator)");
+  auto* audit_access = audit->add_subcommand("access", "who opened what about one child (managers)");
+  audit_access->add_option("--nhs-number", nhs_number, "the child's NHS number")->required();
   auto* admin = app.add_subcommand("admin", "broker time and figures");
   admin->require_subcommand(1);
   auto* admin_time = admin->add_subcommand("time", "the broker's time");
@@ -185,9 +200,36 @@ int main(int argc, char** argv) {
     for (int i = 1; i < argc; ++i) options.json = options.json || std::string_view(argv[i]) == "--json";
     return Usage(options, e.what());
   }
+  if (keygen->parsed()) {
+    auto keys = dutyhub::GenerateKeyPair();
+    if (!keys.ok()) return Usage(options, keys.status().message());
+    if (!options.broker_key.empty()) {
+      auto broker = dutyhub::ReadPublicKey(options.broker_key);
+      if (!broker.ok()) return Usage(options, "--broker-key: " + broker.status().message());
+      keys->broker_public_key = *broker;
+    }
+    if (auto s = dutyhub::WriteKeyFile(out_file, *keys); !s.ok()) return Usage(options, s.message());
+    if (options.json) {
+      std::cout << json{{"public_key", keys->public_key}, {"file", out_file}}.dump() << "\n";
+    } else {
+      std::cout << keys->public_key << "\n";
+    }
+    return 0;
+  }
   if (!options.key.empty()) {
-    return Usage(options, "--key: authenticated connections (CURVE) are not built yet; use a "
-                          "broker started with --insecure-dev and --as");
+    auto keys = dutyhub::ReadKeyFile(options.key);
+    if (!keys.ok()) return Usage(options, "--key: " + keys.status().message());
+    std::string broker = keys->broker_public_key;
+    if (!options.broker_key.empty()) {
+      auto given = dutyhub::ReadPublicKey(options.broker_key);
+      if (!given.ok()) return Usage(options, "--broker-key: " + given.status().message());
+      broker = *given;
+    }
+    if (broker.empty()) {
+      return Usage(options, "say which broker to trust: --broker-key KEY or a broker-public-key line in " +
+                                options.key);
+    }
+    options.keys = dutyhub::ClientKeys{keys->public_key, keys->secret_key, broker};
   }
 
   Request request;
@@ -196,7 +238,10 @@ int main(int argc, char** argv) {
     return Call(options, request, [](const Reply& r) { return json{{"now", dutyhub::FormatTimestamp(r.ping().now_ms())}}; },
                 [](const Reply&) { return std::string("broker answered\n"); });
   }
-  if (options.as.empty()) return Usage(options, "say who you are with --as NAME or DUTYHUB_AS");
+  // With a key the broker knows who you are; --as is only for a broker in --insecure-dev.
+  if (options.as.empty() && !options.keys) {
+    return Usage(options, "say who you are: --key FILE (or DUTYHUB_KEY), or --as NAME for a broker in --insecure-dev");
+  }
   if (send->parsed()) {
     std::stringstream text;
     if (file == "-") {
@@ -254,6 +299,16 @@ int main(int argc, char** argv) {
                 });
   }
   if (watch->parsed()) return Watch(options, inbox);
+  if (audit_verify->parsed()) {
+    request.mutable_audit_verify();
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AuditVerifyJson(r.audit_verify()); },
+                [](const Reply& r) { return dutyhub::cli::AuditVerifyText(r.audit_verify()); }, true);
+  }
+  if (audit_access->parsed()) {
+    request.mutable_audit_access()->set_nhs_number(nhs_number);
+    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AuditAccessJson(r.audit_access()); },
+                [](const Reply& r) { return dutyhub::cli::AuditAccessText(r.audit_access()); });
+  }
   if (admin_stats->parsed()) {
     request.mutable_stats();
     return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatsJson(r.stats()); },

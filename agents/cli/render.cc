@@ -335,6 +335,39 @@ std::string StatsText(const v1::StatsReply& r) {
                 {"writes", std::to_string(r.writes())}});
 }
 
+json AuditVerifyJson(const v1::AuditVerifyReply& r) {
+  json out{{"entries", r.entries()}, {"intact", r.intact()}};
+  if (!r.intact()) {
+    out["first_bad_entry"] = r.first_bad_entry();
+    out["problem"] = r.problem();
+  }
+  return out;
+}
+
+std::string AuditVerifyText(const v1::AuditVerifyReply& r) {
+  if (r.intact()) return "audit intact: " + std::to_string(r.entries()) + " entries, every link checked\n";
+  return "AUDIT BROKEN at entry " + std::to_string(r.first_bad_entry()) + ": " + r.problem() + "\n";
+}
+
+json AuditAccessJson(const v1::AuditAccessReply& r) {
+  json accesses = json::array();
+  for (const auto& a : r.accesses()) {
+    accesses.push_back({{"at", TimeOrNull(a.at_ms())}, {"by", a.by()}, {"inbox", a.inbox()},
+                        {"delivery_id", a.delivery_id()}, {"notification_id", a.notification_id()},
+                        {"from", a.from()}});
+  }
+  return json{{"accesses", accesses}};
+}
+
+std::string AuditAccessText(const v1::AuditAccessReply& r) {
+  if (r.accesses_size() == 0) return "nobody has opened a notification about this child\n";
+  std::vector<std::vector<std::string>> rows{{"WHEN", "WHO", "INBOX", "NOTIFICATION", "FROM", "DELIVERY"}};
+  for (const auto& a : r.accesses()) {
+    rows.push_back({Local(a.at_ms()), a.by(), a.inbox(), a.notification_id(), a.from(), a.delivery_id()});
+  }
+  return Table(rows);
+}
+
 std::string ErrorText(const v1::Status& status) {
   std::string out = v1::Status::Code_Name(status.code()) + ": " + status.message();
   for (const auto& v : status.violations()) out += "\n  " + v.field() + ": " + v.description();

@@ -21,6 +21,8 @@ nlohmann::json OverdueJson(const v1::OverdueReply& reply);
 nlohmann::json ReportJson(const v1::ReportReply& reply);
 nlohmann::json EventJson(const v1::WatchEvent& event);
 nlohmann::json StatsJson(const v1::StatsReply& reply);
+nlohmann::json AuditVerifyJson(const v1::AuditVerifyReply& reply);
+nlohmann::json AuditAccessJson(const v1::AuditAccessReply& reply);
 nlohmann::json ErrorJson(const v1::Status& status);
 
 std::string SendText(const v1::SendReply& reply);
@@ -33,6 +35,8 @@ std::string OverdueText(const v1::OverdueReply& reply);
 std::string ReportText(const v1::ReportReply& reply);
 std::string ReportCsv(const v1::ReportReply& reply);
 std::string StatsText(const v1::StatsReply& reply);
+std::string AuditVerifyText(const v1::AuditVerifyReply& reply);
+std::string AuditAccessText(const v1::AuditAccessReply& reply);
 // The sentence for standard error.
 std::string ErrorText(const v1::Status& status);
 

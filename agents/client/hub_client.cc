@@ -5,8 +5,13 @@
 
 namespace dutyhub {
 
-HubClient::HubClient(const std::string& endpoint, std::string as)
+HubClient::HubClient(const std::string& endpoint, std::string as, const std::optional<ClientKeys>& keys)
     : context_(1), socket_(context_, zmq::socket_type::dealer), as_(std::move(as)) {
+  if (keys) {
+    socket_.set(zmq::sockopt::curve_serverkey, keys->broker_public_key);
+    socket_.set(zmq::sockopt::curve_publickey, keys->public_key);
+    socket_.set(zmq::sockopt::curve_secretkey, keys->secret_key);
+  }
   socket_.set(zmq::sockopt::linger, 0);
   socket_.set(zmq::sockopt::heartbeat_ivl, 2000);
   socket_.set(zmq::sockopt::heartbeat_timeout, 6000);

@@ -15,11 +15,19 @@
 
 namespace dutyhub {
 
+// A client's CURVE identity and the broker it trusts (all Z85).
+struct ClientKeys {
+  std::string public_key;
+  std::string secret_key;
+  std::string broker_public_key;
+};
+
 class HubClient {
  public:
-  // Connects lazily (ZeroMQ reconnects by itself); `as` is the principal claimed under
-  // --insecure-dev.
-  HubClient(const std::string& endpoint, std::string as);
+  // Connects lazily (ZeroMQ reconnects by itself). With `keys`, the connection is CURVE:
+  // the broker knows the client by its key and the client talks only to that broker.
+  // Without, `as` is the principal claimed to a broker in --insecure-dev.
+  HubClient(const std::string& endpoint, std::string as, const std::optional<ClientKeys>& keys = std::nullopt);
 
   // Sends `request` (its correlation id is set here) and waits up to `timeout` for its
   // answer. UNAVAILABLE when none came; the broker's status otherwise travels in the

@@ -1,0 +1,110 @@
+#include "broker/keys.h"
+
+#include <fcntl.h>
+#include <sys/stat.h>
+#include <unistd.h>
+#include <zmq.h>
+
+#include <cerrno>
+#include <cstring>
+#include <fstream>
+#include <sstream>
+
+namespace dutyhub {
+namespace {
+
+std::string Trim(const std::string& s) {
+  size_t b = s.find_first_not_of(" \t\r\n\"");
+  size_t e = s.find_last_not_of(" \t\r\n\"");
+  return b == std::string::npos ? "" : s.substr(b, e - b + 1);
+}
+
+}  // namespace
+
+bool IsZ85Key(const std::string& text) { return text.size() == 40 && DecodeKey(text).has_value(); }
+
+std::optional<std::string> DecodeKey(const std::string& z85) {
+  if (z85.size() != 40) return std::nullopt;
+  uint8_t out[32];
+  if (zmq_z85_decode(out, z85.c_str()) == nullptr) return std::nullopt;
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+std::string EncodeKey(const std::string& binary) {
+  char out[41] = {0};
+  if (binary.size() != 32 || zmq_z85_encode(out, reinterpret_cast<const uint8_t*>(binary.data()), 32) == nullptr) {
+    return "";
+  }
+  return out;
+}
+
+std::string Fingerprint(const std::string& public_z85) { return public_z85.substr(0, 12); }
+
+Result<KeyPair> GenerateKeyPair() {
+  char public_key[41], secret_key[41];
+  if (zmq_curve_keypair(public_key, secret_key) != 0) {
+    return Status::Internal("this ZeroMQ cannot make CURVE keys (built without libsodium?)");
+  }
+  return KeyPair{public_key, secret_key, ""};
+}
+
+Status WriteKeyFile(const std::string& path, const KeyPair& keys) {
+  int fd = open(path.c_str(), O_WRONLY | O_CREAT | O_EXCL, 0600);
+  if (fd < 0) {
+    return Status::InvalidArgument("cannot create " + path + ": " + std::string(strerror(errno)) +
+                                   " (an existing key file is never overwritten)");
+  }
+  std::string text = "# dutyhub key pair. The secret key is its owner's identity: keep this file private.\n"
+                     "public-key = " + keys.public_key + "\nsecret-key = " + keys.secret_key + "\n";
+  if (!keys.broker_public_key.empty()) text += "broker-public-key = " + keys.broker_public_key + "\n";
+  bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
+  written = (fsync(fd) == 0) && written;
+  close(fd);
+  if (!written) return Status::Unavailable("cannot write " + path);
+  return Status::Ok();
+}
+
+Result<KeyPair> ReadKeyFile(const std::string& path) {
+  struct stat st {};
+  if (stat(path.c_str(), &st) != 0) return Status::InvalidArgument("cannot read key file " + path);
+  if ((st.st_mode & 077) != 0) {
+    return Status::PermissionDenied("key file " + path + " is readable by others: chmod 600 it");
+  }
+  std::ifstream in(path);
+  KeyPair keys;
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    if (eq == std::string::npos) continue;
+    std::string name = Trim(line.substr(0, eq));
+    std::string value = Trim(line.substr(eq + 1));
+    if (name == "public-key") keys.public_key = value;
+    if (name == "secret-key") keys.secret_key = value;
+    if (name == "broker-public-key") keys.broker_public_key = value;
+  }
+  if (!IsZ85Key(keys.public_key) || !IsZ85Key(keys.secret_key)) {
+    return Status::InvalidArgument("key file " + path + " has no valid public-key and secret-key lines");
+  }
+  if (!keys.broker_public_key.empty() && !IsZ85Key(keys.broker_public_key)) {
+    return Status::InvalidArgument("key file " + path + ": broker-public-key is not a Z85 key");
+  }
+  return keys;
+}
+
+Result<std::string> ReadPublicKey(const std::string& key_or_path) {
+  if (IsZ85Key(key_or_path)) return key_or_path;
+  std::ifstream in(key_or_path);
+  if (!in) return Status::InvalidArgument("'" + key_or_path + "' is neither a Z85 key nor a readable file");
+  std::string line;
+  while (std::getline(in, line)) {
+    if (line.empty() || line[0] == '#') continue;
+    size_t eq = line.find('=');
+    std::string name = eq == std::string::npos ? "" : Trim(line.substr(0, eq));
+    std::string value = Trim(eq == std::string::npos ? line : line.substr(eq + 1));
+    if ((name.empty() || name == "public-key") && IsZ85Key(value)) return value;
+  }
+  return Status::InvalidArgument(key_or_path + " holds no public key");
+}
+
+}  // namespace dutyhub
