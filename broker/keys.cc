@@ -99,10 +99,12 @@ Result<std::string> ReadPublicKey(const std::string& key_or_path) {
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
+    // A .pub file's line is the key alone; Z85 itself may contain '='.
+    if (IsZ85Key(Trim(line))) return Trim(line);
     size_t eq = line.find('=');
-    std::string name = eq == std::string::npos ? "" : Trim(line.substr(0, eq));
-    std::string value = Trim(eq == std::string::npos ? line : line.substr(eq + 1));
-    if ((name.empty() || name == "public-key") && IsZ85Key(value)) return value;
+    if (eq != std::string::npos && Trim(line.substr(0, eq)) == "public-key" && IsZ85Key(Trim(line.substr(eq + 1)))) {
+      return Trim(line.substr(eq + 1));
+    }
   }
   return Status::InvalidArgument(key_or_path + " holds no public key");
 }

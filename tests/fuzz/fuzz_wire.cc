@@ -10,7 +10,8 @@
 // start from the same number, and the write transaction is rolled back, not committed.
 // So an input's outcome never depends on the inputs before it, and a crash reproduces
 // from its one file. Set DUTYHUB_FUZZ_LIST_SEEDED=1 to print the seeded items, e.g. to
-// write an input naming one of them.
+// write an input naming one of them, and DUTYHUB_FUZZ_SHOW_REPLIES=1 to print each reply's
+// status.
 #include <spdlog/spdlog.h>
 #include <stdlib.h>  // mkdtemp
 
@@ -281,11 +282,16 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else if (const auto* answer = std::get_if<v1::Reply>(&outcome)) {
     reply = *answer;
   } else {
-    return 0;  // a Subscription: the reactor keeps it; nothing more happens here
+    reply.mutable_status()->set_code(v1::Status::OK);  // a Subscription: the reactor keeps it
   }
   // The broker sends every reply back over the wire.
   reply.set_correlation_id(request.correlation_id());
   std::string frame;
   if (!reply.SerializeToString(&frame)) Die("a reply did not serialize");
+  static const bool show_replies = std::getenv("DUTYHUB_FUZZ_SHOW_REPLIES") != nullptr;
+  if (show_replies) {
+    std::fprintf(stderr, "reply: %s %s\n", v1::Status::Code_Name(reply.status().code()).c_str(),
+                 reply.status().message().c_str());
+  }
   return 0;
 }

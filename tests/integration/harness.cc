@@ -6,6 +6,7 @@
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <chrono>
 #include <fstream>
 #include <random>
@@ -109,6 +110,63 @@ std::filesystem::path ConfigPath(const std::string& name) {
   return std::filesystem::path(DUTYHUB_CONFIG_DIR) / name;
 }
 
+void MakeKeys(const std::filesystem::path& dir, const std::vector<std::string>& names) {
+  std::filesystem::create_directories(dir);
+  auto keygen = [&](const std::string& name, std::vector<std::string> extra) {
+    std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "keygen", "--out", (dir / (name + ".key")).string()};
+    argv.insert(argv.end(), extra.begin(), extra.end());
+    CommandResult r = RunCommand(argv);
+    std::ofstream(dir / (name + ".pub")) << r.out;
+  };
+  keygen("broker", {});
+  for (const std::string& name : names) keygen(name, {"--broker-key", (dir / "broker.pub").string()});
+}
+
+std::vector<std::string> NorthshirePrincipals() {
+  return {"gwh-ed", "gwh-scbu", "northshire-mash", "alice", "bob", "carol", "sam", "priya",
+          "gina", "eddie", "dan", "erin", "frank", "tess"};
+}
+
+namespace {
+
+void CollectPersonalDetails(const nlohmann::json& node, std::set<std::string>& out) {
+  static const std::set<std::string> kPersonal = {"given_name", "family_name", "nhs_number",
+                                                  "date_of_birth", "expected_delivery_date", "postcode"};
+  if (node.is_object()) {
+    for (const auto& [key, value] : node.items()) {
+      if (kPersonal.count(key) && value.is_string()) {
+        std::string text = value;
+        out.insert(text);
+        text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
+        out.insert(text);
+      } else if (key == "lines") {
+        for (const auto& line : value) out.insert(line.get<std::string>());
+      } else {
+        CollectPersonalDetails(value, out);
+      }
+    }
+  } else if (node.is_array()) {
+    for (const auto& item : node) CollectPersonalDetails(item, out);
+  }
+}
+
+}  // namespace
+
+std::set<std::string> PersonalDetailsInSamples() {
+  std::set<std::string> out;
+  for (const auto& entry : std::filesystem::directory_iterator(DUTYHUB_SAMPLES_DIR)) {
+    if (entry.path().extension() != ".json") continue;
+    CollectPersonalDetails(nlohmann::json::parse(ReadFile(entry.path()), nullptr, false), out);
+  }
+  return out;
+}
+
+std::filesystem::path LogFolder() {
+  std::filesystem::path dir = DUTYHUB_TEST_LOGS;
+  std::filesystem::create_directories(dir);
+  return dir;
+}
+
 BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, std::filesystem::path output)
     : output_(std::move(output)) {
   pid_ = fork();
@@ -147,14 +205,24 @@ BrokerProcess::BrokerProcess(std::filesystem::path config, std::filesystem::path
 
 BrokerProcess::~BrokerProcess() {
   if (pid_ > 0) Kill9();
+  // Keep the log for the check that no child's details reached any log.
+  std::error_code ec;
+  std::filesystem::copy_file(data_dir_ / "broker.log",
+                             LogFolder() / ("broker-" + std::to_string(getpid()) + "-" +
+                                            std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log"),
+                             std::filesystem::copy_options::overwrite_existing, ec);
 }
 
 bool BrokerProcess::Start() {
   std::filesystem::create_directories(data_dir_);
   std::filesystem::remove(data_dir_ / "broker.endpoint");
   std::vector<std::string> args = {DUTYHUB_BROKER_BIN, "--config", config_.string(),
-                                   "--data", data_dir_.string(), "--listen",
-                                   "tcp://127.0.0.1:*", "--insecure-dev"};
+                                   "--data", data_dir_.string(), "--listen", "tcp://127.0.0.1:*"};
+  if (keys_.empty()) {
+    args.push_back("--insecure-dev");
+  } else {
+    args.insert(args.end(), {"--key", (keys_ / "broker.key").string(), "--keys", keys_.string()});
+  }
   args.insert(args.end(), extra_.begin(), extra_.end());
   pid_ = fork();
   if (pid_ == 0) {
@@ -176,7 +244,9 @@ bool BrokerProcess::Start() {
     std::string endpoint = ReadFile(data_dir_ / "broker.endpoint");
     if (!endpoint.empty() && endpoint.back() == '\n') {
       endpoint_ = endpoint.substr(0, endpoint.size() - 1);
-      if (RunCommand({DUTYHUB_CLI_BIN, "--broker", endpoint_, "--timeout", "2", "ping"}).exit_code == 0) {
+      std::vector<std::string> ping = {DUTYHUB_CLI_BIN, "--broker", endpoint_, "--timeout", "2", "ping"};
+      if (!keys_.empty()) ping.insert(ping.begin() + 1, {"--key", (keys_ / "frank.key").string()});
+      if (RunCommand(ping).exit_code == 0) {
         return true;
       }
     }
@@ -206,9 +276,16 @@ std::string BrokerProcess::log() const { return ReadFile(data_dir_ / "broker.log
 
 CommandResult BrokerProcess::Cli(const std::string& as, std::vector<std::string> args,
                                  const std::string& input) const {
-  std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "--broker", endpoint_, "--as", as, "--json"};
+  std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "--broker", endpoint_, "--json"};
+  if (keys_.empty()) {
+    argv.insert(argv.end(), {"--as", as});
+  } else {
+    argv.insert(argv.end(), {"--key", (keys_ / (as + ".key")).string()});
+  }
   argv.insert(argv.end(), args.begin(), args.end());
-  return RunCommand(argv, input);
+  CommandResult result = RunCommand(argv, input);
+  std::ofstream(LogFolder() / ("client-" + std::to_string(getpid()) + ".log"), std::ios::app) << result.err;
+  return result;
 }
 
 }  // namespace dutyhub::testing

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <set>
 #include <string>
 #include <vector>
 
@@ -53,6 +54,21 @@ class BackgroundCommand {
   std::filesystem::path output_;
 };
 
+// Key pairs made with `dutyhub keygen`: DIR/broker.key and .pub, and for each name
+// DIR/NAME.key (trusting that broker) and DIR/NAME.pub.
+void MakeKeys(const std::filesystem::path& dir, const std::vector<std::string>& names);
+
+// Every value in the samples (valid and invalid) that identifies a person: names, NHS
+// numbers as written and normalised, dates of birth, expected delivery dates, address
+// lines and postcodes.
+std::set<std::string> PersonalDetailsInSamples();
+
+// Where the integration tests keep broker and client logs for the final check.
+std::filesystem::path LogFolder();
+
+// Every agency and person of config/northshire.yaml.
+std::vector<std::string> NorthshirePrincipals();
+
 class BrokerProcess {
  public:
   // `extra` goes after --config/--data/--listen/--insecure-dev, e.g. --simulated-clock T.
@@ -67,12 +83,17 @@ class BrokerProcess {
   int Stop();
   // SIGKILL: nothing is finished or flushed, as in a power cut of the process.
   void Kill9();
+  // Runs with CURVE (no --insecure-dev), keys from MakeKeys(dir); the command line then
+  // connects as NAME with DIR/NAME.key.
+  void UseKeys(std::filesystem::path dir) { keys_ = std::move(dir); }
   bool Running() const { return pid_ > 0; }
 
   const std::string& endpoint() const { return endpoint_; }
   std::string log() const;
 
-  // The dutyhub command line against this broker, as `as`, with --json.
+  // The dutyhub command line against this broker, as `as` (with --as, or with as's key
+  // under CURVE), with --json. What it writes on standard error is kept in the folder
+  // DUTYHUB_TEST_LOGS for the log check at the end of the suite.
   CommandResult Cli(const std::string& as, std::vector<std::string> args,
                     const std::string& input = "") const;
 
@@ -82,6 +103,7 @@ class BrokerProcess {
   std::vector<std::string> extra_;
   pid_t pid_ = -1;
   std::string endpoint_;
+  std::filesystem::path keys_;
 };
 
 }  // namespace dutyhub::testing

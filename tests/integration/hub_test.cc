@@ -330,35 +330,11 @@ TEST_F(HubTest, SimulatedClockMovesOnlyWhenTold) {
   EXPECT_EQ(broker_->Cli("alice", {"admin", "time"}).Json()["now"], "2026-11-25T16:00:00Z");
 }
 
-// Every value in a sample that identifies a person: names, NHS numbers (as written and
-// normalised), dates of birth, expected delivery dates, address lines and postcodes.
-void CollectPersonalDetails(const json& node, std::set<std::string>& out) {
-  static const std::set<std::string> kPersonal = {"given_name", "family_name", "nhs_number",
-                                                  "date_of_birth", "expected_delivery_date", "postcode"};
-  if (node.is_object()) {
-    for (const auto& [key, value] : node.items()) {
-      if (kPersonal.count(key) && value.is_string()) {
-        std::string text = value;
-        out.insert(text);
-        text.erase(std::remove(text.begin(), text.end(), ' '), text.end());
-        out.insert(text);
-      } else if (key == "lines") {
-        for (const auto& line : value) out.insert(line.get<std::string>());
-      } else {
-        CollectPersonalDetails(value, out);
-      }
-    }
-  } else if (node.is_array()) {
-    for (const auto& item : node) CollectPersonalDetails(item, out);
-  }
-}
-
 TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
   StartBroker();
-  std::set<std::string> personal;
+  const std::set<std::string> personal = PersonalDetailsInSamples();
   for (const Expected& e : kValidSamples) {
     json sent = Send(e.sender, e.file);
-    CollectPersonalDetails(json::parse(ReadFile(SamplePath(e.file))), personal);
     std::string item = sent["deliveries"][0]["delivery_id"];
     std::string inbox = sent["deliveries"][0]["inbox"];
     broker_->Cli("frank", {"show", item});
@@ -368,7 +344,6 @@ TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
                               "invalid-many-errors.json"}) {
     broker_->Cli("gwh-ed", {"send", SamplePath(invalid).string()});
     broker_->Cli("gwh-scbu", {"send", SamplePath(invalid).string()});
-    CollectPersonalDetails(json::parse(ReadFile(SamplePath(invalid))), personal);
   }
   broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
   ASSERT_EQ(broker_->Stop(), 0);
@@ -376,7 +351,7 @@ TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
   ASSERT_NE(log.find("accepted notification"), std::string::npos) << "the log does say what happened";
   EXPECT_GT(personal.size(), 40u);
   for (const std::string& detail : personal) {
-    EXPECT_EQ(log.find(detail), std::string::npos) << "the broker log holds a personal detail: " << detail;
+    EXPECT_EQ(log.find(detail), std::string::npos) << "the broker log holds a personal detail from a sample";
   }
   EXPECT_EQ(log.find("Ellis"), std::string::npos);
 }
