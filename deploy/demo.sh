@@ -13,6 +13,8 @@ root=$(pwd)
 demo="$root/.demo"
 endpoint="tcp://127.0.0.1:5570"
 pidfile="$demo/broker.pid"
+keys="$demo/keys"
+principals="gwh-ed gwh-scbu northshire-mash alice bob carol sam priya gina eddie dan erin frank tess"
 
 stop_broker() {
   if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
@@ -35,27 +37,45 @@ cmake --build --preset default -j "$(nproc)" --target dutyhub-broker dutyhub
 broker="$root/build/broker/dutyhub-broker"
 cli="$root/build/agents/dutyhub"
 stop_broker
+
+# Every connection is CURVE: a key pair for the broker and for each agency and person,
+# made once, kept in .demo/keys (git ignores .demo/); secrets readable by their owner only.
+if [ ! -f "$keys/broker.key" ]; then
+  echo "== making CURVE keys for the broker and the Northshire principals in $keys"
+  mkdir -p "$keys"
+  chmod 700 "$keys"
+  "$cli" keygen --out "$keys/broker.key" > "$keys/broker.pub"
+  for who in $principals; do
+    "$cli" keygen --out "$keys/$who.key" --broker-key "$keys/broker.pub" > "$keys/$who.pub"
+  done
+fi
 rm -rf "$demo/data"
 mkdir -p "$demo/data"
 
 echo
 echo "== starting dutyhub-broker on $endpoint (store: $demo/data/dutyhub.sqlite)"
 setsid "$broker" --config config/northshire.yaml --data "$demo/data" --listen "$endpoint" \
-  --simulated-clock 2026-11-23T16:00:00Z --insecure-dev >"$demo/broker.log" 2>&1 < /dev/null &
+  --simulated-clock 2026-11-23T16:00:00Z --key "$keys/broker.key" --keys "$keys" \
+  >"$demo/broker.log" 2>&1 < /dev/null &
 echo $! > "$pidfile"
 for _ in $(seq 100); do
-  "$cli" --broker "$endpoint" --timeout 0.2 ping >/dev/null 2>&1 && break
+  "$cli" --broker "$endpoint" --key "$keys/frank.key" --timeout 0.2 ping >/dev/null 2>&1 && break
   if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "demo: the broker did not start:"; cat "$demo/broker.log"; exit 1
   fi
 done
-hub() { "$cli" --broker "$endpoint" "$@"; }
+# hub NAME ARGS...: the command line as NAME, authenticated by NAME's key.
+hub() {
+  local who=$1
+  shift
+  "$cli" --broker "$endpoint" --key "$keys/$who.key" "$@"
+}
 
 echo
 echo "== every valid sample, sent by its agency"
 send() {
   echo "-- $2 sends $1"
-  hub --as "$2" send "config/samples/$1"
+  hub "$2" send "config/samples/$1"
 }
 send hospital-liaison-non-mobile-injury.json gwh-ed
 send hospital-liaison-school-age.json gwh-ed
@@ -65,46 +85,47 @@ send scbu-discharge-mental-health-no-meeting.json gwh-scbu
 send scbu-discharge-unknown-area.json gwh-scbu
 send mash-request-unborn-midwifery.json northshire-mash
 echo "-- and an invalid one, refused with every reason (exit 3):"
-hub --as gwh-ed send config/samples/invalid-nhs-number.json || true
+hub gwh-ed send config/samples/invalid-nhs-number.json || true
 
 echo
 echo "== each inbox, as one of its members"
 for pair in alice:hv-north bob:hv-south sam:school-nursing carol:mash priya:perinatal-mh \
             gina:gp-J81012 gina:gp-J81034 eddie:eds tess:triage; do
-  hub --as "${pair%%:*}" inbox "${pair#*:}"
+  hub "${pair%%:*}" inbox "${pair#*:}"
   echo
 done
 
-item=$(hub --as alice --json inbox hv-north | python3 -c \
+item=$(hub alice --json inbox hv-north | python3 -c \
   'import json,sys; print(json.load(sys.stdin)["items"][0]["delivery_id"])')
 echo "== alice opens the most urgent hv-north item ($item)"
-hub --as alice show "$item" > "$demo/show.txt"
+hub alice show "$item" > "$demo/show.txt"
 head -12 "$demo/show.txt"
 echo "   ... (the whole form and its history; opening is recorded, but is not acknowledging)"
 echo
 echo "== alice acknowledges it, by name, with a note"
-hub --as alice ack "$item" --note "Spoke to mother; home visit booked for tomorrow 10:00"
+hub alice ack "$item" --note "Spoke to mother; home visit booked for tomorrow 10:00"
 echo
 echo "== the hospital asks where its notification went"
-hub --as gwh-ed status 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01
+hub gwh-ed status 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01
 
 echo
 echo "== 20 minutes pass on the simulated clock; nobody in the MASH has acknowledged its copy"
-hub --as alice admin advance-clock 20m
+hub frank admin advance-clock 20m   # frank is the hub's administrator
 echo "-- it was due at 16:15, so it has escalated to the MASH managers:"
-hub --as erin inbox mash-managers
+hub erin inbox mash-managers
 echo "-- and the manager's overdue list shows it:"
-hub --as erin overdue
+hub erin overdue
 
 cat <<EOT
 
-The broker is still running (pid $(cat "$pidfile"), log $demo/broker.log). Try:
+The broker is still running (pid $(cat "$pidfile"), log $demo/broker.log), with CURVE:
+each agency and person is known by its key in $keys. Try:
   export DUTYHUB_BROKER=$endpoint
-  build/agents/dutyhub --as bob inbox hv-south
-  build/agents/dutyhub --as dan --json inbox hv-north --all
-  build/agents/dutyhub --as alice admin advance-clock 4h   # escalations happen as time moves
-  build/agents/dutyhub --as frank watch safeguarding-leads   # events as they happen
+  build/agents/dutyhub --key $keys/bob.key inbox hv-south
+  build/agents/dutyhub --key $keys/dan.key --json inbox hv-north --all
+  build/agents/dutyhub --key $keys/frank.key admin advance-clock 4h   # escalations happen as time moves
+  build/agents/dutyhub --key $keys/frank.key watch safeguarding-leads # events as they happen
+  build/agents/dutyhub --key $keys/frank.key audit verify             # the audit's hash chain
   build/agents/dutyhub --help
-It runs in --insecure-dev mode: clients say who they are with --as (loopback only).
 Stop it with: bash deploy/demo.sh stop
 EOT
