@@ -72,7 +72,8 @@ int Call(const Options& options, Request request,
   if (!reply.ok()) {
     dutyhub::v1::Status status;
     status.set_code(static_cast<dutyhub::v1::Status::Code>(reply.status().code()));
-    status.set_message(reply.status().message() + " (broker " + options.broker + ")");
+    status.set_message(reply.status().message() + " (broker " + options.broker + ")" +
+                       (options.keys ? "" : "; a broker with authentication on refuses a client without --key"));
     return ReportError(options, status);
   }
   if (reply->status().code() != dutyhub::v1::Status::OK) return ReportError(options, reply->status());
