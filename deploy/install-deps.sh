@@ -14,6 +14,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   nlohmann-json3-dev
   libsodium-dev
+  libcpp-httplib-dev
   python3
 )
 # `--fuzz`: also clang and its fuzzer runtime, for the `fuzz` preset (not needed by CI).

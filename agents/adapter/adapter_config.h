@@ -1,0 +1,41 @@
+// What every agency adapter is told in its configuration file (YAML):
+//
+//   agency: gwh-ed                        # the agency it sends for
+//   broker: tcp://127.0.0.1:5570
+//   key: /etc/dutyhub/gwh-ed.key          # its CURVE key file (dutyhub keygen) ...
+//   broker_key: /etc/dutyhub/broker.pub   # ... and the broker it trusts (or in the key file)
+//   insecure_as: gwh-ed                   # instead of keys, against --insecure-dev only
+//   outbox: /var/lib/dutyhub-http/outbox.sqlite
+//   listen: 127.0.0.1:8080                # HTTP and HL7 (MLLP) adapters
+//   folder: /srv/mash-export              # the folder adapter
+//   callback_url: http://host/receipts    # HTTP adapter, optional
+//
+// A mistake stops the adapter before it starts, exit 2, with file, line and key.
+#pragma once
+
+#include <string>
+
+#include "agents/outbox/outbox.h"
+#include "broker/status.h"
+
+namespace dutyhub {
+
+struct AdapterConfig {
+  std::string source;
+  std::string agency;
+  std::string broker = "tcp://127.0.0.1:5570";
+  std::string key;
+  std::string broker_key;
+  std::string insecure_as;
+  std::string outbox;
+  std::string listen;
+  std::string folder;
+  std::string callback_url;
+};
+
+Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
+
+// The outbox options it describes, with the keys read from their files.
+Result<OutboxOptions> OutboxOptionsFor(const AdapterConfig& config);
+
+}  // namespace dutyhub

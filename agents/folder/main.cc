@@ -1,0 +1,153 @@
+// dutyhub-folder: for the MASH case-management export. Watches a folder for notification
+// JSON files; moves each to sent/ once it is in the outbox, or to failed/ with a
+// .error.json beside it; writes receipts/<id>.json as the receipt changes. It never
+// deletes a file, and never moves one away before the outbox has it on disk.
+//
+// Exporters should write a file under another name (e.g. .json.tmp) and rename it to
+// .json when complete; files younger than half a second are left for the next look.
+#include <CLI/CLI.hpp>
+#include <spdlog/spdlog.h>
+
+#include <atomic>
+#include <csignal>
+#include <filesystem>
+#include <fstream>
+#include <iostream>
+#include <sstream>
+#include <thread>
+
+#include "agents/adapter/adapter_config.h"
+#include "agents/cli/render.h"
+#include "broker/validation.h"
+
+namespace fs = std::filesystem;
+
+namespace {
+
+std::atomic<bool> g_stop{false};
+extern "C" void OnSignal(int) { g_stop = true; }
+
+// Writes `text` to `path` so that a reader never sees half a file.
+void WriteAtomically(const fs::path& path, const std::string& text) {
+  fs::path temporary = path;
+  temporary += ".tmp";
+  {
+    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
+    out << text;
+  }
+  std::error_code ec;
+  fs::rename(temporary, path, ec);
+}
+
+// `name` in `dir`, or `name` with a number added if that is taken: nothing is overwritten.
+fs::path FreeName(const fs::path& dir, const fs::path& name) {
+  fs::path candidate = dir / name;
+  for (int i = 1; fs::exists(candidate); ++i) {
+    candidate = dir / (name.stem().string() + "." + std::to_string(i) + name.extension().string());
+  }
+  return candidate;
+}
+
+nlohmann::json ReceiptJson(const dutyhub::Receipt& receipt) {
+  nlohmann::json out = receipt.status ? dutyhub::cli::StatusJson(*receipt.status) : nlohmann::json::object();
+  out["id"] = receipt.id;
+  out["state"] = receipt.state;
+  if (!receipt.refusal.empty()) out["refusal"] = receipt.refusal;
+  return out;
+}
+
+// One file: into the outbox and sent/, or into failed/ with the reasons. A store failure
+// leaves it where it is, for the next look.
+void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder) {
+  std::ifstream in(file, std::ios::binary);
+  std::stringstream text;
+  text << in.rdbuf();
+  dutyhub::Status status;
+  auto parsed = dutyhub::ParseNotificationJson(text.str());
+  if (parsed.ok()) {
+    auto accepted = outbox.Accept(*parsed);
+    if (accepted.ok()) {
+      std::error_code ec;
+      fs::rename(file, FreeName(folder / "sent", file.filename()), ec);
+      spdlog::info("{}: notification {} in the outbox{}", file.filename().string(), accepted->id,
+                   accepted->duplicate ? " (already there)" : "");
+      return;
+    }
+    status = accepted.status();
+  } else {
+    status = parsed.status();
+  }
+  if (status.code() != dutyhub::Code::kInvalidArgument) {
+    spdlog::error("{}: not taken yet: {}", file.filename().string(), dutyhub::CodeName(status.code()));
+    return;
+  }
+  dutyhub::v1::Status wire;
+  wire.set_code(dutyhub::v1::Status::INVALID_ARGUMENT);
+  wire.set_message(status.message());
+  for (const auto& v : status.violations()) {
+    auto* out = wire.add_violations();
+    out->set_field(v.field);
+    out->set_description(v.description);
+  }
+  fs::path failed = FreeName(folder / "failed", file.filename());
+  WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n");
+  std::error_code ec;
+  fs::rename(file, failed, ec);
+  spdlog::warn("{}: refused with {} violation(s); see failed/", file.filename().string(), wire.violations_size());
+}
+
+}  // namespace
+
+int main(int argc, char** argv) {
+  CLI::App app{"dutyhub-folder: sends the notification files an agency system drops in a folder"};
+  std::string config_path;
+  app.add_option("--config", config_path, "the adapter's configuration (YAML)")->required();
+  CLI11_PARSE(app, argc, argv);
+
+  auto config = dutyhub::LoadAdapterConfig(config_path);
+  if (!config.ok()) {
+    std::cerr << "dutyhub-folder: " << config.status().message() << "\n";
+    return 2;
+  }
+  if (config->folder.empty()) {
+    std::cerr << "dutyhub-folder: " << config_path << ": folder: missing required key\n";
+    return 2;
+  }
+  const fs::path folder = config->folder;
+  for (const char* sub : {"sent", "failed", "receipts"}) fs::create_directories(folder / sub);
+  auto options = dutyhub::OutboxOptionsFor(*config);
+  if (!options.ok()) {
+    std::cerr << "dutyhub-folder: " << options.status().message() << "\n";
+    return 2;
+  }
+  dutyhub::SystemClock clock;
+  auto outbox = dutyhub::Outbox::Open(*options, clock);
+  if (!outbox.ok()) {
+    std::cerr << "dutyhub-folder: " << outbox.status().message() << "\n";
+    return 2;
+  }
+  (*outbox)->OnReceiptChanged([&folder](const dutyhub::Receipt& receipt) {
+    // The id passed validation (a UUID), so it is safe as a file name.
+    WriteAtomically(folder / "receipts" / (receipt.id + ".json"), ReceiptJson(receipt).dump(2) + "\n");
+  });
+  std::signal(SIGINT, OnSignal);
+  std::signal(SIGTERM, OnSignal);
+  (*outbox)->Start();
+  spdlog::info("dutyhub-folder watching {} for {}", folder.string(), config->agency);
+  while (!g_stop) {
+    std::vector<fs::path> files;
+    std::error_code ec;
+    for (const auto& entry : fs::directory_iterator(folder, ec)) {
+      if (!entry.is_regular_file() || entry.path().extension() != ".json") continue;
+      auto age = fs::file_time_type::clock::now() - entry.last_write_time(ec);
+      if (age < std::chrono::milliseconds(500)) continue;  // maybe still being written
+      files.push_back(entry.path());
+    }
+    std::sort(files.begin(), files.end());
+    for (const auto& file : files) Take(**outbox, file, folder);
+    std::this_thread::sleep_for(std::chrono::milliseconds(200));
+  }
+  (*outbox)->Stop();
+  spdlog::info("dutyhub-folder stopped; {} notification(s) still waiting in the outbox", (*outbox)->pending());
+  return 0;
+}

@@ -1,0 +1,257 @@
+#include "agents/outbox/outbox.h"
+
+#include <spdlog/spdlog.h>
+
+#include <chrono>
+#include <map>
+
+#include "broker/sqlite.h"
+#include "broker/validation.h"
+
+namespace dutyhub {
+namespace {
+
+// Never edit a shipped schema: add a version.
+const char* kSchema = R"sql(
+CREATE TABLE IF NOT EXISTS outbox (
+  seq            INTEGER PRIMARY KEY,
+  id             TEXT    NOT NULL UNIQUE,
+  accepted_at    INTEGER NOT NULL,
+  body           BLOB    NOT NULL,   -- dutyhub.v1.Notification as accepted
+  state          TEXT    NOT NULL CHECK (state IN ('PENDING', 'SENT', 'REFUSED')),
+  attempts       INTEGER NOT NULL DEFAULT 0,
+  refusal        TEXT,               -- the broker's reason, when it refused
+  receipt        BLOB,               -- dutyhub.v1.StatusReply, the latest fetched
+  receipt_final  INTEGER NOT NULL DEFAULT 0
+);
+CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, seq);
+PRAGMA user_version = 1;
+)sql";
+
+// Every copy acknowledged or transferred away: the receipt will not change again.
+bool Final(const v1::StatusReply& status) {
+  if (status.deliveries_size() == 0) return false;
+  for (const auto& d : status.deliveries()) {
+    if (d.state() != v1::ACKNOWLEDGED && d.state() != v1::TRANSFERRED) return false;
+  }
+  return true;
+}
+
+}  // namespace
+
+Outbox::Outbox(OutboxOptions options, const Clock& clock, std::unique_ptr<Database> db)
+    : options_(std::move(options)), clock_(clock), db_(std::move(db)) {}
+
+Outbox::~Outbox() { Stop(); }
+
+Result<std::unique_ptr<Outbox>> Outbox::Open(OutboxOptions options, const Clock& clock) {
+  auto db = Database::Open(options.path, /*read_only=*/false);
+  if (!db.ok()) return db.status();
+  // Accepted means on disk, as at the broker: the agency system is told "accepted" only
+  // after this file has the notification.
+  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
+    if (Status s = (*db)->Exec(pragma); !s.ok()) return s;
+  }
+  if (Status s = (*db)->Exec(kSchema); !s.ok()) return s;
+  std::unique_ptr<Outbox> outbox(new Outbox(std::move(options), clock, std::move(*db)));
+  if (Status s = outbox->LoadCounters(); !s.ok()) return s;
+  return outbox;
+}
+
+Status Outbox::LoadCounters() {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto s = db_->Prepare("SELECT SUM(state = 'PENDING'), SUM(state = 'SENT') FROM outbox");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("counting the outbox");
+  pending_ = (*s)->Int(0);
+  sent_ = (*s)->Int(1);
+  return Status::Ok();
+}
+
+Result<Accepted> Outbox::Accept(v1::Notification notification) {
+  if (Status s = CheckNotification(notification, clock_.Now()); !s.ok()) return s;
+  std::string body;
+  notification.SerializeToString(&body);
+  std::lock_guard<std::mutex> lock(mu_);
+  auto s = db_->Prepare(
+      "INSERT INTO outbox (id, accepted_at, body, state) VALUES (?, ?, ?, 'PENDING') "
+      "ON CONFLICT (id) DO NOTHING");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, notification.id()).Bind(2, clock_.Now()).BindBlob(3, body);
+  if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing in the outbox");
+  Accepted accepted{notification.id(), db_->Changes() == 0};
+  if (!accepted.duplicate) {
+    ++pending_;
+    spdlog::info("accepted notification {} into the outbox", accepted.id);
+  }
+  return accepted;
+}
+
+Result<std::optional<Receipt>> Outbox::GetReceipt(const std::string& id) {
+  std::lock_guard<std::mutex> lock(mu_);
+  auto s = db_->Prepare("SELECT state, attempts, refusal, receipt FROM outbox WHERE id = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, id);
+  int rc = (*s)->Step();
+  if (rc == SQLITE_DONE) return std::optional<Receipt>();
+  if (rc != SQLITE_ROW) return db_->Error("reading a receipt");
+  Receipt receipt{id, (*s)->Text(0), static_cast<int>((*s)->Int(1)), (*s)->Text(2), std::nullopt};
+  if (!(*s)->IsNull(3)) {
+    v1::StatusReply status;
+    std::string_view blob = (*s)->Blob(3);
+    if (status.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) receipt.status = std::move(status);
+  }
+  return std::optional<Receipt>(std::move(receipt));
+}
+
+void Outbox::OnReceiptChanged(std::function<void(const Receipt&)> callback) {
+  std::lock_guard<std::mutex> lock(mu_);
+  on_receipt_ = std::move(callback);
+}
+
+void Outbox::Start() {
+  stop_ = false;
+  thread_ = std::thread([this] { Run(); });
+}
+
+void Outbox::Stop() {
+  stop_ = true;
+  if (thread_.joinable()) thread_.join();
+}
+
+void Outbox::Run() {
+  HubClient client(options_.broker, options_.insecure_as, options_.keys);
+  TimeMs backoff = options_.first_retry;
+  auto last_receipts = std::chrono::steady_clock::now() - std::chrono::hours(1);
+  auto pause = [this](TimeMs ms) {
+    // In short steps, so Stop is never kept waiting for a long backoff.
+    for (TimeMs waited = 0; waited < ms && !stop_; waited += 20) {
+      std::this_thread::sleep_for(std::chrono::milliseconds(20));
+    }
+  };
+  while (!stop_) {
+    if (!SendPending(client)) {
+      pause(backoff);
+      backoff = std::min(backoff * 2, options_.longest_retry);
+      continue;
+    }
+    backoff = options_.first_retry;
+    if (std::chrono::steady_clock::now() - last_receipts >= std::chrono::milliseconds(options_.receipt_interval)) {
+      FetchReceipts(client);
+      last_receipts = std::chrono::steady_clock::now();
+    }
+    if (pending_ == 0) pause(20);
+  }
+}
+
+bool Outbox::SendPending(HubClient& client) {
+  std::vector<std::pair<std::string, std::string>> batch;  // (id, body)
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto s = db_->Prepare("SELECT id, body FROM outbox WHERE state = 'PENDING' ORDER BY seq LIMIT ?");
+    if (!s.ok()) return false;
+    (*s)->Bind(1, options_.window);
+    while ((*s)->Step() == SQLITE_ROW) batch.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+  }
+  if (batch.empty()) return true;
+  const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
+  std::map<uint64_t, std::string> waiting;  // correlation id -> notification id
+  for (const auto& [id, body] : batch) {
+    v1::Request request;
+    if (!request.mutable_send()->mutable_notification()->ParseFromString(body)) continue;
+    Result<uint64_t> correlation = client.Post(std::move(request), timeout);
+    if (!correlation.ok()) return false;  // no broker: retry the lot later, same ids
+    waiting[*correlation] = id;
+  }
+  std::vector<std::pair<std::string, v1::Status>> answers;
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  bool retry = false;
+  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto reply = client.Next(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (!reply) break;
+    auto it = waiting.find(reply->correlation_id());
+    if (it == waiting.end()) continue;  // a late answer to an earlier attempt
+    if (reply->status().code() == v1::Status::UNAVAILABLE || reply->status().code() == v1::Status::INTERNAL) {
+      retry = true;  // told to come back: it stays pending
+    } else {
+      answers.emplace_back(it->second, reply->status());
+    }
+    waiting.erase(it);
+  }
+  std::lock_guard<std::mutex> lock(mu_);
+  if (!db_->Exec("BEGIN IMMEDIATE").ok()) return false;
+  for (const auto& [id, unused] : batch) {
+    auto s = db_->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?");
+    if (s.ok()) {
+      (*s)->Bind(1, id);
+      (*s)->Step();
+    }
+  }
+  for (const auto& [id, status] : answers) {
+    const bool confirmed = status.code() == v1::Status::OK;  // a duplicate is confirmed too
+    auto s = db_->Prepare("UPDATE outbox SET state = ?, refusal = ? WHERE id = ? AND state = 'PENDING'");
+    if (!s.ok()) continue;
+    (*s)->Bind(1, confirmed ? "SENT" : "REFUSED").Bind(3, id);
+    if (confirmed) (*s)->BindNull(2); else (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message());
+    if ((*s)->Step() == SQLITE_DONE && db_->Changes() > 0) {
+      --pending_;
+      if (confirmed) {
+        ++sent_;
+      } else {
+        spdlog::error("the broker refused notification {}: {}", id, v1::Status::Code_Name(status.code()));
+      }
+    }
+  }
+  if (!db_->Exec("COMMIT").ok()) {
+    (void)db_->Exec("ROLLBACK");
+    return false;
+  }
+  return !retry && waiting.empty();
+}
+
+void Outbox::FetchReceipts(HubClient& client) {
+  std::vector<std::pair<std::string, std::string>> unfinished;  // (id, receipt as stored)
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto s = db_->Prepare(
+        "SELECT id, receipt FROM outbox WHERE state = 'SENT' AND receipt_final = 0 ORDER BY seq LIMIT 500");
+    if (!s.ok()) return;
+    while ((*s)->Step() == SQLITE_ROW) unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+  }
+  const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
+  std::map<uint64_t, size_t> waiting;
+  for (size_t i = 0; i < unfinished.size(); ++i) {
+    v1::Request request;
+    request.mutable_status()->set_notification_id(unfinished[i].first);
+    Result<uint64_t> correlation = client.Post(std::move(request), timeout);
+    if (!correlation.ok()) return;
+    waiting[*correlation] = i;
+  }
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
+    auto reply = client.Next(std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now()));
+    if (!reply) return;
+    auto it = waiting.find(reply->correlation_id());
+    if (it == waiting.end() || !reply->has_status_reply()) continue;
+    const auto& [id, before] = unfinished[it->second];
+    waiting.erase(it);
+    std::string now = reply->status_reply().SerializeAsString();
+    if (now == before) continue;
+    std::function<void(const Receipt&)> callback;
+    {
+      std::lock_guard<std::mutex> lock(mu_);
+      auto s = db_->Prepare("UPDATE outbox SET receipt = ?, receipt_final = ? WHERE id = ?");
+      if (!s.ok()) continue;
+      (*s)->BindBlob(1, now).Bind(2, Final(reply->status_reply()) ? 1 : 0).Bind(3, id);
+      if ((*s)->Step() != SQLITE_DONE) continue;
+      callback = on_receipt_;
+    }
+    if (!callback) continue;
+    auto receipt = GetReceipt(id);
+    if (receipt.ok() && receipt->has_value()) callback(**receipt);
+  }
+}
+
+}  // namespace dutyhub
