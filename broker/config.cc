@@ -409,9 +409,10 @@ void ReadDueAndRouting(const Node& root, Config& config) {
 void ReadBroker(const Node& root, Config& config) {
   if (!root.Has("broker")) return;
   Node b = root.Get("broker");
-  b.ExpectMap({"listen", "max_message_bytes", "max_in_flight_per_connection",
+  b.ExpectMap({"listen", "max_message_bytes", "max_in_flight_per_connection", "max_in_flight_total",
                "heartbeat_interval_ms", "heartbeat_timeout_ms", "max_batch", "rate_per_principal",
                "burst_per_principal"});
+  if (b.Has("max_in_flight_total")) config.broker.max_in_flight_total = b.Get("max_in_flight_total").Int(1, 10000000);
   if (b.Has("rate_per_principal")) config.broker.rate_per_principal = b.Get("rate_per_principal").Int(1, 10000000);
   if (b.Has("burst_per_principal")) config.broker.burst_per_principal = b.Get("burst_per_principal").Int(1, 10000000);
   if (b.Has("listen")) config.broker.listen = b.Get("listen").Text();

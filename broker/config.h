@@ -70,6 +70,7 @@ struct BrokerSettings {
   std::string listen = "tcp://127.0.0.1:5570";
   int64_t max_message_bytes = 1 << 20;
   int max_in_flight_per_connection = 64;
+  int max_in_flight_total = 10000;
   int heartbeat_interval_ms = 5000;
   int heartbeat_timeout_ms = 15000;
   int max_batch = 512;  // requests committed in one transaction at most

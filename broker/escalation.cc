@@ -54,16 +54,40 @@ Result<int> EscalationEngine::RunDue(Store& store, TimeMs now, int limit) {
   auto due = store.DueBy(now, limit);
   if (!due.ok()) return due.status();
   for (const DueItem& item : *due) {
-    if (Status s = Step(store, item, now); !s.ok()) return s;
+    // Each item in a savepoint of its own: one item that cannot be moved must not hold up
+    // the escalation of every other. It is tried again in a minute, and said loudly.
+    if (Status s = store.Savepoint(); !s.ok()) return s;
+    Status s = Step(store, item, now);
+    if (s.ok()) {
+      if (Status r = store.ReleaseSavepoint(); !r.ok()) return r;
+      continue;
+    }
+    store.RollbackToSavepoint();
+    spdlog::error("escalation of delivery {} failed ({}); trying again in a minute", item.delivery_id,
+                  s.message());
+    if (Status d = store.Defer(item, now + kMinuteMs); !d.ok()) return d;
   }
   return static_cast<int>(due->size());
+}
+
+void EscalationEngine::Committed() {
+  for (const std::string& line : pending_log_) spdlog::info("{}", line);
+  steps_.fetch_add(pending_steps_);
+  if (pending_lag_ms_) lag_ms_.store(*pending_lag_ms_);
+  RolledBack();
+}
+
+void EscalationEngine::RolledBack() {
+  pending_log_.clear();
+  pending_steps_ = 0;
+  pending_lag_ms_.reset();
 }
 
 Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
   const TimeMs deadline = item.handover_at ? std::min(*item.handover_at, item.escalation_at)
                                            : item.escalation_at;
-  lag_ms_.store(now - deadline);
-  steps_.fetch_add(1);
+  pending_lag_ms_ = now - deadline;
+  ++pending_steps_;
   auto found = config_->escalation.find(item.priority);
   if (found == config_->escalation.end()) {
     return Status::Internal("no escalation policy for delivery " + item.delivery_id);
@@ -78,8 +102,8 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
     Result<bool> delivered = store.HandOver(item, *handed, now);
     if (!delivered.ok()) return delivered.status();
     if (*delivered) {
-      spdlog::info("delivery {} outstanding as {} closed: delivered to {} as {}", item.delivery_id,
-                   item.inbox, handed->inbox, handed->delivery_id);
+      pending_log_.push_back("delivery " + item.delivery_id + " outstanding as " + item.inbox +
+                             " closed: delivered to " + handed->inbox + " as " + handed->delivery_id);
     }
     item.handover_at.reset();
     if (item.escalation_at > now) return Status::Ok();
@@ -97,8 +121,8 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
     const std::string target = inbox != nullptr ? config_->EscalationTarget(item.priority, item.inbox, level)
                                                 : config_->routing.fallback_inbox;
     if (Status s = store.Escalate(item, level, target, ids_.NewId(), now, *next); !s.ok()) return s;
-    spdlog::info("delivery {} in {} escalated to level {} in {}", item.delivery_id, item.inbox, level,
-                 target);
+    pending_log_.push_back("delivery " + item.delivery_id + " in " + item.inbox + " escalated to level " +
+                           std::to_string(level) + " in " + target);
     return Status::Ok();
   }
   // Past the last level: every level again, each repeat, until someone acknowledges. After
@@ -107,8 +131,8 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
   if (next.ok() && *next <= now) next = After(item.inbox, now, policy.repeat);
   if (!next.ok()) return next.status();
   if (Status s = store.Renotify(item, now, *next); !s.ok()) return s;
-  spdlog::info("delivery {} in {} still unacknowledged: every level notified again", item.delivery_id,
-               item.inbox);
+  pending_log_.push_back("delivery " + item.delivery_id + " in " + item.inbox +
+                         " still unacknowledged: every level notified again");
   return Status::Ok();
 }
 

@@ -12,7 +12,9 @@
 
 #include <atomic>
 #include <memory>
+#include <optional>
 #include <string>
+#include <vector>
 
 #include "broker/config.h"
 #include "broker/ids.h"
@@ -42,6 +44,11 @@ class EscalationEngine {
   // How late the latest step fired against its deadline.
   int64_t lag_ms() const { return lag_ms_.load(); }
 
+  // The writer says how the transaction holding the steps ended. Only then are the steps
+  // logged and counted: a log must never claim an escalation that was rolled back.
+  void Committed();
+  void RolledBack();
+
  private:
   // `from` plus `wait`, in wall-clock time or in `inbox`'s office time.
   Result<TimeMs> After(const std::string& inbox, TimeMs from, const Wait& wait) const;
@@ -51,6 +58,10 @@ class EscalationEngine {
   IdSource& ids_;
   std::atomic<int64_t> steps_{0};
   std::atomic<int64_t> lag_ms_{0};
+  // Since the last Committed or RolledBack (writer thread only).
+  std::vector<std::string> pending_log_;
+  int64_t pending_steps_ = 0;
+  std::optional<int64_t> pending_lag_ms_;
 };
 
 // When the office that is open at `t` closes, following spans that run on across

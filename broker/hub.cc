@@ -258,6 +258,13 @@ Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
 Outcome Hub::Transfer(const std::string& principal, const v1::TransferRequest& request) {
   auto item = ItemFor(principal, request.delivery_id(), Operation::kTransfer);
   if (!item.ok()) return ErrorReply(item.status());
+  if (!item->escalated_from().empty()) {
+    // Transferring a copy would start a fresh ladder and silence the overdue original.
+    return ErrorReply(Status::InvalidArgument(
+        "this is an escalated copy of an item in " + item->escalated_from() +
+            ": acknowledge it, or transfer the original there",
+        {{"delivery_id", "give the original item's delivery id"}}));
+  }
   if (config_->FindInbox(request.to_inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.to_inbox() + "' is configured"));
   }
@@ -331,6 +338,7 @@ Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
   // step due up to the new time in the same transaction, before this is answered.
   WriteJob job;
   job.log_line = "simulated clock advanced by " + std::to_string(request.by_ms()) + " ms";
+  job.needs_engine = true;
   job.apply = [clock = simulated_, by = request.by_ms()](Store&) -> v1::Reply {
     clock->Advance(by);
     v1::Reply reply = OkReply();

@@ -26,6 +26,9 @@ struct WriteJob {
   std::function<v1::Reply(Store&)> apply;
   // Said in the log after the transaction committed (ids only, never a child's details).
   std::string log_line;
+  // The engine must take every step due before this is answered (advance-clock): if it
+  // cannot, the answer is UNAVAILABLE.
+  bool needs_engine = false;
 };
 
 // Start sending this connection the inbox's events (the reactor keeps the subscription).

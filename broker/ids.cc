@@ -1,22 +1,20 @@
 #include "broker/ids.h"
 
+#include <sodium.h>
+
 #include <cstdio>
+#include <cstdlib>
 
 namespace dutyhub {
 
 RandomIds::RandomIds() {
-  std::random_device device;
-  std::seed_seq seed{device(), device(), device(), device(), device(), device()};
-  engine_.seed(seed);
+  if (sodium_init() < 0) std::abort();  // no random source at all: nothing is safe to do
 }
 
 std::string RandomIds::NewId() {
   uint64_t hi, lo;
-  {
-    std::lock_guard<std::mutex> lock(mu_);
-    hi = engine_();
-    lo = engine_();
-  }
+  randombytes_buf(&hi, sizeof hi);
+  randombytes_buf(&lo, sizeof lo);
   hi = (hi & ~0xF000ULL) | 0x4000ULL;                      // version 4
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
   char text[37];

@@ -1,8 +1,6 @@
 // Where new delivery ids come from. Injected like the Clock, so a test can predict them.
 #pragma once
 
-#include <mutex>
-#include <random>
 #include <string>
 
 namespace dutyhub {
@@ -14,15 +12,12 @@ class IdSource {
   virtual std::string NewId() = 0;
 };
 
-// Seeded from the operating system; thread-safe.
+// From the operating system's cryptographic random source (libsodium), so a delivery id
+// cannot be guessed from another; thread-safe.
 class RandomIds final : public IdSource {
  public:
   RandomIds();
   std::string NewId() override;
-
- private:
-  std::mutex mu_;
-  std::mt19937_64 engine_;
 };
 
 }  // namespace dutyhub

@@ -4,6 +4,8 @@
 #include <CLI/CLI.hpp>
 #include <spdlog/spdlog.h>
 
+#include <sys/stat.h>
+
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -45,6 +47,8 @@ int Fail(const std::string& message) {
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The store holds children's details: nobody but the broker's own account reads it.
+  umask(077);
   CLI::App app{"dutyhub-broker: carries safeguarding notifications into duty inboxes"};
   std::string config_path;
   std::string data_dir = "dutyhub-data";

@@ -3,6 +3,8 @@
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
 
+#include <date/date.h>
+
 #include <algorithm>
 
 #include "broker/time_text.h"
@@ -148,27 +150,17 @@ std::optional<std::string> FieldPath::ValueIn(const v1::Notification& notificati
 
 std::optional<int> ChildAgeYears(const v1::Notification& n) {
   std::optional<int64_t> born = ParseDate(n.child().date_of_birth());
-  std::optional<TimeMs> created = ParseTimestamp(n.created_at());
-  if (!born || !created) return std::nullopt;
-  // Compare (year, month, day) tuples: the birthday counts on the day itself.
-  auto ymd = [](int64_t days) {
-    int64_t z = days + 719468;  // civil-from-days (proleptic Gregorian)
-    int64_t era = (z >= 0 ? z : z - 146096) / 146097;
-    int64_t doe = z - era * 146097;
-    int64_t yoe = (doe - doe / 1460 + doe / 36524 - doe / 146096) / 365;
-    int64_t doy = doe - (365 * yoe + yoe / 4 - yoe / 100);
-    int64_t mp = (5 * doy + 2) / 153;
-    int64_t d = doy - (153 * mp + 2) / 5 + 1;
-    int64_t m = mp < 10 ? mp + 3 : mp - 9;
-    int64_t y = yoe + era * 400 + (m <= 2);
-    return std::array<int64_t, 3>{y, m, d};
-  };
-  auto b = ymd(*born);
-  auto c = ymd(*created / kDayMs - (*created < 0 ? 1 : 0));
-  int64_t age = c[0] - b[0];
-  if (c[1] < b[1] || (c[1] == b[1] && c[2] < b[2])) --age;
+  // The date part of created_at as the sender wrote it, with its own offset: the child's
+  // age on the sender's calendar, not on UTC's, so a fifth birthday starts at local midnight.
+  std::optional<int64_t> on =
+      ParseTimestamp(n.created_at()) ? ParseDate(std::string_view(n.created_at()).substr(0, 10)) : std::nullopt;
+  if (!born || !on) return std::nullopt;
+  date::year_month_day b{date::sys_days{date::days{*born}}};
+  date::year_month_day c{date::sys_days{date::days{*on}}};
+  int age = static_cast<int>(c.year()) - static_cast<int>(b.year());
+  if (c.month() < b.month() || (c.month() == b.month() && c.day() < b.day())) --age;
   if (age < 0) return std::nullopt;
-  return static_cast<int>(age);
+  return age;
 }
 
 RoutePlan Route(const Config& config, const v1::Notification& notification, TimeMs arrival) {

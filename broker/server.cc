@@ -15,7 +15,7 @@ Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub
     router_.set(zmq::sockopt::zap_domain, "dutyhub");
   }
   router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes);
-  // ZMTP heartbeats: a peer that stops answering is dropped, and its in-flight count with it.
+  // ZMTP heartbeats: a peer that stops answering is dropped (its writes still finish).
   router_.set(zmq::sockopt::heartbeat_ivl, settings_.heartbeat_interval_ms);
   router_.set(zmq::sockopt::heartbeat_timeout, settings_.heartbeat_timeout_ms);
   router_.set(zmq::sockopt::heartbeat_ttl, settings_.heartbeat_timeout_ms);
@@ -116,6 +116,14 @@ void Server::OnRequest() {
       Answer(routing_id, ok);
       continue;
     }
+    // Two bounds on what waits for the writer: per connection, and for the whole broker,
+    // so that many connections cannot queue without limit either.
+    if (total_in_flight_ >= settings_.max_in_flight_total) {
+      AnswerError(routing_id, request.correlation_id(),
+                  Status::Unavailable("the broker is busy (" + std::to_string(total_in_flight_) +
+                                      " requests waiting): retry later"));
+      continue;
+    }
     int& waiting = in_flight_[routing_id];
     if (waiting >= settings_.max_in_flight_per_connection) {
       AnswerError(routing_id, request.correlation_id(),
@@ -136,6 +144,9 @@ void Server::OnRequest() {
 
 bool Server::WithinRate(const std::string& principal) {
   const auto now = std::chrono::steady_clock::now();
+  // Under --insecure-dev a client may claim any name; a flood of made-up names must not
+  // grow this map without bound. Forgetting every bucket only refills them.
+  if (buckets_.size() > 10000) buckets_.clear();
   auto [it, added] = buckets_.try_emplace(principal);
   Bucket& bucket = it->second;
   if (added) {

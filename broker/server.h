@@ -1,9 +1,13 @@
 // The broker's reactor: one thread that owns the ROUTER socket, answers reads at once,
 // hands writes to the Writer and sends their answers when they come back committed.
 //
-// Bounds: ZeroMQ's MAXMSGSIZE closes a connection that sends a larger message; at most
-// `max_in_flight_per_connection` writes wait per connection, and one more is answered
-// UNAVAILABLE (retry) rather than queued without limit or dropped.
+// Bounds: ZeroMQ's MAXMSGSIZE closes a connection that sends a larger frame; at most
+// `max_in_flight_per_connection` writes wait per connection and `max_in_flight_total` in
+// all, and one more is answered UNAVAILABLE (retry) rather than queued without limit or
+// dropped. What MAXMSGSIZE does not bound is a message of many frames: libzmq hands a
+// multipart message over whole, so an authenticated peer can make the broker hold one
+// such message in memory before it is refused. The systemd unit's MemoryMax caps that;
+// CURVE keeps it to known peers.
 #pragma once
 
 #include <zmq.hpp>
@@ -40,9 +44,8 @@ class Server {
 
  private:
   void OnRequest();
-  // Takes one request, whole, from the ROUTER. Frames past the first payload frame are
-  // read and dropped one at a time, so a message of a million frames costs no memory.
-  // False when nothing was waiting.
+  // Takes one request from the ROUTER: the first payload frame; any further frames are
+  // read and dropped (the request is then refused). False when nothing was waiting.
   bool Receive(std::string& routing_id, zmq::message_t& payload, size_t& frames);
   // Spends one of `principal`'s tokens; false when its rate is used up.
   bool WithinRate(const std::string& principal);

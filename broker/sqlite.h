@@ -97,7 +97,7 @@ class Database {
   Status Error(const std::string& doing) const;
 
   int64_t Changes() const { return sqlite3_changes64(db_); }
-  sqlite3* raw() { return db_; }
+  sqlite3* raw() const { return db_; }
 
  private:
   explicit Database(sqlite3* db) : db_(db) {}

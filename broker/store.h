@@ -128,6 +128,14 @@ class Store {
   // cleared either way. True when `item` was delivered.
   Result<bool> HandOver(const DueItem& root, const NewDelivery& item, TimeMs at);
 
+  // Moves a root's deadlines to no earlier than `until` (a step that failed is tried again).
+  Status Defer(const DueItem& root, TimeMs until);
+
+  // False once SQLite itself rolled the transaction back (a full disk, an I/O error).
+  bool InTransaction() const;
+  // PRAGMA synchronous of this connection: 2 is FULL (DESIGN.md promise 1).
+  Result<int> SynchronousMode();
+
   // --- Reads ---
 
   Result<v1::Delivery> GetDelivery(const std::string& delivery_id);

@@ -115,6 +115,21 @@ Result<bool> Store::HandOver(const DueItem& root, const NewDelivery& item, TimeM
   return rc == SQLITE_DONE;
 }
 
+Status Store::Defer(const DueItem& root, TimeMs until) {
+  std::optional<TimeMs> handover = root.handover_at;
+  if (handover) handover = std::max(*handover, until);
+  return SetTimers(root.delivery_id, root.level, std::max(root.escalation_at, until), handover);
+}
+
+bool Store::InTransaction() const { return sqlite3_get_autocommit(db_->raw()) == 0; }
+
+Result<int> Store::SynchronousMode() {
+  auto s = db_->Prepare("PRAGMA synchronous");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading PRAGMA synchronous");
+  return static_cast<int>((*s)->Int(0));
+}
+
 Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {
   // Escalated copies are left out: their root, in the inbox it was delivered to, is listed.
   return QueryDeliveries(

@@ -47,7 +47,11 @@ class ViolationList {
 // The times the rules are measured against.
 struct Reference {
   int64_t today = 0;                 // the UTC date of the hub's `now`, days since 1970-01-01
+  // The latest date anywhere at `now` (UTC+14): a baby born at 00:30 BST on the day is
+  // born "today" in London while UTC still says yesterday, and must not be refused.
+  int64_t latest_today = 0;
   std::optional<TimeMs> created_at;  // only when readable
+  std::optional<int64_t> created_on;  // created_at's own calendar date, in its own offset
 };
 
 std::string Path(std::string_view prefix, std::string_view name) {
@@ -134,7 +138,9 @@ std::string SafeParserMessage(std::string_view message) {
                : text.substr(0, value) + "(not shown)" + text.substr(for_type);
   }
   // "(child) nickname: Cannot find field." names a key from the document: keep it only when
-  // it looks like a field name rather than, say, someone's name.
+  // it looks like a field name (lower-case letters and underscores, as every field of the
+  // notification is) rather than a name with capitals or an NHS number: a misspelt field is
+  // what a sender needs to see.
   constexpr std::string_view kUnknown = ": Cannot find field.";
   if (text.ends_with(kUnknown)) {
     const size_t close = text.find(") ");
@@ -142,7 +148,7 @@ std::string SafeParserMessage(std::string_view message) {
     const size_t end = text.size() - kUnknown.size();
     bool field_like = end > start && end - start <= 64;
     for (size_t i = start; field_like && i < end; ++i) {
-      field_like = std::isalnum(static_cast<unsigned char>(text[i])) || text[i] == '_';
+      field_like = std::islower(static_cast<unsigned char>(text[i])) || text[i] == '_';
     }
     if (!field_like) text = text.substr(0, start) + "(a field name not shown)" + text.substr(end);
   }
@@ -224,7 +230,7 @@ void CheckPersonRecord(ViolationList& out, const std::string& prefix, const Pers
   const std::string birth_field = Path(prefix, "date_of_birth");
   if (!IsBlank(person.date_of_birth())) {
     std::optional<int64_t> born = CheckDate(out, birth_field, person.date_of_birth());
-    if (born && *born > ref.today) {
+    if (born && *born > ref.latest_today) {
       out.Add(birth_field, "The date of birth is after today: check it against the record.");
     }
   }
@@ -391,7 +397,7 @@ void CheckSummaryAndConcerns(ViolationList& out, const Notification& n) {
 // filling in the form.
 bool IsUnderTwelveMonths(const Notification& n, const Reference& ref) {
   std::optional<int64_t> born = ParseDate(n.child().date_of_birth());
-  const int64_t on = ref.created_at ? UtcDay(*ref.created_at) : ref.today;
+  const int64_t on = ref.created_on ? *ref.created_on : ref.today;
   return born && on < AddCalendar(*born, date::years{1}, date::months{0});
 }
 
@@ -538,7 +544,9 @@ std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now
   ViolationList out;
   Reference ref;
   ref.today = UtcDay(now);
+  ref.latest_today = UtcDay(now + 14 * kHourMs);
   ref.created_at = CheckEnvelope(out, notification, now);
+  if (ref.created_at) ref.created_on = ParseDate(std::string_view(notification.created_at()).substr(0, 10));
   CheckChild(out, notification, ref);
   CheckHousehold(out, notification, ref);
   CheckFatherStatus(out, notification);

@@ -64,6 +64,17 @@ std::unique_ptr<PendingWrite> Writer::TakeDone() {
 }
 
 void Writer::Start() {
+  // Whatever fell due while the broker was down is done before anyone is served, so no
+  // reader sees an item that should already have escalated.
+  if (failed_.ok() && store_->Begin().ok()) {
+    bool ran = RunEngine(/*drain=*/true);
+    if (ran && store_->Commit().ok()) {
+      engine_.Committed();
+    } else {
+      store_->Rollback();
+      engine_.RolledBack();
+    }
+  }
   thread_ = std::thread([this] {
     zmq::socket_t jobs(context_, zmq::socket_type::pull);
     zmq::socket_t done(context_, zmq::socket_type::push);
@@ -79,6 +90,10 @@ long Writer::IdleWait() {
   // Looked up in the store each time (an indexed MIN), never kept in memory: a deadline
   // written by any request, or read back after a restart, is seen the same way.
   constexpr long kAtMostMs = 1000;
+  // After a failed commit nothing is confirmed or escalated until restart: wait for
+  // requests (to refuse them), never spin on a deadline that cannot be met.
+  if (!failed_.ok()) return kAtMostMs;
+  if (more_due_) return 0;
   auto next = engine_.NextDeadline(*store_);
   if (!next.ok() || !next->has_value()) return kAtMostMs;
   return std::clamp<long>(static_cast<long>(**next - clock_.Now()), 0, kAtMostMs);
@@ -110,8 +125,9 @@ void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
   }
 }
 
-bool Writer::RunEngine() {
+bool Writer::RunEngine(bool drain) {
   constexpr int kStepsPerQuery = 500;
+  more_due_ = false;
   if (Status s = store_->Savepoint(); !s.ok()) return false;
   while (true) {
     Result<int> steps = engine_.RunDue(*store_, clock_.Now(), kStepsPerQuery);
@@ -119,11 +135,16 @@ bool Writer::RunEngine() {
       // The steps stay due and are tried again at the next wake-up; requests still commit.
       spdlog::error("escalation engine: {}", steps.status().message());
       store_->RollbackToSavepoint();
+      engine_.RolledBack();
       return false;
     }
     // A step's next deadline may itself have passed (after a long outage the ladder
     // climbs several levels at once), so query again until nothing at all is due.
     if (*steps == 0) break;
+    if (!drain && *steps == kStepsPerQuery) {
+      more_due_ = true;
+      break;
+    }
   }
   return store_->ReleaseSavepoint().ok();
 }
@@ -133,7 +154,7 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     for (auto& write : batch) write->reply = ErrorReply(status);
   };
   if (!failed_.ok()) return fail_all(failed_);
-  if (batch.empty()) {
+  if (batch.empty() && !more_due_) {
     auto next = engine_.NextDeadline(*store_);
     if (!next.ok() || !next->has_value() || **next > clock_.Now()) return;  // nothing to do
   }
@@ -156,17 +177,33 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
       store_->RollbackToSavepoint();
       events.resize(events_before);
     }
+    if (!store_->InTransaction()) {
+      // SQLite rolled the whole transaction back itself (a full disk, an I/O error): every
+      // request of the batch is undone, so none may be confirmed.
+      store_->set_event_sink(nullptr);
+      spdlog::error("store: the transaction was rolled back under the batch; {} request(s) told to retry",
+                    batch.size());
+      return fail_all(Status::Unavailable("the store could not keep this request: retry later"));
+    }
   }
+  bool drain = std::any_of(batch.begin(), batch.end(), [](const auto& w) { return w->job.needs_engine; });
   size_t events_before_engine = events.size();
-  if (!RunEngine()) events.resize(events_before_engine);
+  if (!RunEngine(drain)) {
+    events.resize(events_before_engine);
+    for (auto& write : batch) {
+      if (write->job.needs_engine) write->reply = ErrorReply(Status::Unavailable("the escalation engine failed"));
+    }
+  }
   store_->set_event_sink(nullptr);
   if (Status s = store_->Commit(); !s.ok()) {
     store_->Rollback();
+    engine_.RolledBack();
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
                                   "); nothing more is confirmed until the broker restarts");
     spdlog::critical("{}", failed_.message());
     return fail_all(failed_);
   }
+  engine_.Committed();
   transactions_.fetch_add(1);
   requests_.fetch_add(batch.size());
   for (auto& write : batch) {

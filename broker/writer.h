@@ -61,9 +61,11 @@ class Writer {
   // Commits the batch and every escalation step due, in one transaction; the events it
   // wrote go out on `done` once committed.
   void CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq::socket_t& done);
-  // Runs the engine until nothing more is due; false (its steps rolled back, to be tried
-  // at the next wake-up) when a step failed. REQUIRES: inside the transaction.
-  bool RunEngine();
+  // Takes the steps due: all of them when `drain`, else at most one query's worth (the
+  // rest at the next, immediate, wake-up, so a backlog never delays a batch's answers for
+  // long). False (its steps rolled back, to be tried again) when it failed. REQUIRES:
+  // inside the transaction.
+  bool RunEngine(bool drain);
   // How long the writer may wait for a request before a deadline needs it, in ms.
   long IdleWait();
 
@@ -78,6 +80,7 @@ class Writer {
   // After a failed commit nothing more is confirmed until restart (LevelDB's background
   // error): the disk's state is unknown, so pretending would break promise 1.
   Status failed_;
+  bool more_due_ = false;  // the last engine run stopped with steps still due
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> requests_{0};
 };

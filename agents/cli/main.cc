@@ -127,9 +127,24 @@ int Watch(const Options& options, const std::string& inbox) {
   }
 }
 
+int Run(int argc, char** argv);
+
 }  // namespace
 
 int main(int argc, char** argv) {
+  try {
+    return Run(argc, argv);
+  } catch (const zmq::error_t& e) {
+    // ZeroMQ refuses an endpoint it cannot parse, e.g. --broker foo.
+    std::cerr << "dutyhub: the broker endpoint is not usable (" << e.what()
+              << "): give one such as tcp://127.0.0.1:5570\n";
+    return 2;
+  }
+}
+
+namespace {
+
+int Run(int argc, char** argv) {
   Options options;
   options.broker = EnvOr("DUTYHUB_BROKER", options.broker);
   options.as = EnvOr("DUTYHUB_AS", "");
@@ -332,3 +347,5 @@ int main(int argc, char** argv) {
   }
   return Usage(options, "no command given");
 }
+
+}  // namespace

@@ -55,6 +55,11 @@ TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowl
   EXPECT_EQ(broker_->Cli("dan", {"overdue", "--inbox", "mash"}).exit_code, 4);
   EXPECT_EQ(Cli("erin", {"overdue", "--inbox", "mash"})["items"].size(), 1u);
 
+  // Transferring the copy back would restart the ladder and hide the overdue original.
+  CommandResult moved = broker_->Cli("dan", {"transfer", copy["delivery_id"], "--to", "hv-north", "--reason", "hers"});
+  EXPECT_EQ(moved.exit_code, 3);
+  EXPECT_EQ(Cli("dan", {"overdue"})["items"].size(), 1u);
+
   // dan acknowledges the copy in the managers' inbox: the original is acknowledged too.
   json ack = Cli("dan", {"ack", copy["delivery_id"], "--note", "Called the health visitor; visiting at 2pm"});
   EXPECT_EQ(ack["acknowledged_by"], "dan");

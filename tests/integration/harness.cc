@@ -161,6 +161,17 @@ std::set<std::string> PersonalDetailsInSamples() {
   return out;
 }
 
+std::string WithoutTimestamps(const std::string& log) {
+  std::string out;
+  std::istringstream lines(log);
+  std::string line;
+  while (std::getline(lines, line)) {
+    if (line.size() > 26 && line[0] == '[' && line[25] == ']') line = line.substr(26);
+    out += line + "\n";
+  }
+  return out;
+}
+
 std::filesystem::path LogFolder() {
   std::filesystem::path dir = DUTYHUB_TEST_LOGS;
   std::filesystem::create_directories(dir);

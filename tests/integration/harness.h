@@ -63,6 +63,10 @@ void MakeKeys(const std::filesystem::path& dir, const std::vector<std::string>& 
 // lines and postcodes.
 std::set<std::string> PersonalDetailsInSamples();
 
+// `log` without the "[2026-11-25 19:17:23.376] " stamps spdlog puts on each line, whose
+// dates would otherwise match a sample's date of birth or delivery date one day.
+std::string WithoutTimestamps(const std::string& log);
+
 // Where the integration tests keep broker and client logs for the final check.
 std::filesystem::path LogFolder();
 

@@ -67,6 +67,14 @@ TEST(Durability, KillNineLosesNothingConfirmed) {
   CommandResult retry = broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", 7));
   EXPECT_EQ(retry.Json()["duplicate"], true);
   EXPECT_EQ(broker->Stop(), 0) << "SIGTERM finishes cleanly";
+  // The store holds children's details: readable by the broker's own account only.
+  for (const char* name : {"dutyhub.sqlite", "dutyhub.sqlite-wal"}) {
+    auto path = dir.path() / "data" / name;
+    if (!std::filesystem::exists(path)) continue;
+    EXPECT_EQ(std::filesystem::status(path).permissions() & std::filesystem::perms::all,
+              std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+        << name;
+  }
 }
 
 class WireTest : public ::testing::Test {

@@ -58,6 +58,17 @@ TEST_F(RoutingTest, Rule1HospitalLiaisonUnderFiveGoesToTheAreasHealthVisitors) {
   EXPECT_EQ(RouteInHours(n).inboxes, (Inboxes{"school-nursing"}));
 }
 
+TEST_F(RoutingTest, Rule1AgeIsCountedOnTheSendersCalendar) {
+  v1::Notification n = Sample("hospital-liaison-school-age.json");
+  n.mutable_child()->set_date_of_birth("2021-11-23");
+  // 00:30 on the fifth birthday where the sender is (UTC+1); still the 22nd in UTC.
+  n.set_created_at("2026-11-23T00:30:00+01:00");
+  EXPECT_EQ(ChildAgeYears(n), 5);
+  EXPECT_EQ(RouteInHours(n).inboxes, (Inboxes{"school-nursing"}));
+  n.set_created_at("2026-11-22T23:30:00Z");
+  EXPECT_EQ(ChildAgeYears(n), 4);
+}
+
 TEST_F(RoutingTest, Rule1UnbornGoesToTheAreasHealthVisitors) {
   v1::Notification n = Sample("hospital-liaison-school-age.json");
   n.mutable_child()->clear_date_of_birth();
@@ -86,6 +97,13 @@ TEST_F(RoutingTest, Rule2NonMobileInjuryOrBrueAlsoGoesToTheMashAtLeastImmediate)
   n.add_concerns(v1::Notification::BRUE);
   n.mutable_hospital_liaison()->set_injury_present(false);
   EXPECT_EQ(RouteInHours(n).inboxes, (Inboxes{"hv-north", "mash"}));
+
+  // The form's BRUE box ticked without the concern: the MASH all the same.
+  n.clear_concerns();
+  n.mutable_hospital_liaison()->set_injury_present(false);
+  n.mutable_hospital_liaison()->set_brue(true);
+  EXPECT_EQ(RouteInHours(n).inboxes, (Inboxes{"hv-north", "mash"}));
+  n.mutable_hospital_liaison()->set_brue(false);
 
   // An injury to a child who is not independently mobile, no concern ticked.
   n.clear_concerns();

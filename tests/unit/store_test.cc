@@ -143,6 +143,13 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   EXPECT_EQ((*first)->deliveries_size(), 2);
 }
 
+TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
+  auto writer = Open(true);
+  auto mode = writer->SynchronousMode();
+  ASSERT_TRUE(mode.ok());
+  EXPECT_EQ(*mode, 2) << "promise 1: confirmed means on disk";
+}
+
 TEST_F(StoreTest, TheSchemaIsVersionedAndANewerStoreIsRefused) {
   { auto store = Open(); }
   {

@@ -466,15 +466,25 @@ TEST(ChildTest, DateOfBirthMustBeARealDate) {
   }
 }
 
-TEST(ChildTest, DateOfBirthNotAfterTodayInUtc) {
+// "Not in the future" means not after the latest date anywhere at that moment (UTC+14): a
+// baby born at 00:30 BST is born "today" in London while UTC still says yesterday.
+TEST(ChildTest, DateOfBirthNotAfterTheLatestTodayAnywhere) {
   auto born = [](const char* day) {
     return [day](Notification& n) { n.mutable_child()->set_date_of_birth(day); };
   };
-  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-24")), Fields{"child.date_of_birth"});
-  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-23")), Fields{});
-  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-24"), At("2026-11-23T23:59:59Z")),
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-25"), At("2026-11-23T16:00:00Z")),
             Fields{"child.date_of_birth"});
-  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-24"), At("2026-11-24T00:00:00Z")), Fields{});
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-23"), At("2026-11-23T16:00:00Z")), Fields{});
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-24"), At("2026-11-23T09:59:59Z")),
+            Fields{"child.date_of_birth"});
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born("2026-11-24"), At("2026-11-23T10:00:00Z")), Fields{});
+  // Born at 00:30 on 24 November where the clocks read UTC+1, notified a quarter of an
+  // hour later, while UTC still says 23 November.
+  auto born_after_local_midnight = [](Notification& n) {
+    n.mutable_child()->set_date_of_birth("2026-11-24");
+    n.set_created_at("2026-11-24T00:45:00+01:00");
+  };
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born_after_local_midnight, At("2026-11-23T23:45:00Z")), Fields{});
 }
 
 TEST(ChildTest, ExpectedDeliveryDateAtMostTenMonthsAhead) {

@@ -127,6 +127,36 @@ TEST_F(WriterTest, AFailedRequestRollsBackOnlyItselfAndTheRestAreConfirmed) {
   EXPECT_TRUE((*reader)->GetDelivery("d-c").ok());
 }
 
+TEST_F(WriterTest, WhenTheStoreRollsTheTransactionBackNothingInTheBatchIsConfirmed) {
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  writer_->Submit(Publish("x"));
+  // An injected fault: the transaction ends under the writer, as SQLite does by itself on
+  // a full disk or an I/O error.
+  auto fault = std::make_unique<PendingWrite>();
+  fault->routing_id = "client";
+  fault->job.apply = [](Store& store) {
+    store.Rollback();
+    v1::Reply reply;
+    reply.mutable_status()->set_code(v1::Status::OK);
+    return reply;
+  };
+  writer_->Submit(std::move(fault));
+  writer_->Submit(Publish("y"));
+  gate_.set_value();
+  auto done = Collect(4);
+  ASSERT_EQ(done.size(), 4u);
+  for (size_t i = 1; i < done.size(); ++i) {
+    EXPECT_EQ(done[i]->reply.status().code(), v1::Status::UNAVAILABLE) << i;
+  }
+  writer_->Stop();
+  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_EQ((*reader)->GetDelivery("d-x").status().code(), Code::kNotFound);
+  EXPECT_EQ((*reader)->GetDelivery("d-y").status().code(), Code::kNotFound);
+}
+
 TEST_F(WriterTest, StopFinishesEverySubmittedRequestFirst) {
   writer_->Start();
   for (int i = 0; i < 50; ++i) writer_->Submit(Publish("s" + std::to_string(i)));
