@@ -6,6 +6,7 @@
 // Exporters should write a file under another name (e.g. .json.tmp) and rename it to
 // .json when complete; files younger than half a second are left for the next look.
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 #include <spdlog/spdlog.h>
 
 #include <atomic>
@@ -99,6 +100,7 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
 }  // namespace
 
 int main(int argc, char** argv) {
+  umask(077);  // the outbox and receipts hold children's details
   CLI::App app{"dutyhub-folder: sends the notification files an agency system drops in a folder"};
   std::string config_path;
   app.add_option("--config", config_path, "the adapter's configuration (YAML)")->required();

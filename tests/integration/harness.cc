@@ -1,6 +1,9 @@
 #include "tests/integration/harness.h"
 
+#include <arpa/inet.h>
 #include <fcntl.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
 #include <sys/wait.h>
@@ -199,6 +202,36 @@ BackgroundCommand::~BackgroundCommand() {
   waitpid(pid_, &status, 0);
 }
 
+void BackgroundCommand::Kill9() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+}
+
+int FreePort() {
+  int fd = socket(AF_INET, SOCK_STREAM, 0);
+  sockaddr_in address{};
+  address.sin_family = AF_INET;
+  address.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  address.sin_port = 0;
+  bind(fd, reinterpret_cast<sockaddr*>(&address), sizeof address);
+  socklen_t length = sizeof address;
+  getsockname(fd, reinterpret_cast<sockaddr*>(&address), &length);
+  close(fd);
+  return ntohs(address.sin_port);
+}
+
+bool Eventually(const std::function<bool()>& condition, int timeout_ms) {
+  auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  while (std::chrono::steady_clock::now() < deadline) {
+    if (condition()) return true;
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  }
+  return condition();
+}
+
 std::string BackgroundCommand::Output() const { return ReadFile(output_); }
 
 bool BackgroundCommand::WaitFor(const std::string& text, int timeout_ms) const {
@@ -228,7 +261,7 @@ bool BrokerProcess::Start() {
   std::filesystem::create_directories(data_dir_);
   std::filesystem::remove(data_dir_ / "broker.endpoint");
   std::vector<std::string> args = {DUTYHUB_BROKER_BIN, "--config", config_.string(),
-                                   "--data", data_dir_.string(), "--listen", "tcp://127.0.0.1:*"};
+                                   "--data", data_dir_.string(), "--listen", listen_};
   if (keys_.empty()) {
     args.push_back("--insecure-dev");
   } else {

@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include <filesystem>
+#include <functional>
 #include <set>
 #include <string>
 #include <vector>
@@ -48,6 +49,8 @@ class BackgroundCommand {
   std::string Output() const;
   // Waits until its output holds `text`, for at most `timeout_ms`; true when it does.
   bool WaitFor(const std::string& text, int timeout_ms = 5000) const;
+  // SIGKILL, as in a power cut.
+  void Kill9();
 
  private:
   pid_t pid_ = -1;
@@ -90,6 +93,8 @@ class BrokerProcess {
   // Runs with CURVE (no --insecure-dev), keys from MakeKeys(dir); the command line then
   // connects as NAME with DIR/NAME.key.
   void UseKeys(std::filesystem::path dir) { keys_ = std::move(dir); }
+  // Listens here instead of on a port the system picks.
+  void ListenOn(std::string endpoint) { listen_ = std::move(endpoint); }
   bool Running() const { return pid_ > 0; }
 
   const std::string& endpoint() const { return endpoint_; }
@@ -108,6 +113,13 @@ class BrokerProcess {
   pid_t pid_ = -1;
   std::string endpoint_;
   std::filesystem::path keys_;
+  std::string listen_ = "tcp://127.0.0.1:*";
 };
+
+// A loopback TCP port nothing listens on right now.
+int FreePort();
+
+// Polls `condition` every 50 ms for at most `timeout_ms`; true once it holds.
+bool Eventually(const std::function<bool()>& condition, int timeout_ms = 30000);
 
 }  // namespace dutyhub::testing

@@ -1,0 +1,144 @@
+// The folder adapter through real processes: samples in, sent/ and failed/ out, receipts
+// written back, and store-and-forward: nothing lost or doubled while the broker is away
+// or the adapter is killed.
+#include <gtest/gtest.h>
+
+#include <fstream>
+#include <regex>
+#include <set>
+
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+namespace fs = std::filesystem;
+
+std::string WithId(const std::string& sample, int n) {
+  char id[64];
+  std::snprintf(id, sizeof id, "\"id\": \"f0000000-0000-4000-8000-%012d\"", n);
+  return std::regex_replace(ReadFile(SamplePath(sample)), std::regex("\"id\": \"[0-9a-f-]+\""), id,
+                            std::regex_constants::format_first_only);
+}
+
+class FolderAdapter : public ::testing::Test {
+ protected:
+  void SetUp() override {
+    endpoint_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
+    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+                                              std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
+    broker_->ListenOn(endpoint_);
+  }
+
+  // One adapter per agency, each with its own folder and outbox, as in real life.
+  std::unique_ptr<BackgroundCommand> StartAdapter(const std::string& agency) {
+    fs::path home = dir_.path() / agency;
+    fs::create_directories(home / "drop");
+    std::ofstream(home / "adapter.yaml") << "agency: " << agency << "\nbroker: " << endpoint_
+                                         << "\ninsecure_as: " << agency << "\noutbox: " << (home / "outbox.sqlite").string()
+                                         << "\nfolder: " << (home / "drop").string() << "\n";
+    auto adapter = std::make_unique<BackgroundCommand>(
+        std::vector<std::string>{DUTYHUB_FOLDER_BIN, "--config", (home / "adapter.yaml").string()},
+        home / "adapter.log");
+    EXPECT_TRUE(adapter->WaitFor("watching")) << adapter->Output();
+    return adapter;
+  }
+
+  // Writes a file as an exporter should: under another name, then renamed into place.
+  void Drop(const std::string& agency, const std::string& name, const std::string& text) {
+    fs::path drop = dir_.path() / agency / "drop";
+    std::ofstream(drop / (name + ".tmp")) << text;
+    fs::rename(drop / (name + ".tmp"), drop / name);
+  }
+
+  size_t Count(const fs::path& folder, const std::string& extension = ".json") {
+    size_t n = 0;
+    for (const auto& entry : fs::directory_iterator(folder)) n += entry.path().extension() == extension;
+    return n;
+  }
+
+  size_t Items(const std::string& as, const std::string& inbox) {
+    json listed = broker_->Cli(as, {"inbox", inbox, "--all"}).Json();
+    return listed.contains("items") ? listed["items"].size() : 0;
+  }
+
+  TempDir dir_;
+  std::string endpoint_;
+  std::unique_ptr<BrokerProcess> broker_;
+};
+
+TEST_F(FolderAdapter, SamplesGoThroughAndInvalidOnesFailWithTheBrokersViolations) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  auto mash = StartAdapter("northshire-mash");
+  for (const char* sample : {"mash-request-home-visit.json", "mash-request-gp-information.json",
+                             "mash-request-unborn-midwifery.json", "invalid-father-recorded-but-absent.json",
+                             "invalid-not-json.txt"}) {
+    Drop("northshire-mash", std::string(sample) + (std::string(sample).ends_with(".txt") ? ".json" : ""),
+         ReadFile(SamplePath(sample)));
+  }
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  ASSERT_TRUE(Eventually([&] { return Count(drop) == 0; })) << mash->Output();
+  EXPECT_EQ(Count(drop / "sent"), 3u);
+  EXPECT_EQ(Count(drop / "failed", ".json"), 4u) << "two refused files, each with its .error.json";
+  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") == 1 && Items("gina", "gp-J81034") == 1 &&
+                                      Items("tess", "triage") == 1; }));
+  // The reasons beside the refused file are the broker's own.
+  json reasons = json::parse(ReadFile(drop / "failed" / "invalid-father-recorded-but-absent.json.error.json"));
+  json broker_says = broker_->Cli("northshire-mash", {"send", SamplePath("invalid-father-recorded-but-absent.json").string()}).Json();
+  EXPECT_EQ(reasons["error"]["violations"], broker_says["error"]["violations"]);
+  EXPECT_TRUE(fs::exists(drop / "failed" / "invalid-not-json.txt.json.error.json"));
+  EXPECT_TRUE(fs::exists(drop / "failed" / "invalid-not-json.txt.json")) << "a refused file is kept, never deleted";
+
+  // Receipts: bob acknowledges, and the receipt file says so.
+  json items = broker_->Cli("bob", {"inbox", "hv-south"}).Json();
+  ASSERT_EQ(broker_->Cli("bob", {"ack", items["items"][0]["delivery_id"], "--note", "Visiting at 3pm"}).exit_code, 0);
+  fs::path receipt = drop / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03.json";
+  ASSERT_TRUE(Eventually([&] {
+    return fs::exists(receipt) && ReadFile(receipt).find("Visiting at 3pm") != std::string::npos;
+  })) << (fs::exists(receipt) ? ReadFile(receipt) : "no receipt");
+  json written = json::parse(ReadFile(receipt));
+  EXPECT_EQ(written["state"], "SENT");
+  EXPECT_EQ(written["deliveries"][0]["acknowledged_by"], "bob");
+}
+
+TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
+  auto mash = StartAdapter("northshire-mash");  // the broker is not running
+  for (int i = 1; i <= 1000; ++i) {
+    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json", WithId("mash-request-home-visit.json", i));
+  }
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  ASSERT_TRUE(Eventually([&] { return Count(drop / "sent") == 1000; }, 120000)) << Count(drop / "sent");
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") >= 1000; }, 120000)) << Items("bob", "hv-south");
+  json all = broker_->Cli("bob", {"inbox", "hv-south", "--all"}).Json();
+  std::set<std::string> ids;
+  for (const auto& item : all["items"]) ids.insert(item["notification_id"]);
+  EXPECT_EQ(all["items"].size(), 1000u) << "each exactly once";
+  EXPECT_EQ(ids.size(), 1000u);
+}
+
+TEST_F(FolderAdapter, AnAdapterKilledMidStreamLosesAndDoublesNothing) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  auto mash = StartAdapter("northshire-mash");
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  for (int i = 1; i <= 300; ++i) {
+    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json", WithId("mash-request-home-visit.json", i));
+  }
+  // Killed while it is taking them in and sending them on.
+  ASSERT_TRUE(Eventually([&] { return Count(drop / "sent") >= 50; }, 60000));
+  mash->Kill9();
+  mash = StartAdapter("northshire-mash");
+  ASSERT_TRUE(Eventually([&] { return Count(drop) == 0 && Count(drop / "sent") == 300; }, 120000))
+      << Count(drop) << " waiting, " << Count(drop / "sent") << " sent";
+  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") >= 300; }, 120000));
+  json all = broker_->Cli("bob", {"inbox", "hv-south", "--all"}).Json();
+  std::set<std::string> ids;
+  for (const auto& item : all["items"]) ids.insert(item["notification_id"]);
+  EXPECT_EQ(all["items"].size(), 300u);
+  EXPECT_EQ(ids.size(), 300u);
+  EXPECT_EQ(Count(drop / "failed"), 0u);
+}
+
+}  // namespace
+}  // namespace dutyhub::testing
