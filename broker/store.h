@@ -139,7 +139,8 @@ class Store {
   // --- Reads ---
 
   Result<v1::Delivery> GetDelivery(const std::string& delivery_id);
-  // Outstanding items, earliest due first; with `all`, every item, outstanding first.
+  // Outstanding items, earliest due first; with `all`, outstanding first, then the most
+  // recent acknowledged and transferred ones (5,000 items at most).
   Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all);
   // Outstanding items past due in `inbox`, most overdue first.
   Result<std::vector<v1::Delivery>> Overdue(const std::string& inbox, TimeMs now);
@@ -171,7 +172,6 @@ class Store {
   Result<std::vector<v1::Delivery>> Group(const std::string& delivery_id);
   Result<std::vector<v1::Delivery>> QueryDeliveries(const std::string& where,
                                                     const std::string& key, int64_t number = 0);
-  Status FillOpenedBy(v1::Delivery& delivery);
 
   std::unique_ptr<Database> db_;
   std::vector<v1::WatchEvent>* events_ = nullptr;

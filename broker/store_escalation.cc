@@ -182,13 +182,20 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
   report.set_p90_ms(Percentile(to_ack, 0.9));
   report.set_p99_ms(Percentile(to_ack, 0.99));
   for (int64_t n : reached) report.add_reached_level(n);
-  auto outstanding = QueryDeliveries(
+  {
+    auto count = db_->Prepare(
+        "SELECT COUNT(*) FROM deliveries WHERE inbox = ? AND state IN (1, 2) AND origin <> 'ESCALATED'");
+    if (!count.ok()) return count.status();
+    (*count)->Bind(1, inbox);
+    if ((*count)->Step() != SQLITE_ROW) return db_->Error("reporting");
+    report.set_outstanding((*count)->Int(0));
+  }
+  auto oldest = QueryDeliveries(
       "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.origin <> 'ESCALATED' "
-      "ORDER BY d.received_at, d.rowid",
+      "ORDER BY d.received_at, d.rowid LIMIT 1",
       inbox);
-  if (!outstanding.ok()) return outstanding.status();
-  report.set_outstanding(static_cast<int64_t>(outstanding->size()));
-  if (!outstanding->empty()) *report.mutable_oldest_outstanding() = outstanding->front();
+  if (!oldest.ok()) return oldest.status();
+  if (!oldest->empty()) *report.mutable_oldest_outstanding() = oldest->front();
   return report;
 }
 
