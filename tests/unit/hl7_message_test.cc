@@ -1,13 +1,14 @@
 // The HL7 adapter's reading and writing without sockets: the liaison sample as HL7 is the
 // same notification as the JSON sample; escapes; every unreadable field named; ACKs; MLLP
 // framing across reads of any size.
+#include "agents/hl7/hl7_message.h"
+
 #include <google/protobuf/util/message_differencer.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "agents/hl7/hl7_message.h"
 #include "agents/hl7/mllp.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
@@ -25,8 +26,10 @@ std::string ReadSample(const std::string& name) {
 const std::string kSample = ReadSample("hospital-liaison-non-mobile-injury.hl7");
 
 // The sample with one segment's field replaced (fields counted as HL7 counts them).
-std::string WithField(std::string message, const std::string& segment, int field, const std::string& value) {
-  const size_t start = message.rfind(segment + "|", 0) == 0 ? 0 : message.find("\r" + segment + "|") + 1;
+std::string WithField(std::string message, const std::string& segment, int field,
+                      const std::string& value) {
+  const size_t start =
+      message.rfind(segment + "|", 0) == 0 ? 0 : message.find("\r" + segment + "|") + 1;
   const size_t end = message.find('\r', start);
   std::string line = message.substr(start, end - start);
   size_t pos = 0;
@@ -84,7 +87,9 @@ TEST(Hl7LiaisonForm, TheIdIsAVersion4UuidFixedByTheSenderAndControlId) {
   EXPECT_NE(id, NotificationIdFor("GWH-ED", "GWH", "2"));
   EXPECT_NE(id, NotificationIdFor("GWH-SCBU", "GWH", "1"));
   EXPECT_NE(NotificationIdFor("AB", "C", "1"), NotificationIdFor("A", "BC", "1"));
-  EXPECT_TRUE(Validate(ParseLiaisonForm(kSample)->notification, *ParseTimestamp("2026-11-23T16:00:00Z")).empty());
+  EXPECT_TRUE(
+      Validate(ParseLiaisonForm(kSample)->notification, *ParseTimestamp("2026-11-23T16:00:00Z"))
+          .empty());
 }
 
 TEST(Hl7LiaisonForm, SegmentsMayEndInNewlinesAndTheMessageInABlankLine) {
@@ -109,16 +114,21 @@ TEST(Hl7Escapes, EveryDelimiterAndLineBreakComesThroughAsText) {
 }
 
 TEST(Hl7Escapes, AnEscapedSummaryKeepsItsSeparators) {
-  auto parsed = ParseLiaisonForm(WithField(kSample, "ZLF", 3, R"(Seen 08:40 \T\ discharged\.br\Mother\S\grandmother present \F\ 50\E\50)"));
+  auto parsed = ParseLiaisonForm(
+      WithField(kSample, "ZLF", 3,
+                R"(Seen 08:40 \T\ discharged\.br\Mother\S\grandmother present \F\ 50\E\50)"));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ(parsed->notification.summary(), "Seen 08:40 & discharged\nMother^grandmother present | 50\\50");
+  EXPECT_EQ(parsed->notification.summary(),
+            "Seen 08:40 & discharged\nMother^grandmother present | 50\\50");
 }
 
 TEST(Hl7Escapes, OtherDeclaredDelimitersAreHonoured) {
   std::string message = kSample;
   for (char& c : message) {
-    if (c == '|') c = '#';
-    else if (c == '^') c = '*';
+    if (c == '|')
+      c = '#';
+    else if (c == '^')
+      c = '*';
   }
   // MSH-2 becomes *~\& with # as the field separator.
   auto parsed = ParseLiaisonForm(message);
@@ -128,13 +138,17 @@ TEST(Hl7Escapes, OtherDeclaredDelimitersAreHonoured) {
 }
 
 TEST(Hl7Escapes, Latin1IsReadWhenMsh18SaysSo) {
-  std::string message = WithField(kSample, "EVN", 5, "^Hale^Ren\xE9" "e^^^Nurse");
+  std::string message = WithField(kSample, "EVN", 5,
+                                  "^Hale^Ren\xE9"
+                                  "e^^^Nurse");
   EXPECT_EQ(FieldsOf(ParseLiaisonForm(message).status()), std::set<std::string>{"EVN-5.3"})
       << "not UTF-8 while MSH-18 says UTF-8";
   message = message.replace(message.find("UNICODE UTF-8"), 13, "8859/1");
   auto parsed = ParseLiaisonForm(message);
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  EXPECT_EQ(parsed->notification.author().name(), "Nurse Ren\xC3\xA9" "e Hale");
+  EXPECT_EQ(parsed->notification.author().name(),
+            "Nurse Ren\xC3\xA9"
+            "e Hale");
 }
 
 TEST(Hl7Unreadable, NotHl7AtAllIsAnErrorAtMsh) {
@@ -155,7 +169,8 @@ TEST(Hl7Unreadable, EachFieldThatCannotBeReadIsNamedAllAtOnce) {
   message = WithField(message, "ZLF", 1, "SOON");
   auto parsed = ParseLiaisonForm(message);
   ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(FieldsOf(parsed.status()), (std::set<std::string>{"PID-8", "PV1-44", "ZLF-10", "ZLF-1"}));
+  EXPECT_EQ(FieldsOf(parsed.status()),
+            (std::set<std::string>{"PID-8", "PV1-44", "ZLF-10", "ZLF-1"}));
   EXPECT_EQ(parsed.status().message().rfind("PID-8: ", 0), 0u) << parsed.status().message();
   for (const Violation& v : parsed.status().violations()) {
     EXPECT_EQ(v.description.find("SOON"), std::string::npos) << "values are never quoted";
@@ -185,7 +200,8 @@ TEST(Hl7Unreadable, HeaderAndSegmentProblems) {
        }) {
     auto parsed = ParseLiaisonForm(c.message);
     ASSERT_FALSE(parsed.ok()) << c.field;
-    EXPECT_EQ(FieldsOf(parsed.status()), std::set<std::string>{c.field}) << parsed.status().ToString();
+    EXPECT_EQ(FieldsOf(parsed.status()), std::set<std::string>{c.field})
+        << parsed.status().ToString();
     EXPECT_EQ(parsed.status().message().rfind(c.field + ": ", 0), 0u) << parsed.status().message();
   }
   // The second household member's relationship is NK1(2)-3.
@@ -195,11 +211,28 @@ TEST(Hl7Unreadable, HeaderAndSegmentProblems) {
   EXPECT_EQ(FieldsOf(ParseLiaisonForm(message).status()), std::set<std::string>{"NK1(2)-3"});
 }
 
+TEST(Hl7Unreadable, AHostileNumberOfRepetitionsOrSegmentsIsRefusedCheaply) {
+  std::string concerns = "NEGLECT";
+  for (int i = 0; i < 200000; ++i) concerns += "~NEGLECT";
+  auto parsed = ParseLiaisonForm(WithField(kSample, "ZLF", 4, concerns));
+  EXPECT_EQ(FieldsOf(parsed.status()), std::set<std::string>{"ZLF-4"});
+  std::string many = kSample;
+  for (int i = 0; i < 101; ++i) many += "NK1|" + std::to_string(i + 3) + "|Doe^A|OAD\r";
+  EXPECT_EQ(FieldsOf(ParseLiaisonForm(many).status()), std::set<std::string>{"NK1(101)"});
+  // A hundred is still read.
+  concerns = "NEGLECT";
+  for (int i = 1; i < 100; ++i) concerns += "~NEGLECT";
+  parsed = ParseLiaisonForm(WithField(kSample, "ZLF", 4, concerns));
+  ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
+  EXPECT_EQ(parsed->notification.concerns_size(), 100);
+}
+
 TEST(Hl7Unreadable, RulesAreLeftToTheValidatorWithTheirHl7Fields) {
   // A bad check digit is readable: the validator names child.nhs_number, which is PID-3.
   auto parsed = ParseLiaisonForm(WithField(kSample, "PID", 3, "9993395634^^^NHS^NH"));
   ASSERT_TRUE(parsed.ok()) << parsed.status().ToString();
-  std::vector<Violation> violations = Validate(parsed->notification, *ParseTimestamp("2026-11-23T16:00:00Z"));
+  std::vector<Violation> violations =
+      Validate(parsed->notification, *ParseTimestamp("2026-11-23T16:00:00Z"));
   ASSERT_EQ(violations.size(), 1u);
   EXPECT_EQ(violations[0].field, "child.nhs_number");
   EXPECT_EQ(Hl7FieldFor("child.nhs_number"), "PID-3");
@@ -235,13 +268,18 @@ std::vector<std::string> Segments(const std::string& message) {
 TEST(Hl7Ack, AcceptedEchoesTheControlIdAndSwapsTheApplications) {
   auto header = ReadHl7Header(kSample);
   ASSERT_TRUE(header.has_value());
-  const std::string ack = BuildAck(header, AcceptedAck("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01", false), "ACK1",
-                                   *ParseTimestamp("2026-11-23T10:15:02Z"));
+  const std::string ack =
+      BuildAck(header, AcceptedAck("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01", false), "ACK1",
+               *ParseTimestamp("2026-11-23T10:15:02Z"));
   std::vector<std::string> lines = Segments(ack);
   ASSERT_EQ(lines.size(), 2u) << ack;
-  EXPECT_EQ(lines[0], "MSH|^~\\&|DUTYHUB|NORTHSHIRE|GWH-ED|GWH|20261123101502+0000||ACK^A08^ACK|ACK1|P|2.5");
-  EXPECT_EQ(lines[1], "MSA|AA|GWHED-20261123-000118|Accepted as notification 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
-  EXPECT_NE(BuildAck(header, AcceptedAck("x", true), "ACK2", 0).find("MSA|AA|GWHED-20261123-000118|Already accepted"),
+  EXPECT_EQ(lines[0],
+            "MSH|^~\\&|DUTYHUB|NORTHSHIRE|GWH-ED|GWH|20261123101502+0000||ACK^A08^ACK|ACK1|P|2.5");
+  EXPECT_EQ(
+      lines[1],
+      "MSA|AA|GWHED-20261123-000118|Accepted as notification 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  EXPECT_NE(BuildAck(header, AcceptedAck("x", true), "ACK2", 0)
+                .find("MSA|AA|GWHED-20261123-000118|Already accepted"),
             std::string::npos);
 }
 
@@ -253,21 +291,26 @@ TEST(Hl7Ack, RejectedCarriesEachBrokenRuleInItsOwnErr) {
   const std::string ack = BuildAck(ReadHl7Header(kSample), RejectedAck(status), "ACK3", 0);
   std::vector<std::string> lines = Segments(ack);
   ASSERT_EQ(lines.size(), 4u) << ack;
-  EXPECT_EQ(lines[1], "MSA|AR|GWHED-20261123-000118|Rejected: the form breaks 2 rules: child.nhs_number, "
-                      "household[1].relationship");
-  EXPECT_EQ(lines[2], "ERR||PID^1^3|102^Data type error^HL70357|E|child.nhs_number|||"
-                      "child.nhs_number (PID-3): This fails the NHS number check digit: check it.");
-  EXPECT_EQ(lines[3], "ERR||NK1^2^3|101^Required field missing^HL70357|E|household[1].relationship|||"
-                      "household[1].relationship (NK1(2)-3): Required: choose MOTHER \\F\\ FATHER.");
+  EXPECT_EQ(lines[1],
+            "MSA|AR|GWHED-20261123-000118|Rejected: the form breaks 2 rules: child.nhs_number, "
+            "household[1].relationship");
+  EXPECT_EQ(lines[2],
+            "ERR||PID^1^3|102^Data type error^HL70357|E|child.nhs_number|||"
+            "child.nhs_number (PID-3): This fails the NHS number check digit: check it.");
+  EXPECT_EQ(lines[3],
+            "ERR||NK1^2^3|101^Required field missing^HL70357|E|household[1].relationship|||"
+            "household[1].relationship (NK1(2)-3): Required: choose MOTHER \\F\\ FATHER.");
 }
 
 TEST(Hl7Ack, ErrorNamesTheFieldThatCouldNotBeRead) {
   auto parsed = ParseLiaisonForm(WithField(WithField(kSample, "PID", 8, "Q"), "PV1", 44, ""));
   ASSERT_FALSE(parsed.ok());
-  std::vector<std::string> lines = Segments(BuildAck(ReadHl7Header(kSample), ErrorAck(parsed.status()), "ACK4", 0));
+  std::vector<std::string> lines =
+      Segments(BuildAck(ReadHl7Header(kSample), ErrorAck(parsed.status()), "ACK4", 0));
   ASSERT_EQ(lines.size(), 3u);
   EXPECT_EQ(lines[1].rfind("MSA|AE|GWHED-20261123-000118|Not taken: PID-8: ", 0), 0u) << lines[1];
-  EXPECT_EQ(lines[2].rfind("ERR||PID^1^8|103^Table value not found^HL70357|E||||PID-8: ", 0), 0u) << lines[2];
+  EXPECT_EQ(lines[2].rfind("ERR||PID^1^8|103^Table value not found^HL70357|E||||PID-8: ", 0), 0u)
+      << lines[2];
   // Not even a header: the ACK still goes back, with nothing to echo.
   lines = Segments(BuildAck(std::nullopt, ErrorAck(ParseLiaisonForm("hello").status()), "ACK5", 0));
   ASSERT_EQ(lines.size(), 3u);
@@ -298,7 +341,9 @@ TEST(Mllp, FramesSurviveReadsOfEverySize) {
 
 TEST(Mllp, AnOversizedFrameIsDroppedAndTheNextOneStillRead) {
   MllpDecoder decoder(16);
-  decoder.Feed("\x0b" "0123456789");
+  decoder.Feed(
+      "\x0b"
+      "0123456789");
   decoder.Feed("0123456789");  // past 16: nothing more is kept
   EXPECT_EQ(decoder.buffered(), 0u);
   EXPECT_FALSE(decoder.Next().has_value());
@@ -316,9 +361,15 @@ TEST(Mllp, AnOversizedFrameIsDroppedAndTheNextOneStillRead) {
 
 TEST(Mllp, ANewStartBlockAbandonsAHalfSentFrameAndAMissingCarriageReturnIsTolerated) {
   MllpDecoder decoder;
-  decoder.Feed("\x0b" "half of a mes");
+  decoder.Feed(
+      "\x0b"
+      "half of a mes");
   EXPECT_TRUE(decoder.in_frame());
-  decoder.Feed("\x0b" "whole\x1c" "\x0b" "next\x1c\x0d");
+  decoder.Feed(
+      "\x0b"
+      "whole\x1c"
+      "\x0b"
+      "next\x1c\x0d");
   EXPECT_EQ(**decoder.Next(), "whole");
   EXPECT_EQ(**decoder.Next(), "next");
   EXPECT_FALSE(decoder.Next().has_value());
