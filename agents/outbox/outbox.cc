@@ -69,6 +69,15 @@ Status Outbox::LoadCounters() {
 }
 
 Result<Accepted> Outbox::Accept(v1::Notification notification) {
+  // A retry of what was accepted before is answered as before, even if the rules of the
+  // day would now judge it differently: the first one stands, as at the broker.
+  {
+    std::lock_guard<std::mutex> lock(mu_);
+    auto seen = db_->Prepare("SELECT 1 FROM outbox WHERE id = ?");
+    if (!seen.ok()) return seen.status();
+    (*seen)->Bind(1, notification.id());
+    if ((*seen)->Step() == SQLITE_ROW) return Accepted{notification.id(), true};
+  }
   if (Status s = CheckNotification(notification, clock_.Now()); !s.ok()) return s;
   std::string body;
   notification.SerializeToString(&body);
@@ -179,7 +188,8 @@ bool Outbox::SendPending(HubClient& client) {
     }
     waiting.erase(it);
   }
-  std::lock_guard<std::mutex> lock(mu_);
+  std::vector<std::string> refused;
+  std::unique_lock<std::mutex> lock(mu_);
   if (!db_->Exec("BEGIN IMMEDIATE").ok()) return false;
   for (const auto& [id, unused] : batch) {
     auto s = db_->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?");
@@ -200,12 +210,20 @@ bool Outbox::SendPending(HubClient& client) {
         ++sent_;
       } else {
         spdlog::error("the broker refused notification {}: {}", id, v1::Status::Code_Name(status.code()));
+        refused.push_back(id);
       }
     }
   }
   if (!db_->Exec("COMMIT").ok()) {
     (void)db_->Exec("ROLLBACK");
     return false;
+  }
+  // A refusal is a receipt too: the agency system must hear of it without asking.
+  std::function<void(const Receipt&)> callback = on_receipt_;
+  lock.unlock();
+  for (const std::string& id : refused) {
+    auto receipt = GetReceipt(id);
+    if (callback && receipt.ok() && receipt->has_value()) callback(**receipt);
   }
   return !retry && waiting.empty();
 }

@@ -102,6 +102,19 @@ TEST_F(FolderAdapter, SamplesGoThroughAndInvalidOnesFailWithTheBrokersViolations
   EXPECT_EQ(written["deliveries"][0]["acknowledged_by"], "bob");
 }
 
+TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  auto mash = StartAdapter("northshire-mash");
+  // A valid form, but of a type the MASH may not send: only the broker can say so.
+  Drop("northshire-mash", "liaison.json", ReadFile(SamplePath("hospital-liaison-school-age.json")));
+  fs::path receipt = dir_.path() / "northshire-mash" / "drop" / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02.json";
+  ASSERT_TRUE(Eventually([&] { return fs::exists(receipt); })) << mash->Output();
+  json written = json::parse(ReadFile(receipt));
+  EXPECT_EQ(written["state"], "REFUSED");
+  EXPECT_NE(written["refusal"].get<std::string>().find("PERMISSION_DENIED"), std::string::npos);
+  EXPECT_EQ(Items("sam", "school-nursing"), 0u);
+}
+
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
   auto mash = StartAdapter("northshire-mash");  // the broker is not running
   for (int i = 1; i <= 1000; ++i) {
