@@ -330,8 +330,10 @@ Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
     return ErrorReply(Status::InvalidArgument(
         "the broker runs on the real clock: start it with --simulated-clock to move time"));
   }
-  if (request.by_ms() <= 0) {
-    return ErrorReply(Status::InvalidArgument("time only moves forward",
+  constexpr TimeMs kLongestMove = 10LL * 366 * kDayMs;
+  if (request.by_ms() <= 0 || request.by_ms() > kLongestMove) {
+    // Bounded, so that no deadline computed from the new time can overflow.
+    return ErrorReply(Status::InvalidArgument("time only moves forward, by ten years at most",
                                               {{"duration", "give a positive duration such as 15m"}}));
   }
   // The clock moves on the writer thread, between requests; the engine then takes every
@@ -399,6 +401,10 @@ Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& reque
     auto t = day_start(request.to_date(), "to", 1);
     if (!t.ok()) return ErrorReply(t.status());
     to = *t;
+  }
+  if (from >= to) {
+    return ErrorReply(Status::InvalidArgument("the report's period is empty",
+                                              {{"from", "give a first day on or before the last"}}));
   }
   v1::Reply reply = OkReply();
   v1::ReportReply* out = reply.mutable_report();

@@ -2,6 +2,7 @@
 // inboxes. Command line as docs/CLI.md says; exit 2 for a bad command line or
 // configuration, before anything listens.
 #include <CLI/CLI.hpp>
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 
 #include <sys/stat.h>
@@ -49,6 +50,9 @@ int Fail(const std::string& message) {
 int main(int argc, char** argv) {
   // The store holds children's details: nobody but the broker's own account reads it.
   umask(077);
+  // protobuf logs a line for every string field a peer sends that is not UTF-8: a peer must
+  // not be able to flood the log. The request is refused all the same.
+  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   CLI::App app{"dutyhub-broker: carries safeguarding notifications into duty inboxes"};
   std::string config_path;
   std::string data_dir = "dutyhub-data";

@@ -12,6 +12,7 @@
 // from its one file. Set DUTYHUB_FUZZ_LIST_SEEDED=1 to print the seeded items, e.g. to
 // write an input naming one of them, and DUTYHUB_FUZZ_SHOW_REPLIES=1 to print each reply's
 // status.
+#include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
 #include <stdlib.h>  // mkdtemp
 
@@ -98,10 +99,12 @@ void RemoveWorldFolder() {
 }
 
 // One batch of Writer::CommitBatch with a single request: a savepoint around the job,
-// rolled back if it failed, then every escalation step due, as Writer::RunEngine takes
-// them. `commit` only while seeding; fuzz inputs roll the whole transaction back.
+// rolled back if it failed, then the escalation steps due, as Writer::RunEngine takes them
+// (all of them when the job needs the engine, as advance-clock does; else one query's
+// worth). `commit` only while seeding; fuzz inputs roll the whole transaction back.
 v1::Reply ApplyAsTheWriterDoes(World& world, EscalationEngine& engine, const WriteJob& job,
                                bool commit) {
+  constexpr int kStepsPerQuery = 500;  // Writer::RunEngine's
   Store& store = *world.writer;
   if (Status s = store.Begin(); !s.ok()) Die("cannot begin a transaction: " + s.message());
   std::vector<v1::WatchEvent> events;
@@ -117,29 +120,40 @@ v1::Reply ApplyAsTheWriterDoes(World& world, EscalationEngine& engine, const Wri
       store.RollbackToSavepoint();
     }
   }
+  if (!store.InTransaction()) {
+    // SQLite rolled it all back itself: the writer tells the batch to retry.
+    store.set_event_sink(nullptr);
+    engine.RolledBack();
+    if (commit) Die("seeding: the transaction was rolled back under the request");
+    return ErrorReply(Status::Unavailable("the store could not keep this request: retry later"));
+  }
+  bool engine_ran = false;
   if (store.Savepoint().ok()) {
-    bool failed = false;
+    engine_ran = true;
     while (true) {
-      // Unbounded on purpose, like the writer: a ladder that never stops stepping is a
-      // hang the fuzzer should report.
-      Result<int> steps = engine.RunDue(store, world.clock.Now(), 500);
+      Result<int> steps = engine.RunDue(store, world.clock.Now(), kStepsPerQuery);
       if (!steps.ok()) {
-        failed = true;
+        store.RollbackToSavepoint();
+        engine.RolledBack();
+        engine_ran = false;
         break;
       }
-      if (*steps == 0) break;
+      if (*steps == 0 || (!job.needs_engine && *steps == kStepsPerQuery)) {
+        engine_ran = store.ReleaseSavepoint().ok();
+        break;
+      }
     }
-    if (failed) {
-      store.RollbackToSavepoint();
-    } else {
-      (void)store.ReleaseSavepoint();
-    }
+  }
+  if (!engine_ran && job.needs_engine) {
+    reply = ErrorReply(Status::Unavailable("the escalation engine failed"));
   }
   store.set_event_sink(nullptr);
   if (commit) {
-    if (Status s = store.Commit(); !s.ok()) Die("cannot commit: " + s.message());
+    if (Status s = store.Commit(); !s.ok()) Die("seeding: cannot commit: " + s.message());
+    engine.Committed();
   } else {
     store.Rollback();
+    engine.RolledBack();
   }
   return reply;
 }
@@ -195,6 +209,8 @@ void ListSeeded(World& world) {
 
 World* MakeWorld() {
   spdlog::set_level(spdlog::level::off);
+  // Protobuf says on stderr whenever a string field is not UTF-8: most mutated frames.
+  google::protobuf::SetLogHandler(nullptr);
   auto world = std::make_unique<World>();
   std::string pattern = (std::filesystem::temp_directory_path() / "dutyhub-fuzz-wire-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Die("cannot make a temporary folder");
@@ -244,6 +260,7 @@ World* MakeWorld() {
   {
     EscalationEngine engine(w.config, w.ids);
     WriteJob nothing;
+    nothing.needs_engine = true;  // every step due, as the writer takes them at start
     nothing.apply = [](Store&) {
       v1::Reply reply;
       reply.mutable_status()->set_code(v1::Status::OK);
@@ -284,10 +301,12 @@ extern "C" int LLVMFuzzerTestOneInput(const uint8_t* data, size_t size) {
   } else {
     reply.mutable_status()->set_code(v1::Status::OK);  // a Subscription: the reactor keeps it
   }
-  // The broker sends every reply back over the wire.
+  // The broker sends every reply back over the wire, and the client must be able to read
+  // it (protobuf refuses a string that is not UTF-8, e.g. a message cut inside a character).
   reply.set_correlation_id(request.correlation_id());
   std::string frame;
   if (!reply.SerializeToString(&frame)) Die("a reply did not serialize");
+  if (v1::Reply read_back; !read_back.ParseFromString(frame)) Die("a reply no client can parse");
   static const bool show_replies = std::getenv("DUTYHUB_FUZZ_SHOW_REPLIES") != nullptr;
   if (show_replies) {
     std::fprintf(stderr, "reply: %s %s\n", v1::Status::Code_Name(reply.status().code()).c_str(),
