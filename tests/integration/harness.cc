@@ -202,6 +202,56 @@ BackgroundCommand::~BackgroundCommand() {
   waitpid(pid_, &status, 0);
 }
 
+AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config, const std::string& name,
+                               std::string marker)
+    : binary_(std::move(binary)), config_(std::move(config)), marker_(std::move(marker)) {
+  static int count = 0;
+  log_ = LogFolder() / (name + "-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
+}
+
+AdapterProcess::~AdapterProcess() {
+  if (pid_ <= 0) return;
+  kill(pid_, SIGKILL);
+  waitpid(pid_, nullptr, 0);
+}
+
+bool AdapterProcess::Start() {
+  pid_ = fork();
+  if (pid_ == 0) {
+    int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
+    dup2(fd, 1);
+    dup2(fd, 2);
+    close(fd);
+    execl(binary_.c_str(), binary_.c_str(), "--config", config_.c_str(), static_cast<char*>(nullptr));
+    _exit(127);
+  }
+  return Eventually(
+             [&] {
+               if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
+                 pid_ = -1;
+                 return true;
+               }
+               std::string text = log();
+               size_t at = text.rfind(marker_);
+               if (at == std::string::npos || text.find('\n', at) == std::string::npos) return false;
+               port_ = std::atoi(text.c_str() + at + marker_.size());
+               return true;
+             },
+             10000) &&
+         pid_ > 0 && port_ > 0;
+}
+
+int AdapterProcess::Stop() {
+  if (pid_ <= 0) return -1;
+  kill(pid_, SIGTERM);
+  int status = 0;
+  waitpid(pid_, &status, 0);
+  pid_ = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+}
+
+std::string AdapterProcess::log() const { return ReadFile(log_); }
+
 void BackgroundCommand::Kill9() {
   if (pid_ <= 0) return;
   kill(pid_, SIGKILL);

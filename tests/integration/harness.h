@@ -76,6 +76,33 @@ std::filesystem::path LogFolder();
 // Every agency and person of config/northshire.yaml.
 std::vector<std::string> NorthshirePrincipals();
 
+// An agency adapter process (dutyhub-http, dutyhub-hl7) started with `--config CONFIG`.
+// What it writes goes to the suite's log folder, so the check at the end of the suite reads
+// it for a child's details too.
+class AdapterProcess {
+ public:
+  // `name` prefixes its log file; `marker` is the text after which it logs its port.
+  AdapterProcess(std::string binary, std::filesystem::path config, const std::string& name,
+                 std::string marker);
+  ~AdapterProcess();
+
+  // Starts it and waits until it says where it listens; false when it exits first or
+  // says nothing within 10 s.
+  bool Start();
+  // SIGTERM, then its exit code.
+  int Stop();
+  int port() const { return port_; }
+  std::string log() const;
+
+ private:
+  std::string binary_;
+  std::filesystem::path config_;
+  std::filesystem::path log_;
+  std::string marker_;
+  pid_t pid_ = -1;
+  int port_ = 0;
+};
+
 class BrokerProcess {
  public:
   // `extra` goes after --config/--data/--listen/--insecure-dev, e.g. --simulated-clock T.

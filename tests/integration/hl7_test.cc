@@ -29,12 +29,7 @@ constexpr int kWaitMs = 15000;  // the outbox sends in the background
 constexpr const char* kSampleControlId = "GWHED-20261123-000118";
 
 bool WaitUntil(const std::function<bool()>& done, int timeout_ms = kWaitMs) {
-  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
-  while (std::chrono::steady_clock::now() < deadline) {
-    if (done()) return true;
-    std::this_thread::sleep_for(std::chrono::milliseconds(50));
-  }
-  return done();
+  return Eventually(done, timeout_ms);
 }
 
 std::string Sample() { return ReadFile(SamplePath("hospital-liaison-non-mobile-injury.hl7")); }
@@ -51,67 +46,10 @@ std::string WithControlId(const std::string& message, const std::string& control
 
 // One dutyhub-hl7 process. What it writes goes to the suite's log folder, so the check at
 // the end of the suite reads it for a child's details too.
-class Hl7Adapter {
+class Hl7Adapter : public AdapterProcess {
  public:
-  explicit Hl7Adapter(std::filesystem::path config) : config_(std::move(config)) {
-    static int count = 0;
-    log_ =
-        LogFolder() / ("hl7-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
-  }
-  ~Hl7Adapter() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
-  // Starts it and waits until it says where it listens; false when it exits first.
-  bool Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-      execl(DUTYHUB_HL7_BIN, DUTYHUB_HL7_BIN, "--config", config_.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const std::string marker = "listening for MLLP on 127.0.0.1:";
-    return WaitUntil(
-               [&] {
-                 if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                   pid_ = -1;
-                   return true;
-                 }
-                 std::string text = log();
-                 size_t at = text.rfind(marker);
-                 if (at == std::string::npos || text.find('\n', at) == std::string::npos)
-                   return false;
-                 port_ = std::atoi(text.c_str() + at + marker.size());
-                 return true;
-               },
-               10000) &&
-           pid_ > 0 && port_ > 0;
-  }
-
-  // SIGTERM, then its exit code.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  int port() const { return port_; }
-  std::string log() const { return ReadFile(log_); }
-
- private:
-  std::filesystem::path config_;
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
+  explicit Hl7Adapter(std::filesystem::path config)
+      : AdapterProcess(DUTYHUB_HL7_BIN, std::move(config), "hl7", "listening for MLLP on 127.0.0.1:") {}
 };
 
 // The hospital's end of one MLLP connection.

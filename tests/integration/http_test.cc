@@ -72,70 +72,17 @@ HttpAnswer Call(int port, const std::string& method, const std::string& path,
   return answer;
 }
 
-// One dutyhub-http process. What it writes goes to the suite's log folder, so the check at
-// the end of the suite reads it for a child's details too.
-class HttpAdapter {
+// One dutyhub-http process.
+class HttpAdapter : public AdapterProcess {
  public:
-  explicit HttpAdapter(std::filesystem::path config) : config_(std::move(config)) {
-    static int count = 0;
-    log_ =
-        LogFolder() / ("http-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
-  }
-  ~HttpAdapter() {
-    if (pid_ <= 0) return;
-    kill(pid_, SIGKILL);
-    waitpid(pid_, nullptr, 0);
-  }
-
-  // Starts it and waits until it says where it listens; false when it exits first or
-  // says nothing within 10 s.
-  bool Start() {
-    pid_ = fork();
-    if (pid_ == 0) {
-      int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
-      dup2(fd, 1);
-      dup2(fd, 2);
-      close(fd);
-      execl(DUTYHUB_HTTP_BIN, DUTYHUB_HTTP_BIN, "--config", config_.c_str(),
-            static_cast<char*>(nullptr));
-      _exit(127);
-    }
-    const std::string marker = "listening on http://127.0.0.1:";
-    return Eventually(
-               [&] {
-                 if (waitpid(pid_, nullptr, WNOHANG) == pid_) {
-                   pid_ = -1;
-                   return true;
-                 }
-                 std::string text = log();
-                 size_t at = text.rfind(marker);
-                 if (at == std::string::npos || text.find('\n', at) == std::string::npos)
-                   return false;
-                 port_ = std::atoi(text.c_str() + at + marker.size());
-                 return true;
-               },
-               10000) &&
-           pid_ > 0 && port_ > 0;
-  }
-
-  // SIGTERM, then its exit code.
-  int Stop() {
-    if (pid_ <= 0) return -1;
-    kill(pid_, SIGTERM);
-    int status = 0;
-    waitpid(pid_, &status, 0);
-    pid_ = -1;
-    return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-  }
-
-  int port() const { return port_; }
-  std::string log() const { return ReadFile(log_); }
+  explicit HttpAdapter(std::filesystem::path config)
+      : AdapterProcess(DUTYHUB_HTTP_BIN, std::move(config), "http", "listening on http://127.0.0.1:") {}
 
   HttpAnswer Post(const std::string& body) const {
-    return Call(port_, "POST", "/v1/notifications", body);
+    return Call(port(), "POST", "/v1/notifications", body);
   }
   HttpAnswer Receipt(const std::string& id) const {
-    return Call(port_, "GET", "/v1/notifications/" + id);
+    return Call(port(), "GET", "/v1/notifications/" + id);
   }
 
   // Polls the receipt until `done` holds; the last receipt either way.
@@ -150,12 +97,6 @@ class HttpAdapter {
         kWaitMs);
     return last;
   }
-
- private:
-  std::filesystem::path config_;
-  std::filesystem::path log_;
-  pid_t pid_ = -1;
-  int port_ = 0;
 };
 
 // The agency system's end of the callback: records every POST it is sent.

@@ -13,24 +13,13 @@
 #include "broker/routing.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
+#include "tests/unit/samples.h"
 
 namespace dutyhub {
 namespace {
 
-TimeMs At(const char* text) {
-  std::optional<TimeMs> t = ParseTimestamp(text);
-  EXPECT_TRUE(t) << text;
-  return t.value_or(0);
-}
-
-v1::Notification Sample(const std::string& name) {
-  std::ifstream in(std::string(DUTYHUB_SAMPLES_DIR) + "/" + name);
-  std::stringstream text;
-  text << in.rdbuf();
-  auto parsed = ParseNotificationJson(text.str());
-  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
-  return parsed.ok() ? *parsed : v1::Notification();
-}
+using testing::At;
+using testing::Sample;
 
 class EscalationTest : public ::testing::Test {
  protected:
