@@ -216,6 +216,48 @@ TEST(Bounds, TooManyInFlightIsToldToRetryNeverDropped) {
   EXPECT_EQ(static_cast<int>(inbox["items"].size()), ok);
 }
 
+TEST(Bounds, AFloodFromOnePrincipalIsToldToRetryAndOthersAreStillServed) {
+  TempDir dir;
+  std::string config = ReadFile(ConfigPath("northshire.yaml"));
+  config = std::regex_replace(config, std::regex("rate_per_principal: \\d+"), "rate_per_principal: 20");
+  config = std::regex_replace(config, std::regex("burst_per_principal: \\d+"), "burst_per_principal: 20");
+  std::filesystem::path path = dir.path() / "slow.yaml";
+  std::ofstream(path) << config;
+  BrokerProcess broker(path, dir.path() / "data", {"--simulated-clock", kMonday});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  zmq::context_t context;
+  zmq::socket_t flood(context, zmq::socket_type::dealer);
+  flood.set(zmq::sockopt::linger, 0);
+  flood.connect(broker.endpoint());
+  for (int i = 1; i <= 200; ++i) {
+    v1::Request request;
+    request.set_correlation_id(static_cast<uint64_t>(i));
+    request.set_as("alice");
+    request.mutable_inbox()->set_inbox("hv-north");
+    flood.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
+  }
+  int served = 0, refused = 0;
+  for (int i = 0; i < 200; ++i) {
+    zmq::pollitem_t item{flood.handle(), 0, ZMQ_POLLIN, 0};
+    zmq::poll(&item, 1, std::chrono::milliseconds(5000));
+    ASSERT_TRUE(item.revents & ZMQ_POLLIN) << "request " << i << " never answered";
+    zmq::message_t m;
+    (void)flood.recv(m);
+    v1::Reply reply;
+    ASSERT_TRUE(reply.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    if (reply.status().code() == v1::Status::OK) ++served;
+    if (reply.status().code() == v1::Status::UNAVAILABLE) {
+      ++refused;
+      EXPECT_NE(reply.status().message().find("too many requests"), std::string::npos);
+    }
+  }
+  EXPECT_EQ(served + refused, 200) << "every request answered, none dropped";
+  EXPECT_GE(served, 20);
+  EXPECT_GE(refused, 100) << "a burst of 20, then about 20 a second";
+  // Bob, meanwhile, is served at once.
+  EXPECT_EQ(broker.Cli("bob", {"inbox", "hv-south"}).exit_code, 0);
+}
+
 TEST(Configuration, AMistakeStopsTheBrokerBeforeItListensNamingFileLineAndKey) {
   TempDir dir;
   std::string config = ReadFile(ConfigPath("northshire.yaml"));
