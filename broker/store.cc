@@ -172,12 +172,25 @@ Status Store::Migrate() {
   return Status::Ok();
 }
 
-Status Store::Begin() { return db_->Exec("BEGIN IMMEDIATE"); }
-Status Store::Commit() { return db_->Exec("COMMIT"); }
-void Store::Rollback() { (void)db_->Exec("ROLLBACK"); }
+Status Store::Begin() {
+  chain_head_.reset();  // read afresh from the store at the first event of a transaction
+  return db_->Exec("BEGIN IMMEDIATE");
+}
+Status Store::Commit() {
+  Status s = db_->Exec("COMMIT");
+  if (!s.ok()) chain_head_.reset();
+  return s;
+}
+void Store::Rollback() {
+  chain_head_.reset();
+  (void)db_->Exec("ROLLBACK");
+}
 Status Store::Savepoint() { return db_->Exec("SAVEPOINT request"); }
 Status Store::ReleaseSavepoint() { return db_->Exec("RELEASE request"); }
-void Store::RollbackToSavepoint() { (void)db_->Exec("ROLLBACK TO request; RELEASE request"); }
+void Store::RollbackToSavepoint() {
+  chain_head_.reset();  // the rows it linked to may be gone
+  (void)db_->Exec("ROLLBACK TO request; RELEASE request");
+}
 
 Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
                        const std::string& by, const std::string& note, const std::string& inbox) {
@@ -186,7 +199,10 @@ Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
   // is really there.
   int64_t seq = 1;
   std::string previous;
-  {
+  if (chain_head_) {
+    seq = chain_head_->first + 1;
+    previous = chain_head_->second;
+  } else {
     auto last = db_->Prepare("SELECT seq, hash FROM events ORDER BY seq DESC LIMIT 1");
     if (!last.ok()) return last.status();
     int rc = (*last)->Step();
@@ -209,6 +225,7 @@ Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
   if (by.empty()) (*s)->BindNull(5); else (*s)->Bind(5, by);
   if (note.empty()) (*s)->BindNull(7); else (*s)->Bind(7, note);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
+  chain_head_ = std::make_pair(seq, hash);
   if (events_ != nullptr) {
     v1::WatchEvent& e = events_->emplace_back();
     e.set_event(event);

@@ -175,6 +175,9 @@ class Store {
 
   std::unique_ptr<Database> db_;
   std::vector<v1::WatchEvent>* events_ = nullptr;
+  // The audit chain's last (seq, hash) as this connection wrote it; forgotten whenever a
+  // rollback may have removed rows, and then read back from the store.
+  std::optional<std::pair<int64_t, std::string>> chain_head_;
 };
 
 }  // namespace dutyhub

@@ -207,7 +207,11 @@ int main(int argc, char** argv) {
 
   double peer = SqliteOneRowPerCommit(base, seconds, 1500);
 
-  BrokerProcess broker(std::filesystem::path(DUTYHUB_CONFIG_DIR) / "northshire.yaml", base / "broker");
+  // A fixed Monday afternoon, so every run does the same work: in office hours (no
+  // out-of-hours copies to the EDS) and before the MASH requests' respond_by (nothing
+  // escalates while it is measured).
+  BrokerProcess broker(std::filesystem::path(DUTYHUB_CONFIG_DIR) / "northshire.yaml", base / "broker",
+                       {"--simulated-clock", "2026-11-23T16:00:00Z"});
   if (endpoint.empty()) {
     if (!broker.Start()) {
       std::cerr << "bench: the broker did not start:\n" << broker.log();
