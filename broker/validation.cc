@@ -112,16 +112,7 @@ int64_t AddCalendar(int64_t day, date::years years, date::months months) {
   return date::sys_days{ymd}.time_since_epoch().count();
 }
 
-// "ROUTINE, URGENT or IMMEDIATE": the enum's values after its unspecified zero, from the
-// descriptor so the sentence cannot drift from the .proto.
-std::string Choices(const EnumDescriptor* type) {
-  std::string text;
-  for (int i = 1; i < type->value_count(); ++i) {
-    if (i > 1) text += i + 1 == type->value_count() ? " or " : ", ";
-    text += type->value(i)->name();
-  }
-  return text;
-}
+std::string Choices(const EnumDescriptor* type) { return EnumChoices(type); }
 
 // Protobuf's JSON parser quotes the document in its errors: the lines after the first show
 // the text around the error, and "invalid value X for type T" repeats X. Either may be a
@@ -592,6 +583,16 @@ void Normalize(v1::Notification& notification) {
   if (notification.has_scbu_discharge() && notification.scbu_discharge().has_discharge_address()) {
     NormalizeAddress(*notification.mutable_scbu_discharge()->mutable_discharge_address());
   }
+}
+
+// From the descriptor, so the sentence cannot drift from the .proto.
+std::string EnumChoices(const google::protobuf::EnumDescriptor* type) {
+  std::string text;
+  for (int i = 1; i < type->value_count(); ++i) {
+    if (i > 1) text += i + 1 == type->value_count() ? " or " : ", ";
+    text += type->value(i)->name();
+  }
+  return text;
 }
 
 }  // namespace dutyhub

@@ -39,6 +39,10 @@ std::string NormalizeNhsNumber(std::string_view text);
 // (weights 10..2 over the first nine; check = 11 - (sum mod 11); 11 means 0; 10 never valid).
 bool IsValidNhsNumber(std::string_view digits);
 
+// "ROUTINE, URGENT or IMMEDIATE": an enum's values after its unspecified zero, for
+// sentences that tell a sender what may be written (the HL7 adapter's too).
+std::string EnumChoices(const google::protobuf::EnumDescriptor* type);
+
 // Normalises what the rules allow to be normalised (NHS numbers without spaces, postcodes
 // in upper case). Applied after a notification passed validation, before it is stored.
 void Normalize(v1::Notification& notification);

@@ -12,6 +12,8 @@
 #include <map>
 #include <set>
 
+#include "broker/validation.h"
+
 namespace dutyhub {
 namespace {
 
@@ -425,15 +427,7 @@ class FormReader {
   std::vector<Violation> violations_;
 };
 
-// "ROUTINE, URGENT or IMMEDIATE", from the descriptor so it cannot drift from the .proto.
-std::string Choices(const EnumDescriptor* type) {
-  std::string text;
-  for (int i = 1; i < type->value_count(); ++i) {
-    if (i > 1) text += i + 1 == type->value_count() ? " or " : ", ";
-    text += type->value(i)->name();
-  }
-  return text;
-}
+std::string Choices(const EnumDescriptor* type) { return EnumChoices(type); }
 
 // The hub's own value names, where HL7 has no table for the field. 0 when empty.
 int ReadEnum(FormReader& r, const Hl7Segment& s, int field, const EnumDescriptor* type,

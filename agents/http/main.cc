@@ -13,6 +13,7 @@
 #include <spdlog/spdlog.h>
 
 #include <CLI/CLI.hpp>
+#include <sys/stat.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -296,6 +297,8 @@ httplib::Server::HandlerResponse DescribeError(const httplib::Request&, httplib:
 }  // namespace
 
 int main(int argc, char** argv) {
+  // The outbox holds children's details: nobody but the adapter's own account reads it.
+  umask(077);
   CLI::App app{
       "dutyhub-http: takes an agency system's safeguarding notifications over HTTP, keeps them "
       "in a durable outbox and forwards them to dutyhub; answers their receipts"};
