@@ -188,6 +188,18 @@ TEST_F(SecureHub, TheAuditVerifiesAndNamesTheFirstEditedOrDeletedEntry) {
   RunCommand({"/usr/bin/sqlite3", store, "UPDATE events SET note = 'Visited; baby well' WHERE seq = 4"});
   EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0) << "restored, the chain holds again";
 
+  // Someone swaps two entries, so that the acknowledgement seems to come before the opening.
+  ASSERT_EQ(RunCommand({"/usr/bin/sqlite3", store,
+                        "UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; "
+                        "UPDATE events SET seq = 4 WHERE seq = -1"}).exit_code, 0);
+  CommandResult reordered = broker_->Cli("frank", {"audit", "verify"});
+  EXPECT_EQ(reordered.exit_code, 1);
+  EXPECT_EQ(reordered.Json()["first_bad_entry"], 3);
+  RunCommand({"/usr/bin/sqlite3", store,
+              "UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; "
+              "UPDATE events SET seq = 4 WHERE seq = -1"});
+  EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0) << "put back, the chain holds again";
+
   // Someone removes the record that alice opened it.
   ASSERT_EQ(RunCommand({"/usr/bin/sqlite3", store, "DELETE FROM events WHERE seq = 3"}).exit_code, 0);
   CommandResult deleted = broker_->Cli("frank", {"audit", "verify"});
