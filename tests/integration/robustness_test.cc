@@ -163,8 +163,12 @@ TEST_F(WireTest, PipelinedRequestsAreMatchedByCorrelationId) {
     auto reply = Receive(s);
     ASSERT_TRUE(reply);
     answered.insert(reply->correlation_id());
-    // With at most 64 in flight, 30 pipelined publishes are all confirmed.
+    // With at most 64 in flight, 30 pipelined publishes are all confirmed, and each answer
+    // is about the notification its request carried.
     EXPECT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();
+    char id[40];
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", static_cast<int>(reply->correlation_id() - 1000));
+    EXPECT_EQ(reply->send().id(), id);
   }
   EXPECT_EQ(answered.size(), 30u);
   EXPECT_EQ(*answered.begin(), 1001u);
