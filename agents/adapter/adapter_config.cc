@@ -42,6 +42,33 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   return config;
 }
 
+std::optional<ListenAddress> ParseListen(const std::string& text) {
+  ListenAddress out;
+  std::string port;
+  if (!text.empty() && text.front() == '[') {
+    const size_t close = text.find("]:");
+    if (close == std::string::npos) return std::nullopt;
+    out.host = text.substr(1, close - 1);
+    port = text.substr(close + 2);
+  } else {
+    const size_t colon = text.rfind(':');
+    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
+    out.host = text.substr(0, colon);
+    port = text.substr(colon + 1);
+  }
+  if (out.host.empty() || port.empty() || port.size() > 5 ||
+      port.find_first_not_of("0123456789") != std::string::npos) {
+    return std::nullopt;
+  }
+  out.port = std::stoi(port);
+  if (out.port > 65535) return std::nullopt;
+  return out;
+}
+
+bool IsLoopbackHost(const std::string& host) {
+  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "::1";
+}
+
 Result<OutboxOptions> OutboxOptionsFor(const AdapterConfig& config) {
   OutboxOptions options;
   options.path = config.outbox;

@@ -13,6 +13,7 @@
 // A mistake stops the adapter before it starts, exit 2, with file, line and key.
 #pragma once
 
+#include <optional>
 #include <string>
 
 #include "agents/outbox/outbox.h"
@@ -34,6 +35,16 @@ struct AdapterConfig {
 };
 
 Result<AdapterConfig> LoadAdapterConfig(const std::string& path);
+
+// Where a listening adapter listens: "127.0.0.1:2575", "[::1]:8080", "0.0.0.0:2575".
+struct ListenAddress {
+  std::string host;  // without brackets: "127.0.0.1", "::1"
+  int port = 0;      // 0: any free port (tests)
+};
+std::optional<ListenAddress> ParseListen(const std::string& text);
+
+// Reachable from this machine only (the adapters warn when they listen beyond it).
+bool IsLoopbackHost(const std::string& host);
 
 // The outbox options it describes, with the keys read from their files.
 Result<OutboxOptions> OutboxOptionsFor(const AdapterConfig& config);

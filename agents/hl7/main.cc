@@ -49,36 +49,6 @@ int Fail(const std::string& message) {
   return kExitConfiguration;
 }
 
-struct ListenAddress {
-  std::string host;  // without brackets: "127.0.0.1", "::1"
-  std::string port;  // "0": any free port (tests)
-};
-
-// "127.0.0.1:2575", "[::1]:2575", "0.0.0.0:2575".
-std::optional<ListenAddress> ParseListen(const std::string& text) {
-  ListenAddress out;
-  if (!text.empty() && text.front() == '[') {
-    const size_t close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    out.host = text.substr(1, close - 1);
-    out.port = text.substr(close + 2);
-  } else {
-    const size_t colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
-    out.host = text.substr(0, colon);
-    out.port = text.substr(colon + 1);
-  }
-  if (out.host.empty() || out.port.empty() || out.port.size() > 5 ||
-      out.port.find_first_not_of("0123456789") != std::string::npos ||
-      std::stoi(out.port) > 65535) {
-    return std::nullopt;
-  }
-  return out;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "::1";
-}
 
 std::string Describe(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
@@ -96,13 +66,13 @@ std::string Describe(const sockaddr_storage& address) {
 }
 
 // A listening socket on `address`, or a sentence saying why not.
-dutyhub::Result<int> Listen(const ListenAddress& address) {
+dutyhub::Result<int> Listen(const dutyhub::ListenAddress& address) {
   addrinfo hints{};
   hints.ai_family = AF_UNSPEC;
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(address.host.c_str(), address.port.c_str(), &hints, &found); rc != 0) {
+  if (int rc = getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found); rc != 0) {
     return dutyhub::Status::InvalidArgument("cannot resolve " + address.host + ": " +
                                             gai_strerror(rc));
   }
@@ -122,7 +92,7 @@ dutyhub::Result<int> Listen(const ListenAddress& address) {
   freeaddrinfo(found);
   if (fd < 0)
     return dutyhub::Status::InvalidArgument("cannot listen on " + address.host + ":" +
-                                            address.port + ": " + error);
+                                            std::to_string(address.port) + ": " + error);
   return fd;
 }
 
@@ -320,7 +290,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status().message());
   if (config->listen.empty())
     return Fail(config_path + ": listen: missing required key (HOST:PORT)");
-  auto address = ParseListen(config->listen);
+  auto address = dutyhub::ParseListen(config->listen);
   if (!address) return Fail(config_path + ": listen: expected HOST:PORT, e.g. 127.0.0.1:2575");
   auto options = dutyhub::OutboxOptionsFor(*config);
   if (!options.ok()) return Fail(options.status().message());
@@ -335,7 +305,7 @@ int main(int argc, char** argv) {
   sockaddr_storage bound{};
   socklen_t length = sizeof bound;
   getsockname(*listener, reinterpret_cast<sockaddr*>(&bound), &length);
-  if (!IsLoopback(address->host)) {
+  if (!dutyhub::IsLoopbackHost(address->host)) {
     spdlog::warn(
         "listening beyond loopback: anyone who reaches {} sends as {}; keep it on the hospital's "
         "network behind its firewall",

@@ -42,38 +42,6 @@ int Fail(const std::string& message) {
   return kExitConfiguration;
 }
 
-struct ListenAddress {
-  std::string host;  // without brackets: "127.0.0.1", "::1"
-  int port = 0;      // 0: any free port (tests)
-};
-
-// "127.0.0.1:8080", "[::1]:8080", "0.0.0.0:8080".
-std::optional<ListenAddress> ParseListen(const std::string& text) {
-  ListenAddress out;
-  std::string port;
-  if (!text.empty() && text.front() == '[') {
-    size_t close = text.find("]:");
-    if (close == std::string::npos) return std::nullopt;
-    out.host = text.substr(1, close - 1);
-    port = text.substr(close + 2);
-  } else {
-    size_t colon = text.rfind(':');
-    if (colon == std::string::npos || text.find(':') != colon) return std::nullopt;
-    out.host = text.substr(0, colon);
-    port = text.substr(colon + 1);
-  }
-  if (out.host.empty() || port.empty() || port.size() > 5 ||
-      port.find_first_not_of("0123456789") != std::string::npos) {
-    return std::nullopt;
-  }
-  out.port = std::stoi(port);
-  if (out.port > 65535) return std::nullopt;
-  return out;
-}
-
-bool IsLoopback(const std::string& host) {
-  return host.rfind("127.", 0) == 0 || host == "localhost" || host == "::1";
-}
 
 struct CallbackUrl {
   std::string origin;  // "http://host:port", as httplib::Client takes it
@@ -315,7 +283,7 @@ int main(int argc, char** argv) {
   if (!config.ok()) return Fail(config.status().message());
   if (config->listen.empty())
     return Fail(config_path + ": listen: missing required key (HOST:PORT)");
-  auto listen = ParseListen(config->listen);
+  auto listen = dutyhub::ParseListen(config->listen);
   if (!listen) return Fail(config_path + ": listen: expected HOST:PORT, e.g. 127.0.0.1:8080");
   std::optional<CallbackUrl> callback_url;
   if (!config->callback_url.empty()) {
@@ -385,7 +353,7 @@ int main(int argc, char** argv) {
     port = -1;
   }
   if (port <= 0) return Fail(config_path + ": listen: cannot listen on " + config->listen);
-  if (!IsLoopback(listen->host)) {
+  if (!dutyhub::IsLoopbackHost(listen->host)) {
     spdlog::warn(
         "listening beyond loopback: anyone who reaches {} sends as {}; keep it behind the "
         "agency's firewall or TLS proxy",
