@@ -2,6 +2,7 @@
 
 #include <arpa/inet.h>
 #include <fcntl.h>
+#include <gtest/gtest.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
 #include <poll.h>
@@ -24,6 +25,17 @@ std::vector<char*> Argv(const std::vector<std::string>& args) {
   for (const auto& a : args) out.push_back(const_cast<char*>(a.c_str()));
   out.push_back(nullptr);
   return out;
+}
+
+// Sends `signal` to the child `pid`, reaps it and forgets it; its exit code, or -1 when
+// there was none running.
+int EndChild(pid_t& pid, int signal) {
+  if (pid <= 0) return -1;
+  kill(pid, signal);
+  int status = 0;
+  waitpid(pid, &status, 0);
+  pid = -1;
+  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
 }
 
 }  // namespace
@@ -175,6 +187,13 @@ std::string WithoutTimestamps(const std::string& log) {
   return out;
 }
 
+void ExpectNoPersonalDetails(const std::string& stamped_log, const std::string& which) {
+  const std::string log = WithoutTimestamps(stamped_log);
+  for (const std::string& detail : PersonalDetailsInSamples()) {
+    EXPECT_EQ(log.find(detail), std::string::npos) << which << " holds a personal detail from a sample";
+  }
+}
+
 std::filesystem::path LogFolder() {
   std::filesystem::path dir = DUTYHUB_TEST_LOGS;
   std::filesystem::create_directories(dir);
@@ -195,12 +214,7 @@ BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, std::
   }
 }
 
-BackgroundCommand::~BackgroundCommand() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-}
+BackgroundCommand::~BackgroundCommand() { EndChild(pid_, SIGTERM); }
 
 AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config, const std::string& name,
                                std::string marker)
@@ -209,11 +223,7 @@ AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config,
   log_ = LogFolder() / (name + "-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
 }
 
-AdapterProcess::~AdapterProcess() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  waitpid(pid_, nullptr, 0);
-}
+AdapterProcess::~AdapterProcess() { EndChild(pid_, SIGKILL); }
 
 bool AdapterProcess::Start() {
   pid_ = fork();
@@ -241,24 +251,11 @@ bool AdapterProcess::Start() {
          pid_ > 0 && port_ > 0;
 }
 
-int AdapterProcess::Stop() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int AdapterProcess::Stop() { return EndChild(pid_, SIGTERM); }
 
 std::string AdapterProcess::log() const { return ReadFile(log_); }
 
-void BackgroundCommand::Kill9() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void BackgroundCommand::Kill9() { EndChild(pid_, SIGKILL); }
 
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
@@ -349,22 +346,9 @@ bool BrokerProcess::Start() {
   return false;
 }
 
-int BrokerProcess::Stop() {
-  if (pid_ <= 0) return -1;
-  kill(pid_, SIGTERM);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-  return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
-}
+int BrokerProcess::Stop() { return EndChild(pid_, SIGTERM); }
 
-void BrokerProcess::Kill9() {
-  if (pid_ <= 0) return;
-  kill(pid_, SIGKILL);
-  int status = 0;
-  waitpid(pid_, &status, 0);
-  pid_ = -1;
-}
+void BrokerProcess::Kill9() { EndChild(pid_, SIGKILL); }
 
 std::string BrokerProcess::log() const { return ReadFile(data_dir_ / "broker.log"); }
 

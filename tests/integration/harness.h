@@ -70,6 +70,10 @@ std::set<std::string> PersonalDetailsInSamples();
 // dates would otherwise match a sample's date of birth or delivery date one day.
 std::string WithoutTimestamps(const std::string& log);
 
+// Fails the current test when `log` (its spdlog timestamps set aside) holds any personal
+// detail from the samples; says which log, never which detail.
+void ExpectNoPersonalDetails(const std::string& log, const std::string& which);
+
 // Where the integration tests keep broker and client logs for the final check.
 std::filesystem::path LogFolder();
 
