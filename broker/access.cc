@@ -3,9 +3,33 @@
 namespace dutyhub {
 
 Status AccessPolicy::Known(const std::string& principal) const {
-  if (config_.FindAgency(principal) || config_.FindUser(principal)) return Status::Ok();
+  if (config_.FindAgency(principal) || config_.FindUser(principal) || config_.FindGateway(principal)) {
+    return Status::Ok();
+  }
   return Status::PermissionDenied("'" + principal +
                                   "' is neither an agency nor a person in the configuration");
+}
+
+Result<std::string> AccessPolicy::Acting(const std::string& principal, const std::string& on_behalf_of) const {
+  if (on_behalf_of.empty()) return principal;
+  if (config_.FindGateway(principal) == nullptr) {
+    return Status::PermissionDenied("'" + principal +
+                                    "' is not a gateway: only a configured gateway acts on behalf of others");
+  }
+  if (config_.FindUser(on_behalf_of) == nullptr && config_.FindAgency(on_behalf_of) == nullptr) {
+    return Status::PermissionDenied("gateway '" + principal + "' may act only for a configured person or agency");
+  }
+  return on_behalf_of;
+}
+
+Status AccessPolicy::ThroughGateway(const std::string& acting, Operation operation) const {
+  if (operation == Operation::kAdmin || operation == Operation::kMetrics) {
+    return Status::PermissionDenied("administration is not done through a gateway: use the command line");
+  }
+  if (config_.FindAgency(acting) != nullptr && operation != Operation::kStatus) {
+    return Status::PermissionDenied("through a gateway an agency may only read its notifications' status");
+  }
+  return Status::Ok();
 }
 
 Result<std::vector<std::string>> AccessPolicy::ManagedInboxes(const std::string& principal,
@@ -63,6 +87,9 @@ Status AccessPolicy::Decide(const std::string& principal, Operation operation, c
     case Operation::kAdmin:
       if (insecure_dev_ || (user != nullptr && user->admin)) return Status::Ok();
       return Status::PermissionDenied("'" + principal + "' is not the hub's administrator");
+    case Operation::kMetrics:
+      if (config_.FindGateway(principal) != nullptr || (user != nullptr && user->admin)) return Status::Ok();
+      return Status::PermissionDenied("only a gateway or the administrator reads the broker's counters");
   }
   return Status::PermissionDenied("unknown operation");
 }

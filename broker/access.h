@@ -26,6 +26,7 @@ enum class Operation {
   kReport,       // likewise
   kAuditAccess,  // likewise
   kAdmin,        // admin time, advance-clock, stats, audit verify
+  kMetrics,      // the broker's counters: gateways and the administrator
 };
 
 struct Target {
@@ -40,8 +41,16 @@ class AccessPolicy {
   // `insecure_dev`: development mode, in which anyone known may run admin commands.
   AccessPolicy(const Config& config, bool insecure_dev) : config_(config), insecure_dev_(insecure_dev) {}
 
-  // The principal is a configured agency or user; PERMISSION_DENIED otherwise.
+  // The principal is a configured agency, user or gateway; PERMISSION_DENIED otherwise.
   Status Known(const std::string& principal) const;
+  // Who a request acts as: the authenticated principal itself or, when a gateway sends it
+  // `on_behalf_of` someone, that person or agency. PERMISSION_DENIED when a non-gateway
+  // claims to act for anyone, or a gateway for another gateway or a stranger.
+  Result<std::string> Acting(const std::string& principal, const std::string& on_behalf_of) const;
+  // What a gateway may ask on someone's behalf: a person anything but the administrator's
+  // commands (the pages offer none, and a gateway's key must not be able to move the
+  // clock); an agency only its notifications' status (a web page never publishes).
+  Status ThroughGateway(const std::string& acting, Operation operation) const;
   // OK, or PERMISSION_DENIED with a sentence saying why.
   Status Decide(const std::string& principal, Operation operation, const Target& target) const;
   // The inboxes a manager's question covers: `inbox` if they manage it, else all they do.

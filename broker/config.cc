@@ -341,6 +341,18 @@ void ReadInboxesAndPeople(const Node& root, Config& config) {
     if (node.Has("manages")) inbox_list(node.Get("manages"), user.manages);
     config.users[id] = user;
   }
+  // Optional: the gateways (dutyhub-web) that may act on behalf of a signed-in person.
+  if (root.Has("gateways")) {
+    for (auto& [id, node] : root.Get("gateways").Entries()) {
+      node.ExpectMap({"name", "public_key"});
+      if (config.FindAgency(id) || config.FindUser(id)) {
+        node.Fail("'" + id + "' is already an agency's or a person's id");
+      }
+      Gateway gateway{id, node.Has("name") ? node.Get("name").Text() : id, ""};
+      if (node.Has("public_key")) gateway.public_key = ReadKey(node.Get("public_key"));
+      config.gateways[id] = gateway;
+    }
+  }
 }
 
 void ReadDueAndRouting(const Node& root, Config& config) {
@@ -435,6 +447,10 @@ const User* Config::FindUser(const std::string& id) const {
   auto it = users.find(id);
   return it == users.end() ? nullptr : &it->second;
 }
+const Gateway* Config::FindGateway(const std::string& id) const {
+  auto it = gateways.find(id);
+  return it == gateways.end() ? nullptr : &it->second;
+}
 const Inbox* Config::FindInbox(const std::string& id) const {
   auto it = inboxes.find(id);
   return it == inboxes.end() ? nullptr : &it->second;
@@ -469,7 +485,7 @@ Result<std::shared_ptr<const Config>> ParseConfig(const std::string& text,
     YAML::Node yaml = YAML::Load(text);
     Node root(yaml, "", &config->source, 1);
     root.ExpectMap({"partnership", "broker", "time_zone", "calendars", "agencies", "inboxes",
-                    "users", "due", "escalation", "routing"});
+                    "users", "gateways", "due", "escalation", "routing"});
     config->partnership = root.Get("partnership").Text();
     ReadBroker(root, *config);
     ReadInboxesAndPeople(root, *config);

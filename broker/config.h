@@ -34,6 +34,15 @@ struct User {
   std::string public_key;
 };
 
+// A system people sign in to (dutyhub-web), which then asks the broker on their behalf.
+// The broker believes its `on_behalf_of` because the gateway authenticated with its own
+// key and the configuration names it here; nobody else's is believed.
+struct Gateway {
+  std::string id;
+  std::string name;
+  std::string public_key;
+};
+
 struct Inbox {
   std::string id;
   std::string team;
@@ -87,6 +96,7 @@ class Config {
   BrokerSettings broker;
   std::map<std::string, Agency> agencies;
   std::map<std::string, User> users;
+  std::map<std::string, Gateway> gateways;
   std::map<std::string, Inbox> inboxes;
   std::map<v1::Notification::Priority, Wait> due;
   std::map<v1::Notification::Priority, EscalationPolicy> escalation;
@@ -96,6 +106,7 @@ class Config {
 
   const Agency* FindAgency(const std::string& id) const;
   const User* FindUser(const std::string& id) const;
+  const Gateway* FindGateway(const std::string& id) const;
   const Inbox* FindInbox(const std::string& id) const;
 
   bool IsMember(const std::string& user, const std::string& inbox) const;

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <cctype>
+#include <optional>
 #include <set>
 
 #include "broker/routing.h"
@@ -54,6 +55,43 @@ std::string LoggableId(const std::string& id) {
   return id;
 }
 
+// The operation a request asks for, for what a gateway may ask on someone's behalf; null
+// for what anyone may ask (ping, who am I).
+std::optional<Operation> OperationOf(v1::Request::BodyCase body) {
+  switch (body) {
+    case v1::Request::kSend: return Operation::kSend;
+    case v1::Request::kInbox: return Operation::kListInbox;
+    case v1::Request::kShow: return Operation::kOpen;
+    case v1::Request::kAck: return Operation::kAcknowledge;
+    case v1::Request::kTransfer: return Operation::kTransfer;
+    case v1::Request::kStatus: return Operation::kStatus;
+    case v1::Request::kWatch: return Operation::kWatch;
+    case v1::Request::kOverdue: return Operation::kOverdue;
+    case v1::Request::kReport: return Operation::kReport;
+    case v1::Request::kAuditAccess: return Operation::kAuditAccess;
+    case v1::Request::kMetrics: return Operation::kMetrics;
+    case v1::Request::kPing:
+    case v1::Request::kWhoAmI:
+      return std::nullopt;
+    default:
+      return Operation::kAdmin;  // admin time, advance-clock, stats, audit verify, and anything new
+  }
+}
+
+// "household.members[2].relationship" -> "household.members[].relationship": one series per
+// field, however many members a form has.
+std::string FieldLabel(const std::string& path) {
+  std::string out;
+  bool in_index = false;
+  for (char c : path) {
+    if (c == '[') in_index = true;
+    if (in_index && c != '[' && c != ']') continue;
+    if (c == ']') in_index = false;
+    out += c;
+  }
+  return out;
+}
+
 }  // namespace
 
 v1::Reply ErrorReply(const Status& status) {
@@ -89,6 +127,16 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
         "the request names no operation: is the client older or newer than the broker?"));
   }
   if (Status s = access_.Known(principal); !s.ok()) return ErrorReply(s);
+  if (!request.on_behalf_of().empty()) {
+    auto acting = access_.Acting(principal, request.on_behalf_of());
+    if (!acting.ok()) return ErrorReply(acting.status());
+    if (auto operation = OperationOf(request.body_case())) {
+      if (Status s = access_.ThroughGateway(*acting, *operation); !s.ok()) return ErrorReply(s);
+    }
+    v1::Request as_person = request;
+    as_person.clear_on_behalf_of();
+    return Handle(as_person, *acting);
+  }
   switch (request.body_case()) {
     case v1::Request::kSend: return Send(principal, request.send());
     case v1::Request::kInbox: return Inbox(principal, request.inbox());
@@ -111,17 +159,25 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
     case v1::Request::kOverdue: return Overdue(principal, request.overdue());
     case v1::Request::kReport: return Report(principal, request.report());
     case v1::Request::kStats: return Stats(principal);
+    case v1::Request::kWhoAmI: return WhoAmI(principal);
+    case v1::Request::kMetrics: return Metrics(principal);
     default:
       return ErrorReply(Status::InvalidArgument("unknown operation"));
   }
 }
 
 Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
-  if (Status s = access_.Decide(principal, Operation::kSend, {}); !s.ok()) return ErrorReply(s);
+  if (Status s = access_.Decide(principal, Operation::kSend, {}); !s.ok()) {
+    CountRejection("not_permitted", s);
+    return ErrorReply(s);
+  }
   v1::Notification notification;
   if (send.payload_case() == v1::SendRequest::kNotificationJson) {
     Result<v1::Notification> parsed = ParseNotificationJson(send.notification_json());
-    if (!parsed.ok()) return ErrorReply(parsed.status());
+    if (!parsed.ok()) {
+      CountRejection("unreadable", parsed.status());
+      return ErrorReply(parsed.status());
+    }
     notification = std::move(*parsed);
   } else if (send.payload_case() == v1::SendRequest::kNotification) {
     notification = send.notification();
@@ -134,11 +190,13 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
   if (Status s = CheckNotification(notification, now); !s.ok()) {
     spdlog::info("rejected notification {} from {}: {} violation(s)", LoggableId(notification.id()),
                  principal, s.violations().size());
+    CountRejection("invalid", s);
     return ErrorReply(s);
   }
   if (Status s = access_.Decide(principal, Operation::kSend, Target{notification.type()}); !s.ok()) {
     spdlog::info("refused notification {} from {}: may not send {}", notification.id(), principal,
                  v1::Notification::Type_Name(notification.type()));
+    CountRejection("not_permitted", s);
     return ErrorReply(s);
   }
   Normalize(notification);
@@ -461,6 +519,58 @@ Outcome Hub::AuditAccess(const std::string& principal, const v1::AuditAccessRequ
   for (auto& access : *accesses) {
     if (managed.count(access.inbox())) *reply.mutable_audit_access()->add_accesses() = std::move(access);
   }
+  return reply;
+}
+
+void Hub::CountRejection(const std::string& reason, const Status& status) {
+  ++rejections_[reason];
+  for (const Violation& v : status.violations()) ++rejected_fields_[FieldLabel(v.field)];
+}
+
+Outcome Hub::WhoAmI(const std::string& principal) {
+  v1::Reply reply = OkReply();
+  v1::WhoAmIReply* me = reply.mutable_who_am_i();
+  me->set_principal(principal);
+  me->set_partnership(config_->partnership);
+  if (const User* user = config_->FindUser(principal)) {
+    me->set_kind(v1::WhoAmIReply::PERSON);
+    me->set_role(user->role);
+    for (const std::string& inbox : user->member_of) me->add_member_of(inbox);
+    for (const std::string& inbox : user->manages) me->add_manages(inbox);
+    me->set_admin(user->admin);
+  } else if (const Agency* agency = config_->FindAgency(principal)) {
+    me->set_kind(v1::WhoAmIReply::AGENCY);
+    me->set_role(agency->name);
+  } else if (const Gateway* gateway = config_->FindGateway(principal)) {
+    me->set_kind(v1::WhoAmIReply::GATEWAY);
+    me->set_role(gateway->name);
+  }
+  for (const auto& entry : config_->inboxes) me->add_inboxes(entry.first);
+  return reply;
+}
+
+Outcome Hub::Metrics(const std::string& principal) {
+  if (Status s = access_.Decide(principal, Operation::kMetrics, {}); !s.ok()) return ErrorReply(s);
+  v1::Reply reply = OkReply();
+  v1::MetricsReply* out = reply.mutable_metrics();
+  out->set_now_ms(clock_.Now());
+  if (Status s = reader_.FillMetrics(*out); !s.ok()) return ErrorReply(s);
+  if (figures_.publishes) out->set_publishes(figures_.publishes());
+  if (figures_.duplicates) out->set_duplicates(figures_.duplicates());
+  if (figures_.write_transactions) out->set_write_transactions(figures_.write_transactions());
+  if (figures_.commit_latency) *out->mutable_commit_latency() = figures_.commit_latency();
+  for (const auto& [label, count] : rejections_) {
+    auto* c = out->add_rejections();
+    c->set_label(label);
+    c->set_count(count);
+  }
+  for (const auto& [label, count] : rejected_fields_) {
+    auto* c = out->add_rejected_fields();
+    c->set_label(label);
+    c->set_count(count);
+  }
+  out->set_escalations(engine_.steps());
+  out->set_engine_lag_ms(engine_.lag_ms());
   return reply;
 }
 

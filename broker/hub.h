@@ -6,6 +6,7 @@
 #pragma once
 
 #include <functional>
+#include <map>
 #include <memory>
 #include <string>
 #include <variant>
@@ -42,6 +43,9 @@ using Outcome = std::variant<v1::Reply, WriteJob, Subscription>;
 struct BrokerFigures {
   std::function<int64_t()> write_transactions;
   std::function<int64_t()> writes;
+  std::function<int64_t()> publishes;
+  std::function<int64_t()> duplicates;
+  std::function<v1::Histogram()> commit_latency;
 };
 
 v1::Reply ErrorReply(const Status& status);
@@ -74,6 +78,10 @@ class Hub {
   Outcome Stats(const std::string& principal);
   Outcome AuditVerify(const std::string& principal);
   Outcome AuditAccess(const std::string& principal, const v1::AuditAccessRequest& request);
+  Outcome WhoAmI(const std::string& principal);
+  Outcome Metrics(const std::string& principal);
+  // Counts a refused notification for /metrics: by reason, and each violation by field.
+  void CountRejection(const std::string& reason, const Status& status);
 
   // The item, if it exists and the principal may do `operation` in its inbox.
   Result<v1::Delivery> ItemFor(const std::string& principal, const std::string& delivery_id,
@@ -87,6 +95,10 @@ class Hub {
   const EscalationEngine& engine_;
   AccessPolicy access_;
   BrokerFigures figures_;
+  // Since start, for /metrics; reactor thread only. Field paths are a bounded set (the
+  // notification's fields, indexes folded to []), never values.
+  std::map<std::string, int64_t> rejections_;
+  std::map<std::string, int64_t> rejected_fields_;
 };
 
 }  // namespace dutyhub

@@ -114,6 +114,9 @@ int main(int argc, char** argv) {
     for (const auto& [id, user] : (*config)->users) {
       if (auto s = add(id, user.public_key); !s.ok()) return Fail(s.message());
     }
+    for (const auto& [id, gateway] : (*config)->gateways) {
+      if (auto s = add(id, gateway.public_key); !s.ok()) return Fail(s.message());
+    }
     if (keyring.size() == 0) {
       return Fail("no principal has a public key: give them `public_key` in the configuration or "
                   "--keys DIR with NAME.pub files");
@@ -161,7 +164,10 @@ int main(int argc, char** argv) {
   dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine, insecure_dev);
   dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch, engine, clock);
   hub.set_figures({[&writer] { return static_cast<int64_t>(writer.transactions()); },
-                   [&writer] { return static_cast<int64_t>(writer.requests()); }});
+                   [&writer] { return static_cast<int64_t>(writer.requests()); },
+                   [&writer] { return static_cast<int64_t>(writer.publishes()); },
+                   [&writer] { return static_cast<int64_t>(writer.duplicates()); },
+                   [&writer] { return writer.CommitLatency(); }});
   // The ZAP handler is bound before the ROUTER listens, so no connection slips past it.
   std::unique_ptr<dutyhub::ZapHandler> zap;
   if (!insecure_dev) zap = std::make_unique<dutyhub::ZapHandler>(context, keyring);

@@ -3,6 +3,7 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <chrono>
 
 namespace dutyhub {
 namespace {
@@ -48,6 +49,19 @@ Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_ba
 }
 
 Writer::~Writer() { Stop(); }
+
+v1::Histogram Writer::CommitLatency() const {
+  v1::Histogram out;
+  int64_t cumulative = 0;
+  for (size_t i = 0; i < std::size(kCommitBoundsUs); ++i) {
+    cumulative += static_cast<int64_t>(commit_buckets_[i].load());
+    out.add_upper_bounds_seconds(static_cast<double>(kCommitBoundsUs[i]) / 1e6);
+    out.add_counts(cumulative);
+  }
+  out.set_count(cumulative + static_cast<int64_t>(commit_buckets_[std::size(kCommitBoundsUs)].load()));
+  out.set_sum_seconds(static_cast<double>(commit_us_total_.load()) / 1e6);
+  return out;
+}
 
 void Writer::Stop() {
   if (!thread_.joinable()) return;
@@ -195,6 +209,7 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     }
   }
   store_->set_event_sink(nullptr);
+  const auto commit_started = std::chrono::steady_clock::now();
   if (Status s = store_->Commit(); !s.ok()) {
     store_->Rollback();
     engine_.RolledBack();
@@ -203,10 +218,19 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     spdlog::critical("{}", failed_.message());
     return fail_all(failed_);
   }
+  const auto commit_us = std::chrono::duration_cast<std::chrono::microseconds>(
+                             std::chrono::steady_clock::now() - commit_started).count();
+  size_t bucket = 0;
+  while (bucket < std::size(kCommitBoundsUs) && commit_us > kCommitBoundsUs[bucket]) ++bucket;
+  commit_buckets_[bucket].fetch_add(1);
+  commit_us_total_.fetch_add(static_cast<uint64_t>(commit_us));
   engine_.Committed();
   transactions_.fetch_add(1);
   requests_.fetch_add(batch.size());
   for (auto& write : batch) {
+    if (write->reply.has_send() && write->reply.status().code() == v1::Status::OK) {
+      (write->reply.send().duplicate() ? duplicates_ : publishes_).fetch_add(1);
+    }
     if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
       spdlog::info("{}", write->job.log_line);
     }

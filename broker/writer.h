@@ -10,6 +10,7 @@
 #include <zmq.hpp>
 
 #include <atomic>
+#include <iterator>
 #include <memory>
 #include <string>
 #include <thread>
@@ -55,6 +56,12 @@ class Writer {
   // Transactions committed and requests in them, since start. Any thread.
   uint64_t transactions() const { return transactions_.load(); }
   uint64_t requests() const { return requests_.load(); }
+  // Notifications stored, and retries answered with the first answer, since start: counted
+  // once their transaction committed. Any thread.
+  uint64_t publishes() const { return publishes_.load(); }
+  uint64_t duplicates() const { return duplicates_.load(); }
+  // How long each COMMIT (the fsync that makes "confirmed" true) took. Any thread.
+  v1::Histogram CommitLatency() const;
 
  private:
   void Run(zmq::socket_t& jobs, zmq::socket_t& done);
@@ -83,6 +90,12 @@ class Writer {
   bool more_due_ = false;  // the last engine run stopped with steps still due
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> requests_{0};
+  std::atomic<uint64_t> publishes_{0};
+  std::atomic<uint64_t> duplicates_{0};
+  // Per bucket of kCommitBoundsUs (the last: slower than all), and the total in us.
+  static constexpr int64_t kCommitBoundsUs[] = {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
+  std::atomic<uint64_t> commit_buckets_[std::size(kCommitBoundsUs) + 1] = {};
+  std::atomic<uint64_t> commit_us_total_{0};
 };
 
 }  // namespace dutyhub

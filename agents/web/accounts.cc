@@ -1,0 +1,113 @@
+#include "agents/web/accounts.h"
+
+#include <sodium.h>
+#include <yaml-cpp/yaml.h>
+
+namespace dutyhub::web {
+namespace {
+
+constexpr size_t kMostTrackedNames = 10000;  // a flood of made-up names must not grow memory
+constexpr size_t kLongestPassword = 1024;
+
+// Checked against when the name is unknown, so an unknown name costs as long as a known one.
+const std::string& DecoyHash() {
+  static const std::string hash = [] {
+    auto made = HashPassword("a password nobody has");
+    return made.ok() ? *made : std::string();
+  }();
+  return hash;
+}
+
+}  // namespace
+
+Result<std::string> HashPassword(const std::string& password) {
+  if (sodium_init() < 0) return Status::Internal("libsodium did not start");
+  char out[crypto_pwhash_STRBYTES];
+  // crypto_pwhash_str is Argon2id; the interactive limits keep a sign-in near 0.1 s.
+  if (crypto_pwhash_str(out, password.data(), password.size(), crypto_pwhash_OPSLIMIT_INTERACTIVE,
+                        crypto_pwhash_MEMLIMIT_INTERACTIVE) != 0) {
+    return Status::Internal("not enough memory to hash a password");
+  }
+  return std::string(out);
+}
+
+Status Accounts::Load(const std::string& path) {
+  try {
+    YAML::Node root = YAML::LoadFile(path);
+    auto where = [&](const YAML::Node& node, const std::string& key) {
+      return path + ":" + std::to_string(node.Mark().line + 1) + ": " + key + ": ";
+    };
+    if (!root.IsMap() || !root["accounts"] || !root["accounts"].IsMap()) {
+      return Status::InvalidArgument(path + ":1: accounts: expected a mapping of account names");
+    }
+    for (const auto& entry : root["accounts"]) {
+      const std::string name = entry.first.Scalar();
+      const std::string key = "accounts." + name;
+      if (!entry.second.IsMap()) return Status::InvalidArgument(where(entry.first, key) + "expected a mapping");
+      Account account{name, name, ""};
+      for (const auto& field : entry.second) {
+        const std::string f = field.first.Scalar();
+        if (!field.second.IsScalar()) {
+          return Status::InvalidArgument(where(field.first, key + "." + f) + "expected a single value");
+        }
+        if (f == "password") account.password_hash = field.second.Scalar();
+        else if (f == "acts_as") account.acts_as = field.second.Scalar();
+        else return Status::InvalidArgument(where(field.first, key + "." + f) + "unknown key (expected password or acts_as)");
+      }
+      if (account.password_hash.rfind("$argon2id$", 0) != 0) {
+        return Status::InvalidArgument(where(entry.first, key + ".password") +
+                                       "expected an Argon2id hash (make one with `dutyhub-web hash-password`)");
+      }
+      accounts_[name] = account;
+    }
+  } catch (const YAML::Exception& e) {
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": not readable YAML: " + e.msg);
+  }
+  return Status::Ok();
+}
+
+const Account* Accounts::Find(const std::string& name) const {
+  auto it = accounts_.find(name);
+  return it == accounts_.end() ? nullptr : &it->second;
+}
+
+Result<Account> Accounts::SignIn(const std::string& name, const std::string& password) {
+  const Status refused = Status::PermissionDenied("that account name and password do not match");
+  const TimeMs now = clock_.Now();
+  {
+    std::lock_guard lock(mutex_);
+    auto it = failures_.find(name);
+    if (it != failures_.end() && it->second.locked_until > now) {
+      return Status::PermissionDenied("this account is locked after repeated failed sign-ins: try again in " +
+                                      std::to_string((it->second.locked_until - now + kMinuteMs - 1) / kMinuteMs) +
+                                      " minute(s), or ask your manager");
+    }
+  }
+  const Account* account = Find(name);
+  const std::string& hash = account != nullptr ? account->password_hash : DecoyHash();
+  bool right = password.size() <= kLongestPassword && !hash.empty() &&
+               crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  std::lock_guard lock(mutex_);
+  if (right && account != nullptr) {
+    failures_.erase(name);
+    return *account;
+  }
+  if (failures_.size() >= kMostTrackedNames && !failures_.count(name)) {
+    // Forget the oldest-locked half; a real account under attack is soon counted again.
+    for (auto it = failures_.begin(); it != failures_.end();) {
+      it = it->second.locked_until <= now ? failures_.erase(it) : std::next(it);
+    }
+    if (failures_.size() >= kMostTrackedNames) failures_.clear();
+  }
+  Failures& f = failures_[name];
+  if (f.locked_until != 0 && f.locked_until <= now) f = Failures{};  // a past lock is served
+  if (++f.count >= policy_.failures) {
+    f.locked_until = now + policy_.lock_for;
+    return Status::PermissionDenied("this account is now locked after " + std::to_string(f.count) +
+                                    " failed sign-ins: try again in " +
+                                    std::to_string(policy_.lock_for / kMinuteMs) + " minute(s), or ask your manager");
+  }
+  return refused;
+}
+
+}  // namespace dutyhub::web

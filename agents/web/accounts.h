@@ -1,0 +1,65 @@
+// Local web accounts: who may sign in to the pages, as which principal of the broker's
+// configuration, with an Argon2id password hash (libsodium's crypto_pwhash_str). Repeated
+// failures lock an account for a while, whatever password comes next.
+//
+// The accounts file (YAML; `dutyhub-web hash-password` makes a hash):
+//
+//   accounts:
+//     alice: {password: "$argon2id$v=19$m=65536,t=2,p=1$..."}                 # acts as alice
+//     gwh-ed-liaison: {acts_as: gwh-ed, password: "$argon2id$..."}   # agency staff: status only
+//
+// Thread-safe: the lock-out counts are behind a mutex.
+#pragma once
+
+#include <map>
+#include <mutex>
+#include <string>
+
+#include "broker/clock.h"
+#include "broker/status.h"
+
+namespace dutyhub::web {
+
+struct Account {
+  std::string name;      // what they type to sign in
+  std::string acts_as;   // the broker's principal: a person, or an agency for its staff
+  std::string password_hash;
+};
+
+struct LockoutPolicy {
+  int failures = 5;          // this many wrong passwords in a row ...
+  TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account this long
+};
+
+// An Argon2id hash of `password` in libsodium's string form, or INTERNAL.
+Result<std::string> HashPassword(const std::string& password);
+
+class Accounts {
+ public:
+  Accounts(const Clock& clock, LockoutPolicy policy) : clock_(clock), policy_(policy) {}
+
+  // Reads the accounts file; INVALID_ARGUMENT naming file, line and key.
+  Status Load(const std::string& path);
+
+  // The account when `password` is right and the account is not locked. Every failure is
+  // the same PERMISSION_DENIED sentence, so a caller learns nothing about which names
+  // exist; a locked account says so (its owner needs to know to wait or call someone).
+  Result<Account> SignIn(const std::string& name, const std::string& password);
+
+  // The account of that name, for single sign-on through a trusted proxy.
+  const Account* Find(const std::string& name) const;
+
+ private:
+  struct Failures {
+    int count = 0;
+    TimeMs locked_until = 0;
+  };
+
+  const Clock& clock_;
+  LockoutPolicy policy_;
+  std::map<std::string, Account> accounts_;
+  std::mutex mutex_;
+  std::map<std::string, Failures> failures_;  // by name typed, known or not, bounded below
+};
+
+}  // namespace dutyhub::web

@@ -1,0 +1,481 @@
+#include "agents/web/app.h"
+
+#include <spdlog/spdlog.h>
+
+#include <nlohmann/json.hpp>
+
+#include <chrono>
+#include <ctime>
+#include <map>
+
+#include "agents/cli/render.h"
+#include "agents/web/metrics.h"
+#include "agents/web/static_files.h"
+#include "broker/time_text.h"
+
+namespace dutyhub::web {
+namespace {
+
+using nlohmann::json;
+
+constexpr char kCookie[] = "dutyhub_session";
+constexpr size_t kMostBodyBytes = 64 * 1024;  // a note or a reason, never a notification
+
+std::string Dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
+
+int HttpStatusFor(v1::Status::Code code) {
+  switch (code) {
+    case v1::Status::OK: return 200;
+    case v1::Status::INVALID_ARGUMENT: return 400;
+    case v1::Status::PERMISSION_DENIED: return 403;
+    case v1::Status::NOT_FOUND: return 404;
+    case v1::Status::UNAVAILABLE: return 503;
+    default: return 500;
+  }
+}
+
+void ReplyJson(httplib::Response& res, const json& body, int status = 200) {
+  res.status = status;
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(Dump(body), "application/json");
+}
+
+void ReplyError(httplib::Response& res, v1::Status::Code code, const std::string& message,
+                const std::vector<std::pair<std::string, std::string>>& violations = {}) {
+  v1::Status status;
+  status.set_code(code);
+  status.set_message(message);
+  for (const auto& [field, description] : violations) {
+    auto* v = status.add_violations();
+    v->set_field(field);
+    v->set_description(description);
+  }
+  ReplyJson(res, cli::ErrorJson(status), HttpStatusFor(code));
+}
+
+void ReplyStatus(httplib::Response& res, const v1::Status& status) {
+  ReplyJson(res, cli::ErrorJson(status), HttpStatusFor(status.code()));
+}
+
+std::string CookieValue(const httplib::Request& req, const std::string& name) {
+  const std::string header = req.get_header_value("Cookie");
+  size_t at = 0;
+  while (at < header.size()) {
+    size_t end = header.find(';', at);
+    if (end == std::string::npos) end = header.size();
+    std::string part = header.substr(at, end - at);
+    part.erase(0, part.find_first_not_of(' '));
+    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
+    at = end + 1;
+  }
+  return "";
+}
+
+// A JSON object body, or an answer saying what is wrong with it. Changes come from the
+// pages' own script as JSON: a cross-site form cannot send that content type, which with
+// SameSite=Strict cookies and the CSRF header makes three locks on the door.
+std::optional<json> JsonBody(const httplib::Request& req, httplib::Response& res) {
+  if (req.get_header_value("Content-Type").rfind("application/json", 0) != 0) {
+    ReplyError(res, v1::Status::INVALID_ARGUMENT, "send the body as application/json");
+    return std::nullopt;
+  }
+  if (req.body.size() > kMostBodyBytes) {
+    ReplyError(res, v1::Status::INVALID_ARGUMENT, "the body is too large");
+    return std::nullopt;
+  }
+  json body = json::parse(req.body, nullptr, false);
+  if (!body.is_object()) {
+    ReplyError(res, v1::Status::INVALID_ARGUMENT, "the body is not a JSON object");
+    return std::nullopt;
+  }
+  return body;
+}
+
+std::optional<std::string> TextField(const json& body, const char* field, httplib::Response& res) {
+  auto it = body.find(field);
+  if (it == body.end() || !it->is_string()) {
+    ReplyError(res, v1::Status::INVALID_ARGUMENT, std::string(field) + " is required",
+               {{field, "give it as a string"}});
+    return std::nullopt;
+  }
+  return it->get<std::string>();
+}
+
+// YYYY-MM-DD of `ms` minus `days`, in UTC: the reports' periods.
+std::string DateDaysBefore(int64_t ms, int days) {
+  std::time_t t = static_cast<std::time_t>(ms / 1000) - static_cast<std::time_t>(days) * 86400;
+  std::tm tm{};
+  gmtime_r(&t, &tm);
+  char out[16];
+  std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
+  return out;
+}
+
+void SecurityHeaders(httplib::Response& res) {
+  res.set_header("Content-Security-Policy",
+                 "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' data:; "
+                 "connect-src 'self'; frame-ancestors 'none'; base-uri 'none'; form-action 'self'");
+  res.set_header("X-Content-Type-Options", "nosniff");
+  res.set_header("Referrer-Policy", "no-referrer");
+  res.set_header("X-Frame-Options", "DENY");
+}
+
+}  // namespace
+
+WebApp::WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock)
+    : config_(config),
+      accounts_(accounts),
+      sessions_(clock, config.idle_minutes * kMinuteMs, config.longest_hours * kHourMs),
+      gateway_(BrokerLink{config.broker, config.gateway, config.keys}),
+      feed_(gateway_.link()) {}
+
+WebApp::~WebApp() { Stop(); }
+
+std::optional<v1::Reply> WebApp::Ask(v1::Request request, const std::string& acting, httplib::Response& res) {
+  Result<v1::Reply> reply = gateway_.Call(std::move(request), acting);
+  if (!reply.ok()) {
+    ReplyError(res, v1::Status::UNAVAILABLE,
+               "the hub is not answering just now: try again in a minute; nothing was changed");
+    return std::nullopt;
+  }
+  if (reply->status().code() != v1::Status::OK) {
+    ReplyStatus(res, reply->status());
+    return std::nullopt;
+  }
+  return std::move(*reply);
+}
+
+int64_t WebApp::BrokerNow() {
+  v1::Request ping;
+  ping.mutable_ping();
+  auto reply = gateway_.Call(ping, "");
+  if (reply.ok() && reply->has_ping()) return reply->ping().now_ms();
+  return std::chrono::duration_cast<std::chrono::milliseconds>(
+             std::chrono::system_clock::now().time_since_epoch()).count();
+}
+
+Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Response& res) {
+  v1::Request who;
+  who.mutable_who_am_i();
+  Result<v1::Reply> reply = gateway_.Call(who, account.acts_as);
+  if (!reply.ok()) return reply.status();
+  if (reply->status().code() != v1::Status::OK) {
+    return Status::PermissionDenied("the hub does not know this account's person: " + reply->status().message());
+  }
+  const v1::WhoAmIReply& me = reply->who_am_i();
+  Session session;
+  session.account = account.name;
+  session.acts_as = account.acts_as;
+  session.agency = me.kind() == v1::WhoAmIReply::AGENCY;
+  if (me.kind() == v1::WhoAmIReply::GATEWAY) {
+    return Status::PermissionDenied("an account may not act as a gateway");
+  }
+  session.inboxes.insert(me.member_of().begin(), me.member_of().end());
+  session.inboxes.insert(me.manages().begin(), me.manages().end());
+  std::string token = sessions_.Start(session);
+  std::string cookie = std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+  if (config_.secure_cookies) cookie += "; Secure";
+  res.set_header("Set-Cookie", cookie);
+  auto started = sessions_.Find(token);
+  if (!started) return Status::Internal("the session ended as it started");
+  return Signed{token, *started};
+}
+
+std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req, httplib::Response& res) {
+  const std::string token = CookieValue(req, kCookie);
+  std::optional<Session> session = sessions_.Find(token);
+  if (config_.proxy_header.empty()) {
+    if (!session) return std::nullopt;
+    return Signed{token, *session};
+  }
+  // Single sign-on: believe the header only from the proxy's own addresses, and only for a
+  // configured account; a session started for someone else is not theirs.
+  bool from_proxy = false;
+  for (const std::string& address : config_.proxy_from) from_proxy |= req.remote_addr == address;
+  const std::string user = from_proxy ? req.get_header_value(config_.proxy_header) : "";
+  if (user.empty()) {
+    if (!session) return std::nullopt;
+    return Signed{token, *session};
+  }
+  if (session && session->account == user) return Signed{token, *session};
+  const Account* account = accounts_.Find(user);
+  if (account == nullptr) return std::nullopt;
+  auto started = StartSession(*account, res);
+  if (!started.ok()) return std::nullopt;
+  return *started;
+}
+
+std::optional<WebApp::Signed> WebApp::Require(const httplib::Request& req, httplib::Response& res, bool change) {
+  auto signed_in = SessionOf(req, res);
+  if (!signed_in) {
+    ReplyJson(res, json{{"error", {{"code", "UNAUTHENTICATED"}, {"message", "sign in first"}}}}, 401);
+    return std::nullopt;
+  }
+  if (change && !SameSecret(req.get_header_value("X-CSRF-Token"), signed_in->session.csrf)) {
+    ReplyError(res, v1::Status::PERMISSION_DENIED,
+               "this change did not carry the page's CSRF token: reload the page and try again");
+    return std::nullopt;
+  }
+  return signed_in;
+}
+
+void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
+  auto body = JsonBody(req, res);
+  if (!body) return;
+  auto name = TextField(*body, "account", res);
+  if (!name) return;
+  auto password = TextField(*body, "password", res);
+  if (!password) return;
+  Result<Account> account = accounts_.SignIn(*name, *password);
+  if (!account.ok()) {
+    // The account name a person typed is not logged: it could be anything they typed.
+    spdlog::info("sign-in refused from {}", req.remote_addr);
+    return ReplyError(res, v1::Status::PERMISSION_DENIED, account.status().message());
+  }
+  auto started = StartSession(*account, res);
+  if (!started.ok()) {
+    return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()), started.status().message());
+  }
+  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as, req.remote_addr);
+  ReplyJson(res, json{{"account", account->name}, {"acts_as", account->acts_as}, {"csrf", started->session.csrf}});
+}
+
+void WebApp::SignOut(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, /*change=*/true);
+  if (!signed_in) return;
+  sessions_.End(signed_in->token);
+  std::string cookie = std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+  if (config_.secure_cookies) cookie += "; Secure";
+  res.set_header("Set-Cookie", cookie);
+  spdlog::info("{} signed out", signed_in->session.account);
+  ReplyJson(res, json{{"signed_out", true}});
+}
+
+void WebApp::Me(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  v1::Request who;
+  who.mutable_who_am_i();
+  auto reply = Ask(who, signed_in->session.acts_as, res);
+  if (!reply) return;
+  const v1::WhoAmIReply& me = reply->who_am_i();
+  const char* kind = me.kind() == v1::WhoAmIReply::AGENCY ? "agency" : "person";
+  ReplyJson(res, json{{"account", signed_in->session.account},
+                      {"acts_as", me.principal()},
+                      {"kind", kind},
+                      {"role", me.role()},
+                      {"partnership", me.partnership()},
+                      {"member_of", me.member_of()},
+                      {"manages", me.manages()},
+                      {"inboxes", me.inboxes()},
+                      {"csrf", signed_in->session.csrf},
+                      {"now", FormatTimestamp(BrokerNow())}});
+}
+
+void WebApp::InboxItems(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  v1::Request request;
+  request.mutable_inbox()->set_inbox(req.matches[1]);
+  request.mutable_inbox()->set_all(req.get_param_value("all") == "1");
+  auto reply = Ask(request, signed_in->session.acts_as, res);
+  if (!reply) return;
+  json out = cli::InboxJson(reply->inbox());
+  out["now"] = FormatTimestamp(BrokerNow());
+  ReplyJson(res, out);
+}
+
+void WebApp::Item(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  v1::Request request;
+  request.mutable_show()->set_delivery_id(req.matches[1]);
+  auto reply = Ask(request, signed_in->session.acts_as, res);
+  if (!reply) return;
+  json out = cli::ShowJson(reply->show());
+  out["now"] = FormatTimestamp(BrokerNow());
+  ReplyJson(res, out);
+}
+
+void WebApp::Acknowledge(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, true);
+  if (!signed_in) return;
+  auto body = JsonBody(req, res);
+  if (!body) return;
+  auto note = TextField(*body, "note", res);
+  if (!note) return;
+  v1::Request request;
+  request.mutable_ack()->set_delivery_id(req.matches[1]);
+  request.mutable_ack()->set_note(*note);
+  auto reply = Ask(request, signed_in->session.acts_as, res);
+  if (!reply) return;
+  ReplyJson(res, cli::AckJson(reply->ack()));
+}
+
+void WebApp::Transfer(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, true);
+  if (!signed_in) return;
+  auto body = JsonBody(req, res);
+  if (!body) return;
+  auto to = TextField(*body, "to_inbox", res);
+  if (!to) return;
+  auto reason = TextField(*body, "reason", res);
+  if (!reason) return;
+  v1::Request request;
+  request.mutable_transfer()->set_delivery_id(req.matches[1]);
+  request.mutable_transfer()->set_to_inbox(*to);
+  request.mutable_transfer()->set_reason(*reason);
+  auto reply = Ask(request, signed_in->session.acts_as, res);
+  if (!reply) return;
+  ReplyJson(res, cli::TransferJson(reply->transfer()));
+}
+
+void WebApp::ManagerSummary(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  const std::string& acting = signed_in->session.acts_as;
+  v1::Request overdue;
+  overdue.mutable_overdue();
+  auto overdue_reply = Ask(overdue, acting, res);  // PERMISSION_DENIED for anyone not a manager
+  if (!overdue_reply) return;
+  const int64_t now = overdue_reply->overdue().now_ms();
+  json out;
+  out["now"] = FormatTimestamp(now);
+  out["overdue"] = cli::OverdueJson(overdue_reply->overdue())["items"];
+  for (const auto& [key, days] : std::map<std::string, int>{{"last_7_days", 6}, {"last_30_days", 29}}) {
+    v1::Request report;
+    report.mutable_report()->set_from_date(DateDaysBefore(now, days));
+    auto reply = Ask(report, acting, res);
+    if (!reply) return;
+    out[key] = cli::ReportJson(reply->report());
+  }
+  // Outstanding and overdue by inbox and level, from each managed inbox's own list.
+  json inboxes = json::array();
+  for (const auto& report : out["last_30_days"]["inboxes"]) {
+    v1::Request list;
+    list.mutable_inbox()->set_inbox(report["inbox"].get<std::string>());
+    auto reply = Ask(list, acting, res);
+    if (!reply) return;
+    std::map<int, int64_t> by_level;
+    int64_t overdue_here = 0;
+    for (const v1::Delivery& d : reply->inbox().items()) {
+      ++by_level[d.escalation_level()];
+      if (d.due_at_ms() <= now) ++overdue_here;
+    }
+    json levels = json::object();
+    for (const auto& [level, count] : by_level) levels[std::to_string(level)] = count;
+    inboxes.push_back({{"inbox", report["inbox"]},
+                       {"outstanding", reply->inbox().items_size()},
+                       {"overdue", overdue_here},
+                       {"by_level", levels}});
+  }
+  out["inboxes"] = inboxes;
+  ReplyJson(res, out);
+}
+
+void WebApp::ReportCsv(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  v1::Request report;
+  report.mutable_report()->set_from_date(req.get_param_value("from"));
+  report.mutable_report()->set_to_date(req.get_param_value("to"));
+  report.mutable_report()->set_inbox(req.get_param_value("inbox"));
+  auto reply = Ask(report, signed_in->session.acts_as, res);
+  if (!reply) return;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("Content-Disposition", "attachment; filename=\"dutyhub-report.csv\"");
+  res.set_content(cli::ReportCsv(reply->report()), "text/csv; charset=utf-8");
+}
+
+void WebApp::NotificationStatus(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  v1::Request status;
+  status.mutable_status()->set_notification_id(req.matches[1]);
+  auto reply = Ask(status, signed_in->session.acts_as, res);
+  if (!reply) return;
+  ReplyJson(res, cli::StatusJson(reply->status_reply()));
+}
+
+void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
+  auto signed_in = Require(req, res, false);
+  if (!signed_in) return;
+  const uint64_t id = feed_.Subscribe(signed_in->session.inboxes, signed_in->session.acts_as);
+  const std::string token = signed_in->token;
+  res.set_header("Cache-Control", "no-store");
+  res.set_header("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
+  res.set_chunked_content_provider(
+      "text/event-stream",
+      [this, id, token](size_t, httplib::DataSink& sink) {
+        // The stream ends with the session: a signed-out page stops receiving at once.
+        if (stopping_ || !sessions_.Alive(token)) {
+          sink.done();
+          return true;
+        }
+        std::vector<std::string> events = feed_.Take(id, std::chrono::seconds(15));
+        std::string chunk;
+        for (const std::string& event : events) chunk += "event: item\ndata: " + event + "\n\n";
+        if (chunk.empty()) chunk = ": still here\n\n";  // keeps proxies from closing it
+        return sink.write(chunk.data(), chunk.size());
+      },
+      [this, id](bool) { feed_.Unsubscribe(id); });
+}
+
+void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
+  if (!config_.metrics_token.empty() &&
+      !SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token)) {
+    res.status = 401;
+    res.set_header("WWW-Authenticate", "Bearer");
+    res.set_content("give the metrics token as Authorization: Bearer TOKEN\n", "text/plain");
+    return;
+  }
+  v1::Request request;
+  request.mutable_metrics();
+  auto reply = gateway_.Call(request, "");
+  if (!reply.ok() || reply->status().code() != v1::Status::OK) {
+    res.status = 503;
+    res.set_content("the hub is not answering\n", "text/plain");
+    return;
+  }
+  res.set_header("Cache-Control", "no-store");
+  res.set_content(PrometheusText(reply->metrics()), "text/plain; version=0.0.4; charset=utf-8");
+}
+
+void WebApp::Register(httplib::Server& server) {
+  server.set_payload_max_length(kMostBodyBytes);
+  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
+  auto bind = [this](void (WebApp::*handler)(const httplib::Request&, httplib::Response&)) {
+    return [this, handler](const httplib::Request& req, httplib::Response& res) { (this->*handler)(req, res); };
+  };
+  server.Post("/api/sign-in", bind(&WebApp::SignIn));
+  server.Post("/api/sign-out", bind(&WebApp::SignOut));
+  server.Get("/api/me", bind(&WebApp::Me));
+  server.Get(R"(/api/inboxes/([A-Za-z0-9_.-]+))", bind(&WebApp::InboxItems));
+  server.Get(R"(/api/items/([A-Za-z0-9-]+))", bind(&WebApp::Item));
+  server.Post(R"(/api/items/([A-Za-z0-9-]+)/acknowledge)", bind(&WebApp::Acknowledge));
+  server.Post(R"(/api/items/([A-Za-z0-9-]+)/transfer)", bind(&WebApp::Transfer));
+  server.Get("/api/manager", bind(&WebApp::ManagerSummary));
+  server.Get("/api/report.csv", bind(&WebApp::ReportCsv));
+  server.Get(R"(/api/notifications/([A-Za-z0-9-]+))", bind(&WebApp::NotificationStatus));
+  server.Get("/api/events", bind(&WebApp::Events));
+  server.Get("/metrics", bind(&WebApp::Metrics));
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  // The pages: one document whose script draws the page its path names.
+  for (const StaticFile& file : StaticFiles()) {
+    server.Get(file.path, [&file](const httplib::Request&, httplib::Response& res) {
+      res.set_header("Cache-Control", "no-cache");
+      res.set_content(std::string(file.content), file.content_type);
+    });
+  }
+  const StaticFile* page = FindStaticFile("/static/app.html");
+  auto serve_page = [page](const httplib::Request&, httplib::Response& res) {
+    res.set_header("Cache-Control", "no-cache");
+    res.set_content(std::string(page->content), page->content_type);
+  };
+  for (const char* path : {"/", "/sign-in", R"(/inbox/[A-Za-z0-9_.-]+)", R"(/items/[A-Za-z0-9-]+)", "/manager",
+                           "/sender", R"(/sender/[A-Za-z0-9-]+)"}) {
+    server.Get(path, serve_page);
+  }
+}
+
+}  // namespace dutyhub::web

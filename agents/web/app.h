@@ -1,0 +1,71 @@
+// dutyhub-web's HTTP side: sign-in, the JSON API the pages call, the pages themselves,
+// live updates (server-sent events) and /metrics. Every question about a notification goes
+// to the broker on behalf of the person signed in; the broker decides what they may see.
+//
+// Threads: httplib's worker threads call the handlers; everything here is thread-safe.
+#pragma once
+
+#include <httplib.h>
+
+#include <atomic>
+#include <memory>
+#include <string>
+
+#include "agents/web/accounts.h"
+#include "agents/web/gateway.h"
+#include "agents/web/sessions.h"
+#include "agents/web/web_config.h"
+#include "broker/clock.h"
+
+namespace dutyhub::web {
+
+class WebApp {
+ public:
+  // REQUIRES: `accounts` loaded; `clock` outlives this.
+  WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock);
+  ~WebApp();
+
+  // Adds every route to `server`.
+  void Register(httplib::Server& server);
+  // Ends the live-update streams, so the server can stop.
+  void Stop() { stopping_ = true; }
+
+ private:
+  struct Signed {
+    std::string token;
+    Session session;
+  };
+  // The session this request belongs to: its cookie's, or for single sign-on the trusted
+  // proxy's user (a session is started for them, its cookie set on `res`).
+  std::optional<Signed> SessionOf(const httplib::Request& req, httplib::Response& res);
+  // The session, and for a change its CSRF token checked; answers 401/403 itself when not.
+  std::optional<Signed> Require(const httplib::Request& req, httplib::Response& res, bool change);
+  // Starts a session for `account` (asking the broker who they are); its cookie is set.
+  Result<Signed> StartSession(const Account& account, httplib::Response& res);
+  // Asks the broker for `acting`; answers `res` with the error when there is one.
+  std::optional<v1::Reply> Ask(v1::Request request, const std::string& acting, httplib::Response& res);
+  // The broker's time (simulated in the demo), for "due in" on the pages.
+  int64_t BrokerNow();
+
+  void SignIn(const httplib::Request& req, httplib::Response& res);
+  void SignOut(const httplib::Request& req, httplib::Response& res);
+  void Me(const httplib::Request& req, httplib::Response& res);
+  void InboxItems(const httplib::Request& req, httplib::Response& res);
+  void Item(const httplib::Request& req, httplib::Response& res);
+  void Acknowledge(const httplib::Request& req, httplib::Response& res);
+  void Transfer(const httplib::Request& req, httplib::Response& res);
+  void ManagerSummary(const httplib::Request& req, httplib::Response& res);
+  void ReportCsv(const httplib::Request& req, httplib::Response& res);
+  void NotificationStatus(const httplib::Request& req, httplib::Response& res);
+  void Events(const httplib::Request& req, httplib::Response& res);
+  void Metrics(const httplib::Request& req, httplib::Response& res);
+
+  const WebConfig& config_;
+  Accounts& accounts_;
+  Sessions sessions_;
+  Gateway gateway_;
+  EventFeed feed_;
+  std::atomic<bool> stopping_{false};
+};
+
+}  // namespace dutyhub::web
