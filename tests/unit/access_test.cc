@@ -124,5 +124,46 @@ TEST_F(AccessMatrix, DevelopmentModeLetsAnyoneKnownRunAdminCommandsAndNothingEls
   }
 }
 
+// A gateway (dutyhub-web) acts for people who signed in to it; nobody else may claim to.
+TEST_F(AccessMatrix, OnlyAConfiguredGatewayActsOnBehalfOfSomeone) {
+  AccessPolicy policy(*config_, /*insecure_dev=*/false);
+  ASSERT_TRUE(policy.Known("web").ok());
+  auto acting = policy.Acting("web", "alice");
+  ASSERT_TRUE(acting.ok());
+  EXPECT_EQ(*acting, "alice");
+  EXPECT_EQ(*policy.Acting("alice", ""), "alice");  // nobody named: itself
+  for (const std::string& who : Principals()) {
+    // A person or agency claiming to act for someone else is refused, whoever it names.
+    auto claimed = policy.Acting(who, "frank");
+    EXPECT_FALSE(claimed.ok()) << who;
+    EXPECT_EQ(claimed.status().code(), Code::kPermissionDenied);
+  }
+  EXPECT_FALSE(policy.Acting("web", "web").ok()) << "a gateway for a gateway";
+  EXPECT_FALSE(policy.Acting("web", "mallory").ok()) << "a stranger";
+}
+
+TEST_F(AccessMatrix, ThroughAGatewayPeopleDoAllButAdministrationAndAgenciesOnlyReadStatus) {
+  AccessPolicy policy(*config_, /*insecure_dev=*/false);
+  const std::vector<Operation> all = {Operation::kSend, Operation::kListInbox, Operation::kOpen,
+                                      Operation::kAcknowledge, Operation::kTransfer, Operation::kWatch,
+                                      Operation::kStatus, Operation::kOverdue, Operation::kReport,
+                                      Operation::kAuditAccess, Operation::kAdmin, Operation::kMetrics};
+  for (Operation op : all) {
+    const bool admin = op == Operation::kAdmin || op == Operation::kMetrics;
+    EXPECT_EQ(policy.ThroughGateway("frank", op).ok(), !admin) << static_cast<int>(op);
+    EXPECT_EQ(policy.ThroughGateway("alice", op).ok(), !admin) << static_cast<int>(op);
+    EXPECT_EQ(policy.ThroughGateway("gwh-ed", op).ok(), op == Operation::kStatus) << static_cast<int>(op);
+  }
+  // The gateway itself: only the counters, never anyone's inbox, never a publish.
+  EXPECT_TRUE(policy.Decide("web", Operation::kMetrics, {}).ok());
+  EXPECT_TRUE(policy.Decide("frank", Operation::kMetrics, {}).ok());
+  EXPECT_FALSE(policy.Decide("alice", Operation::kMetrics, {}).ok());
+  EXPECT_FALSE(policy.Decide("web", Operation::kSend, {.type = v1::Notification::HOSPITAL_LIAISON}).ok());
+  EXPECT_FALSE(policy.Decide("web", Operation::kAdmin, {}).ok());
+  for (const std::string& inbox : kInboxes) {
+    EXPECT_FALSE(policy.Decide("web", Operation::kOpen, {.inbox = inbox}).ok()) << inbox;
+  }
+}
+
 }  // namespace
 }  // namespace dutyhub

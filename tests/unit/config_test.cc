@@ -166,6 +166,20 @@ TEST(ConfigCheck, AGapInCoverIsReported) {
   EXPECT_TRUE(christmas);
 }
 
+TEST(NorthshireConfig, TheWebPagesAreTheOneGateway) {
+  auto c = Northshire();
+  ASSERT_EQ(c->gateways.size(), 1u);
+  EXPECT_NE(c->FindGateway("web"), nullptr);
+  EXPECT_EQ(c->FindGateway("alice"), nullptr);
+}
+
+TEST(ConfigErrors, AGatewayMayNotShareAPersonsName) {
+  Status s = Broken("  web: {name:", "  alice: {name:");
+  EXPECT_NE(s.message().find("gateways.alice"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("already"), std::string::npos) << s.message();
+  EXPECT_NE(Broken("  web: {name:", "  web: {nmae:").message().find("unknown key"), std::string::npos);
+}
+
 TEST(ConfigErrors, NameFileLineAndKey) {
   Status s = Broken("alice: {role: health visitor, member_of: [hv-north]}",
                     "alice: {role: health visitor, member_of: [hv-nrth]}");

@@ -1,0 +1,791 @@
+#!/usr/bin/python3
+"""dutyhub-web's pages, end to end, in headless Chromium.
+
+Starts a broker (CURVE keys, a simulated clock) and dutyhub-web in a temporary folder,
+sends the valid samples, then drives the pages as alice, dan and bob:
+
+   1  alice signs in through the form and sees the two hv-north items
+   2  a new notification appears on her open inbox page without a reload
+   3  she opens the SCBU discharge, reads the form and acknowledges it
+   4  the simulated clock moves on: the hospital liaison item is overdue and escalated
+   5  dan sees it overdue on /manager, opens it from there and acknowledges it
+   6  bob (hv-south only) is not shown an hv-north item
+   7  a change without the CSRF header is refused (403) and changes nothing
+   8  the inbox page does not scroll sideways at 320 px
+   9  signing in works with the keyboard alone
+  10  the broker's and dutyhub-web's logs hold no child's name or NHS number
+
+Run with Debian's python3, python3-selenium, chromium and chromedriver:
+
+  /usr/bin/python3 tests/browser/pages_test.py --broker BIN --cli BIN --web BIN \
+      --config config/northshire.yaml --samples config/samples --artifacts DIR
+
+Exit 0 when every check passes; otherwise 1, naming the check that failed. Screenshots and
+the two logs are left in DIR.
+"""
+
+import argparse
+import base64
+import json
+import os
+import re
+import secrets
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import traceback
+import urllib.parse
+import urllib.request
+import uuid
+
+from selenium import webdriver
+from selenium.common.exceptions import (NoSuchElementException, StaleElementReferenceException,
+                                        TimeoutException, WebDriverException)
+from selenium.webdriver.chrome.options import Options
+from selenium.webdriver.chrome.service import Service
+from selenium.webdriver.common.action_chains import ActionChains
+from selenium.webdriver.common.by import By
+from selenium.webdriver.common.keys import Keys
+from selenium.webdriver.support.ui import WebDriverWait
+
+CHROMIUM = '/usr/bin/chromium'
+CHROMEDRIVER = '/usr/bin/chromedriver'
+START = '2026-11-23T16:00:00Z'
+WHOLE_RUN_SECONDS = 170  # a watchdog: the run should take well under two minutes
+WAIT = 10                # seconds for any one page condition
+
+PRINCIPALS = ['gwh-ed', 'gwh-scbu', 'northshire-mash', 'alice', 'bob', 'carol', 'sam', 'priya', 'gina',
+              'eddie', 'dan', 'erin', 'frank', 'tess', 'web']
+SAMPLES = [  # (file, sending agency)
+    ('hospital-liaison-non-mobile-injury.json', 'gwh-ed'),
+    ('hospital-liaison-school-age.json', 'gwh-ed'),
+    ('mash-request-home-visit.json', 'northshire-mash'),
+    ('mash-request-gp-information.json', 'northshire-mash'),
+    ('mash-request-unborn-midwifery.json', 'northshire-mash'),
+    ('scbu-discharge-mental-health-no-meeting.json', 'gwh-scbu'),
+    ('scbu-discharge-unknown-area.json', 'gwh-scbu'),
+]
+WEB_ACCOUNTS = ['alice', 'bob', 'dan']
+HL_TEXT = 'hospital liaison from gwh-ed'
+SCBU_TEXT = 'scbu discharge from gwh-scbu'
+
+
+class CheckFailed(Exception):
+    pass
+
+
+def require(condition, message):
+    if not condition:
+        raise CheckFailed(message)
+
+
+class WholeRunTooLong(Exception):
+    pass
+
+
+def on_alarm(signum, frame):
+    raise WholeRunTooLong('the whole run took over %d s' % WHOLE_RUN_SECONDS)
+
+
+# ---- the processes -------------------------------------------------------------------------
+
+class Hub:
+    """The broker and dutyhub-web in a temporary folder, and the CLI to talk to them."""
+
+    def __init__(self, args):
+        self.args = args
+        self.tmp = tempfile.mkdtemp(prefix='dutyhub-browser-')
+        self.keys = os.path.join(self.tmp, 'keys')
+        self.env = {k: v for k, v in os.environ.items() if not k.startswith('DUTYHUB_')}
+        self.children = []  # (name, Popen)
+        self.logs = []      # the logs to check for a child's details
+        self.endpoint = None
+        self.base = None
+        self.passwords = {}
+
+    # Runs a command to its end; its stdout, or CheckFailed with what it said.
+    def run(self, argv, stdin=None, timeout=30, check=True):
+        done = subprocess.run(argv, input=stdin, capture_output=True, text=True, timeout=timeout, env=self.env)
+        if check and done.returncode != 0:
+            raise CheckFailed('%s exited %d: %s%s' % (' '.join(argv), done.returncode, done.stdout.strip(),
+                                                      ('; stderr: ' + done.stderr.strip()) if done.stderr else ''))
+        return done
+
+    def key(self, name):
+        return os.path.join(self.keys, name + '.key')
+
+    def cli(self, who, *command):
+        argv = [self.args.cli, '--broker', self.endpoint, '--key', self.key(who), '--json'] + list(command)
+        out = self.run(argv).stdout
+        try:
+            return json.loads(out)
+        except ValueError:
+            raise CheckFailed('%s did not print JSON: %r' % (' '.join(argv), out[:300]))
+
+    def start(self, name, argv):
+        log_path = os.path.join(self.tmp, name + '.log')
+        log = open(log_path, 'wb')
+        proc = subprocess.Popen(argv, stdin=subprocess.DEVNULL, stdout=log, stderr=subprocess.STDOUT, env=self.env)
+        log.close()
+        self.children.append((name, proc))
+        self.logs.append(log_path)
+        return proc, log_path
+
+    def stop(self):
+        for name, proc in reversed(self.children):
+            if proc.poll() is None:
+                proc.terminate()
+                try:
+                    proc.wait(timeout=5)
+                except subprocess.TimeoutExpired:
+                    print('%s did not stop on SIGTERM: killing pid %d' % (name, proc.pid), file=sys.stderr)
+                    proc.kill()
+                    proc.wait(timeout=5)
+        self.children = []
+
+    def make_keys(self):
+        os.makedirs(self.keys)
+        cli = self.args.cli
+        pub = self.run([cli, 'keygen', '--out', self.key('broker')]).stdout
+        broker_pub = os.path.join(self.keys, 'broker.pub')
+        with open(broker_pub, 'w') as f:
+            f.write(pub)
+        for name in PRINCIPALS:
+            pub = self.run([cli, 'keygen', '--out', self.key(name), '--broker-key', broker_pub]).stdout
+            with open(os.path.join(self.keys, name + '.pub'), 'w') as f:
+                f.write(pub)
+
+    def start_broker(self):
+        port = free_port()
+        self.endpoint = 'tcp://127.0.0.1:%d' % port
+        proc, log = self.start('broker', [
+            self.args.broker, '--config', self.args.config, '--data', os.path.join(self.tmp, 'data'),
+            '--listen', self.endpoint, '--simulated-clock', START,
+            '--key', self.key('broker'), '--keys', self.keys])
+        deadline = time.monotonic() + 10
+        while True:
+            ping = self.run([self.args.cli, '--broker', self.endpoint, '--key', self.key('frank'),
+                             '--timeout', '0.2', 'ping'], check=False)
+            if ping.returncode == 0:
+                return
+            if proc.poll() is not None:
+                raise CheckFailed('the broker exited %d before answering: %s' % (proc.returncode, tail(log)))
+            if time.monotonic() > deadline:
+                raise CheckFailed('the broker did not answer a ping within 10 s: %s' % tail(log))
+            time.sleep(0.1)
+
+    def send(self, agency, path):
+        return self.cli(agency, 'send', path)
+
+    def start_web(self):
+        accounts = os.path.join(self.tmp, 'accounts.yaml')
+        lines = ['accounts:']
+        for name in WEB_ACCOUNTS:
+            password = 'pw-%s-%s' % (name, secrets.token_hex(6))
+            digest = self.run([self.args.web, 'hash-password'], stdin=password + '\n').stdout.strip()
+            require(digest.startswith('$argon2id$'), 'hash-password printed %r' % digest[:40])
+            self.passwords[name] = password
+            lines.append('  %s: {password: "%s"}' % (name, digest))
+        with open(accounts, 'w') as f:
+            f.write('\n'.join(lines) + '\n')
+        config = os.path.join(self.tmp, 'web.yaml')
+        with open(config, 'w') as f:
+            f.write('listen: 127.0.0.1:0\nbroker: %s\ngateway: web\nkey: %s\naccounts: %s\n'
+                    % (self.endpoint, self.key('web'), accounts))
+        proc, log = self.start('web', [self.args.web, '--config', config])
+        listening = re.compile(r'dutyhub-web listening on http://127\.0\.0\.1:(\d+);')
+        deadline = time.monotonic() + 10
+        while True:
+            with open(log, errors='replace') as f:
+                m = listening.search(f.read())
+            if m:
+                break
+            if proc.poll() is not None:
+                raise CheckFailed('dutyhub-web exited %d before listening: %s' % (proc.returncode, tail(log)))
+            if time.monotonic() > deadline:
+                raise CheckFailed('dutyhub-web did not say where it listens within 10 s: %s' % tail(log))
+            time.sleep(0.05)
+        self.base = 'http://127.0.0.1:%s' % m.group(1)
+        with urllib.request.urlopen(self.base + '/healthz', timeout=5) as r:
+            body = r.read().decode()
+            require(r.status == 200 and body.strip() == 'ok', '/healthz answered %d %r' % (r.status, body))
+
+
+def free_port():
+    with socket.socket(socket.AF_INET, socket.SOCK_STREAM) as s:
+        s.bind(('127.0.0.1', 0))
+        return s.getsockname()[1]
+
+
+def tail(path, lines=15):
+    try:
+        with open(path, errors='replace') as f:
+            return ' | '.join(f.read().splitlines()[-lines:])
+    except OSError as e:
+        return '(no log: %s)' % e
+
+
+# ---- the browser ---------------------------------------------------------------------------
+
+class Browser:
+    def __init__(self, base, tmp, artifacts):
+        self.base = base
+        self.artifacts = artifacts
+        options = Options()
+        options.binary_location = CHROMIUM
+        for flag in ['--headless', '--no-sandbox', '--disable-gpu', '--disable-quic', '--no-first-run',
+                     '--disable-background-networking', '--disable-component-update', '--disable-sync',
+                     '--disable-dev-shm-usage', '--window-size=1280,1000',
+                     '--user-data-dir=' + os.path.join(tmp, 'chromium-profile')]:
+            options.add_argument(flag)
+        options.set_capability('goog:loggingPrefs', {'browser': 'ALL'})
+        self.service = Service(executable_path=CHROMEDRIVER, log_path=os.path.join(tmp, 'chromedriver.log'))
+        self.driver = webdriver.Chrome(service=self.service, options=options)
+        self.driver.set_script_timeout(WAIT)
+        self.driver.set_page_load_timeout(WAIT * 2)
+
+    def quit(self):
+        try:
+            self.driver.quit()
+        finally:
+            self.service.stop()
+
+    # -- small helpers
+
+    def get(self, path):
+        self.driver.get(self.base + path)
+
+    def path(self):
+        return urllib.parse.urlparse(self.driver.current_url).path
+
+    def query(self):
+        return urllib.parse.parse_qs(urllib.parse.urlparse(self.driver.current_url).query)
+
+    def js(self, script, *args):
+        return self.driver.execute_script(script, *args)
+
+    def wait(self, condition, message, timeout=WAIT):
+        """Waits until condition(driver) is truthy, ignoring elements re-drawn under us."""
+        def attempt(driver):
+            try:
+                return condition(driver)
+            except (NoSuchElementException, StaleElementReferenceException):
+                return False
+        try:
+            return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(attempt)
+        except TimeoutException:
+            raise CheckFailed('%s (waited %d s; at %s; page says: %s)'
+                              % (message, timeout, self.driver.current_url, self.main_text()[:400]))
+
+    def wait_for_path(self, path, timeout=WAIT):
+        self.wait(lambda d: self.path() == path, 'the browser did not reach %s' % path, timeout)
+
+    def main_text(self):
+        try:
+            return ' '.join(self.js("const m = document.getElementById('main'); return m ? m.innerText : '';").split())
+        except WebDriverException:
+            return '(unreadable)'
+
+    def text(self, selector):
+        return ' '.join(self.driver.find_element(By.CSS_SELECTOR, selector).text.split())
+
+    def exists(self, selector):
+        return len(self.driver.find_elements(By.CSS_SELECTOR, selector)) > 0
+
+    def click(self, find, message):
+        """Clicks the element find(driver) gives, again if the page re-drew it meanwhile."""
+        def attempt(driver):
+            element = find(driver)
+            if element is None:
+                return False
+            element.click()
+            return True
+        self.wait(attempt, message)
+
+    def link(self, container, text, delivery_id=None):
+        """The `h2 a` link of the list item in `container` with that text (and delivery id)."""
+        def find(driver):
+            for li in driver.find_elements(By.CSS_SELECTOR, container + ' > li.item'):
+                if delivery_id and li.get_attribute('data-delivery-id') != delivery_id:
+                    continue
+                a = li.find_element(By.CSS_SELECTOR, 'h2 a')
+                if ' '.join(a.text.split()) == text:
+                    return a
+            return None
+        return find
+
+    def list_items(self, container='#items'):
+        """[(delivery id, link text, the item's whole text, its classes)] as the page shows them now."""
+        return self.js("""
+            return [...document.querySelectorAll(arguments[0] + ' > li.item')].map((li) => {
+              const a = li.querySelector('h2 a');
+              return [li.dataset.deliveryId, a ? a.textContent.trim() : null,
+                      li.innerText.replace(/\\s+/g, ' ').trim(), li.className];
+            });""", container)
+
+    def inbox_ready(self):
+        """The inbox page has drawn its list at least once."""
+        return self.exists('#items') and self.text('#count') != ''
+
+    def screenshot(self, name):
+        path = os.path.join(self.artifacts, name + '.png')
+        try:  # the whole page, not only what fits in the window
+            metrics = self.driver.execute_cdp_cmd('Page.getLayoutMetrics', {})
+            size = metrics.get('cssContentSize') or metrics['contentSize']
+            shot = self.driver.execute_cdp_cmd('Page.captureScreenshot', {
+                'format': 'png', 'captureBeyondViewport': True,
+                'clip': {'x': 0, 'y': 0, 'width': size['width'], 'height': size['height'], 'scale': 1}})
+            with open(path, 'wb') as f:
+                f.write(base64.b64decode(shot['data']))
+        except (WebDriverException, KeyError):
+            self.driver.save_screenshot(path)
+        return path
+
+    # -- signing in and out
+
+    def sign_in(self, account, password, lands_on):
+        self.get('/sign-in')
+        self.wait(lambda d: self.exists('#account') and self.exists('#password'), 'the sign-in form did not appear')
+        self.driver.find_element(By.ID, 'account').send_keys(account)
+        self.driver.find_element(By.ID, 'password').send_keys(password)
+        self.driver.find_element(By.CSS_SELECTOR, 'form button[type=submit]').click()
+        self.wait(lambda d: self.path() != '/sign-in', '%s was not signed in' % account)
+        require(self.path() == lands_on, '%s landed on %s, not %s' % (account, self.path(), lands_on))
+        self.wait(lambda d: ('Signed in as ' + account) in self.text('#nav'),
+                  'the navigation does not say "Signed in as %s"' % account)
+
+    def sign_out(self):
+        self.click(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, '#nav button')
+                                   if b.text.strip() == 'Sign out'), None),
+                   'there is no "Sign out" button in the navigation')
+        self.wait_for_path('/sign-in')
+        self.wait(lambda d: self.exists('#account'), 'the sign-in form did not appear after signing out')
+
+    def console_errors(self):
+        try:
+            return [e['message'] for e in self.driver.get_log('browser') if e.get('level') == 'SEVERE']
+        except WebDriverException:
+            return []
+
+
+# ---- the checks ----------------------------------------------------------------------------
+
+class PagesTest:
+    def __init__(self, args):
+        self.args = args
+        self.hub = Hub(args)
+        self.browser = None
+        self.passed = []
+        self.sent = {}  # sample file -> the send reply
+        self.sample_json = {}
+
+    def delivery(self, sample, inbox):
+        for d in self.sent[sample]['deliveries']:
+            if d['inbox'] == inbox:
+                return d['delivery_id']
+        raise CheckFailed('%s did not reach %s: %s' % (sample, inbox, self.sent[sample]))
+
+    def setup(self):
+        hub = self.hub
+        hub.make_keys()
+        hub.start_broker()
+        for sample, agency in SAMPLES:
+            path = os.path.join(self.args.samples, sample)
+            with open(path) as f:
+                self.sample_json[sample] = json.load(f)
+            self.sent[sample] = hub.send(agency, path)
+        self.hl = self.delivery('hospital-liaison-non-mobile-injury.json', 'hv-north')
+        self.scbu = self.delivery('scbu-discharge-mental-health-no-meeting.json', 'hv-north')
+        self.south = self.delivery('mash-request-home-visit.json', 'hv-south')
+        inbox = hub.cli('alice', 'inbox', 'hv-north')
+        found = sorted((i['delivery_id'], i['type'], i['from'], i['priority']) for i in inbox['items'])
+        expected = sorted([(self.hl, 'HOSPITAL_LIAISON', 'gwh-ed', 'IMMEDIATE'),
+                           (self.scbu, 'SCBU_DISCHARGE', 'gwh-scbu', 'URGENT')])
+        require(found == expected, 'after sending the samples hv-north holds %s, not %s' % (found, expected))
+        hl_due = [i['due_at'] for i in inbox['items'] if i['delivery_id'] == self.hl]
+        require(hl_due == ['2026-11-23T16:15:00Z'], 'the hospital liaison item is due %s, not 16:15' % hl_due)
+        hub.start_web()
+        self.browser = Browser(hub.base, hub.tmp, self.args.artifacts)
+
+    def check(self, number, name, body):
+        try:
+            body()
+        except CheckFailed as e:
+            raise CheckFailed('check %d (%s) failed: %s' % (number, name, e))
+        except WebDriverException as e:
+            raise CheckFailed('check %d (%s) failed in the browser: %s' % (number, name, e.msg or e))
+        self.passed.append((number, name))
+        print('ok %d %s' % (number, name), flush=True)
+
+    def run(self):
+        self.setup()
+        self.check(1, 'alice signs in through the form and sees the two hv-north items', self.alice_inbox)
+        self.check(2, 'a new hv-north item appears on the open inbox page without a reload, announced',
+                   self.live_update)
+        self.check(3, 'alice reads the SCBU discharge form and acknowledges it; it leaves her list',
+                   self.alice_acknowledges)
+        self.check(4, 'after 20 simulated minutes the hospital liaison item is overdue and escalated to level 1',
+                   self.clock_moves)
+        self.check(5, 'dan sees the overdue item on /manager, acknowledges it from there, and it is gone',
+                   self.manager)
+        self.check(6, 'bob (hv-south) is not shown an hv-north item', self.bob_not_shown)
+        self.check(7, 'a change without the CSRF header is refused with 403 and changes nothing', self.csrf)
+        self.check(8, 'the inbox page does not scroll sideways at 320 px', self.narrow)
+        self.check(9, 'signing in works with the keyboard alone', self.keyboard)
+
+    # 1
+    def alice_inbox(self):
+        b = self.browser
+        b.sign_in('alice', self.hub.passwords['alice'], '/inbox/hv-north')
+        b.wait(lambda d: b.inbox_ready(), 'the inbox page did not draw its list')
+        items = b.list_items()
+        require(sorted((i[0], i[1]) for i in items) == sorted([(self.hl, HL_TEXT), (self.scbu, SCBU_TEXT)]),
+                'hv-north shows %s, not exactly the hospital liaison %s and the SCBU discharge %s'
+                % ([i[:2] for i in items], self.hl, self.scbu))
+        for delivery_id, _, _, _ in items:
+            href = b.driver.find_element(By.CSS_SELECTOR, '#items li[data-delivery-id="%s"] h2 a' % delivery_id)
+            require(href.get_attribute('href') == self.hub.base + '/items/' + delivery_id,
+                    'the link of %s goes to %s' % (delivery_id, href.get_attribute('href')))
+        count = b.text('#count')
+        require(count.startswith('2 items outstanding, 0 overdue.'), '#count says %r' % count)
+        b.screenshot('01-alice-inbox')
+
+    # 2
+    def live_update(self):
+        b, hub = self.browser, self.hub
+        # The page subscribes after drawing its list, and dutyhub-web asks the broker to watch
+        # the inbox on the first subscription. Wait until the stream is open, then until an
+        # event is seen to re-draw the list (alice's opening of the SCBU item, which she is
+        # about to do anyway), so the test does not race the subscription.
+        b.wait(lambda d: b.js('return typeof state === "object" && state.events ? state.events.readyState : -1') == 1,
+               'the inbox page did not open its event stream /api/events')
+        deadline = time.monotonic() + WAIT
+        while True:
+            b.js("document.querySelectorAll('#items > li.item').forEach((li) => { li.dataset.probe = '1'; });")
+            hub.cli('alice', 'show', self.scbu)
+            try:
+                b.wait(lambda d: b.js("return document.querySelectorAll('#items > li.item').length > 0 && "
+                                      "!document.querySelector('#items > li.item[data-probe]');"),
+                       'no re-draw', timeout=1)
+                break
+            except CheckFailed:
+                if time.monotonic() > deadline:
+                    raise CheckFailed('the inbox page never re-drew on an event in hv-north (an opening)')
+        require(b.path() == '/inbox/hv-north', 'the page moved to %s' % b.driver.current_url)
+        b.js("window.__sameDocument = 'yes';")  # gone if the page reloads
+
+        fresh = dict(self.sample_json['hospital-liaison-non-mobile-injury.json'])
+        fresh['id'] = str(uuid.uuid4())
+        path = os.path.join(hub.tmp, 'live-update.json')
+        with open(path, 'w') as f:
+            json.dump(fresh, f)
+        reply = hub.send('gwh-ed', path)
+        new_ids = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north']
+        require(len(new_ids) == 1, 'the new notification did not reach hv-north once: %s' % reply)
+        new_id = new_ids[0]
+        b.wait(lambda d: len(b.list_items()) == 3, 'the open page did not show a third item', timeout=15)
+        b.wait(lambda d: 'hv-north' in b.text('#announcer'),
+               '#announcer does not mention hv-north (it says %r)' % b.js(
+                   "return document.getElementById('announcer').textContent"), timeout=5)
+        require(b.js('return window.__sameDocument') == 'yes', 'the page was reloaded to show the new item')
+        items = {i[0]: i for i in b.list_items()}
+        require(set(items) == {self.hl, self.scbu, new_id}, 'the list shows %s' % list(items))
+        require(items[new_id][1] == HL_TEXT, 'the new item reads %r' % items[new_id][1])
+        require('fresh' in items[new_id][3].split(), 'the new item is not marked fresh (%r)' % items[new_id][3])
+        count = b.text('#count')
+        require(count.startswith('3 items outstanding'), '#count says %r' % count)
+        b.screenshot('02-live-update')
+        # Back to the two originals: alice acknowledges the extra item at the command line.
+        hub.cli('alice', 'ack', new_id, '--note', 'Duplicate of the earlier liaison; dealt with there.')
+        b.wait(lambda d: sorted(i[0] for i in b.list_items()) == sorted([self.hl, self.scbu]),
+               'the open page did not drop the item acknowledged at the command line')
+
+    # 3
+    def alice_acknowledges(self):
+        b = self.browser
+        b.click(b.link('#items', SCBU_TEXT, self.scbu), 'there is no SCBU discharge link to click')
+        b.wait_for_path('/items/' + self.scbu)
+        b.wait(lambda d: b.exists('#s-child') and b.exists('form#acknowledge'), 'the item page did not draw the form')
+        headings = [' '.join(h.text.split()) for h in b.driver.find_elements(By.CSS_SELECTOR, '#main h2')]
+        for wanted in ['The child', 'The household', 'Concerns', 'SCBU discharge', 'Acknowledge']:
+            require(wanted in headings, 'the item page has no "%s" heading (it has %s)' % (wanted, headings))
+        father = b.text('.father-status')
+        require(father.startswith("Father's status:") and 'recorded' in father,
+                'the household box says %r' % father)
+        child = self.sample_json['scbu-discharge-mental-health-no-meeting.json']['child']
+        whole = b.main_text()
+        require('%s %s' % (child['given_name'], child['family_name']) in whole, "the child's name is not shown")
+        require(b.exists('form#transfer'), 'there is no transfer form')
+        b.screenshot('03-scbu-item')
+        note = b.driver.find_element(By.ID, 'note')
+        note.send_keys('Will ring the family today and book a new-birth visit this week.')
+        b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
+        b.wait_for_path('/inbox/hv-north')
+        require(b.query().get('acknowledged') == [self.scbu], 'the page is %s' % b.driver.current_url)
+        b.wait(lambda d: b.inbox_ready() and 'You acknowledged the item' in b.main_text(),
+               'the inbox shows no acknowledgement banner')
+        items = b.list_items()
+        require([(i[0], i[1]) for i in items] == [(self.hl, HL_TEXT)],
+                'after acknowledging, hv-north shows %s, not the hospital liaison item alone' % [i[:2] for i in items])
+        b.screenshot('04-inbox-after-acknowledge')
+
+    # 4
+    def clock_moves(self):
+        hub = self.hub
+        hub.run([self.args.cli, '--broker', hub.endpoint, '--key', hub.key('frank'), 'admin', 'advance-clock', '20m'])
+        overdue = hub.cli('dan', 'overdue')
+        mine = [i for i in overdue['items'] if i['delivery_id'] == self.hl]
+        require(len(mine) == 1, 'dan\'s overdue list does not hold the hospital liaison item: %s' % overdue)
+        require(mine[0]['overdue_seconds'] >= 300, 'it is overdue by %s s only' % mine[0]['overdue_seconds'])
+        require(mine[0]['escalation_level'] == 1, 'it is at escalation level %s' % mine[0]['escalation_level'])
+        managers = hub.cli('dan', 'inbox', 'hv-managers')
+        copy = [i for i in managers['items'] if i['notification_id'] == self.sent[
+            'hospital-liaison-non-mobile-injury.json']['id'] and i.get('escalated_from') == 'hv-north']
+        require(len(copy) == 1, 'hv-managers does not hold the escalated item: %s' % managers)
+
+    # 5
+    def manager(self):
+        b, hub = self.browser, self.hub
+        b.sign_out()
+        b.sign_in('dan', hub.passwords['dan'], '/inbox/hv-managers')
+        b.click(lambda d: next((a for a in d.find_elements(By.CSS_SELECTOR, '#nav a')
+                                if a.text.strip() == 'Manager'), None), 'there is no "Manager" link')
+        b.wait_for_path('/manager')
+        b.wait(lambda d: b.exists('#overdue'), 'the manager page did not draw #overdue')
+        require(b.driver.find_element(By.ID, 'overdue').tag_name == 'ul',
+                '#overdue says %r' % b.text('#overdue'))
+        items = {i[0]: i for i in b.list_items('#overdue')}
+        require(self.hl in items, '#overdue does not list the hospital liaison item: %s' % list(items.values()))
+        require(items[self.hl][1] == HL_TEXT, 'its link reads %r' % items[self.hl][1])
+        require('Overdue by' in items[self.hl][2], 'it does not say it is overdue: %r' % items[self.hl][2])
+        require('Escalation level 1' in items[self.hl][2], 'it does not show level 1: %r' % items[self.hl][2])
+        for chart in ['chart-7', 'chart-30', 'chart-escalations']:
+            require(b.exists('figure#%s svg' % chart), 'there is no chart figure#%s' % chart)
+        csv = [a.get_attribute('href') for a in b.driver.find_elements(By.CSS_SELECTOR, '#main a[download]')]
+        require(any('/api/report.csv' in href for href in csv), 'there is no CSV download link (%s)' % csv)
+        counts = b.text('ul.counts')
+        require('hv-north' in counts and 'hv-south' in counts and 'school-nursing' in counts,
+                'the counts are not per inbox dan manages: %r' % counts)
+        b.screenshot('05-manager-overdue')
+
+        b.click(b.link('#overdue', HL_TEXT, self.hl), 'there is no link to the overdue item')
+        b.wait_for_path('/items/' + self.hl)
+        b.wait(lambda d: b.exists('#s-child') and b.exists('form#acknowledge'), 'the item page did not draw the form')
+        b.driver.find_element(By.ID, 'note').send_keys('Manager: rang the duty health visitor; home visit today.')
+        b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
+        b.wait_for_path('/manager')
+        require(b.query().get('acknowledged') == [self.hl], 'the page is %s' % b.driver.current_url)
+        b.wait(lambda d: b.exists('#overdue') and 'You acknowledged the item' in b.main_text(),
+               'the manager page shows no acknowledgement banner')
+        left = [i[0] for i in b.list_items('#overdue')]
+        require(self.hl not in left, '#overdue still lists the acknowledged item')
+        inbox = hub.cli('dan', 'inbox', 'hv-north')
+        liaison = [i for i in inbox['items'] if i['type'] == 'HOSPITAL_LIAISON']
+        require(not liaison, 'hv-north still holds an outstanding hospital liaison item: %s' % liaison)
+        b.screenshot('06-manager-after-acknowledge')
+
+    # 6
+    def bob_not_shown(self):
+        b, hub = self.browser, self.hub
+        b.sign_out()
+        b.sign_in('bob', hub.passwords['bob'], '/inbox/hv-south')
+        for sample, delivery_id in [('hospital-liaison-non-mobile-injury.json', self.hl),
+                                    ('scbu-discharge-mental-health-no-meeting.json', self.scbu)]:
+            b.get('/items/' + delivery_id)
+            b.wait(lambda d: b.exists('#main h1') and b.text('#main h1') != '', 'the item page drew nothing')
+            heading = b.text('#main h1')
+            require(heading == 'Item not shown', 'bob sees the heading %r for %s' % (heading, delivery_id))
+            alert = b.text('#main [role=alert]') if b.exists('#main [role=alert]') else ''
+            require('neither a member nor a manager' in alert, 'the alert says %r' % alert)
+            whole = b.js('return document.body.innerText')
+            child = self.sample_json[sample]['child']
+            digits = child['nhs_number'].replace(' ', '')
+            for secret in ['The child', child['given_name'], child['family_name'], digits,
+                           '%s %s %s' % (digits[:3], digits[3:6], digits[6:])]:
+                require(secret not in whole, 'bob\'s page for %s shows %r' % (delivery_id, secret))
+            require(not b.exists('#s-child') and not b.exists('form#acknowledge'), 'bob\'s page holds the form')
+            if delivery_id == self.hl:
+                b.screenshot('07-bob-item-not-shown')
+
+    # 7
+    def csrf(self):
+        b, hub = self.browser, self.hub
+        require('Signed in as bob' in b.text('#nav'), 'bob is not signed in')
+        me = b.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/api/me').then((r) => done(r.status), (e) => done(String(e)));""")
+        require(me == 200, 'bob\'s session is not live: /api/me answered %s' % me)
+        answer = b.driver.execute_async_script("""
+            const done = arguments[arguments.length - 1];
+            fetch('/api/items/' + arguments[0] + '/acknowledge', {method: 'POST',
+                headers: {'Content-Type': 'application/json'}, body: JSON.stringify({note: 'x'})})
+              .then(async (r) => done({status: r.status, body: await r.text()}), (e) => done({error: String(e)}));""",
+            self.south)
+        require(answer.get('status') == 403, 'a POST without X-CSRF-Token answered %s' % answer)
+        shown = hub.cli('bob', 'show', self.south)
+        state = shown['delivery']['state']
+        require(state != 'ACKNOWLEDGED', 'the item was acknowledged anyway (%s)' % state)
+        require(shown['delivery']['inbox'] == 'hv-south', 'the item is in %s' % shown['delivery']['inbox'])
+
+    # 8
+    def narrow(self):
+        b = self.browser
+        d = b.driver
+        d.set_window_size(320, 900)
+        b.get('/inbox/hv-south')
+        b.wait(lambda _: b.inbox_ready(), 'the inbox page did not draw its list')
+        emulated = False
+        if b.js('return window.innerWidth') != 320:
+            d.execute_cdp_cmd('Emulation.setDeviceMetricsOverride',
+                              {'width': 320, 'height': 900, 'deviceScaleFactor': 1, 'mobile': True})
+            emulated = True
+            b.get('/inbox/hv-south')
+            b.wait(lambda _: b.inbox_ready(), 'the inbox page did not draw its list at 320 px')
+        try:
+            width = b.js('return window.innerWidth')
+            require(width == 320, 'the page is %s px wide, not 320' % width)
+            items = b.list_items()
+            require([i[0] for i in items] == [self.south], 'hv-south shows %s' % items)
+            scroll = b.js('return document.documentElement.scrollWidth')
+            wide = b.js("""
+                return [...document.querySelectorAll('body *')].filter((e) => e.getBoundingClientRect().right > 320.5)
+                  .slice(0, 5).map((e) => e.tagName.toLowerCase() + (e.id ? '#' + e.id : '') +
+                                   (e.className && typeof e.className === 'string' ? '.' + e.className.split(' ').join('.') : '') +
+                                   ' right=' + Math.round(e.getBoundingClientRect().right));""")
+            require(scroll <= 320, 'the page scrolls sideways: scrollWidth %s > 320 (too wide: %s)' % (scroll, wide))
+            b.screenshot('08-narrow-320')
+        finally:
+            if emulated:
+                d.execute_cdp_cmd('Emulation.clearDeviceMetricsOverride', {})
+            d.set_window_size(1280, 1000)
+
+    # 9
+    def keyboard(self):
+        b = self.browser
+        d = b.driver
+        b.sign_out()
+        b.wait(lambda _: b.js('return document.activeElement && document.activeElement.tagName') is not None,
+               'nothing has focus')
+        active = lambda: b.js('return document.activeElement ? document.activeElement.id : null')
+        for _ in range(12):
+            if active() == 'account':
+                break
+            ActionChains(d).send_keys(Keys.TAB).perform()
+        require(active() == 'account', 'Tab never reached the account field (focus is on %r)' % active())
+        ActionChains(d).send_keys('alice').perform()
+        ActionChains(d).send_keys(Keys.TAB).perform()
+        require(active() == 'password', 'Tab from the account field went to %r, not the password' % active())
+        ActionChains(d).send_keys(self.hub.passwords['alice']).perform()
+        ActionChains(d).send_keys(Keys.ENTER).perform()
+        b.wait(lambda _: b.path() != '/sign-in', 'Enter did not sign alice in')
+        require(b.path() == '/inbox/hv-north', 'alice landed on %s' % b.path())
+        b.wait(lambda _: 'Signed in as alice' in b.text('#nav'), 'the navigation does not say alice is signed in')
+        b.wait(lambda _: b.inbox_ready(), 'the inbox page did not draw its list')
+        require(b.text('#count') == 'Nothing is outstanding in this inbox.', '#count says %r' % b.text('#count'))
+        b.screenshot('09-keyboard-signed-in')
+
+    # 10, after the processes have stopped
+    def logs_hold_no_details(self):
+        secrets_ = set()
+        for sample in self.sample_json.values():
+            child = sample.get('child', {})
+            for field in ['given_name', 'family_name']:
+                if child.get(field):
+                    secrets_.add(child[field])
+            if child.get('nhs_number'):
+                digits = child['nhs_number'].replace(' ', '')
+                secrets_.add(digits)
+                secrets_.add('%s %s %s' % (digits[:3], digits[3:6], digits[6:]))
+        stamp = re.compile(r'^\[\d{4}-\d\d-\d\d \d\d:\d\d:\d\d\.\d{3}\] ')
+        found = []
+        for path in self.hub.logs:
+            with open(path, errors='replace') as f:
+                lines = [stamp.sub('', line) for line in f.read().splitlines()]
+            for number, line in enumerate(lines, 1):
+                for secret in secrets_:
+                    edge = r'\d' if secret[0].isdigit() else r'[A-Za-z]'
+                    if re.search(r'(?<!%s)%s(?!%s)' % (edge, re.escape(secret), edge), line):
+                        found.append('%s:%d holds %r: %s' % (os.path.basename(path), number, secret, line[:200]))
+        require(self.hub.logs, 'no logs were collected')
+        require(not found, 'a log holds a child\'s details: ' + '; '.join(found[:10]))
+
+    def teardown(self, failed):
+        if self.browser:
+            if failed:
+                try:
+                    self.browser.screenshot('failure')
+                    with open(os.path.join(self.args.artifacts, 'failure.html'), 'w') as f:
+                        f.write(self.browser.driver.page_source)
+                    errors = self.browser.console_errors()
+                    if errors:
+                        print('browser console errors:\n  ' + '\n  '.join(errors), file=sys.stderr)
+                except Exception as e:  # the failure itself matters more
+                    print('could not keep the failing page: %s' % e, file=sys.stderr)
+            try:
+                self.browser.quit()
+            except Exception as e:
+                print('chromedriver did not stop cleanly: %s' % e, file=sys.stderr)
+        self.hub.stop()
+        for path in self.hub.logs:
+            if os.path.exists(path):
+                shutil.copy(path, os.path.join(self.args.artifacts, os.path.basename(path)))
+
+
+def main():
+    parser = argparse.ArgumentParser(description=__doc__.split('\n')[0])
+    for flag in ['--broker', '--cli', '--web', '--config', '--samples', '--artifacts']:
+        parser.add_argument(flag, required=True)
+    parser.add_argument('--keep', action='store_true', help='keep the temporary folder')
+    args = parser.parse_args()
+    for name in ['broker', 'cli', 'web', 'config', 'samples', 'artifacts']:
+        setattr(args, name, os.path.abspath(getattr(args, name)))
+    for name in ['broker', 'cli', 'web']:
+        if not os.access(getattr(args, name), os.X_OK):
+            print('FAIL: --%s %s is not an executable' % (name, getattr(args, name)))
+            return 1
+    os.makedirs(args.artifacts, exist_ok=True)
+
+    started = time.monotonic()
+    signal.signal(signal.SIGALRM, on_alarm)
+    signal.alarm(WHOLE_RUN_SECONDS)
+    test = PagesTest(args)
+    failure = None
+    try:
+        try:
+            test.run()
+        except CheckFailed as e:
+            failure = str(e)
+        except WholeRunTooLong as e:
+            failure = str(e)
+        except Exception:
+            failure = 'the test itself broke:\n' + traceback.format_exc()
+        finally:
+            test.teardown(failure is not None)
+        try:
+            test.check(10, 'the broker and dutyhub-web logs hold no child\'s name or NHS number',
+                       test.logs_hold_no_details)
+        except CheckFailed as e:
+            failure = (failure + '\n' if failure else '') + str(e)
+    finally:
+        signal.alarm(0)
+        if args.keep:
+            print('kept %s' % test.hub.tmp)
+        else:
+            shutil.rmtree(test.hub.tmp, ignore_errors=True)
+
+    elapsed = time.monotonic() - started
+    if failure:
+        print('FAIL: %s' % failure)
+        print('passed %d of 10 checks in %.1f s; screenshots and logs in %s'
+              % (len(test.passed), elapsed, args.artifacts))
+        return 1
+    print('all 10 checks passed in %.1f s; screenshots and logs in %s' % (elapsed, args.artifacts))
+    return 0
+
+
+if __name__ == '__main__':
+    sys.exit(main())

@@ -1,0 +1,225 @@
+// dutyhub-web's parts that need no broker: accounts and lock-out, sessions and their
+// expiry, the configuration's mistakes, and the Prometheus text. The pages themselves are
+// tested through the real processes (integration/web_test.cc, browser/pages_test.py).
+#include <gtest/gtest.h>
+
+#include <filesystem>
+#include <fstream>
+#include <sstream>
+
+#include "agents/web/accounts.h"
+#include "agents/web/metrics.h"
+#include "agents/web/sessions.h"
+#include "agents/web/web_config.h"
+
+namespace dutyhub::web {
+namespace {
+
+class TempFile {
+ public:
+  explicit TempFile(const std::string& text) {
+    path_ = std::filesystem::temp_directory_path() / ("dutyhub-web-test-" + RandomToken().substr(0, 12) + ".yaml");
+    std::ofstream(path_) << text;
+  }
+  ~TempFile() { std::filesystem::remove(path_); }
+  std::string path() const { return path_.string(); }
+
+ private:
+  std::filesystem::path path_;
+};
+
+std::string AccountsText() {
+  static const std::string text = [] {
+    auto alice = HashPassword("correct horse battery");
+    auto staff = HashPassword("liaison password");
+    EXPECT_TRUE(alice.ok() && staff.ok());
+    return "accounts:\n  alice: {password: \"" + *alice + "\"}\n  gwh-ed-liaison: {acts_as: gwh-ed, password: \"" +
+           *staff + "\"}\n";
+  }();
+  return text;
+}
+
+TEST(Accounts, TheRightPasswordSignsInAsTheConfiguredPrincipal) {
+  SimulatedClock clock(1'000'000);
+  Accounts accounts(clock, {});
+  TempFile file(AccountsText());
+  ASSERT_TRUE(accounts.Load(file.path()).ok());
+  auto alice = accounts.SignIn("alice", "correct horse battery");
+  ASSERT_TRUE(alice.ok()) << alice.status().ToString();
+  EXPECT_EQ(alice->acts_as, "alice");
+  auto staff = accounts.SignIn("gwh-ed-liaison", "liaison password");
+  ASSERT_TRUE(staff.ok());
+  EXPECT_EQ(staff->acts_as, "gwh-ed");
+}
+
+TEST(Accounts, AWrongPasswordAndAnUnknownNameAreRefusedAlike) {
+  SimulatedClock clock(1'000'000);
+  Accounts accounts(clock, {});
+  TempFile file(AccountsText());
+  ASSERT_TRUE(accounts.Load(file.path()).ok());
+  auto wrong = accounts.SignIn("alice", "correct horse");
+  auto unknown = accounts.SignIn("mallory", "correct horse battery");
+  ASSERT_FALSE(wrong.ok());
+  ASSERT_FALSE(unknown.ok());
+  EXPECT_EQ(wrong.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(wrong.status().message(), unknown.status().message());
+}
+
+TEST(Accounts, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUntilTheTimePasses) {
+  SimulatedClock clock(1'000'000);
+  Accounts accounts(clock, {.failures = 3, .lock_for = 15 * kMinuteMs});
+  TempFile file(AccountsText());
+  ASSERT_TRUE(accounts.Load(file.path()).ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "guess 1").ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "guess 2").ok());
+  auto third = accounts.SignIn("alice", "guess 3");
+  ASSERT_FALSE(third.ok());
+  EXPECT_NE(third.status().message().find("locked"), std::string::npos) << third.status().message();
+  auto right = accounts.SignIn("alice", "correct horse battery");
+  ASSERT_FALSE(right.ok()) << "a locked account stays locked whatever the password";
+  EXPECT_NE(right.status().message().find("15 minute"), std::string::npos) << right.status().message();
+  EXPECT_TRUE(accounts.SignIn("gwh-ed-liaison", "liaison password").ok()) << "other accounts are not locked";
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
+}
+
+TEST(Accounts, ASuccessClearsTheFailures) {
+  SimulatedClock clock(1'000'000);
+  Accounts accounts(clock, {.failures = 3, .lock_for = 15 * kMinuteMs});
+  TempFile file(AccountsText());
+  ASSERT_TRUE(accounts.Load(file.path()).ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "typo 1").ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "typo 2").ok());
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "typo 3").ok());
+  EXPECT_FALSE(accounts.SignIn("alice", "typo 4").ok());
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
+}
+
+TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {
+  SimulatedClock clock(0);
+  Accounts accounts(clock, {});
+  TempFile plain("accounts:\n  alice: {password: hunter2}\n");
+  Status s = accounts.Load(plain.path());
+  ASSERT_FALSE(s.ok());
+  EXPECT_NE(s.message().find(":2: accounts.alice.password"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("hash-password"), std::string::npos) << s.message();
+  TempFile typo("accounts:\n  alice: {pasword: x}\n");
+  EXPECT_NE(accounts.Load(typo.path()).message().find("unknown key"), std::string::npos);
+}
+
+TEST(Sessions, ASessionEndsWhenIdleTooLongOrTooOldOrSignedOut) {
+  SimulatedClock clock(0);
+  Sessions sessions(clock, 30 * kMinuteMs, 12 * kHourMs);
+  const std::string token = sessions.Start({.account = "alice", .acts_as = "alice"});
+  auto found = sessions.Find(token);
+  ASSERT_TRUE(found);
+  EXPECT_EQ(found->csrf.size(), 64u);
+  EXPECT_NE(found->csrf, token);
+  EXPECT_FALSE(sessions.Find("not-" + token));
+  // Active every 20 minutes: still signed in after 11 hours, never after 12.
+  for (int i = 0; i < 33; ++i) {
+    clock.Advance(20 * kMinuteMs);
+    ASSERT_TRUE(sessions.Find(token)) << "after " << (i + 1) * 20 << " minutes";
+  }
+  clock.Advance(kHourMs + 1);
+  EXPECT_FALSE(sessions.Find(token));
+
+  const std::string idle = sessions.Start({.account = "bob", .acts_as = "bob"});
+  clock.Advance(29 * kMinuteMs);
+  EXPECT_TRUE(sessions.Alive(idle));
+  clock.Advance(2 * kMinuteMs);
+  EXPECT_FALSE(sessions.Alive(idle)) << "watching a live page is not activity";
+  EXPECT_FALSE(sessions.Find(idle));
+
+  const std::string out = sessions.Start({.account = "dan", .acts_as = "dan"});
+  sessions.End(out);
+  EXPECT_FALSE(sessions.Find(out));
+}
+
+TEST(Sessions, TokensAreRandomAndComparedInConstantTime) {
+  EXPECT_NE(RandomToken(), RandomToken());
+  EXPECT_TRUE(SameSecret("abc", "abc"));
+  EXPECT_FALSE(SameSecret("abc", "abd"));
+  EXPECT_FALSE(SameSecret("abc", "abcd"));
+  EXPECT_FALSE(SameSecret("", "a"));
+}
+
+TEST(WebConfig, MistakesNameTheFileLineAndKey) {
+  TempFile unknown("listen: 127.0.0.1:8080\ninsecure_dev: true\naccounts: a.yaml\nlisten_port: 9\n");
+  auto a = LoadWebConfig(unknown.path());
+  ASSERT_FALSE(a.ok());
+  EXPECT_NE(a.status().message().find(":4: listen_port: unknown key"), std::string::npos) << a.status().message();
+  TempFile no_key("listen: 127.0.0.1:8080\naccounts: a.yaml\n");
+  auto b = LoadWebConfig(no_key.path());
+  ASSERT_FALSE(b.ok());
+  EXPECT_NE(b.status().message().find("key:"), std::string::npos) << b.status().message();
+  TempFile bad_listen("listen: everywhere\ninsecure_dev: true\naccounts: a.yaml\n");
+  EXPECT_NE(LoadWebConfig(bad_listen.path()).status().message().find("listen"), std::string::npos);
+  TempFile bad_lockout("insecure_dev: true\naccounts: a.yaml\nlockout: {failures: 0}\n");
+  EXPECT_NE(LoadWebConfig(bad_lockout.path()).status().message().find("lockout.failures"), std::string::npos);
+  TempFile half_proxy("insecure_dev: true\ntrusted_proxy: {header: X-Remote-User}\n");
+  EXPECT_NE(LoadWebConfig(half_proxy.path()).status().message().find("trusted_proxy"), std::string::npos);
+  TempFile good("insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
+                "X-Remote-User, from: [127.0.0.1]}\n");
+  auto c = LoadWebConfig(good.path());
+  ASSERT_TRUE(c.ok()) << c.status().ToString();
+  EXPECT_EQ(c->idle_minutes, 10);
+  EXPECT_EQ(c->proxy_header, "X-Remote-User");
+  EXPECT_FALSE(c->secure_cookies);
+}
+
+TEST(PrometheusText, EverySeriesTheIssueNamesWithLabelsAndCumulativeBuckets) {
+  v1::MetricsReply m;
+  m.set_publishes(7);
+  m.set_duplicates(2);
+  auto* r = m.add_rejections();
+  r->set_label("invalid");
+  r->set_count(3);
+  auto* f = m.add_rejected_fields();
+  f->set_label("household[].relationship");
+  f->set_count(1);
+  auto* o = m.add_outstanding();
+  o->set_inbox("hv-north");
+  o->set_escalation_level(1);
+  o->set_count(4);
+  auto* ack = m.mutable_time_to_acknowledge();
+  ack->add_upper_bounds_seconds(900);
+  ack->add_counts(5);
+  ack->add_upper_bounds_seconds(3600);
+  ack->add_counts(8);
+  ack->set_count(9);
+  ack->set_sum_seconds(12345);
+  m.set_escalations(6);
+  m.set_engine_lag_ms(2);
+  m.mutable_commit_latency()->add_upper_bounds_seconds(0.001);
+  m.mutable_commit_latency()->add_counts(10);
+  m.mutable_commit_latency()->set_count(11);
+  m.mutable_commit_latency()->set_sum_seconds(0.02);
+  const std::string text = PrometheusText(m);
+  for (const char* line : {"dutyhub_publishes_total 7\n", "dutyhub_duplicate_publishes_total 2\n",
+                           "dutyhub_rejections_total{reason=\"invalid\"} 3\n",
+                           "dutyhub_rejections_total{reason=\"not_permitted\"} 0\n",
+                           "dutyhub_rejected_fields_total{field=\"household[].relationship\"} 1\n",
+                           "dutyhub_outstanding_items{inbox=\"hv-north\",level=\"1\"} 4\n",
+                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"900\"} 5\n",
+                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"3600\"} 8\n",
+                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"+Inf\"} 9\n",
+                           "dutyhub_time_to_acknowledge_seconds_count 9\n",
+                           "dutyhub_escalation_steps_total 6\n", "dutyhub_engine_lag_seconds 0.002\n",
+                           "dutyhub_store_commit_seconds_bucket{le=\"0.001\"} 10\n",
+                           "dutyhub_store_commit_seconds_count 11\n",
+                           "# TYPE dutyhub_time_to_acknowledge_seconds histogram\n"}) {
+    EXPECT_NE(text.find(line), std::string::npos) << line << "\nin\n" << text;
+  }
+  // Every sample line is NAME{labels} VALUE: nothing a scraper would choke on.
+  std::istringstream lines(text);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("# ", 0) == 0) continue;
+    EXPECT_EQ(line.rfind("dutyhub_", 0), 0u) << line;
+    EXPECT_NE(line.find(' '), std::string::npos) << line;
+  }
+}
+
+}  // namespace
+}  // namespace dutyhub::web
