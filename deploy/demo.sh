@@ -2,7 +2,9 @@
 # The first quick-start command: installs what is missing, builds, starts the broker on
 # the Northshire example with its SQLite store in .demo/, sends every valid sample as its
 # agency, prints each inbox, opens and acknowledges one item, and shows the sender what
-# happened. The broker keeps running afterwards; `bash deploy/demo.sh stop` stops it.
+# happened. Then it starts dutyhub-web, the duty, manager and sender pages, on
+# http://127.0.0.1:8080 and prints the demo sign-ins. The broker and the pages keep running
+# afterwards; `bash deploy/demo.sh stop` stops both.
 #
 # The demo runs on a simulated clock that starts on Monday 23 November 2026 at 16:00 GMT
 # (office hours), so what it prints is the same every time; move it with
@@ -13,30 +15,40 @@ root=$(pwd)
 demo="$root/.demo"
 endpoint="tcp://127.0.0.1:5570"
 pidfile="$demo/broker.pid"
+web_pidfile="$demo/web.pid"
+web_address="127.0.0.1:8080"
 keys="$demo/keys"
-principals="gwh-ed gwh-scbu northshire-mash alice bob carol sam priya gina eddie dan erin frank tess"
+people="alice bob carol sam priya gina eddie dan erin frank tess"
+agencies="gwh-ed gwh-scbu northshire-mash"
+principals="$agencies $people web"   # web: dutyhub-web's own key, a gateway in the configuration
 
-stop_broker() {
-  if [ -f "$pidfile" ] && kill -0 "$(cat "$pidfile")" 2>/dev/null; then
-    kill -TERM "$(cat "$pidfile")"
-    for _ in $(seq 50); do kill -0 "$(cat "$pidfile")" 2>/dev/null || break; sleep 0.1; done
-    echo "demo: broker stopped"
+# stop_process PIDFILE NAME: SIGTERM, and wait up to 5 s for it to finish what it was doing.
+stop_process() {
+  if [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; then
+    kill -TERM "$(cat "$1")"
+    for _ in $(seq 50); do kill -0 "$(cat "$1")" 2>/dev/null || break; sleep 0.1; done
+    echo "demo: $2 stopped"
   fi
-  rm -f "$pidfile"
+  rm -f "$1"
+}
+stop_all() {
+  stop_process "$web_pidfile" dutyhub-web
+  stop_process "$pidfile" broker
 }
 
 if [ "${1:-}" = "stop" ]; then
-  stop_broker
+  stop_all
   exit 0
 fi
 
 bash deploy/install-deps.sh
 cmake --preset default >/dev/null
-cmake --build --preset default -j "$(nproc)" --target dutyhub-broker dutyhub
+cmake --build --preset default -j "$(nproc)" --target dutyhub-broker dutyhub dutyhub-web
 
 broker="$root/build/broker/dutyhub-broker"
 cli="$root/build/agents/dutyhub"
-stop_broker
+web="$root/build/agents/web/dutyhub-web"
+stop_all
 
 # Every connection is CURVE: a key pair for the broker and for each agency and person,
 # made once, kept in .demo/keys (git ignores .demo/); secrets readable by their owner only.
@@ -45,10 +57,10 @@ if [ ! -f "$keys/broker.key" ]; then
   mkdir -p "$keys"
   chmod 700 "$keys"
   "$cli" keygen --out "$keys/broker.key" > "$keys/broker.pub"
-  for who in $principals; do
-    "$cli" keygen --out "$keys/$who.key" --broker-key "$keys/broker.pub" > "$keys/$who.pub"
-  done
 fi
+for who in $principals; do   # any missing (a key folder from an older demo has no web key)
+  [ -f "$keys/$who.key" ] || "$cli" keygen --out "$keys/$who.key" --broker-key "$keys/broker.pub" > "$keys/$who.pub"
+done
 rm -rf "$demo/data"
 mkdir -p "$demo/data"
 
@@ -116,7 +128,50 @@ hub erin inbox mash-managers
 echo "-- and the manager's overdue list shows it:"
 hub erin overdue
 
+echo
+echo "== starting dutyhub-web, the pages, on http://$web_address"
+# Demo sign-ins: each person as themselves, and one member of staff per agency, who sees
+# only the sender page. The passwords are for this demo only; they are printed below.
+accounts="$demo/web-accounts.yaml"
+umask 077
+{
+  echo "accounts:"
+  for who in $people; do
+    echo "  $who: {password: \"$(echo "$who-northshire" | "$web" hash-password)\"}"
+  done
+  for agency in $agencies; do
+    echo "  $agency-staff: {acts_as: $agency, password: \"$(echo "$agency-staff-northshire" | "$web" hash-password)\"}"
+  done
+} > "$accounts"
+head -c 24 /dev/urandom | od -An -tx1 | tr -d ' \n' > "$demo/metrics.token"
+cat > "$demo/web.yaml" <<EOW
+listen: $web_address
+broker: $endpoint
+gateway: web
+key: $keys/web.key
+accounts: $accounts
+metrics_token_file: $demo/metrics.token
+EOW
+umask 022
+setsid "$web" --config "$demo/web.yaml" >"$demo/web.log" 2>&1 < /dev/null &
+echo $! > "$web_pidfile"
+for _ in $(seq 100); do
+  grep -q "dutyhub-web listening" "$demo/web.log" 2>/dev/null && break
+  if ! kill -0 "$(cat "$web_pidfile")" 2>/dev/null; then
+    echo "demo: dutyhub-web did not start:"; cat "$demo/web.log"; exit 1
+  fi
+  sleep 0.1
+done
+
 cat <<EOT
+
+The pages are at http://$web_address (log $demo/web.log). Sign in as:
+  alice / alice-northshire     health visitor, hv-north (one item left there; the other was acknowledged above)
+  dan   / dan-northshire       health visiting team manager: the manager page
+  erin  / erin-northshire      MASH team manager: the escalated MASH item is on her manager page
+  gwh-ed-staff / gwh-ed-staff-northshire   the hospital's staff: find notification 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01
+  (every person: NAME / NAME-northshire; each agency: AGENCY-staff / AGENCY-staff-northshire)
+Prometheus: curl -H "Authorization: Bearer \$(cat $demo/metrics.token)" http://$web_address/metrics
 
 The broker is still running (pid $(cat "$pidfile"), log $demo/broker.log), with CURVE:
 each agency and person is known by its key in $keys. Try:
@@ -127,5 +182,5 @@ each agency and person is known by its key in $keys. Try:
   build/agents/dutyhub --key $keys/frank.key watch safeguarding-leads # events as they happen
   build/agents/dutyhub --key $keys/frank.key audit verify             # the audit's hash chain
   build/agents/dutyhub --help
-Stop it with: bash deploy/demo.sh stop
+Stop both with: bash deploy/demo.sh stop
 EOT

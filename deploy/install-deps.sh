@@ -17,10 +17,16 @@ packages=(
   libcpp-httplib-dev
   python3
 )
-# `--fuzz`: also clang and its fuzzer runtime, for the `fuzz` preset (not needed by CI).
-if [ "${1:-}" = "--fuzz" ]; then
-  packages+=(clang libclang-rt-14-dev)
-fi
+# `--tests`: also what the tests need beyond the build: Debian's Chromium, its driver and
+# Selenium, for the pages' browser test. `--fuzz`: clang and its fuzzer runtime, for the
+# `fuzz` preset (not needed by CI).
+for option in "$@"; do
+  case "$option" in
+    --tests) packages+=(chromium chromium-driver python3-selenium) ;;
+    --fuzz) packages+=(clang libclang-rt-14-dev) ;;
+    *) echo "install-deps: unknown option $option (expected --tests or --fuzz)" >&2; exit 2 ;;
+  esac
+done
 
 missing=()
 for p in "${packages[@]}"; do

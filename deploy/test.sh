@@ -4,7 +4,7 @@
 set -euo pipefail
 cd "$(dirname "$0")/.."
 
-bash deploy/install-deps.sh
+bash deploy/install-deps.sh --tests
 cmake --preset ci
 cmake --build --preset ci -j "$(nproc)"
 # ctest's summary line ("100% tests passed, 0 tests failed out of N") is how CI counts.

@@ -293,6 +293,21 @@ class Browser:
     def text(self, selector):
         return ' '.join(self.driver.find_element(By.CSS_SELECTOR, selector).text.split())
 
+    def stray_text(self):
+        """Text the page script put straight into #main (it only ever puts elements there):
+        such as "null" for a part of the page that is not there."""
+        return self.js("""
+            const m = document.getElementById('main');
+            return [...m.childNodes].filter((n) => n.nodeType === Node.TEXT_NODE && n.textContent.trim())
+              .map((n) => n.textContent.trim());""")
+
+    def require_whole(self, page):
+        stray = self.stray_text()
+        require(not stray, '%s shows stray text %s' % (page, stray))
+        whole = self.main_text()
+        at = whole.find('[object ')
+        require(at < 0, '%s shows %r where its content should be' % (page, whole[at:at + 60]))
+
     def exists(self, selector):
         return len(self.driver.find_elements(By.CSS_SELECTOR, selector)) > 0
 
@@ -452,6 +467,7 @@ class PagesTest:
                     'the link of %s goes to %s' % (delivery_id, href.get_attribute('href')))
         count = b.text('#count')
         require(count.startswith('2 items outstanding, 0 overdue.'), '#count says %r' % count)
+        b.require_whole('the inbox page')
         b.screenshot('01-alice-inbox')
 
     # 2
@@ -510,17 +526,27 @@ class PagesTest:
         b.click(b.link('#items', SCBU_TEXT, self.scbu), 'there is no SCBU discharge link to click')
         b.wait_for_path('/items/' + self.scbu)
         b.wait(lambda d: b.exists('#s-child') and b.exists('form#acknowledge'), 'the item page did not draw the form')
+        b.screenshot('03-scbu-item')
         headings = [' '.join(h.text.split()) for h in b.driver.find_elements(By.CSS_SELECTOR, '#main h2')]
         for wanted in ['The child', 'The household', 'Concerns', 'SCBU discharge', 'Acknowledge']:
             require(wanted in headings, 'the item page has no "%s" heading (it has %s)' % (wanted, headings))
         father = b.text('.father-status')
         require(father.startswith("Father's status:") and 'recorded' in father,
                 'the household box says %r' % father)
-        child = self.sample_json['scbu-discharge-mental-health-no-meeting.json']['child']
-        whole = b.main_text()
-        require('%s %s' % (child['given_name'], child['family_name']) in whole, "the child's name is not shown")
         require(b.exists('form#transfer'), 'there is no transfer form')
-        b.screenshot('03-scbu-item')
+        b.require_whole('the item page')
+        child = self.sample_json['scbu-discharge-mental-health-no-meeting.json']['child']
+        fields = b.js("""
+            const out = {};
+            document.querySelectorAll('section[aria-labelledby=s-child] dl.fields > dt').forEach((dt) => {
+              const dd = dt.nextElementSibling;
+              out[dt.textContent.trim()] = dd && dd.tagName === 'DD' ? dd.textContent.trim() : null;
+            });
+            return out;""")
+        name = '%s %s' % (child['given_name'], child['family_name'])
+        require(fields.get('Name') == name and fields.get('NHS number') == child['nhs_number'],
+                'the child\'s section does not give Name %r and NHS number %r: it shows %s (%r)'
+                % (name, child['nhs_number'], fields, b.text('section[aria-labelledby=s-child]')[:120]))
         note = b.driver.find_element(By.ID, 'note')
         note.send_keys('Will ring the family today and book a new-birth visit this week.')
         b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
@@ -571,6 +597,7 @@ class PagesTest:
         require('hv-north' in counts and 'hv-south' in counts and 'school-nursing' in counts,
                 'the counts are not per inbox dan manages: %r' % counts)
         b.screenshot('05-manager-overdue')
+        b.require_whole('the manager page')
 
         b.click(b.link('#overdue', HL_TEXT, self.hl), 'there is no link to the overdue item')
         b.wait_for_path('/items/' + self.hl)

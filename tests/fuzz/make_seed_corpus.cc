@@ -181,6 +181,30 @@ void WriteWire() {
     r.mutable_audit_access()->set_nhs_number(
         ParsedSample("hospital-liaison-non-mobile-injury.json").child().nhs_number());
   });
+  // The web gateway: its own questions, and others' on behalf of people and agencies.
+  Request("who-am-i", "dan", [](v1::Request& r) { r.mutable_who_am_i(); });
+  Request("metrics-by-gateway", "web", [](v1::Request& r) { r.mutable_metrics(); });
+  Request("gateway-inbox-for-alice", "web", [](v1::Request& r) {
+    r.set_on_behalf_of("alice");
+    r.mutable_inbox()->set_inbox("hv-north");
+  });
+  Request("gateway-ack-for-dan", "web", [](v1::Request& r) {
+    r.set_on_behalf_of("dan");
+    r.mutable_ack()->set_delivery_id("00000000-0000-4000-8000-000000000000");
+    r.mutable_ack()->set_note("Seen on the web page");
+  });
+  Request("gateway-status-for-agency", "web", [](v1::Request& r) {
+    r.set_on_behalf_of("gwh-ed");
+    r.mutable_status()->set_notification_id("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  });
+  Request("gateway-clock-for-frank", "web", [](v1::Request& r) {
+    r.set_on_behalf_of("frank");
+    r.mutable_advance_clock()->set_by_ms(3600000);
+  });
+  Request("on-behalf-of-from-a-person", "alice", [](v1::Request& r) {
+    r.set_on_behalf_of("frank");
+    r.mutable_who_am_i();
+  });
 }
 
 void WriteValidation() {
