@@ -14,6 +14,7 @@
 #include <iostream>
 
 #include "broker/auth.h"
+#include "broker/backup.h"
 #include "broker/config.h"
 #include "broker/keys.h"
 #include "broker/coverage.h"
@@ -61,7 +62,7 @@ int main(int argc, char** argv) {
   std::string key_file;
   std::string keys_dir;
   bool insecure_dev = false;
-  app.add_option("--config", config_path, "the partnership configuration (YAML)")->required();
+  app.add_option("--config", config_path, "the partnership configuration (YAML)");
   app.add_option("--data", data_dir, "where the SQLite store lives (created if missing)");
   app.add_option("--listen", listen, "endpoint to listen on, e.g. tcp://127.0.0.1:5570");
   auto* simulated = app.add_option("--simulated-clock", simulated_start,
@@ -71,11 +72,28 @@ int main(int argc, char** argv) {
   app.add_option("--keys", keys_dir, "a folder of NAME.pub public keys, one per agency and person");
   app.add_flag("--insecure-dev", insecure_dev,
                "accept unauthenticated connections and believe the client's --as (loopback only)");
+  // `backup DEST`: an online, consistent copy of the store, while the broker runs.
+  CLI::App* backup = app.add_subcommand("backup", "copy the store, consistently, while the broker runs");
+  std::string backup_dest;
+  backup->add_option("DEST", backup_dest, "the new file to write (never overwritten)")->required();
+  backup->add_option("--data", data_dir, "the broker's data folder");
   try {
     app.parse(argc, argv);
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  if (backup->parsed()) {
+    auto copied = dutyhub::BackupStore(data_dir + "/dutyhub.sqlite", backup_dest);
+    if (!copied.ok()) {
+      std::cerr << "dutyhub-broker backup: " << copied.status().message() << "\n";
+      return copied.status().code() == dutyhub::Code::kInvalidArgument ? 2 : 5;
+    }
+    std::cout << "backed up " << data_dir << "/dutyhub.sqlite to " << backup_dest << ": " << copied->notifications
+              << " notifications, " << copied->deliveries << " deliveries, " << copied->audit_entries
+              << " audit entries, " << copied->bytes << " bytes; integrity ok\n";
+    return 0;
+  }
+  if (config_path.empty()) return Fail("--config is required: the partnership configuration (YAML)");
 
   auto config = dutyhub::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());

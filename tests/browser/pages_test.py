@@ -394,7 +394,8 @@ class PagesTest:
         self.args = args
         self.hub = Hub(args)
         self.browser = None
-        self.passed = []
+        self.results = {}  # number -> (ok or FAIL, name, what went wrong)
+        self.setup_problem = None
         self.sent = {}  # sample file -> the send reply
         self.sample_json = {}
 
@@ -426,31 +427,52 @@ class PagesTest:
         hub.start_web()
         self.browser = Browser(hub.base, hub.tmp, self.args.artifacts)
 
-    def check(self, number, name, body):
+    # The checks in order; each needs the ones before it. The last reads the logs once the
+    # processes have stopped.
+    CHECKS = [
+        (1, 'alice signs in through the form and sees the two hv-north items', 'alice_inbox'),
+        (2, 'a new hv-north item appears on her open inbox page without a reload, announced', 'live_update'),
+        (3, 'alice reads the SCBU discharge form and acknowledges it; it leaves her list', 'alice_acknowledges'),
+        (4, 'after 20 simulated minutes the hospital liaison item is overdue and escalated to level 1',
+         'clock_moves'),
+        (5, 'dan sees the overdue item on /manager, acknowledges it from there, and it is gone', 'manager'),
+        (6, 'bob (hv-south only) is not shown an hv-north item', 'bob_not_shown'),
+        (7, 'a change without the CSRF header is refused with 403 and changes nothing', 'csrf'),
+        (8, 'the inbox page does not scroll sideways at 320 px', 'narrow'),
+        (9, 'signing in works with the keyboard alone', 'keyboard'),
+    ]
+    LOG_CHECK = (10, "the broker's and dutyhub-web's logs hold no child's name or NHS number", 'logs_hold_no_details')
+
+    def check(self, number, name, method):
+        """Runs one check; records and returns None when it passes, else what went wrong."""
+        print('... %d %s' % (number, name), file=sys.stderr, flush=True)
         try:
-            body()
+            getattr(self, method)()
         except CheckFailed as e:
-            raise CheckFailed('check %d (%s) failed: %s' % (number, name, e))
+            problem = str(e)
         except WebDriverException as e:
-            raise CheckFailed('check %d (%s) failed in the browser: %s' % (number, name, e.msg or e))
-        self.passed.append((number, name))
-        print('ok %d %s' % (number, name), flush=True)
+            problem = 'in the browser: %s' % (e.msg or e)
+        except WholeRunTooLong as e:
+            problem = str(e)
+        except Exception:
+            problem = 'the test itself broke:\n' + traceback.format_exc()
+        else:
+            self.results[number] = ('ok', name, None)
+            return None
+        self.results[number] = ('FAIL', name, problem)
+        return problem
 
     def run(self):
-        self.setup()
-        self.check(1, 'alice signs in through the form and sees the two hv-north items', self.alice_inbox)
-        self.check(2, 'a new hv-north item appears on the open inbox page without a reload, announced',
-                   self.live_update)
-        self.check(3, 'alice reads the SCBU discharge form and acknowledges it; it leaves her list',
-                   self.alice_acknowledges)
-        self.check(4, 'after 20 simulated minutes the hospital liaison item is overdue and escalated to level 1',
-                   self.clock_moves)
-        self.check(5, 'dan sees the overdue item on /manager, acknowledges it from there, and it is gone',
-                   self.manager)
-        self.check(6, 'bob (hv-south) is not shown an hv-north item', self.bob_not_shown)
-        self.check(7, 'a change without the CSRF header is refused with 403 and changes nothing', self.csrf)
-        self.check(8, 'the inbox page does not scroll sideways at 320 px', self.narrow)
-        self.check(9, 'signing in works with the keyboard alone', self.keyboard)
+        """The checks until the first that fails; True when all passed."""
+        try:
+            self.setup()
+        except (CheckFailed, WebDriverException, WholeRunTooLong, OSError, subprocess.SubprocessError) as e:
+            self.setup_problem = 'setting up failed: %s' % (getattr(e, 'msg', None) or e)
+            return False
+        for number, name, method in self.CHECKS:
+            if self.check(number, name, method) is not None:
+                return False
+        return True
 
     # 1
     def alice_inbox(self):
@@ -741,25 +763,30 @@ class PagesTest:
         require(not found, 'a log holds a child\'s details: ' + '; '.join(found[:10]))
 
     def teardown(self, failed):
-        if self.browser:
-            if failed:
+        try:
+            if self.browser:
+                if failed:
+                    self.keep_failing_page()
                 try:
-                    self.browser.screenshot('failure')
-                    with open(os.path.join(self.args.artifacts, 'failure.html'), 'w') as f:
-                        f.write(self.browser.driver.page_source)
-                    errors = self.browser.console_errors()
-                    if errors:
-                        print('browser console errors:\n  ' + '\n  '.join(errors), file=sys.stderr)
-                except Exception as e:  # the failure itself matters more
-                    print('could not keep the failing page: %s' % e, file=sys.stderr)
-            try:
-                self.browser.quit()
-            except Exception as e:
-                print('chromedriver did not stop cleanly: %s' % e, file=sys.stderr)
-        self.hub.stop()
-        for path in self.hub.logs:
-            if os.path.exists(path):
-                shutil.copy(path, os.path.join(self.args.artifacts, os.path.basename(path)))
+                    self.browser.quit()
+                except Exception as e:
+                    print('chromedriver did not stop cleanly: %s' % e, file=sys.stderr)
+        finally:
+            self.hub.stop()
+            for path in self.hub.logs:
+                if os.path.exists(path):
+                    shutil.copy(path, os.path.join(self.args.artifacts, os.path.basename(path)))
+
+    def keep_failing_page(self):
+        try:
+            self.browser.screenshot('failure')
+            with open(os.path.join(self.args.artifacts, 'failure.html'), 'w') as f:
+                f.write(self.browser.driver.page_source)
+            errors = self.browser.console_errors()
+            if errors:
+                print('browser console errors:\n  ' + '\n  '.join(errors), file=sys.stderr)
+        except Exception as e:  # the failure itself matters more
+            print('could not keep the failing page: %s' % e, file=sys.stderr)
 
 
 def main():
@@ -780,38 +807,41 @@ def main():
     signal.signal(signal.SIGALRM, on_alarm)
     signal.alarm(WHOLE_RUN_SECONDS)
     test = PagesTest(args)
-    failure = None
     try:
+        all_passed = False
         try:
-            test.run()
-        except CheckFailed as e:
-            failure = str(e)
+            all_passed = test.run()
         except WholeRunTooLong as e:
-            failure = str(e)
-        except Exception:
-            failure = 'the test itself broke:\n' + traceback.format_exc()
+            test.setup_problem = str(e)
         finally:
-            test.teardown(failure is not None)
-        try:
-            test.check(10, 'the broker and dutyhub-web logs hold no child\'s name or NHS number',
-                       test.logs_hold_no_details)
-        except CheckFailed as e:
-            failure = (failure + '\n' if failure else '') + str(e)
+            signal.alarm(0)  # stopping is bounded by its own timeouts, and must finish
+            test.teardown(not all_passed)
+        test.check(*test.LOG_CHECK)
     finally:
         signal.alarm(0)
         if args.keep:
             print('kept %s' % test.hub.tmp)
         else:
             shutil.rmtree(test.hub.tmp, ignore_errors=True)
-
     elapsed = time.monotonic() - started
-    if failure:
-        print('FAIL: %s' % failure)
-        print('passed %d of 10 checks in %.1f s; screenshots and logs in %s'
-              % (len(test.passed), elapsed, args.artifacts))
-        return 1
-    print('all 10 checks passed in %.1f s; screenshots and logs in %s' % (elapsed, args.artifacts))
-    return 0
+
+    if test.setup_problem:
+        print('FAIL setup: %s' % test.setup_problem)
+    failed = bool(test.setup_problem)
+    for number, name, _ in test.CHECKS + [test.LOG_CHECK]:
+        outcome, _, problem = test.results.get(number, ('not run', name, None))
+        if problem:
+            failed = True
+            print('FAIL %d %s: %s' % (number, name, problem))
+        elif outcome == 'not run':
+            failed = True
+            print('not run %d %s (an earlier check failed)' % (number, name))
+        else:
+            print('ok %d %s' % (number, name))
+    passed = sum(1 for r in test.results.values() if r[0] == 'ok')
+    print('%s: %d of %d checks passed in %.1f s; screenshots and logs in %s'
+          % ('FAIL' if failed else 'PASS', passed, len(test.CHECKS) + 1, elapsed, args.artifacts))
+    return 1 if failed else 0
 
 
 if __name__ == '__main__':

@@ -1,0 +1,116 @@
+// `dutyhub-broker backup DEST` against a running broker that is busy publishing, and the
+// documented restore: the copy is one commit's state (every notification with all its
+// deliveries and audit rows), holds everything confirmed before it began, passes SQLite's
+// integrity check and the audit's chain, and a broker started on it serves it.
+#include <gtest/gtest.h>
+
+#include <atomic>
+#include <fstream>
+#include <mutex>
+#include <thread>
+
+#include "agents/client/hub_client.h"
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+
+std::string Sqlite(const std::filesystem::path& db, const std::string& sql) {
+  CommandResult r = RunCommand({"/usr/bin/sqlite3", "-readonly", db.string(), sql});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+}
+
+TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCopy) {
+  TempDir dir;
+  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
+                       {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  const std::string body = ReadFile(SamplePath("hospital-liaison-school-age.json"));
+  const std::string sample_id = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";
+  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()}).exit_code, 0);
+  json item = broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"][0];
+  ASSERT_EQ(broker.Cli("sam", {"ack", item["delivery_id"], "--note", "School nurse to meet him"}).exit_code, 0);
+
+  // A publisher keeps the writer busy throughout, with fresh ids.
+  std::atomic<bool> stop{false};
+  std::mutex mu;
+  std::vector<std::string> confirmed;
+  std::thread publisher([&] {
+    HubClient client(broker.endpoint(), "gwh-ed");
+    for (int n = 0; !stop.load(); ++n) {
+      char id[40];
+      std::snprintf(id, sizeof id, "6f1c2a7e-3b4d-4e5f-8a9b-%012d", n);
+      std::string copy = body;
+      copy.replace(copy.find(sample_id), 36, id);
+      v1::Request request;
+      request.mutable_send()->set_notification_json(copy);
+      auto reply = client.Call(request, std::chrono::seconds(5));
+      if (reply.ok() && reply->status().code() == v1::Status::OK) {
+        std::lock_guard lock(mu);
+        confirmed.push_back(id);
+      }
+    }
+  });
+  ASSERT_TRUE(Eventually([&] {
+    std::lock_guard lock(mu);
+    return confirmed.size() >= 200;
+  }));
+  std::vector<std::string> before;
+  {
+    std::lock_guard lock(mu);
+    before = confirmed;
+  }
+  const std::filesystem::path copy = dir.path() / "backup.sqlite";
+  CommandResult backup = RunCommand({DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
+  stop = true;
+  publisher.join();
+  ASSERT_EQ(backup.exit_code, 0) << backup.err;
+  EXPECT_NE(backup.out.find("integrity ok"), std::string::npos) << backup.out;
+  EXPECT_FALSE(std::filesystem::exists(copy.string() + ".partial"));
+  EXPECT_EQ(std::filesystem::status(copy).permissions() & std::filesystem::perms::all,
+            std::filesystem::perms::owner_read | std::filesystem::perms::owner_write)
+      << "a backup holds children's details: the broker's account only";
+
+  // One commit's state: every notification in it has all its deliveries, and every
+  // delivery its DELIVERED audit row; everything confirmed before it began is in it.
+  EXPECT_EQ(Sqlite(copy, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
+                         "(SELECT 1 FROM deliveries d WHERE d.notification_seq = n.seq)"), "0");
+  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS "
+                         "(SELECT 1 FROM events e WHERE e.delivery_id = d.delivery_id AND e.event = 1)"), "0");
+  const int64_t stored = std::stoll(Sqlite(copy, "SELECT COUNT(*) FROM notifications"));
+  EXPECT_GE(stored, static_cast<int64_t>(before.size()) + 1);
+  EXPECT_LE(stored, static_cast<int64_t>(confirmed.size()) + 1);
+  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM notifications WHERE id = '" + before.back() + "'"), "1");
+
+  // The backup never overwrites.
+  CommandResult again = RunCommand({DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
+  EXPECT_EQ(again.exit_code, 2);
+  EXPECT_NE(again.err.find("never overwrites"), std::string::npos) << again.err;
+  EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "backup", (dir.path() / "x.sqlite").string(), "--data",
+                        (dir.path() / "nowhere").string()}).exit_code, 2);
+  broker.Stop();
+
+  // The documented restore: a new data folder holding the copy as dutyhub.sqlite.
+  std::filesystem::create_directories(dir.path() / "restored");
+  std::filesystem::copy_file(copy, dir.path() / "restored" / "dutyhub.sqlite");
+  BrokerProcess restored(ConfigPath("northshire.yaml"), dir.path() / "restored",
+                         {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  ASSERT_TRUE(restored.Start()) << restored.log();
+  json status = restored.Cli("gwh-ed", {"status", sample_id}).Json();
+  ASSERT_EQ(status["deliveries"].size(), 1u) << status;
+  EXPECT_EQ(status["deliveries"][0]["acknowledged_by"], "sam") << "the acknowledgement came back too";
+  EXPECT_EQ(restored.Cli("gwh-ed", {"status", before.front()}).exit_code, 0);
+  json verify = restored.Cli("frank", {"audit", "verify"}).Json();
+  EXPECT_TRUE(verify["intact"].get<bool>()) << verify;
+  EXPECT_EQ(verify["entries"].get<int64_t>(), std::stoll(Sqlite(copy, "SELECT COUNT(*) FROM events")));
+  // And it goes on working: a retry of a stored notification is still a duplicate.
+  CommandResult retry = restored.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
+  EXPECT_TRUE(retry.Json()["duplicate"].get<bool>()) << retry.out;
+}
+
+}  // namespace
+}  // namespace dutyhub::testing
