@@ -20,7 +20,7 @@ enum class Operation {
   kOpen,         // target.inbox: the item's inbox
   kAcknowledge,  // target.inbox
   kTransfer,     // target.inbox: the inbox it leaves
-  kWatch,        // target.inbox
+  kWatch,        // target.inbox (a gateway may watch any: events are ids only)
   kStatus,       // target.sender and target.delivered_to
   kOverdue,      // target.inbox, or every managed inbox when empty
   kReport,       // likewise

@@ -181,6 +181,7 @@ Status Store::Commit() {
   if (!s.ok()) chain_head_.reset();
   return s;
 }
+bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
 void Store::Rollback() {
   chain_head_.reset();
   (void)db_->Exec("ROLLBACK");

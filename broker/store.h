@@ -78,6 +78,9 @@ class Store {
   // request so that one request's failure rolls back only its own changes.
   Status Begin();
   Status Commit();
+  // Whether the last failure was the disk filling up (SQLITE_FULL): SQLite then undid the
+  // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
+  bool DiskFull() const;
   void Rollback();
   Status Savepoint();
   Status ReleaseSavepoint();

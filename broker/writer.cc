@@ -211,8 +211,15 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
   store_->set_event_sink(nullptr);
   const auto commit_started = std::chrono::steady_clock::now();
   if (Status s = store_->Commit(); !s.ok()) {
+    const bool full = store_->DiskFull();
     store_->Rollback();
     engine_.RolledBack();
+    if (full) {
+      // A full disk is the one failure SQLite undoes cleanly (the commit frame was never
+      // written), so the store is sound: refuse this batch and go on once space is freed.
+      spdlog::error("store: the disk is full; {} request(s) told to retry, nothing of them kept", batch.size());
+      return fail_all(Status::Unavailable("the hub's store is out of disk space: nothing was kept; retry later"));
+    }
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
                                   "); nothing more is confirmed until the broker restarts");
     spdlog::critical("{}", failed_.message());

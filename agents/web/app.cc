@@ -131,6 +131,8 @@ WebApp::WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock)
 
 WebApp::~WebApp() { Stop(); }
 
+void WebApp::Stop() { feed_.Stop(); }
+
 std::optional<v1::Reply> WebApp::Ask(v1::Request request, const std::string& acting, httplib::Response& res) {
   Result<v1::Reply> reply = gateway_.Call(std::move(request), acting);
   if (!reply.ok()) {
@@ -400,19 +402,19 @@ void WebApp::NotificationStatus(const httplib::Request& req, httplib::Response& 
 void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
   auto signed_in = Require(req, res, false);
   if (!signed_in) return;
-  const uint64_t id = feed_.Subscribe(signed_in->session.inboxes, signed_in->session.acts_as);
+  const uint64_t id = feed_.Subscribe(signed_in->session.inboxes);
   const std::string token = signed_in->token;
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
   res.set_chunked_content_provider(
       "text/event-stream",
       [this, id, token](size_t, httplib::DataSink& sink) {
-        // The stream ends with the session: a signed-out page stops receiving at once.
-        if (stopping_ || !sessions_.Alive(token)) {
+        // The stream ends with the session: a signed-out page receives nothing more.
+        std::vector<std::string> events = feed_.Take(id, std::chrono::seconds(15));
+        if (feed_.stopping() || !sessions_.Alive(token)) {
           sink.done();
           return true;
         }
-        std::vector<std::string> events = feed_.Take(id, std::chrono::seconds(15));
         std::string chunk;
         for (const std::string& event : events) chunk += "event: item\ndata: " + event + "\n\n";
         if (chunk.empty()) chunk = ": still here\n\n";  // keeps proxies from closing it

@@ -27,8 +27,8 @@ class WebApp {
 
   // Adds every route to `server`.
   void Register(httplib::Server& server);
-  // Ends the live-update streams, so the server can stop.
-  void Stop() { stopping_ = true; }
+  // Ends the live-update streams at once, so the server can stop.
+  void Stop();
 
  private:
   struct Signed {
@@ -65,7 +65,6 @@ class WebApp {
   Sessions sessions_;
   Gateway gateway_;
   EventFeed feed_;
-  std::atomic<bool> stopping_{false};
 };
 
 }  // namespace dutyhub::web

@@ -40,19 +40,25 @@ Result<v1::Reply> Gateway::Call(v1::Request request, const std::string& acting,
 EventFeed::EventFeed(const BrokerLink& link) : link_(link), thread_([this] { Run(); }) {}
 
 EventFeed::~EventFeed() {
+  Stop();
+  thread_.join();
+}
+
+void EventFeed::Stop() {
   {
     std::lock_guard lock(mutex_);
     stopping_ = true;
   }
   changed_.notify_all();
-  thread_.join();
 }
 
-uint64_t EventFeed::Subscribe(const std::set<std::string>& inboxes, const std::string& acting) {
+bool EventFeed::stopping() {
   std::lock_guard lock(mutex_);
-  for (const std::string& inbox : inboxes) {
-    if (watch_as_.emplace(inbox, acting).second) new_watch_ = true;
-  }
+  return stopping_;
+}
+
+uint64_t EventFeed::Subscribe(const std::set<std::string>& inboxes) {
+  std::lock_guard lock(mutex_);
   uint64_t id = next_id_++;
   subscribers_[id].inboxes = inboxes;
   return id;
@@ -80,24 +86,29 @@ std::vector<std::string> EventFeed::Take(uint64_t id, std::chrono::milliseconds 
 
 void EventFeed::Run() {
   std::unique_ptr<HubClient> client = Connect(link_);
+  std::vector<std::string> inboxes;  // every configured inbox, once the broker has said
   auto renewed = std::chrono::steady_clock::time_point{};
-  while (true) {
-    std::map<std::string, std::string> watches;
-    {
-      std::lock_guard lock(mutex_);
-      if (stopping_) return;
-      if (new_watch_ || std::chrono::steady_clock::now() - renewed > kRenewWatches) {
-        watches = watch_as_;
-        new_watch_ = false;
-        renewed = std::chrono::steady_clock::now();
+  while (!stopping()) {
+    if (std::chrono::steady_clock::now() - renewed > kRenewWatches) {
+      renewed = std::chrono::steady_clock::now();
+      if (inboxes.empty()) {
+        v1::Request who;
+        who.mutable_who_am_i();
+        auto reply = client->Call(who, std::chrono::seconds(2));
+        if (reply.ok() && reply->has_who_am_i()) {
+          inboxes.assign(reply->who_am_i().inboxes().begin(), reply->who_am_i().inboxes().end());
+        } else {
+          renewed = {};  // the broker is not there yet: ask again next time round
+          std::this_thread::sleep_for(std::chrono::milliseconds(200));
+          continue;
+        }
       }
-    }
-    for (const auto& [inbox, acting] : watches) {
-      v1::Request request;
-      request.set_on_behalf_of(acting);
-      request.mutable_watch()->set_inbox(inbox);
-      if (!client->Post(std::move(request), std::chrono::seconds(1)).ok()) {
-        spdlog::warn("events: cannot ask the broker to watch inbox {}", inbox);
+      for (const std::string& inbox : inboxes) {
+        v1::Request request;
+        request.mutable_watch()->set_inbox(inbox);
+        if (!client->Post(std::move(request), std::chrono::seconds(1)).ok()) {
+          spdlog::warn("events: cannot ask the broker to watch inbox {}", inbox);
+        }
       }
     }
     std::optional<v1::Reply> reply = client->Next(std::chrono::milliseconds(200));

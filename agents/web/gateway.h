@@ -47,21 +47,23 @@ class Gateway {
   std::vector<std::unique_ptr<HubClient>> idle_;
 };
 
-// Watches inboxes at the broker through one connection of its own and hands each event to
-// every page subscribed to that inbox. A watch is asked for on behalf of the first person
-// who needed it (the broker checks they may), and renewed every few seconds so a restarted
-// broker sends events again.
+// Watches every inbox at the broker, as the gateway itself, through one connection of its
+// own, and hands each event to every page subscribed to that inbox. The watches are renewed
+// every few seconds, so a restarted broker sends events again.
 class EventFeed {
  public:
   explicit EventFeed(const BrokerLink& link);
   ~EventFeed();
 
-  // A page's subscription to these inboxes, for the person `acting`. Returns its id.
-  uint64_t Subscribe(const std::set<std::string>& inboxes, const std::string& acting);
+  // A page's subscription to these inboxes (the person's own). Returns its id.
+  uint64_t Subscribe(const std::set<std::string>& inboxes);
   void Unsubscribe(uint64_t id);
   // The events (JSON, ids only: docs/CLI.md's watch shape) for subscription `id` since the
-  // last call, waiting up to `timeout` for one.
+  // last call, waiting up to `timeout` for one; at once, empty, once stopping.
   std::vector<std::string> Take(uint64_t id, std::chrono::milliseconds timeout);
+  // Wakes every page's wait, for a quick shutdown.
+  void Stop();
+  bool stopping();
 
  private:
   struct Subscriber {
@@ -76,8 +78,6 @@ class EventFeed {
   bool stopping_ = false;
   uint64_t next_id_ = 1;
   std::map<uint64_t, Subscriber> subscribers_;
-  std::map<std::string, std::string> watch_as_;  // inbox -> whom the watch is asked for
-  bool new_watch_ = false;
   std::thread thread_;
 };
 

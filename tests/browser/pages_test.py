@@ -70,8 +70,8 @@ SAMPLES = [  # (file, sending agency)
     ('scbu-discharge-unknown-area.json', 'gwh-scbu'),
 ]
 WEB_ACCOUNTS = ['alice', 'bob', 'dan']
-HL_TEXT = 'hospital liaison from gwh-ed'
-SCBU_TEXT = 'scbu discharge from gwh-scbu'
+HL_TEXT = 'Hospital liaison from gwh-ed'
+SCBU_TEXT = 'SCBU discharge from gwh-scbu'
 
 
 class CheckFailed(Exception):

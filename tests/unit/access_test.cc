@@ -154,14 +154,18 @@ TEST_F(AccessMatrix, ThroughAGatewayPeopleDoAllButAdministrationAndAgenciesOnlyR
     EXPECT_EQ(policy.ThroughGateway("alice", op).ok(), !admin) << static_cast<int>(op);
     EXPECT_EQ(policy.ThroughGateway("gwh-ed", op).ok(), op == Operation::kStatus) << static_cast<int>(op);
   }
-  // The gateway itself: only the counters, never anyone's inbox, never a publish.
+  // The gateway itself: the counters and the events' ids, never an item, never a publish.
   EXPECT_TRUE(policy.Decide("web", Operation::kMetrics, {}).ok());
   EXPECT_TRUE(policy.Decide("frank", Operation::kMetrics, {}).ok());
   EXPECT_FALSE(policy.Decide("alice", Operation::kMetrics, {}).ok());
   EXPECT_FALSE(policy.Decide("web", Operation::kSend, {.type = v1::Notification::HOSPITAL_LIAISON}).ok());
   EXPECT_FALSE(policy.Decide("web", Operation::kAdmin, {}).ok());
   for (const std::string& inbox : kInboxes) {
-    EXPECT_FALSE(policy.Decide("web", Operation::kOpen, {.inbox = inbox}).ok()) << inbox;
+    for (Operation op : {Operation::kListInbox, Operation::kOpen, Operation::kAcknowledge, Operation::kTransfer}) {
+      EXPECT_FALSE(policy.Decide("web", op, {.inbox = inbox}).ok()) << inbox;
+    }
+    // Its own watch on every inbox feeds the live pages (events are ids only).
+    EXPECT_TRUE(policy.Decide("web", Operation::kWatch, {.inbox = inbox}).ok()) << inbox;
   }
 }
 

@@ -13,7 +13,7 @@ function h(tag, attrs, ...children) {
     if (key.startsWith('on')) el.addEventListener(key.slice(2), value);
     else el.setAttribute(key, value === true ? '' : value);
   }
-  for (const child of children.flat()) {
+  for (const child of children.flat(Infinity)) {
     if (child === null || child === undefined || child === false) continue;
     el.append(child instanceof Node ? child : document.createTextNode(String(child)));
   }
@@ -25,7 +25,7 @@ const main = () => document.getElementById('main');
 function show(title, ...content) {
   document.title = title + ' - dutyhub';
   const m = main();
-  m.replaceChildren(...content);
+  m.replaceChildren(...content.flat(Infinity).filter((c) => c !== null && c !== undefined && c !== false));
 }
 
 function announce(text) {
@@ -87,6 +87,9 @@ function dueness(item, nowIso) {
 }
 
 const words = (constant) => (constant || '').toLowerCase().replace(/_/g, ' ');
+// The notification types as the partnership says them.
+const typeNames = { HOSPITAL_LIAISON: 'Hospital liaison', MASH_REQUEST: 'MASH request', SCBU_DISCHARGE: 'SCBU discharge' };
+const typeName = (type) => typeNames[type] || words(type);
 const priorityBadge = (p) => h('span', { class: 'badge ' + p }, p);
 
 function levelText(item) {
@@ -200,12 +203,14 @@ async function inboxPage(inbox) {
     document.title = (data.items.length ? '(' + data.items.length + ') ' : '') + inbox + ' - dutyhub';
     if (announceNew && fresh.length) {
       const first = fresh[0];
-      announce('New item in ' + inbox + ': ' + first.priority + ' ' + words(first.type) + ' from ' + first.from +
+      announce('New item in ' + inbox + ': ' + first.priority + ' ' + typeName(first.type) + ' from ' + first.from +
         (fresh.length > 1 ? ', and ' + (fresh.length - 1) + ' more' : ''));
     }
   }
+  // The stream first, then the list, and the list again whenever the stream (re)connects:
+  // nothing that arrives meanwhile is missed.
+  listen((event) => { if (event.inbox === inbox) refresh(true); }, () => refresh(known !== null));
   await refresh(false);
-  listen((event) => { if (event.inbox === inbox) refresh(true); });
   // Due times move on even when nothing happens.
   setInterval(() => refresh(false), 30000);
 }
@@ -213,7 +218,7 @@ async function inboxPage(inbox) {
 function inboxItem(item, now, fresh) {
   const due = dueness(item, now);
   return h('li', { class: 'item ' + due.cls + (fresh ? ' fresh' : ''), 'data-delivery-id': item.delivery_id },
-    h('h2', {}, h('a', { href: '/items/' + item.delivery_id }, words(item.type) + ' from ' + item.from)),
+    h('h2', {}, h('a', { href: '/items/' + item.delivery_id }, typeName(item.type) + ' from ' + item.from)),
     h('ul', { class: 'facts' },
       h('li', {}, priorityBadge(item.priority)),
       h('li', { class: 'due ' + due.cls }, due.text),
@@ -224,9 +229,10 @@ function inboxItem(item, now, fresh) {
 }
 
 // Live updates: one event stream per page; the browser reconnects by itself.
-function listen(onEvent) {
+function listen(onEvent, onOpen) {
   if (state.events) state.events.close();
   state.events = new EventSource('/api/events');
+  if (onOpen) state.events.addEventListener('open', onOpen);
   state.events.addEventListener('item', (message) => {
     try { onEvent(JSON.parse(message.data)); } catch (e) { /* a malformed event is skipped */ }
   });
@@ -308,7 +314,7 @@ async function itemPage(id) {
   const due = dueness(d, data.now);
   const outstanding = d.state === 'DELIVERED' || d.state === 'OPENED';
   const header = [
-    h('h1', {}, words(d.type).replace(/^./, (c) => c.toUpperCase()) + ' from ' + d.from),
+    h('h1', {}, typeName(d.type) + ' from ' + d.from),
     h('ul', { class: 'facts' },
       h('li', {}, priorityBadge(d.priority)),
       outstanding ? h('li', { class: 'due ' + due.cls }, due.text) : h('li', {}, words(d.state)),
@@ -326,7 +332,7 @@ async function itemPage(id) {
       h('tbody', {}, data.history.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, words(e.event)),
         h('td', {}, e.by || 'the hub'), h('td', {}, e.inbox), h('td', {}, e.note || '')))))));
   // The whole form first, for reading; then what to do about it; then what has happened.
-  show(words(d.type) + ' from ' + d.from, ...header, ...notificationSections(data.notification || {}), ...actions, history);
+  show(typeName(d.type) + ' from ' + d.from, ...header, ...notificationSections(data.notification || {}), ...actions, history);
   main().focus();
 }
 
