@@ -2,6 +2,7 @@
 
 #include <sodium.h>
 
+#include <chrono>
 #include <cstdio>
 #include <cstdlib>
 
@@ -12,11 +13,13 @@ RandomIds::RandomIds() {
 }
 
 std::string RandomIds::NewId() {
+  const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
+                                                std::chrono::system_clock::now().time_since_epoch()).count());
   uint64_t hi, lo;
   randombytes_buf(&hi, sizeof hi);
   randombytes_buf(&lo, sizeof lo);
-  hi = (hi & ~0xF000ULL) | 0x4000ULL;                      // version 4
-  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 4122 variant
+  hi = (ms << 16) | 0x7000ULL | (hi & 0x0FFFULL);           // 48-bit time, version 7, 12 random bits
+  lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 9562 variant, 62 random bits
   char text[37];
   std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
                 static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
