@@ -15,6 +15,7 @@
 
 #include "broker/auth.h"
 #include "broker/backup.h"
+#include "broker/checkpointer.h"
 #include "broker/config.h"
 #include "broker/keys.h"
 #include "broker/coverage.h"
@@ -175,6 +176,9 @@ int main(int argc, char** argv) {
   if (!writer_store.ok()) return Fail(writer_store.status().message());
   auto reader_store = dutyhub::Store::Open(store_path, /*writer=*/false);
   if (!reader_store.ok()) return Fail(reader_store.status().message());
+  dutyhub::Checkpointer checkpointer(store_path);
+  if (auto s = checkpointer.Start(); !s.ok()) return Fail(s.message());
+  if (auto s = (*writer_store)->HandOverCheckpoints(checkpointer); !s.ok()) return Fail(s.message());
 
   zmq::context_t context;
   dutyhub::RandomIds ids;
@@ -202,6 +206,7 @@ int main(int argc, char** argv) {
                store_path);
   server.Run(g_stop);
   writer.Stop();
+  checkpointer.Stop();
   spdlog::info("dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
                "transactions)", writer.requests(), writer.transactions());
   return 0;

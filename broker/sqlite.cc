@@ -3,6 +3,10 @@
 namespace dutyhub {
 
 Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool read_only) {
+  // SQLite's memory statistics take a global mutex on every allocation, and the broker never
+  // reads them. Possible only before SQLite starts; later calls are refused and change nothing.
+  static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
+  (void)kNoMemoryStatistics;
   sqlite3* db = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by design
@@ -49,6 +53,13 @@ Result<StatementUse> Database::Prepare(const std::string& sql) {
     it = statements_.emplace(sql, std::make_unique<Statement>(stmt)).first;
   }
   return StatementUse(it->second.get());
+}
+
+Status Database::Run(const std::string& sql) {
+  auto s = Prepare(sql);
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_DONE) return Error(sql);
+  return Status::Ok();
 }
 
 Status Database::Error(const std::string& doing) const {

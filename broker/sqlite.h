@@ -85,8 +85,11 @@ class Database {
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;
 
-  // Runs statements with no results (schema, pragmas, BEGIN/COMMIT).
+  // Runs statements with no results (schema, pragmas).
   Status Exec(const std::string& sql);
+  // One statement with no results, prepared once and kept: for what runs per request or per
+  // transaction (BEGIN, COMMIT, SAVEPOINT), which sqlite3_exec would parse every time.
+  Status Run(const std::string& sql);
 
   // The cached prepared statement for `sql`, reset and ready to bind.
   // REQUIRES: `sql` is valid; an invalid one is a bug and returns INTERNAL.

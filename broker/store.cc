@@ -174,23 +174,36 @@ Status Store::Migrate() {
 
 Status Store::Begin() {
   chain_head_.reset();  // read afresh from the store at the first event of a transaction
-  return db_->Exec("BEGIN IMMEDIATE");
+  return db_->Run("BEGIN IMMEDIATE");
 }
 Status Store::Commit() {
-  Status s = db_->Exec("COMMIT");
+  Status s = db_->Run("COMMIT");
   if (!s.ok()) chain_head_.reset();
   return s;
+}
+Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
+  if (Status s = db_->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  // Replaces SQLite's own hook, which is what wal_autocheckpoint sets.
+  sqlite3_wal_hook(
+      db_->raw(),
+      [](void* to, sqlite3*, const char*, int pages) {
+        static_cast<Checkpointer*>(to)->Committed(pages);
+        return SQLITE_OK;
+      },
+      &checkpointer);
+  return Status::Ok();
 }
 bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
 void Store::Rollback() {
   chain_head_.reset();
-  (void)db_->Exec("ROLLBACK");
+  (void)db_->Run("ROLLBACK");
 }
-Status Store::Savepoint() { return db_->Exec("SAVEPOINT request"); }
-Status Store::ReleaseSavepoint() { return db_->Exec("RELEASE request"); }
+Status Store::Savepoint() { return db_->Run("SAVEPOINT request"); }
+Status Store::ReleaseSavepoint() { return db_->Run("RELEASE request"); }
 void Store::RollbackToSavepoint() {
   chain_head_.reset();  // the rows it linked to may be gone
-  (void)db_->Exec("ROLLBACK TO request; RELEASE request");
+  (void)db_->Run("ROLLBACK TO request");
+  (void)db_->Run("RELEASE request");
 }
 
 Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,

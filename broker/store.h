@@ -21,6 +21,7 @@
 
 #include "broker/clock.h"
 #include "broker/sqlite.h"
+#include "broker/checkpointer.h"
 #include "broker/status.h"
 #include "hub.pb.h"
 #include "notification.pb.h"
@@ -81,6 +82,10 @@ class Store {
   // Whether the last failure was the disk filling up (SQLITE_FULL): SQLite then undid the
   // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
   bool DiskFull() const;
+  // Leaves checkpoints to `checkpointer`'s connection, telling it the log's size after each
+  // commit, so no commit waits for one. The log is cut back to 64 MiB when it starts over.
+  // REQUIRES: `checkpointer` outlives this store.
+  Status HandOverCheckpoints(Checkpointer& checkpointer);
   void Rollback();
   Status Savepoint();
   Status ReleaseSavepoint();

@@ -1,0 +1,67 @@
+#include "broker/checkpointer.h"
+
+#include <spdlog/spdlog.h>
+
+namespace dutyhub {
+
+Status Checkpointer::Start(int pages) {
+  pages_ = pages;
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+    std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
+    sqlite3_close(db_);
+    db_ = nullptr;
+    return Status::Unavailable("cannot open the store for checkpoints: " + message);
+  }
+  sqlite3_exec(db_, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
+  thread_ = std::thread([this] { Run(); });
+  return Status::Ok();
+}
+
+void Checkpointer::Stop() {
+  if (!thread_.joinable()) return;
+  {
+    std::lock_guard lock(mutex_);
+    stopping_ = true;
+  }
+  wake_.notify_all();
+  thread_.join();
+  sqlite3_close(db_);
+  db_ = nullptr;
+}
+
+bool Checkpointer::CheckpointOnce() {
+  int log = 0, copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log, &copied);
+  if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
+    if (!failing_) spdlog::warn("store: a checkpoint failed ({}); the log keeps those pages, and it is tried again",
+                                sqlite3_errmsg(db_));
+    failing_ = true;
+    return false;
+  }
+  if (failing_ && rc == SQLITE_OK) spdlog::info("store: checkpoints work again");
+  failing_ = rc != SQLITE_OK && failing_;
+  if (copied > 0) checkpoints_.fetch_add(1);
+  return true;
+}
+
+void Checkpointer::Committed(int log_pages) {
+  if (log_pages < pages_) return;
+  {
+    std::lock_guard lock(mutex_);
+    due_ = true;
+  }
+  wake_.notify_one();
+}
+
+void Checkpointer::Run() {
+  std::unique_lock lock(mutex_);
+  while (!stopping_) {
+    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || due_; });
+    due_ = false;
+    lock.unlock();
+    CheckpointOnce();
+    lock.lock();
+  }
+}
+
+}  // namespace dutyhub

@@ -1,0 +1,55 @@
+// Copies committed pages from the store's write-ahead log into the database file on a
+// thread and connection of its own, so that the writer's commits never stop for a
+// checkpoint (SQLite would otherwise run one inside the commit that crosses 1000 pages).
+// PASSIVE checkpoints only: they never block the writer or a reader. A failed one (a full
+// disk, an I/O error) costs nothing that was confirmed: those pages stay in the log, which
+// is durable, and the next checkpoint tries again.
+//
+// Threads: Start and Stop from one thread; the work happens on its own.
+#pragma once
+
+#include <sqlite3.h>
+
+#include <atomic>
+#include <condition_variable>
+#include <mutex>
+#include <string>
+#include <thread>
+
+#include "broker/status.h"
+
+namespace dutyhub {
+
+class Checkpointer {
+ public:
+  explicit Checkpointer(std::string path) : path_(std::move(path)) {}
+  ~Checkpointer() { Stop(); }
+
+  // Opens its connection and starts: a checkpoint whenever the writer's commits have put
+  // `pages` pages in the log since the last (see Committed), and every second anyway.
+  Status Start(int pages = 4000);
+  // The writer's connection says how many pages its log holds after a commit. Cheap: called
+  // on the writer's thread by SQLite's WAL hook.
+  void Committed(int log_pages);
+  // A last checkpoint, then the thread ends.
+  void Stop();
+  // Checkpoints done and log frames copied, since start. Any thread.
+  int64_t checkpoints() const { return checkpoints_.load(); }
+
+ private:
+  void Run();
+  bool CheckpointOnce();
+
+  std::string path_;
+  sqlite3* db_ = nullptr;
+  std::mutex mutex_;
+  std::condition_variable wake_;
+  bool stopping_ = false;
+  bool due_ = false;
+  int pages_ = 4000;
+  bool failing_ = false;  // said once in the log, not at every attempt
+  std::atomic<int64_t> checkpoints_{0};
+  std::thread thread_;
+};
+
+}  // namespace dutyhub
