@@ -13,10 +13,12 @@
 #include <unistd.h>
 
 #include <algorithm>
+#include <atomic>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
+#include <thread>
 
 #include "agents/client/hub_client.h"
 #include "broker/config.h"
@@ -164,6 +166,7 @@ int main(int argc, char** argv) {
 
   dutyhub::testing::BrokerProcess broker(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml", data,
                                          {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  broker.ListenOn("tcp://127.0.0.1:" + std::to_string(dutyhub::testing::FreePort()));  // the same after kill -9
   auto started = Steady::now();
   if (!broker.Start()) {
     std::fprintf(stderr, "broker did not start\n%s", broker.log().c_str());
@@ -192,14 +195,35 @@ int main(int argc, char** argv) {
   const pid_t pid = BrokerPid(data);
   std::printf("broker resident memory: %.1f MB\n", ResidentKb(pid) / 1024.0);
 
-  // kill -9 while it serves, then from exec to its first answer.
+  // kill -9 while an agency publishes as fast as it can, then from exec to its first answer.
+  std::atomic<bool> publishing{true};
+  std::atomic<int64_t> published{0};
+  std::thread agency([&] {
+    dutyhub::HubClient client(broker.endpoint(), "gwh-ed");
+    const std::string body = dutyhub::testing::ReadFile(dutyhub::testing::SamplePath("hospital-liaison-school-age.json"));
+    for (int64_t n = 0; publishing.load(); ++n) {
+      char id[48];
+      std::snprintf(id, sizeof id, "5ca1e000-0000-4000-9000-%012lld", static_cast<long long>(n));
+      std::string copy = body;
+      copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02"), 36, id);
+      v1::Request request;
+      request.mutable_send()->set_notification_json(copy);
+      auto reply = client.Call(request, std::chrono::milliseconds(500));
+      if (reply.ok() && reply->status().code() == v1::Status::OK) published.fetch_add(1);
+    }
+  });
+  while (published.load() < 2000) std::this_thread::sleep_for(std::chrono::milliseconds(10));
   broker.Kill9();
+  const int64_t before_kill = published.load();
   auto restarted = Steady::now();
   if (!broker.Start()) {
     std::fprintf(stderr, "broker did not restart\n%s", broker.log().c_str());
     return 1;
   }
-  std::printf("broker serving again after kill -9: %.0f ms\n", Ms(restarted));
+  std::printf("broker serving again after kill -9 under load (%lld published before it): %.0f ms\n",
+              static_cast<long long>(before_kill), Ms(restarted));
+  publishing = false;
+  agency.join();
   broker.Stop();
   if (!keep) std::filesystem::remove_all(base);
   return 0;

@@ -406,6 +406,33 @@ TEST_F(WebGateway, MetricsWantTheTokenAndCountPublishesRejectionsAndOutstandingI
   EXPECT_NE(m.text.find("dutyhub_time_to_acknowledge_seconds_count 1\n"), std::string::npos) << m.text;
 }
 
+TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
+  const std::filesystem::path cert = dir_.path() / "web.crt", key = dir_.path() / "web.pem";
+  CommandResult made = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                                   "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()});
+  ASSERT_EQ(made.exit_code, 0) << made.err;
+  std::ofstream(dir_.path() / "web.yaml")
+      << "listen: 127.0.0.1:0\nbroker: " << broker_->endpoint() << "\ngateway: web\nkey: " << (keys_ / "web.key").string()
+      << "\naccounts: " << (dir_.path() / "accounts.yaml").string() << "\ntls: {certificate: " << cert.string()
+      << ", private_key: " << key.string() << "}\n";
+  web_ = std::make_unique<AdapterProcess>(DUTYHUB_WEB_BIN, dir_.path() / "web.yaml", "web",
+                                          "dutyhub-web listening on https://127.0.0.1:");
+  ASSERT_TRUE(web_->Start()) << web_->log();
+  httplib::SSLClient client("127.0.0.1", web_->port());
+  client.enable_server_certificate_verification(false);  // a certificate made for this test
+  auto res = client.Post("/api/sign-in", json{{"account", "alice"}, {"password", kPassword}}.dump(), "application/json");
+  ASSERT_TRUE(res) << "no answer over TLS";
+  EXPECT_EQ(res->status, 200) << res->body;
+  const std::string cookie = res->get_header_value("Set-Cookie");
+  EXPECT_NE(cookie.find("Secure"), std::string::npos) << cookie;
+  EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+  // And plain HTTP to the same port gets nothing.
+  httplib::Client plain("127.0.0.1", web_->port());
+  plain.set_read_timeout(std::chrono::seconds(3));
+  auto in_clear = plain.Get("/healthz");
+  EXPECT_TRUE(!in_clear || in_clear->status != 200);
+}
+
 TEST_F(WebGateway, ATrustedProxysUserHeaderSignsInItsConfiguredAccountOnly) {
   StartWeb("trusted_proxy: {header: X-Remote-User, from: [127.0.0.1]}\n");
   Browser sso(web_->port());
