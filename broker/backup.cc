@@ -4,7 +4,9 @@
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <filesystem>
 #include <thread>
 
@@ -93,17 +95,23 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   auto notifications = Count(copy.db, "SELECT COUNT(*) FROM notifications");
   auto deliveries = Count(copy.db, "SELECT COUNT(*) FROM deliveries");
   auto events = Count(copy.db, "SELECT COUNT(*) FROM events");
-  if (!notifications.ok()) return notifications.status();
-  if (!deliveries.ok()) return deliveries.status();
-  if (!events.ok()) return events.status();
+  if (!notifications.ok() || !deliveries.ok() || !events.ok()) {
+    fs::remove(partial, ec);
+    return !notifications.ok() ? notifications.status() : !deliveries.ok() ? deliveries.status() : events.status();
+  }
   figures.notifications = *notifications;
   figures.deliveries = *deliveries;
   figures.audit_entries = *events;
   sqlite3_close_v2(copy.db);
   copy.db = nullptr;
   if (Status s = SyncPath(partial, O_RDONLY); !s.ok()) return s;
-  fs::rename(partial, target, ec);
-  if (ec) return Status::Unavailable("cannot name the backup " + target.string() + ": " + ec.message());
+  // link() never replaces: a file that appeared at DEST meanwhile is left alone.
+  if (::link(partial.c_str(), target.c_str()) != 0) {
+    const std::string why = errno == EEXIST ? "it exists now: a backup never overwrites" : std::strerror(errno);
+    fs::remove(partial, ec);
+    return Status::Unavailable("cannot name the backup " + target.string() + ": " + why);
+  }
+  fs::remove(partial, ec);
   if (Status s = SyncPath(target.parent_path(), O_RDONLY | O_DIRECTORY); !s.ok()) return s;
   figures.bytes = static_cast<int64_t>(fs::file_size(target, ec));
   return figures;

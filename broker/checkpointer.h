@@ -10,7 +10,6 @@
 
 #include <sqlite3.h>
 
-#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -22,6 +21,9 @@ namespace dutyhub {
 
 class Checkpointer {
  public:
+  // The log's size (pages of 4 KiB: 128 MiB) past which the writer checkpoints itself.
+  static constexpr int kWriterCheckpointsAt = 32768;
+
   explicit Checkpointer(std::string path) : path_(std::move(path)) {}
   ~Checkpointer() { Stop(); }
 
@@ -33,8 +35,6 @@ class Checkpointer {
   void Committed(int log_pages);
   // A last checkpoint, then the thread ends.
   void Stop();
-  // Checkpoints done and log frames copied, since start. Any thread.
-  int64_t checkpoints() const { return checkpoints_.load(); }
 
  private:
   void Run();
@@ -48,7 +48,6 @@ class Checkpointer {
   bool due_ = false;
   int pages_ = 4000;
   bool failing_ = false;  // said once in the log, not at every attempt
-  std::atomic<int64_t> checkpoints_{0};
   std::thread thread_;
 };
 

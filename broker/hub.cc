@@ -554,7 +554,10 @@ Outcome Hub::Metrics(const std::string& principal) {
   v1::Reply reply = OkReply();
   v1::MetricsReply* out = reply.mutable_metrics();
   out->set_now_ms(clock_.Now());
-  if (Status s = reader_.FillMetrics(*out); !s.ok()) return ErrorReply(s);
+  std::vector<std::string> inboxes;
+  for (const auto& entry : config_->inboxes) inboxes.push_back(entry.first);
+  if (Status s = reader_.FillMetrics(inboxes, *out); !s.ok()) return ErrorReply(s);
+  if (figures_.time_to_acknowledge) *out->mutable_time_to_acknowledge() = figures_.time_to_acknowledge();
   if (figures_.publishes) out->set_publishes(figures_.publishes());
   if (figures_.duplicates) out->set_duplicates(figures_.duplicates());
   if (figures_.write_transactions) out->set_write_transactions(figures_.write_transactions());

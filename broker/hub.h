@@ -46,6 +46,7 @@ struct BrokerFigures {
   std::function<int64_t()> publishes;
   std::function<int64_t()> duplicates;
   std::function<v1::Histogram()> commit_latency;
+  std::function<v1::Histogram()> time_to_acknowledge;
 };
 
 v1::Reply ErrorReply(const Status& status);

@@ -94,7 +94,12 @@ void Server::OnRequest() {
       const char* user = payload.gets("User-Id");
       principal = user != nullptr ? user : "";
     }
-    if (!WithinRate(principal)) {
+    // A gateway's requests count against each person it acts for, so one person's script
+    // through the web pages cannot use up everyone else's share. (Whoever else names someone
+    // gets a bucket of their own for it, and the hub then refuses them.)
+    const std::string bucket =
+        request.on_behalf_of().empty() ? principal : principal + "/" + request.on_behalf_of();
+    if (!WithinRate(bucket)) {
       AnswerError(routing_id, request.correlation_id(),
                   Status::Unavailable("too many requests from '" + principal + "' (at most " +
                                       std::to_string(settings_.rate_per_principal) + " a second): retry later"));

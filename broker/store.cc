@@ -183,11 +183,18 @@ Status Store::Commit() {
 }
 Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
   if (Status s = db_->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
-  // Replaces SQLite's own hook, which is what wal_autocheckpoint sets.
+  // Replaces SQLite's own hook, which is what wal_autocheckpoint sets. Under steady load the
+  // checkpointer's passive checkpoints may never catch up with a writer that keeps
+  // appending, and the log only starts over once it has; so past a hard size the writer
+  // checkpoints itself, once, between two commits: nothing else writes then, so it finishes.
   sqlite3_wal_hook(
       db_->raw(),
-      [](void* to, sqlite3*, const char*, int pages) {
-        static_cast<Checkpointer*>(to)->Committed(pages);
+      [](void* to, sqlite3* db, const char*, int pages) {
+        if (pages >= Checkpointer::kWriterCheckpointsAt) {
+          sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+        } else {
+          static_cast<Checkpointer*>(to)->Committed(pages);
+        }
         return SQLITE_OK;
       },
       &checkpointer);
@@ -387,6 +394,7 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
   const v1::Delivery& root = group->front();
   v1::AckReply reply;
   reply.set_delivery_id(delivery_id);
+  reply.set_delivered_at_ms(root.received_at_ms());
   if (root.state() == v1::ACKNOWLEDGED) {
     reply.set_acknowledged_by(root.acknowledged_by());
     reply.set_acknowledged_at_ms(root.acknowledged_at_ms());

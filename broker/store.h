@@ -160,9 +160,9 @@ class Store {
   // The managers' report for one inbox over [from, to).
   Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels);
   Result<int64_t> CountOutstanding();
-  // The store's part of /metrics: outstanding items by inbox and level, and the time to
-  // acknowledge of every acknowledged item (escalated copies aside: their root counts).
-  Status FillMetrics(v1::MetricsReply& out);
+  // The store's part of /metrics: outstanding items by inbox and level, one index range
+  // of outstanding items per inbox (never a scan of everything ever delivered).
+  Status FillMetrics(const std::vector<std::string>& inboxes, v1::MetricsReply& out);
   // Walks the audit's hash chain from the first row; names the first row that does not fit.
   Result<v1::AuditVerifyReply> VerifyAudit();
   // Every opening of a notification about the child with this (normalised) NHS number.

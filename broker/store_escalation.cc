@@ -145,38 +145,22 @@ Result<int64_t> Store::CountOutstanding() {
   return (*s)->Int(0);
 }
 
-Status Store::FillMetrics(v1::MetricsReply& out) {
-  {
-    auto s = db_->Prepare(
-        "SELECT inbox, escalation_level, COUNT(*) FROM deliveries WHERE state IN (1, 2) "
-        "GROUP BY inbox, escalation_level ORDER BY inbox, escalation_level");
-    if (!s.ok()) return s.status();
+Status Store::FillMetrics(const std::vector<std::string>& inboxes, v1::MetricsReply& out) {
+  auto s = db_->Prepare(
+      "SELECT escalation_level, COUNT(*) FROM deliveries WHERE inbox = ? AND state IN (1, 2) "
+      "GROUP BY escalation_level ORDER BY escalation_level");
+  if (!s.ok()) return s.status();
+  for (const std::string& inbox : inboxes) {
+    (*s)->Reset();
+    (*s)->Bind(1, inbox);
     int rc;
     while ((rc = (*s)->Step()) == SQLITE_ROW) {
       v1::OutstandingCount* count = out.add_outstanding();
-      count->set_inbox((*s)->Text(0));
-      count->set_escalation_level(static_cast<int32_t>((*s)->Int(1)));
-      count->set_count((*s)->Int(2));
+      count->set_inbox(inbox);
+      count->set_escalation_level(static_cast<int32_t>((*s)->Int(0)));
+      count->set_count((*s)->Int(1));
     }
     if (rc != SQLITE_DONE) return db_->Error("counting outstanding items");
-  }
-  // Bounds a manager reads against the escalation table: 15 minutes, 4 and 8 hours.
-  static constexpr int64_t kBoundsSeconds[] = {60, 300, 900, 1800, 3600, 4 * 3600, 8 * 3600,
-                                               24 * 3600, 3 * 24 * 3600, 7 * 24 * 3600};
-  std::string sql = "SELECT COUNT(*), TOTAL(acknowledged_at - received_at)";
-  for (int64_t bound : kBoundsSeconds) {
-    sql += ", TOTAL(acknowledged_at - received_at <= " + std::to_string(bound * 1000) + ")";
-  }
-  sql += " FROM deliveries WHERE state = 3 AND origin <> 'ESCALATED'";
-  auto s = db_->Prepare(sql);
-  if (!s.ok()) return s.status();
-  if ((*s)->Step() != SQLITE_ROW) return db_->Error("measuring times to acknowledge");
-  v1::Histogram* histogram = out.mutable_time_to_acknowledge();
-  histogram->set_count((*s)->Int(0));
-  histogram->set_sum_seconds(static_cast<double>((*s)->Int(1)) / 1000.0);
-  for (size_t i = 0; i < std::size(kBoundsSeconds); ++i) {
-    histogram->add_upper_bounds_seconds(static_cast<double>(kBoundsSeconds[i]));
-    histogram->add_counts((*s)->Int(static_cast<int>(i) + 2));
   }
   return Status::Ok();
 }

@@ -50,16 +50,28 @@ Writer::Writer(zmq::context_t& context, std::unique_ptr<Store> store, int max_ba
 
 Writer::~Writer() { Stop(); }
 
-v1::Histogram Writer::CommitLatency() const {
+DurationHistogram::DurationHistogram(std::vector<int64_t> bounds_us)
+    : bounds_us_(std::move(bounds_us)), buckets_(new std::atomic<uint64_t>[bounds_us_.size() + 1]) {
+  for (size_t i = 0; i <= bounds_us_.size(); ++i) buckets_[i].store(0);
+}
+
+void DurationHistogram::Observe(int64_t us) {
+  size_t bucket = 0;
+  while (bucket < bounds_us_.size() && us > bounds_us_[bucket]) ++bucket;
+  buckets_[bucket].fetch_add(1);
+  total_us_.fetch_add(static_cast<uint64_t>(std::max<int64_t>(us, 0)));
+}
+
+v1::Histogram DurationHistogram::Snapshot() const {
   v1::Histogram out;
   int64_t cumulative = 0;
-  for (size_t i = 0; i < std::size(kCommitBoundsUs); ++i) {
-    cumulative += static_cast<int64_t>(commit_buckets_[i].load());
-    out.add_upper_bounds_seconds(static_cast<double>(kCommitBoundsUs[i]) / 1e6);
+  for (size_t i = 0; i < bounds_us_.size(); ++i) {
+    cumulative += static_cast<int64_t>(buckets_[i].load());
+    out.add_upper_bounds_seconds(static_cast<double>(bounds_us_[i]) / 1e6);
     out.add_counts(cumulative);
   }
-  out.set_count(cumulative + static_cast<int64_t>(commit_buckets_[std::size(kCommitBoundsUs)].load()));
-  out.set_sum_seconds(static_cast<double>(commit_us_total_.load()) / 1e6);
+  out.set_count(cumulative + static_cast<int64_t>(buckets_[bounds_us_.size()].load()));
+  out.set_sum_seconds(static_cast<double>(total_us_.load()) / 1e6);
   return out;
 }
 
@@ -107,6 +119,10 @@ long Writer::IdleWait() {
   // After a failed commit nothing is confirmed or escalated until restart: wait for
   // requests (to refuse them), never spin on a deadline that cannot be met.
   if (!failed_.ok()) return kAtMostMs;
+  const auto now = std::chrono::steady_clock::now();
+  if (now < full_until_) {
+    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(full_until_ - now).count()) + 1;
+  }
   if (more_due_) return 0;
   auto next = engine_.NextDeadline(*store_);
   if (!next.ok() || !next->has_value()) return kAtMostMs;
@@ -168,6 +184,7 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     for (auto& write : batch) write->reply = ErrorReply(status);
   };
   if (!failed_.ok()) return fail_all(failed_);
+  if (batch.empty() && std::chrono::steady_clock::now() < full_until_) return;  // the disk is full: wait
   if (batch.empty() && !more_due_) {
     auto next = engine_.NextDeadline(*store_);
     if (!next.ok() || !next->has_value() || **next > clock_.Now()) return;  // nothing to do
@@ -217,7 +234,10 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     if (full) {
       // A full disk is the one failure SQLite undoes cleanly (the commit frame was never
       // written), so the store is sound: refuse this batch and go on once space is freed.
-      spdlog::error("store: the disk is full; {} request(s) told to retry, nothing of them kept", batch.size());
+      // The engine's own commits wait a second, so a due step does not spin the writer.
+      full_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
+      if (!disk_full_) spdlog::error("store: the disk is full; requests are refused (retry later) until there is space");
+      disk_full_ = true;
       return fail_all(Status::Unavailable("the hub's store is out of disk space: nothing was kept; retry later"));
     }
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
@@ -225,22 +245,22 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     spdlog::critical("{}", failed_.message());
     return fail_all(failed_);
   }
-  const auto commit_us = std::chrono::duration_cast<std::chrono::microseconds>(
-                             std::chrono::steady_clock::now() - commit_started).count();
-  size_t bucket = 0;
-  while (bucket < std::size(kCommitBoundsUs) && commit_us > kCommitBoundsUs[bucket]) ++bucket;
-  commit_buckets_[bucket].fetch_add(1);
-  commit_us_total_.fetch_add(static_cast<uint64_t>(commit_us));
+  commit_latency_.Observe(std::chrono::duration_cast<std::chrono::microseconds>(
+                              std::chrono::steady_clock::now() - commit_started).count());
+  if (disk_full_) spdlog::info("store: there is disk space again; confirming");
+  disk_full_ = false;
+  full_until_ = {};
   engine_.Committed();
   transactions_.fetch_add(1);
   requests_.fetch_add(batch.size());
   for (auto& write : batch) {
-    if (write->reply.has_send() && write->reply.status().code() == v1::Status::OK) {
-      (write->reply.send().duplicate() ? duplicates_ : publishes_).fetch_add(1);
+    if (write->reply.status().code() != v1::Status::OK) continue;
+    if (write->reply.has_send()) (write->reply.send().duplicate() ? duplicates_ : publishes_).fetch_add(1);
+    if (write->reply.has_ack() && !write->reply.ack().already_acknowledged()) {
+      const v1::AckReply& ack = write->reply.ack();
+      time_to_acknowledge_.Observe((ack.acknowledged_at_ms() - ack.delivered_at_ms()) * 1000);
     }
-    if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
-      spdlog::info("{}", write->job.log_line);
-    }
+    if (!write->job.log_line.empty()) spdlog::info("{}", write->job.log_line);
   }
   if (!events.empty()) {
     auto notice = std::make_unique<PendingWrite>();

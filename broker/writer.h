@@ -10,7 +10,9 @@
 #include <zmq.hpp>
 
 #include <atomic>
+#include <chrono>
 #include <iterator>
+#include <vector>
 #include <memory>
 #include <string>
 #include <thread>
@@ -20,6 +22,19 @@
 #include "broker/store.h"
 
 namespace dutyhub {
+
+// A cumulative histogram of durations: observed by the writer's thread, read by any.
+class DurationHistogram {
+ public:
+  explicit DurationHistogram(std::vector<int64_t> bounds_us);
+  void Observe(int64_t us);
+  v1::Histogram Snapshot() const;
+
+ private:
+  std::vector<int64_t> bounds_us_;
+  std::unique_ptr<std::atomic<uint64_t>[]> buckets_;  // one per bound, and one past the last
+  std::atomic<uint64_t> total_us_{0};
+};
 
 // One write in flight: who asked, and, once committed, the answer. The writer also sends
 // one with no routing id after each commit that produced events, carrying them for the
@@ -61,7 +76,9 @@ class Writer {
   uint64_t publishes() const { return publishes_.load(); }
   uint64_t duplicates() const { return duplicates_.load(); }
   // How long each COMMIT (the fsync that makes "confirmed" true) took. Any thread.
-  v1::Histogram CommitLatency() const;
+  v1::Histogram CommitLatency() const { return commit_latency_.Snapshot(); }
+  // From delivery to acknowledgement, for each acknowledgement committed. Any thread.
+  v1::Histogram TimeToAcknowledge() const { return time_to_acknowledge_.Snapshot(); }
 
  private:
   void Run(zmq::socket_t& jobs, zmq::socket_t& done);
@@ -88,14 +105,19 @@ class Writer {
   // error): the disk's state is unknown, so pretending would break promise 1.
   Status failed_;
   bool more_due_ = false;  // the last engine run stopped with steps still due
+  // After a commit refused for a full disk: no commit of the engine's own before this, so
+  // a due escalation cannot spin the writer (requests still try, and say UNAVAILABLE).
+  std::chrono::steady_clock::time_point full_until_{};
+  bool disk_full_ = false;  // said once in the log per episode
   std::atomic<uint64_t> transactions_{0};
   std::atomic<uint64_t> requests_{0};
   std::atomic<uint64_t> publishes_{0};
   std::atomic<uint64_t> duplicates_{0};
-  // Per bucket of kCommitBoundsUs (the last: slower than all), and the total in us.
-  static constexpr int64_t kCommitBoundsUs[] = {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000};
-  std::atomic<uint64_t> commit_buckets_[std::size(kCommitBoundsUs) + 1] = {};
-  std::atomic<uint64_t> commit_us_total_{0};
+  DurationHistogram commit_latency_{{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
+  // Bounds a manager reads against the escalation table: 15 minutes, 4 and 8 hours.
+  DurationHistogram time_to_acknowledge_{{60'000'000LL, 300'000'000LL, 900'000'000LL, 1800'000'000LL,
+                                          3600'000'000LL, 4 * 3600'000'000LL, 8 * 3600'000'000LL,
+                                          24 * 3600'000'000LL, 72 * 3600'000'000LL, 168 * 3600'000'000LL}};
 };
 
 }  // namespace dutyhub

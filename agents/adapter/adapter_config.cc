@@ -75,18 +75,25 @@ Result<OutboxOptions> OutboxOptionsFor(const AdapterConfig& config) {
   options.broker = config.broker;
   options.insecure_as = config.insecure_as;
   if (!config.key.empty()) {
-    auto keys = ReadKeyFile(config.key);
+    auto keys = ClientKeysFromFiles(config.key, config.broker_key, config.source);
     if (!keys.ok()) return keys.status();
-    std::string broker = keys->broker_public_key;
-    if (!config.broker_key.empty()) {
-      auto given = ReadPublicKey(config.broker_key);
-      if (!given.ok()) return given.status();
-      broker = *given;
-    }
-    if (broker.empty()) return Status::InvalidArgument(config.source + ": broker_key: which broker to trust?");
-    options.keys = ClientKeys{keys->public_key, keys->secret_key, broker};
+    options.keys = *keys;
   }
   return options;
+}
+
+Result<ClientKeys> ClientKeysFromFiles(const std::string& key_file, const std::string& broker_key,
+                                       const std::string& source) {
+  auto keys = ReadKeyFile(key_file);
+  if (!keys.ok()) return Status::InvalidArgument(source + ": key: " + keys.status().message());
+  std::string broker = keys->broker_public_key;
+  if (!broker_key.empty()) {
+    auto given = ReadPublicKey(broker_key);
+    if (!given.ok()) return Status::InvalidArgument(source + ": broker_key: " + given.status().message());
+    broker = *given;
+  }
+  if (broker.empty()) return Status::InvalidArgument(source + ": broker_key: which broker to trust?");
+  return ClientKeys{keys->public_key, keys->secret_key, broker};
 }
 
 }  // namespace dutyhub

@@ -46,6 +46,12 @@ std::optional<ListenAddress> ParseListen(const std::string& text);
 // Reachable from this machine only (the adapters warn when they listen beyond it).
 bool IsLoopbackHost(const std::string& host);
 
+// A client's CURVE identity from its key file, trusting the broker named by `broker_key`
+// (a key or a file), or else by the key file's own broker-public-key line. `source` names
+// the configuration file in messages.
+Result<ClientKeys> ClientKeysFromFiles(const std::string& key_file, const std::string& broker_key,
+                                       const std::string& source);
+
 // The outbox options it describes, with the keys read from their files.
 Result<OutboxOptions> OutboxOptionsFor(const AdapterConfig& config);
 

@@ -74,32 +74,33 @@ const Account* Accounts::Find(const std::string& name) const {
 Result<Account> Accounts::SignIn(const std::string& name, const std::string& password) {
   const Status refused = Status::PermissionDenied("that account name and password do not match");
   const TimeMs now = clock_.Now();
+  const Account* account = Find(name);
   {
     std::lock_guard lock(mutex_);
-    auto it = failures_.find(name);
-    if (it != failures_.end() && it->second.locked_until > now) {
+    auto& table = account != nullptr ? failures_ : strangers_;
+    auto it = table.find(name);
+    if (it != table.end() && it->second.locked_until > now) {
       return Status::PermissionDenied("this account is locked after repeated failed sign-ins: try again in " +
                                       std::to_string((it->second.locked_until - now + kMinuteMs - 1) / kMinuteMs) +
                                       " minute(s), or ask your manager");
     }
   }
-  const Account* account = Find(name);
   const std::string& hash = account != nullptr ? account->password_hash : DecoyHash();
-  bool right = password.size() <= kLongestPassword && !hash.empty() &&
-               crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  checking_.acquire();
+  const bool right = password.size() <= kLongestPassword && !hash.empty() &&
+                     crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
+  checking_.release();
   std::lock_guard lock(mutex_);
   if (right && account != nullptr) {
     failures_.erase(name);
     return *account;
   }
-  if (failures_.size() >= kMostTrackedNames && !failures_.count(name)) {
-    // Forget the oldest-locked half; a real account under attack is soon counted again.
-    for (auto it = failures_.begin(); it != failures_.end();) {
-      it = it->second.locked_until <= now ? failures_.erase(it) : std::next(it);
-    }
-    if (failures_.size() >= kMostTrackedNames) failures_.clear();
+  if (account == nullptr && strangers_.size() >= kMostTrackedNames && !strangers_.count(name)) {
+    // Made-up names are forgotten, never a real account's count: a flood of them cannot
+    // reset anyone's lock.
+    strangers_.clear();
   }
-  Failures& f = failures_[name];
+  Failures& f = (account != nullptr ? failures_ : strangers_)[name];
   if (f.locked_until != 0 && f.locked_until <= now) f = Failures{};  // a past lock is served
   if (++f.count >= policy_.failures) {
     f.locked_until = now + policy_.lock_for;

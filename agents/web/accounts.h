@@ -13,6 +13,7 @@
 
 #include <map>
 #include <mutex>
+#include <semaphore>
 #include <string>
 
 #include "broker/clock.h"
@@ -59,7 +60,11 @@ class Accounts {
   LockoutPolicy policy_;
   std::map<std::string, Account> accounts_;
   std::mutex mutex_;
-  std::map<std::string, Failures> failures_;  // by name typed, known or not, bounded below
+  std::map<std::string, Failures> failures_;  // the configured accounts' own, never forgotten
+  std::map<std::string, Failures> strangers_;  // names that are no account: bounded, forgettable
+  // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
+  // sign-ins waits instead of exhausting memory.
+  std::counting_semaphore<4> checking_{4};
 };
 
 }  // namespace dutyhub::web

@@ -18,7 +18,14 @@ namespace {
 
 using nlohmann::json;
 
+// With Secure cookies the name carries the __Host- prefix: the browser then takes it only
+// from this host, over TLS, for the whole site, so a sibling subdomain cannot plant one.
 constexpr char kCookie[] = "dutyhub_session";
+constexpr char kSecureCookie[] = "__Host-dutyhub_session";
+// Each live page holds one of the 64 HTTP workers: at most this many, so requests always
+// find a worker; a page refused a stream still refreshes its list every 30 s.
+constexpr int kMostStreams = 40;
+constexpr int kMostStreamsPerSession = 4;
 constexpr size_t kMostBodyBytes = 64 * 1024;  // a note or a reason, never a notification
 
 std::string Dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
@@ -57,18 +64,31 @@ void ReplyStatus(httplib::Response& res, const v1::Status& status) {
   ReplyJson(res, cli::ErrorJson(status), HttpStatusFor(status.code()));
 }
 
+// The cookie's value, or empty when it is missing or sent more than once (a planted second
+// cookie of the same name is never guessed between).
 std::string CookieValue(const httplib::Request& req, const std::string& name) {
-  const std::string header = req.get_header_value("Cookie");
-  size_t at = 0;
-  while (at < header.size()) {
-    size_t end = header.find(';', at);
-    if (end == std::string::npos) end = header.size();
-    std::string part = header.substr(at, end - at);
-    part.erase(0, part.find_first_not_of(' '));
-    if (part.rfind(name + "=", 0) == 0) return part.substr(name.size() + 1);
-    at = end + 1;
+  std::string value;
+  int seen = 0;
+  for (size_t h = 0; h < req.get_header_value_count("Cookie"); ++h) {
+    const std::string header = req.get_header_value("Cookie", h);
+    size_t at = 0;
+    while (at < header.size()) {
+      size_t end = header.find(';', at);
+      if (end == std::string::npos) end = header.size();
+      std::string part = header.substr(at, end - at);
+      part.erase(0, part.find_first_not_of(' '));
+      if (part.rfind(name + "=", 0) == 0) {
+        value = part.substr(name.size() + 1);
+        ++seen;
+      }
+      at = end + 1;
+    }
   }
-  return "";
+  return seen == 1 ? value : "";
+}
+
+bool IsLoopbackPeer(const std::string& address) {
+  return address.rfind("127.", 0) == 0 || address == "::1" || address == "::ffff:127.0.0.1";
 }
 
 // A JSON object body, or an answer saying what is wrong with it. Changes come from the
@@ -127,7 +147,8 @@ WebApp::WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock)
       accounts_(accounts),
       sessions_(clock, config.idle_minutes * kMinuteMs, config.longest_hours * kHourMs),
       gateway_(BrokerLink{config.broker, config.gateway, config.keys}),
-      feed_(gateway_.link()) {}
+      feed_(gateway_.link()),
+      cookie_name_(config.secure_cookies ? kSecureCookie : kCookie) {}
 
 WebApp::~WebApp() { Stop(); }
 
@@ -137,7 +158,7 @@ std::optional<v1::Reply> WebApp::Ask(v1::Request request, const std::string& act
   Result<v1::Reply> reply = gateway_.Call(std::move(request), acting);
   if (!reply.ok()) {
     ReplyError(res, v1::Status::UNAVAILABLE,
-               "the hub is not answering just now: try again in a minute; nothing was changed");
+               "the hub did not answer in time: reload the page to see whether it was done, then try again");
     return std::nullopt;
   }
   if (reply->status().code() != v1::Status::OK) {
@@ -168,14 +189,10 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
   Session session;
   session.account = account.name;
   session.acts_as = account.acts_as;
-  session.agency = me.kind() == v1::WhoAmIReply::AGENCY;
-  if (me.kind() == v1::WhoAmIReply::GATEWAY) {
-    return Status::PermissionDenied("an account may not act as a gateway");
-  }
   session.inboxes.insert(me.member_of().begin(), me.member_of().end());
   session.inboxes.insert(me.manages().begin(), me.manages().end());
   std::string token = sessions_.Start(session);
-  std::string cookie = std::string(kCookie) + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
+  std::string cookie = cookie_name_ + "=" + token + "; Path=/; HttpOnly; SameSite=Strict";
   if (config_.secure_cookies) cookie += "; Secure";
   res.set_header("Set-Cookie", cookie);
   auto started = sessions_.Find(token);
@@ -184,7 +201,7 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
 }
 
 std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req, httplib::Response& res) {
-  const std::string token = CookieValue(req, kCookie);
+  const std::string token = CookieValue(req, cookie_name_);
   std::optional<Session> session = sessions_.Find(token);
   if (config_.proxy_header.empty()) {
     if (!session) return std::nullopt;
@@ -246,7 +263,7 @@ void WebApp::SignOut(const httplib::Request& req, httplib::Response& res) {
   auto signed_in = Require(req, res, /*change=*/true);
   if (!signed_in) return;
   sessions_.End(signed_in->token);
-  std::string cookie = std::string(kCookie) + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
+  std::string cookie = cookie_name_ + "=; Path=/; HttpOnly; SameSite=Strict; Max-Age=0";
   if (config_.secure_cookies) cookie += "; Secure";
   res.set_header("Set-Cookie", cookie);
   spdlog::info("{} signed out", signed_in->session.account);
@@ -288,7 +305,9 @@ void WebApp::InboxItems(const httplib::Request& req, httplib::Response& res) {
 }
 
 void WebApp::Item(const httplib::Request& req, httplib::Response& res) {
-  auto signed_in = Require(req, res, false);
+  // Opening is recorded in the audit, so it is treated as a change: with the CSRF token
+  // only, so no other site can make a browser "open" an item in its owner's name.
+  auto signed_in = Require(req, res, true);
   if (!signed_in) return;
   v1::Request request;
   request.mutable_show()->set_delivery_id(req.matches[1]);
@@ -402,8 +421,19 @@ void WebApp::NotificationStatus(const httplib::Request& req, httplib::Response& 
 void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
   auto signed_in = Require(req, res, false);
   if (!signed_in) return;
-  const uint64_t id = feed_.Subscribe(signed_in->session.inboxes);
   const std::string token = signed_in->token;
+  {
+    std::lock_guard lock(streams_mutex_);
+    int& mine = streams_by_session_[token];
+    if (streams_ >= kMostStreams || mine >= kMostStreamsPerSession) {
+      if (mine == 0) streams_by_session_.erase(token);
+      return ReplyError(res, v1::Status::UNAVAILABLE,
+                        "too many live pages are open: this one refreshes every 30 seconds instead");
+    }
+    ++mine;
+    ++streams_;
+  }
+  const uint64_t id = feed_.Subscribe(signed_in->session.inboxes);
   res.set_header("Cache-Control", "no-store");
   res.set_header("X-Accel-Buffering", "no");  // a proxy in front must not hold events back
   res.set_chunked_content_provider(
@@ -420,15 +450,23 @@ void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
         if (chunk.empty()) chunk = ": still here\n\n";  // keeps proxies from closing it
         return sink.write(chunk.data(), chunk.size());
       },
-      [this, id](bool) { feed_.Unsubscribe(id); });
+      [this, id, token](bool) {
+        feed_.Unsubscribe(id);
+        std::lock_guard lock(streams_mutex_);
+        --streams_;
+        if (--streams_by_session_[token] <= 0) streams_by_session_.erase(token);
+      });
 }
 
 void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
-  if (!config_.metrics_token.empty() &&
-      !SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token)) {
+  // Without a token, only this machine's own scraper; with one, whoever presents it.
+  const bool allowed = config_.metrics_token.empty()
+                           ? IsLoopbackPeer(req.remote_addr)
+                           : SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token);
+  if (!allowed) {
     res.status = 401;
     res.set_header("WWW-Authenticate", "Bearer");
-    res.set_content("give the metrics token as Authorization: Bearer TOKEN\n", "text/plain");
+    res.set_content("give the metrics token as Authorization: Bearer TOKEN (metrics_token_file)\n", "text/plain");
     return;
   }
   v1::Request request;

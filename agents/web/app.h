@@ -7,8 +7,9 @@
 
 #include <httplib.h>
 
-#include <atomic>
+#include <map>
 #include <memory>
+#include <mutex>
 #include <string>
 
 #include "agents/web/accounts.h"
@@ -65,6 +66,10 @@ class WebApp {
   Sessions sessions_;
   Gateway gateway_;
   EventFeed feed_;
+  const std::string cookie_name_;
+  std::mutex streams_mutex_;
+  int streams_ = 0;                                 // live pages' event streams
+  std::map<std::string, int> streams_by_session_;  // and each session's
 };
 
 }  // namespace dutyhub::web

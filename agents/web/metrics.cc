@@ -66,7 +66,7 @@ std::string PrometheusText(const v1::MetricsReply& m) {
         << "\"} " << o.count() << "\n";
   }
   Head(out, "dutyhub_time_to_acknowledge_seconds", "histogram",
-       "From delivery to acknowledgement, over every acknowledged item in the store.");
+       "From delivery to acknowledgement, for each acknowledgement committed since the broker started.");
   HistogramLines(out, "dutyhub_time_to_acknowledge_seconds", m.time_to_acknowledge());
   Head(out, "dutyhub_escalation_steps_total", "counter",
        "Escalation steps (escalations, re-notifications, hand-overs) since the broker started.");

@@ -20,7 +20,6 @@ struct Session {
   std::string account;  // the name signed in with
   std::string acts_as;  // the broker's principal
   std::string csrf;     // must come back with every change
-  bool agency = false;  // agency staff: the sender page only
   std::set<std::string> inboxes;  // member of or manages: whose events it is sent
   TimeMs started = 0;
   TimeMs last_seen = 0;

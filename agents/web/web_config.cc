@@ -7,7 +7,6 @@
 #include <sstream>
 
 #include "agents/adapter/adapter_config.h"
-#include "broker/keys.h"
 
 namespace dutyhub::web {
 namespace {
@@ -126,23 +125,17 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   if (!ParseListen(config.listen)) {
     return Status::InvalidArgument(path + ": listen: expected HOST:PORT, e.g. 127.0.0.1:8080");
   }
-  if (config.accounts.empty() && config.proxy_header.empty()) {
-    return Status::InvalidArgument(path + ": accounts: give the accounts file (or trusted_proxy for single sign-on)");
+  if (config.accounts.empty()) {
+    return Status::InvalidArgument(path + ": accounts: give the accounts file (it names who may sign in, and as "
+                                          "whom, with single sign-on too)");
   }
   if (key_file.empty() && !config.insecure_dev) {
     return Status::InvalidArgument(path + ": key: give the gateway's key file (or insecure_dev for development)");
   }
   if (!key_file.empty()) {
-    auto keys = ReadKeyFile(key_file);
-    if (!keys.ok()) return Status::InvalidArgument(path + ": key: " + keys.status().message());
-    std::string broker = keys->broker_public_key;
-    if (!broker_key_file.empty()) {
-      auto given = ReadPublicKey(broker_key_file);
-      if (!given.ok()) return Status::InvalidArgument(path + ": broker_key: " + given.status().message());
-      broker = *given;
-    }
-    if (broker.empty()) return Status::InvalidArgument(path + ": broker_key: which broker to trust?");
-    config.keys = ClientKeys{keys->public_key, keys->secret_key, broker};
+    auto keys = ClientKeysFromFiles(key_file, broker_key_file, path);
+    if (!keys.ok()) return keys.status();
+    config.keys = *keys;
   }
   return config;
 }

@@ -17,12 +17,6 @@ namespace {
 
 using nlohmann::json;
 
-std::string Sqlite(const std::filesystem::path& db, const std::string& sql) {
-  CommandResult r = RunCommand({"/usr/bin/sqlite3", "-readonly", db.string(), sql});
-  EXPECT_EQ(r.exit_code, 0) << r.err;
-  return r.out.substr(0, r.out.find_last_not_of('\n') + 1);
-}
-
 TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCopy) {
   TempDir dir;
   BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
@@ -76,15 +70,15 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
 
   // One commit's state: every notification in it has all its deliveries, and every
   // delivery its DELIVERED audit row; everything confirmed before it began is in it.
-  EXPECT_EQ(Sqlite(copy, "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
+  EXPECT_EQ(SqliteQuery(copy, "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
                          "(SELECT 1 FROM deliveries d WHERE d.notification_seq = n.seq)"), "0");
-  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS "
+  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS "
                          "(SELECT 1 FROM events e WHERE e.delivery_id = d.delivery_id AND e.event = 1)"), "0");
-  const int64_t stored = std::stoll(Sqlite(copy, "SELECT COUNT(*) FROM notifications"));
+  const int64_t stored = std::stoll(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications"));
   EXPECT_GE(stored, static_cast<int64_t>(before.size()) + 1);
   EXPECT_LE(stored, static_cast<int64_t>(confirmed.size()) + 1);
-  EXPECT_EQ(Sqlite(copy, "SELECT COUNT(*) FROM notifications WHERE id = '" + before.back() + "'"), "1");
+  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications WHERE id = '" + before.back() + "'"), "1");
 
   // The backup never overwrites.
   CommandResult again = RunCommand({DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
@@ -106,7 +100,7 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   EXPECT_EQ(restored.Cli("gwh-ed", {"status", before.front()}).exit_code, 0);
   json verify = restored.Cli("frank", {"audit", "verify"}).Json();
   EXPECT_TRUE(verify["intact"].get<bool>()) << verify;
-  EXPECT_EQ(verify["entries"].get<int64_t>(), std::stoll(Sqlite(copy, "SELECT COUNT(*) FROM events")));
+  EXPECT_EQ(verify["entries"].get<int64_t>(), std::stoll(SqliteQuery(copy, "SELECT COUNT(*) FROM events")));
   // And it goes on working: a retry of a stored notification is still a duplicate.
   CommandResult retry = restored.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
   EXPECT_TRUE(retry.Json()["duplicate"].get<bool>()) << retry.out;

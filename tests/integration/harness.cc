@@ -257,6 +257,12 @@ std::string AdapterProcess::log() const { return ReadFile(log_); }
 
 void BackgroundCommand::Kill9() { EndChild(pid_, SIGKILL); }
 
+std::string SqliteQuery(const std::filesystem::path& db, const std::string& sql) {
+  CommandResult r = RunCommand({"/usr/bin/sqlite3", "-readonly", db.string(), sql});
+  EXPECT_EQ(r.exit_code, 0) << r.err;
+  return r.out.substr(0, r.out.find_last_not_of('\n') + 1);
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

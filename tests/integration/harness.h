@@ -147,6 +147,10 @@ class BrokerProcess {
   std::string listen_ = "tcp://127.0.0.1:*";
 };
 
+// One query through Debian's sqlite3 command, read-only; its output without the last
+// newline. Fails the current test when sqlite3 does.
+std::string SqliteQuery(const std::filesystem::path& db, const std::string& sql);
+
 // A loopback TCP port nothing listens on right now.
 int FreePort();
 

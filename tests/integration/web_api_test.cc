@@ -8,6 +8,7 @@
 
 #include <atomic>
 #include <fstream>
+#include <mutex>
 #include <thread>
 
 #include "agents/client/hub_client.h"
@@ -35,7 +36,13 @@ class Browser {
  public:
   explicit Browser(int port) : port_(port) {}
 
-  Answer Get(const std::string& path, httplib::Headers extra = {}) { return Send("GET", path, "", std::move(extra)); }
+  // As the pages do, with the CSRF token once signed in (opening an item needs it).
+  Answer Get(const std::string& path, httplib::Headers extra = {}) {
+    if (!csrf_.empty()) extra.emplace("X-CSRF-Token", csrf_);
+    return Send("GET", path, "", std::move(extra));
+  }
+  // Without the token: what another site's link or image would send.
+  Answer GetWithoutToken(const std::string& path) { return Send("GET", path, "", {}); }
   // A change: the CSRF token goes with it unless `csrf` is false.
   Answer Post(const std::string& path, const json& body, bool csrf = true) {
     httplib::Headers extra;
@@ -183,12 +190,16 @@ TEST_F(WebGateway, SignInSetsAStrictHttpOnlyCookieAndSignOutEndsTheSession) {
   EXPECT_EQ(me.body["member_of"], json::array({"hv-north"}));
   EXPECT_EQ(me.body["csrf"], in.body["csrf"]);
   EXPECT_EQ(alice.Post("/api/sign-out", json::object(), /*csrf=*/false).status, 403) << "sign-out needs the token too";
+  const std::string session_cookie = alice.cookie();
+  ASSERT_EQ(session_cookie.rfind("dutyhub_session=", 0), 0u) << session_cookie;
   EXPECT_EQ(alice.Post("/api/sign-out", json::object()).status, 200);
-  // The old cookie is worthless now, even replayed.
+  // The old session cookie is worthless now, even replayed: the server ended the session.
   Browser replay(web_->port());
-  Answer after = replay.Send("GET", "/api/me", "", {{"Cookie", "dutyhub_session=" + in.body["csrf"].get<std::string>()}});
-  EXPECT_EQ(after.status, 401);
-  EXPECT_EQ(alice.Get("/api/me").status, 401);
+  EXPECT_EQ(replay.Send("GET", "/api/me", "", {{"Cookie", session_cookie}}).status, 401);
+  // And a cookie sent twice (one planted beside the real one) is no session at all.
+  Browser bob = SignedIn("bob");
+  EXPECT_EQ(bob.Get("/api/me").status, 200);
+  EXPECT_EQ(replay.Send("GET", "/api/me", "", {{"Cookie", bob.cookie() + "; dutyhub_session=planted"}}).status, 401);
 }
 
 TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason) {
@@ -231,8 +242,13 @@ TEST_F(WebGateway, ADutyWorkerSeesActsOnAndTransfersOnlyHerOwnInboxesItems) {
 
   const std::string mine = delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json");
   const std::string bobs = delivery_.at("hv-south/mash-request-home-visit.json");
+  // Opening is audited: a link from another site (no CSRF token) opens nothing.
+  Answer forged = alice.GetWithoutToken("/api/items/" + mine);
+  EXPECT_EQ(forged.status, 403);
+  EXPECT_EQ(forged.text.find("Moss"), std::string::npos);
   Answer item = alice.Get("/api/items/" + mine);
   ASSERT_EQ(item.status, 200);
+  EXPECT_EQ(item.body["history"].size(), 2u) << "delivered, and this one opening: the forged one left no trace";
   EXPECT_EQ(item.body["notification"]["child"]["family_name"], "Moss") << "the whole form, for her";
   EXPECT_EQ(item.body["notification"]["father_status"], "RECORDED");
   EXPECT_EQ(item.body["history"].back()["event"], "OPENED");
@@ -336,13 +352,19 @@ TEST_F(WebGateway, ANewItemReachesTheLivePageOfItsInboxOnly) {
   StartWeb();
   Browser alice = SignedIn("alice");
   Browser bob = SignedIn("bob");
+  std::mutex mu;  // the streams append while the test reads
   auto stream = [&](const Browser& who, std::string& into, std::atomic<bool>& stop) {
     httplib::Client client("127.0.0.1", web_->port());
     client.set_read_timeout(std::chrono::seconds(20));
     client.Get("/api/events", {{"Cookie", who.cookie()}}, [&](const char* data, size_t size) {
+      std::lock_guard lock(mu);
       into.append(data, size);
       return !stop.load();
     });
+  };
+  auto seen = [&](const std::string& of, const std::string& text) {
+    std::lock_guard lock(mu);
+    return of.find(text) != std::string::npos;
   };
   std::string alices, bobs;
   std::atomic<bool> stop{false};
@@ -360,7 +382,7 @@ TEST_F(WebGateway, ANewItemReachesTheLivePageOfItsInboxOnly) {
         copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36, id);
         std::ofstream(dir_.path() / "again.json") << copy;
         broker_->Cli("gwh-ed", {"send", (dir_.path() / "again.json").string()});
-        return alices.find("\"inbox\":\"hv-north\"") != std::string::npos;
+        return seen(alices, "\"inbox\":\"hv-north\"");
       },
       15000);
   stop = true;
@@ -406,6 +428,33 @@ TEST_F(WebGateway, MetricsWantTheTokenAndCountPublishesRejectionsAndOutstandingI
   EXPECT_NE(m.text.find("dutyhub_time_to_acknowledge_seconds_count 1\n"), std::string::npos) << m.text;
 }
 
+TEST_F(WebGateway, LivePagesAreBoundedPerSessionSoEveryoneElseIsStillServed) {
+  StartWeb();
+  Browser alice = SignedIn("alice");
+  std::atomic<bool> stop{false};
+  std::vector<std::thread> streams;
+  std::atomic<int> refused{0};
+  for (int i = 0; i < 6; ++i) {
+    streams.emplace_back([&] {
+      httplib::Client client("127.0.0.1", web_->port());
+      client.set_read_timeout(std::chrono::seconds(20));
+      auto res = client.Get("/api/events", {{"Cookie", alice.cookie()}},
+                            [&](const char*, size_t) { return !stop.load(); });
+      if (res && res->status == 503) refused.fetch_add(1);
+    });
+  }
+  EXPECT_TRUE(Eventually([&] { return refused.load() == 2; }, 10000)) << "4 streams a session, the rest refused";
+  EXPECT_EQ(SignedIn("bob").Get("/api/inboxes/hv-south").status, 200) << "others are still served";
+  stop = true;
+  // One more event ends the held streams' waits.
+  broker_->Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
+  std::string copy = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
+  copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36, "6f1c2a7e-3b4d-4e5f-8a9b-777777777777");
+  std::ofstream(dir_.path() / "wake.json") << copy;
+  broker_->Cli("gwh-ed", {"send", (dir_.path() / "wake.json").string()});
+  for (auto& t : streams) t.join();
+}
+
 TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
   const std::filesystem::path cert = dir_.path() / "web.crt", key = dir_.path() / "web.pem";
   CommandResult made = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
@@ -426,6 +475,7 @@ TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
   const std::string cookie = res->get_header_value("Set-Cookie");
   EXPECT_NE(cookie.find("Secure"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
+  EXPECT_EQ(cookie.rfind("__Host-dutyhub_session=", 0), 0u) << "no other host may plant it: " << cookie;
   // And plain HTTP to the same port gets nothing.
   httplib::Client plain("127.0.0.1", web_->port());
   plain.set_read_timeout(std::chrono::seconds(3));

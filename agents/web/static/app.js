@@ -49,7 +49,8 @@ async function api(method, path, body) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
   }
-  if (method !== 'GET' && state.me) options.headers['X-CSRF-Token'] = state.me.csrf;
+  // Every change, and opening an item (it is recorded), carries the page's CSRF token.
+  if (state.me) options.headers['X-CSRF-Token'] = state.me.csrf;
   const response = await fetch(path, options);
   let data = null;
   try { data = await response.json(); } catch (e) { data = null; }
@@ -145,6 +146,13 @@ function home() {
 
 // ---- sign-in ----------------------------------------------------------------------------
 
+// Where to go once signed in: back to the page that asked, but only one of these pages'
+// own paths; anything else (another site, "/\\evil", a tab before "//") goes home.
+const pagePaths = [/^\/inbox\/[A-Za-z0-9_.-]+$/, /^\/items\/[A-Za-z0-9-]+$/, /^\/manager$/, /^\/sender(\/[A-Za-z0-9-]+)?$/];
+function pageAfterSignIn(next) {
+  return next && pagePaths.some((p) => p.test(next)) ? next : home();
+}
+
 function signInPage() {
   const message = h('div', {});
   const account = h('input', { id: 'account', name: 'account', type: 'text', autocomplete: 'username', required: true, autocapitalize: 'none', spellcheck: 'false' });
@@ -158,9 +166,8 @@ function signInPage() {
     message.replaceChildren();
     try {
       await api('POST', '/api/sign-in', { account: account.value, password: password.value });
-      const next = new URLSearchParams(location.search).get('next');
       state.me = await api('GET', '/api/me');
-      location.assign(next && next.startsWith('/') && !next.startsWith('//') ? next : home());
+      location.assign(pageAfterSignIn(new URLSearchParams(location.search).get('next')));
     } catch (error) {
       message.replaceChildren(errorBanner(error));
       password.value = '';
@@ -537,7 +544,7 @@ async function start() {
   if ((m = path.match(/^\/inbox\/([A-Za-z0-9_.-]+)$/))) return inboxPage(m[1]);
   if ((m = path.match(/^\/items\/([A-Za-z0-9-]+)$/))) return itemPage(m[1]);
   if (path === '/manager') return managerPage();
-  if ((m = path.match(/^\/sender(?:\/([A-Za-z0-9-]+))?$/))) return senderPage(m[1] ? decodeURIComponent(m[1]) : '');
+  if ((m = path.match(/^\/sender(?:\/([A-Za-z0-9-]+))?$/))) return senderPage(m[1] || '');
   show('Not found', h('h1', {}, 'There is no such page'), h('p', {}, h('a', { href: home() }, 'Go to your inbox')));
 }
 
