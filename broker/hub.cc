@@ -263,7 +263,7 @@ Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::strin
   if (delivery_id.empty()) {
     return Status::InvalidArgument("a delivery id is required", {{"delivery_id", "give the item's delivery id"}});
   }
-  auto item = reader_.GetDelivery(delivery_id);
+  auto item = reader_.GetDeliveryBrief(delivery_id);
   if (!item.ok()) return item.status();
   if (Status s = access_.Decide(principal, operation, {.inbox = item->inbox()}); !s.ok()) return s;
   return item;

@@ -99,6 +99,13 @@ const char* kDeliveryColumns =
     "d.delivery_id AND o.event = 2 GROUP BY by ORDER BY MIN(o.seq))) "
     "FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
     "LEFT JOIN deliveries s ON s.delivery_id = d.source_delivery ";
+// The same columns, the summary and who opened it left empty (ReadDelivery reads both).
+const char* kBriefDeliveryColumns =
+    "SELECT d.delivery_id, n.id, d.inbox, n.type, n.priority, n.agency, '', "
+    "d.received_at, d.due_at, d.state, d.escalation_level, d.acknowledged_by, "
+    "d.acknowledged_at, d.note, CASE WHEN d.origin = 'ESCALATED' THEN s.inbox END, '' "
+    "FROM deliveries d JOIN notifications n ON n.seq = d.notification_seq "
+    "LEFT JOIN deliveries s ON s.delivery_id = d.source_delivery ";
 
 v1::Delivery ReadDelivery(const Statement& s) {
   v1::Delivery d;
@@ -344,7 +351,7 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
 }
 
 Status Store::RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at) {
-  auto d = GetDelivery(delivery_id);
+  auto d = GetDeliveryBrief(delivery_id);
   if (!d.ok()) return d.status();
   if (Status s = AddEvent(*d, at, v1::EVENT_OPENED, by, ""); !s.ok()) return s;
   auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ? AND state = ?");
@@ -370,7 +377,7 @@ Result<std::vector<v1::Delivery>> Store::Group(const std::string& delivery_id) {
   return QueryDeliveries(
       "WHERE d.delivery_id = ?1 OR (d.source_delivery = ?1 AND d.origin = 'ESCALATED') "
       "ORDER BY d.delivery_id <> ?1, d.rowid",
-      root_id);
+      root_id, 0, /*brief=*/true);
 }
 
 Status Store::SetTimers(const std::string& delivery_id, int level,
@@ -469,8 +476,8 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
 }
 
 Result<std::vector<v1::Delivery>> Store::QueryDeliveries(const std::string& where,
-                                                         const std::string& key, int64_t number) {
-  auto s = db_->Prepare(kDeliveryColumns + where);
+                                                         const std::string& key, int64_t number, bool brief) {
+  auto s = db_->Prepare((brief ? kBriefDeliveryColumns : kDeliveryColumns) + where);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, key);
   if (number != 0) (*s)->Bind(2, number);
@@ -483,6 +490,13 @@ Result<std::vector<v1::Delivery>> Store::QueryDeliveries(const std::string& wher
 
 Result<v1::Delivery> Store::GetDelivery(const std::string& delivery_id) {
   auto found = QueryDeliveries("WHERE d.delivery_id = ?", delivery_id);
+  if (!found.ok()) return found.status();
+  if (found->empty()) return Status::NotFound("no delivery " + delivery_id);
+  return std::move(found->front());
+}
+
+Result<v1::Delivery> Store::GetDeliveryBrief(const std::string& delivery_id) {
+  auto found = QueryDeliveries("WHERE d.delivery_id = ?", delivery_id, 0, /*brief=*/true);
   if (!found.ok()) return found.status();
   if (found->empty()) return Status::NotFound("no delivery " + delivery_id);
   return std::move(found->front());

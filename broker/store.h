@@ -147,6 +147,8 @@ class Store {
   // --- Reads ---
 
   Result<v1::Delivery> GetDelivery(const std::string& delivery_id);
+  // The same without the summary and who opened it: enough to decide who may act on it.
+  Result<v1::Delivery> GetDeliveryBrief(const std::string& delivery_id);
   // Outstanding items, earliest due first; with `all`, outstanding first, then the most
   // recent acknowledged and transferred ones (5,000 items at most).
   Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all);
@@ -179,10 +181,13 @@ class Store {
                         const std::string& source, TimeMs received_at, int level);
   Status SetTimers(const std::string& delivery_id, int level, std::optional<TimeMs> escalation_at,
                    std::optional<TimeMs> handover_at);
-  // The item's root and the escalated copies of it, root first.
+  // The item's root and the escalated copies of it, root first; brief (see QueryDeliveries).
   Result<std::vector<v1::Delivery>> Group(const std::string& delivery_id);
+  // `brief`: without the summary and who opened it, which need the notification's text
+  // and a look through the item's events: for the writer's own changes, never for a reader.
   Result<std::vector<v1::Delivery>> QueryDeliveries(const std::string& where,
-                                                    const std::string& key, int64_t number = 0);
+                                                    const std::string& key, int64_t number = 0,
+                                                    bool brief = false);
 
   std::unique_ptr<Database> db_;
   std::vector<v1::WatchEvent>* events_ = nullptr;
