@@ -135,7 +135,12 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
     }
     v1::Request as_person = request;
     as_person.clear_on_behalf_of();
-    return Handle(as_person, *acting);
+    Outcome outcome = Handle(as_person, *acting);
+    if (auto* job = std::get_if<WriteJob>(&outcome)) {
+      job->via = principal;
+      job->log_line += " via " + principal;
+    }
+    return outcome;
   }
   switch (request.body_case()) {
     case v1::Request::kSend: return Send(principal, request.send());

@@ -30,6 +30,8 @@ struct WriteJob {
   // The engine must take every step due before this is answered (advance-clock): if it
   // cannot, the answer is UNAVAILABLE.
   bool needs_engine = false;
+  // The gateway that carried it on a person's behalf: written beside their audit entries.
+  std::string via;
 };
 
 // Start sending this connection the inbox's events (the reactor keeps the subscription).

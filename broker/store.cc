@@ -7,7 +7,8 @@
 namespace dutyhub {
 
 std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
-                      int event, const std::string& by, const std::string& inbox, const std::string& note) {
+                      int event, const std::string& by, const std::string& inbox, const std::string& note,
+                      const std::string& via) {
   // Every field length-prefixed, so no two different rows hash the same text.
   std::string text;
   auto field = [&](const std::string& value) { text += std::to_string(value.size()) + ":" + value + ";"; };
@@ -19,6 +20,8 @@ std::string AuditHash(const std::string& previous, int64_t seq, const std::strin
   field(by);
   field(inbox);
   field(note);
+  // Only when set, so every row written before there was a `via` hashes as it did.
+  if (!via.empty()) field(via);
   unsigned char digest[crypto_hash_sha256_BYTES];
   crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
@@ -29,7 +32,7 @@ namespace {
 // The schema, one migration per version. Never edit a shipped migration: add the next.
 // Times are milliseconds since the epoch, UTC. `next_deadline` is the one next deadline
 // of an outstanding item (DESIGN.md promise 5); NULL once acknowledged or transferred.
-const std::array<const char*, 2> kMigrations = {
+const std::array<const char*, 3> kMigrations = {
     R"sql(
 CREATE TABLE notifications (
   seq          INTEGER PRIMARY KEY,
@@ -85,6 +88,10 @@ ALTER TABLE events ADD COLUMN hash BLOB;
 ALTER TABLE notifications ADD COLUMN child_nhs_number TEXT;
 CREATE INDEX notifications_by_nhs_number ON notifications (child_nhs_number)
   WHERE child_nhs_number IS NOT NULL;
+)sql",
+    // 3: which gateway carried a person's action (dutyhub-web), when one did.
+    R"sql(
+ALTER TABLE events ADD COLUMN via TEXT;
 )sql",
 };
 
@@ -242,16 +249,19 @@ Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
     }
   }
   const std::string& where = inbox.empty() ? item.inbox() : inbox;
+  // A person's action through a gateway says so; the hub's own steps never do.
+  const std::string via = by.empty() ? "" : via_;
   const std::string hash =
-      AuditHash(previous, seq, item.delivery_id(), at, static_cast<int>(event), by, where, note);
+      AuditHash(previous, seq, item.delivery_id(), at, static_cast<int>(event), by, where, note, via);
   auto s = db_->Prepare(
-      "INSERT INTO events (seq, delivery_id, at, event, by, inbox, note, hash) "
-      "VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "INSERT INTO events (seq, delivery_id, at, event, by, inbox, note, hash, via) "
+      "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, seq).Bind(2, item.delivery_id()).Bind(3, at).Bind(4, static_cast<int>(event)).Bind(6, where)
       .BindBlob(8, hash);
   if (by.empty()) (*s)->BindNull(5); else (*s)->Bind(5, by);
   if (note.empty()) (*s)->BindNull(7); else (*s)->Bind(7, note);
+  if (via.empty()) (*s)->BindNull(9); else (*s)->Bind(9, via);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
   chain_head_ = std::make_pair(seq, hash);
   if (events_ != nullptr) {
@@ -516,7 +526,7 @@ Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, boo
 
 Result<std::vector<v1::HistoryEntry>> Store::History(const std::string& delivery_id) {
   auto s = db_->Prepare(
-      "SELECT at, event, by, inbox, note FROM events WHERE delivery_id = ? ORDER BY seq");
+      "SELECT at, event, by, inbox, note, via FROM events WHERE delivery_id = ? ORDER BY seq");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, delivery_id);
   std::vector<v1::HistoryEntry> out;
@@ -528,6 +538,7 @@ Result<std::vector<v1::HistoryEntry>> Store::History(const std::string& delivery
     if (!(*s)->IsNull(2)) e.set_by((*s)->Text(2));
     e.set_inbox((*s)->Text(3));
     if (!(*s)->IsNull(4)) e.set_note((*s)->Text(4));
+    if (!(*s)->IsNull(5)) e.set_via((*s)->Text(5));
   }
   if (rc != SQLITE_DONE) return db_->Error("reading history");
   return out;

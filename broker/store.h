@@ -29,8 +29,10 @@
 namespace dutyhub {
 
 // SHA-256 over one audit row's content and the previous row's hash: the audit chain.
+// `via`: the gateway that carried a person's action, hashed only when there was one.
 std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
-                      int event, const std::string& by, const std::string& inbox, const std::string& note);
+                      int event, const std::string& by, const std::string& inbox, const std::string& note,
+                      const std::string& via);
 
 // A new item with its escalation timers, computed by the caller from the configuration.
 struct NewDelivery {
@@ -74,6 +76,9 @@ class Store {
   // While set, every audit row written is also appended here as a WatchEvent, for the
   // watchers, who hear of it once the transaction committed. Null to stop.
   void set_event_sink(std::vector<v1::WatchEvent>* sink) { events_ = sink; }
+  // The gateway that carried the actions about to be recorded (empty: none), written beside
+  // each person's audit entry until it is set again. The writer sets it for every request.
+  void set_via(std::string via) { via_ = std::move(via); }
 
   // Transactions, used by the writer around a batch of requests. A savepoint wraps each
   // request so that one request's failure rolls back only its own changes.
@@ -191,6 +196,7 @@ class Store {
 
   std::unique_ptr<Database> db_;
   std::vector<v1::WatchEvent>* events_ = nullptr;
+  std::string via_;
   // The audit chain's last (seq, hash) as this connection wrote it; forgotten whenever a
   // rollback may have removed rows, and then read back from the store.
   std::optional<std::pair<int64_t, std::string>> chain_head_;

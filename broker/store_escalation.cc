@@ -222,7 +222,7 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
 Result<v1::AuditVerifyReply> Store::VerifyAudit() {
   v1::AuditVerifyReply reply;
   reply.set_intact(true);
-  auto s = db_->Prepare("SELECT seq, delivery_id, at, event, by, inbox, note, hash FROM events ORDER BY seq");
+  auto s = db_->Prepare("SELECT seq, delivery_id, at, event, by, inbox, note, hash, via FROM events ORDER BY seq");
   if (!s.ok()) return s.status();
   std::string previous;
   int64_t expected = 1;
@@ -236,7 +236,7 @@ Result<v1::AuditVerifyReply> Store::VerifyAudit() {
                 " are missing: deleted from the audit";
     } else {
       std::string hash = AuditHash(previous, seq, (*s)->Text(1), (*s)->Int(2), static_cast<int>((*s)->Int(3)),
-                                   (*s)->Text(4), (*s)->Text(5), (*s)->Text(6));
+                                   (*s)->Text(4), (*s)->Text(5), (*s)->Text(6), (*s)->Text(8));
       if (std::string((*s)->Blob(7)) != hash) {
         problem = "entry " + std::to_string(seq) +
                   " does not match its hash: it, or the order of the entries before it, was changed";

@@ -201,7 +201,9 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
       continue;
     }
     size_t events_before = events.size();
+    store_->set_via(write->job.via);
     write->reply = write->job.apply(*store_);
+    store_->set_via("");
     if (write->reply.status().code() == v1::Status::OK) {
       if (Status s = store_->ReleaseSavepoint(); !s.ok()) write->reply = ErrorReply(s);
     } else {

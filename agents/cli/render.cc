@@ -101,7 +101,8 @@ json ShowJson(const v1::ShowReply& reply) {
   json history = json::array();
   for (const auto& e : reply.history()) {
     history.push_back({{"at", TimeOrNull(e.at_ms())}, {"event", EventName(e.event())},
-                       {"by", TextOrNull(e.by())}, {"inbox", e.inbox()}, {"note", TextOrNull(e.note())}});
+                       {"by", TextOrNull(e.by())}, {"inbox", e.inbox()}, {"note", TextOrNull(e.note())},
+                       {"via", TextOrNull(e.via())}});
   }
   return json{{"delivery", ItemJson(reply.delivery())},
               {"notification", json::parse(notification, nullptr, false)},
@@ -242,7 +243,8 @@ std::string ShowText(const v1::ShowReply& reply) {
       {"due", Local(d.due_at_ms())}};
   std::vector<std::vector<std::string>> history{{"WHEN", "EVENT", "BY", "INBOX", "NOTE"}};
   for (const auto& e : reply.history()) {
-    history.push_back({Local(e.at_ms()), EventName(e.event()), e.by().empty() ? "-" : e.by(),
+    history.push_back({Local(e.at_ms()), EventName(e.event()),
+                       e.by().empty() ? "-" : e.via().empty() ? e.by() : e.by() + " (via " + e.via() + ")",
                        e.inbox(), e.note()});
   }
   return Table(head) + "\n" + notification + "\n" + Table(history);

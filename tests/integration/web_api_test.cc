@@ -253,6 +253,8 @@ TEST_F(WebGateway, ADutyWorkerSeesActsOnAndTransfersOnlyHerOwnInboxesItems) {
   EXPECT_EQ(item.body["notification"]["father_status"], "RECORDED");
   EXPECT_EQ(item.body["history"].back()["event"], "OPENED");
   EXPECT_EQ(item.body["history"].back()["by"], "alice") << "audited as alice, not as the gateway";
+  EXPECT_EQ(item.body["history"].back()["via"], "web") << "and that it came through the web pages";
+  EXPECT_TRUE(item.body["history"].front()["via"].is_null()) << "the hub's own delivery came through nothing";
   Answer theirs = alice.Get("/api/items/" + bobs);
   EXPECT_EQ(theirs.status, 403);
   EXPECT_EQ(theirs.text.find("Price"), std::string::npos);
@@ -275,6 +277,13 @@ TEST_F(WebGateway, ADutyWorkerSeesActsOnAndTransfersOnlyHerOwnInboxesItems) {
   // The broker's own record: acknowledged by alice, through the gateway.
   EXPECT_EQ(broker_->Cli("gwh-ed", {"status", notification_.at("hospital-liaison-non-mobile-injury.json")}).Json()["deliveries"][0]["acknowledged_by"],
             "alice");
+  // At the command line the same person's opening says no gateway; the chain holds both.
+  json shown = broker_->Cli("alice", {"show", mine}).Json();
+  EXPECT_TRUE(shown["history"].back()["via"].is_null()) << shown["history"].back();
+  EXPECT_EQ(shown["history"][shown["history"].size() - 2]["event"], "ACKNOWLEDGED");
+  EXPECT_EQ(shown["history"][shown["history"].size() - 2]["via"], "web");
+  json verify = broker_->Cli("frank", {"audit", "verify"}).Json();
+  EXPECT_TRUE(verify["intact"].get<bool>()) << verify;
 
   // Transfer the other one: to a real inbox with a reason, or refused with what is wrong.
   const std::string scbu = delivery_.at("hv-north/scbu-discharge-mental-health-no-meeting.json");

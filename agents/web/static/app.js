@@ -337,7 +337,8 @@ async function itemPage(id) {
       h('thead', {}, h('tr', {}, h('th', { scope: 'col' }, 'When'), h('th', { scope: 'col' }, 'What'),
         h('th', { scope: 'col' }, 'Who'), h('th', { scope: 'col' }, 'Inbox'), h('th', { scope: 'col' }, 'Note'))),
       h('tbody', {}, data.history.map((e) => h('tr', {}, h('td', {}, when(e.at)), h('td', {}, words(e.event)),
-        h('td', {}, e.by || 'the hub'), h('td', {}, e.inbox), h('td', {}, e.note || '')))))));
+        h('td', {}, e.by ? e.by + (e.via ? ' (via ' + e.via + ')' : '') : 'the hub'), h('td', {}, e.inbox),
+        h('td', {}, e.note || '')))))));
   // The whole form first, for reading; then what to do about it; then what has happened.
   show(typeName(d.type) + ' from ' + d.from, ...header, ...notificationSections(data.notification || {}), ...actions, history);
   main().focus();
