@@ -63,15 +63,6 @@ double WakeUp(dutyhub::Store& store, dutyhub::EscalationEngine& engine, TimeMs n
   return Ms(start);
 }
 
-long ResidentKb(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -122,13 +113,8 @@ int main(int argc, char** argv) {
   std::printf("broker serving again after start: %.0f ms\n", Ms(start));
   auto inbox = broker.Cli("alice", {"inbox", "safeguarding-leads"});
   auto stats = broker.Cli("alice", {"admin", "stats"});
-  pid_t pid = 0;
-  {
-    std::string out = dutyhub::testing::RunCommand({"/usr/bin/pgrep", "-f", (base / "data").string()}).out;
-    pid = static_cast<pid_t>(std::atol(out.c_str()));
-  }
   std::printf("broker resident memory with %s outstanding: %.1f MB\n",
-              stats.Json()["outstanding"].dump().c_str(), ResidentKb(pid) / 1024.0);
+              stats.Json()["outstanding"].dump().c_str(), dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
   broker.Stop();
 
   // The real clock: IMMEDIATE items due 2 s after arrival; how late level 1 fires.

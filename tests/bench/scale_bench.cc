@@ -42,20 +42,6 @@ double Percentile(std::vector<double> v, double p) {
   return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
-long ResidentKb(pid_t pid) {
-  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
-  std::string line;
-  while (std::getline(status, line)) {
-    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
-  }
-  return -1;
-}
-
-pid_t BrokerPid(const std::filesystem::path& data) {
-  std::string out = dutyhub::testing::RunCommand({"/usr/bin/pgrep", "-f", "--", "--data " + data.string()}).out;
-  return static_cast<pid_t>(std::atol(out.c_str()));
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
@@ -192,8 +178,7 @@ int main(int argc, char** argv) {
   }
   std::printf("inbox page (hv-north, %zu outstanding of %lld stored): p50 %.2f ms, p99 %.2f ms over %d pages\n", items,
               static_cast<long long>(stored), Percentile(latencies, 0.5), Percentile(latencies, 0.99), pages);
-  const pid_t pid = BrokerPid(data);
-  std::printf("broker resident memory: %.1f MB\n", ResidentKb(pid) / 1024.0);
+  std::printf("broker resident memory: %.1f MB\n", dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
 
   // kill -9 while an agency publishes as fast as it can, then from exec to its first answer.
   std::atomic<bool> publishing{true};

@@ -776,6 +776,12 @@ class PagesTest:
             for path in self.hub.logs:
                 if os.path.exists(path):
                     shutil.copy(path, os.path.join(self.args.artifacts, os.path.basename(path)))
+                    # And to the suite's log folder, whose last test reads every log for
+                    # every personal detail in the samples (not only the names checked here).
+                    if self.args.logs:
+                        os.makedirs(self.args.logs, exist_ok=True)
+                        kind = 'broker' if 'broker' in os.path.basename(path) else 'web'
+                        shutil.copy(path, os.path.join(self.args.logs, '%s-browser-%d.log' % (kind, os.getpid())))
 
     def keep_failing_page(self):
         try:
@@ -794,6 +800,7 @@ def main():
     for flag in ['--broker', '--cli', '--web', '--config', '--samples', '--artifacts']:
         parser.add_argument(flag, required=True)
     parser.add_argument('--keep', action='store_true', help='keep the temporary folder')
+    parser.add_argument('--logs', help="also copy the broker's and dutyhub-web's logs here (the suite's log check)")
     args = parser.parse_args()
     for name in ['broker', 'cli', 'web', 'config', 'samples', 'artifacts']:
         setattr(args, name, os.path.abspath(getattr(args, name)))

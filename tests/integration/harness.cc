@@ -263,6 +263,15 @@ std::string SqliteQuery(const std::filesystem::path& db, const std::string& sql)
   return r.out.substr(0, r.out.find_last_not_of('\n') + 1);
 }
 
+long ResidentKb(pid_t pid) {
+  std::ifstream status("/proc/" + std::to_string(pid) + "/status");
+  std::string line;
+  while (std::getline(status, line)) {
+    if (line.rfind("VmRSS:", 0) == 0) return std::stol(line.substr(6));
+  }
+  return -1;
+}
+
 int FreePort() {
   int fd = socket(AF_INET, SOCK_STREAM, 0);
   sockaddr_in address{};

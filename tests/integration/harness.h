@@ -127,6 +127,7 @@ class BrokerProcess {
   // Listens here instead of on a port the system picks.
   void ListenOn(std::string endpoint) { listen_ = std::move(endpoint); }
   bool Running() const { return pid_ > 0; }
+  pid_t pid() const { return pid_; }
 
   const std::string& endpoint() const { return endpoint_; }
   std::string log() const;
@@ -150,6 +151,9 @@ class BrokerProcess {
 // One query through Debian's sqlite3 command, read-only; its output without the last
 // newline. Fails the current test when sqlite3 does.
 std::string SqliteQuery(const std::filesystem::path& db, const std::string& sql);
+
+// A process's resident memory in KiB (VmRSS), or -1 when it cannot be read.
+long ResidentKb(pid_t pid);
 
 // A loopback TCP port nothing listens on right now.
 int FreePort();
