@@ -102,6 +102,12 @@ std::string FormatLocalForPeople(TimeMs t) {
   return date::format("%a %d %b %H:%M %Z", local);
 }
 
+std::string FormatLocalDate(TimeMs t) {
+  using namespace std::chrono;
+  sys_time<seconds> tp{seconds{t / 1000}};
+  return date::format("%Y-%m-%d", date::make_zoned("Europe/London", tp));
+}
+
 std::optional<TimeMs> ParseDuration(std::string_view text) {
   if (text.empty()) return std::nullopt;
   TimeMs total = 0;

@@ -24,6 +24,10 @@ std::string FormatTimestamp(TimeMs t);
 // "Mon 23 Nov 10:15 GMT".
 std::string FormatLocalForPeople(TimeMs t);
 
+// The Europe/London calendar date of an instant, "2026-11-23": the partnership's day, as
+// reports count days.
+std::string FormatLocalDate(TimeMs t);
+
 // "90s", "15m", "4h", "2d", "1h30m", "0m". nullopt for anything else.
 std::optional<TimeMs> ParseDuration(std::string_view text);
 

@@ -5,7 +5,6 @@
 #include <nlohmann/json.hpp>
 
 #include <chrono>
-#include <ctime>
 #include <map>
 
 #include "agents/cli/render.h"
@@ -121,15 +120,9 @@ std::optional<std::string> TextField(const json& body, const char* field, httpli
   return it->get<std::string>();
 }
 
-// YYYY-MM-DD of `ms` minus `days`, in UTC: the reports' periods.
-std::string DateDaysBefore(int64_t ms, int days) {
-  std::time_t t = static_cast<std::time_t>(ms / 1000) - static_cast<std::time_t>(days) * 86400;
-  std::tm tm{};
-  gmtime_r(&t, &tm);
-  char out[16];
-  std::strftime(out, sizeof out, "%Y-%m-%d", &tm);
-  return out;
-}
+// The partnership's calendar date `days` before the day of `ms`: where a report's period
+// starts ("the last 7 days" is today and the six before).
+std::string DateDaysBefore(int64_t ms, int days) { return FormatLocalDate(ms - days * kDayMs); }
 
 void SecurityHeaders(httplib::Response& res) {
   res.set_header("Content-Security-Policy",

@@ -11,6 +11,7 @@
 #include "agents/web/metrics.h"
 #include "agents/web/sessions.h"
 #include "agents/web/web_config.h"
+#include "broker/time_text.h"
 
 namespace dutyhub::web {
 namespace {
@@ -167,6 +168,13 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   EXPECT_EQ(c->idle_minutes, 10);
   EXPECT_EQ(c->proxy_header, "X-Remote-User");
   EXPECT_FALSE(c->secure_cookies);
+}
+
+// The manager page's periods start on the partnership's own calendar day, not UTC's.
+TEST(ReportPeriods, DaysAreEuropeLondonDaysAcrossTheClockChanges) {
+  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-11-23T16:00:00Z")), "2026-11-23");
+  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-07-01T23:30:00Z")), "2026-07-02") << "00:30 BST is tomorrow";
+  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-12-31T23:30:00Z")), "2026-12-31") << "GMT is UTC in winter";
 }
 
 TEST(PrometheusText, EverySeriesTheIssueNamesWithLabelsAndCumulativeBuckets) {
