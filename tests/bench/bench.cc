@@ -25,7 +25,11 @@
 #include "hub.pb.h"
 #include "tests/integration/harness.h"
 
+#include "tests/bench/percentile.h"
+
 namespace {
+
+using dutyhub::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 using dutyhub::testing::BrokerProcess;
@@ -59,13 +63,6 @@ std::string WithId(const std::string& json, uint64_t run, uint64_t n) {
                 static_cast<unsigned long long>(n));
   static const std::regex kId("\"id\": \"[0-9a-f-]+\"");
   return std::regex_replace(json, kId, id, std::regex_constants::format_first_only);
-}
-
-double Percentile(std::vector<double> values, double p) {
-  if (values.empty()) return 0;
-  std::sort(values.begin(), values.end());
-  size_t i = std::min(values.size() - 1, static_cast<size_t>(p * static_cast<double>(values.size())));
-  return values[i];
 }
 
 // Who acknowledges in each inbox the samples reach (northshire.md, "People").

@@ -21,7 +21,11 @@
 #include <thread>
 #include <vector>
 
+#include "tests/bench/percentile.h"
+
 namespace {
+
+using dutyhub::bench::Percentile;
 
 using Clock = std::chrono::steady_clock;
 
@@ -71,12 +75,6 @@ void DeclareQueue(const Options& o) {
   Check(amqp_get_rpc_reply(c.get()), "queue.delete");
   amqp_queue_declare(c.get(), 1, amqp_cstring_bytes(o.queue.c_str()), 0, /*durable=*/1, 0, 0, amqp_empty_table);
   Check(amqp_get_rpc_reply(c.get()), "queue.declare");
-}
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
 }
 
 struct Figures {

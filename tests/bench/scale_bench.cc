@@ -28,19 +28,17 @@
 #include "broker/validation.h"
 #include "tests/integration/harness.h"
 
+#include "tests/bench/percentile.h"
+
 namespace {
+
+using dutyhub::bench::Percentile;
 
 using Steady = std::chrono::steady_clock;
 using dutyhub::TimeMs;
 namespace v1 = dutyhub::v1;
 
 double Ms(Steady::time_point since) { return std::chrono::duration<double, std::milli>(Steady::now() - since).count(); }
-
-double Percentile(std::vector<double> v, double p) {
-  if (v.empty()) return 0;
-  std::sort(v.begin(), v.end());
-  return v[std::min(v.size() - 1, static_cast<size_t>(p * static_cast<double>(v.size())))];
-}
 
 }  // namespace
 

@@ -40,11 +40,16 @@ std::string AccountsText() {
   return text;
 }
 
-TEST(Accounts, TheRightPasswordSignsInAsTheConfiguredPrincipal) {
-  SimulatedClock clock(1'000'000);
-  Accounts accounts(clock, {});
-  TempFile file(AccountsText());
-  ASSERT_TRUE(accounts.Load(file.path()).ok());
+// Alice's and the hospital's liaison accounts, on a clock the test moves; three failures lock.
+class AccountsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(accounts.Load(file.path()).ok()); }
+  SimulatedClock clock{1'000'000};
+  Accounts accounts{clock, {.failures = 3, .lock_for = 15 * kMinuteMs}};
+  TempFile file{AccountsText()};
+};
+
+TEST_F(AccountsTest, TheRightPasswordSignsInAsTheConfiguredPrincipal) {
   auto alice = accounts.SignIn("alice", "correct horse battery");
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   EXPECT_EQ(alice->acts_as, "alice");
@@ -53,11 +58,7 @@ TEST(Accounts, TheRightPasswordSignsInAsTheConfiguredPrincipal) {
   EXPECT_EQ(staff->acts_as, "gwh-ed");
 }
 
-TEST(Accounts, AWrongPasswordAndAnUnknownNameAreRefusedAlike) {
-  SimulatedClock clock(1'000'000);
-  Accounts accounts(clock, {});
-  TempFile file(AccountsText());
-  ASSERT_TRUE(accounts.Load(file.path()).ok());
+TEST_F(AccountsTest, AWrongPasswordAndAnUnknownNameAreRefusedAlike) {
   auto wrong = accounts.SignIn("alice", "correct horse");
   auto unknown = accounts.SignIn("mallory", "correct horse battery");
   ASSERT_FALSE(wrong.ok());
@@ -66,11 +67,7 @@ TEST(Accounts, AWrongPasswordAndAnUnknownNameAreRefusedAlike) {
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
 }
 
-TEST(Accounts, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUntilTheTimePasses) {
-  SimulatedClock clock(1'000'000);
-  Accounts accounts(clock, {.failures = 3, .lock_for = 15 * kMinuteMs});
-  TempFile file(AccountsText());
-  ASSERT_TRUE(accounts.Load(file.path()).ok());
+TEST_F(AccountsTest, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUntilTheTimePasses) {
   EXPECT_FALSE(accounts.SignIn("alice", "guess 1").ok());
   EXPECT_FALSE(accounts.SignIn("alice", "guess 2").ok());
   auto third = accounts.SignIn("alice", "guess 3");
@@ -84,11 +81,7 @@ TEST(Accounts, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUntilThe
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
 }
 
-TEST(Accounts, ASuccessClearsTheFailures) {
-  SimulatedClock clock(1'000'000);
-  Accounts accounts(clock, {.failures = 3, .lock_for = 15 * kMinuteMs});
-  TempFile file(AccountsText());
-  ASSERT_TRUE(accounts.Load(file.path()).ok());
+TEST_F(AccountsTest, ASuccessClearsTheFailures) {
   EXPECT_FALSE(accounts.SignIn("alice", "typo 1").ok());
   EXPECT_FALSE(accounts.SignIn("alice", "typo 2").ok());
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
