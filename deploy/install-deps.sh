@@ -14,6 +14,7 @@ packages=(
   libhowardhinnant-date-dev tzdata
   nlohmann-json3-dev
   libsodium-dev
+  libjemalloc-dev
   libcpp-httplib-dev
   python3
 )
