@@ -219,9 +219,13 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
   if (!plan.unknown_inboxes.empty()) {
     log_line += " (no inbox " + Joined(plan.unknown_inboxes) + ": fallback used)";
   }
+  std::string body;
+  if (!notification.SerializeToString(&body)) {
+    return ErrorReply(Status::Internal("the notification could not be serialized for the store"));
+  }
   WriteJob job;
   job.log_line = std::move(log_line);
-  job.apply = [principal, notification = std::move(notification), now,
+  job.apply = [principal, notification = std::move(notification), body = std::move(body), now,
                deliveries = std::move(deliveries)](Store& store) -> v1::Reply {
     auto existing = store.FindPublished(principal, notification.id());
     if (!existing.ok()) return ErrorReply(existing.status());
@@ -231,7 +235,7 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
       reply.mutable_send()->set_duplicate(true);
       return reply;
     }
-    if (Status s = store.InsertNotification(principal, notification, now, deliveries); !s.ok()) {
+    if (Status s = store.InsertNotification(principal, notification, body, now, deliveries); !s.ok()) {
       return ErrorReply(s);
     }
     v1::SendReply* out = reply.mutable_send();

@@ -176,6 +176,11 @@ void Server::OnWriteDone() {
     --total_in_flight_;
     auto it = in_flight_.find(write->routing_id);
     if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
+    // Said here, not on the writer's thread, which every commit waits for; still before
+    // the answer, so a line in the log never lags the confirmation it describes.
+    if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
+      spdlog::info("{}", write->job.log_line);
+    }
     write->reply.set_correlation_id(write->correlation_id);
     Answer(write->routing_id, write->reply);
   }

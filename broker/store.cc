@@ -335,6 +335,12 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
                                  TimeMs received_at, const std::vector<NewDelivery>& deliveries) {
   std::string body;
   if (!notification.SerializeToString(&body)) return Status::Internal("cannot serialize");
+  return InsertNotification(agency, notification, body, received_at, deliveries);
+}
+
+Status Store::InsertNotification(const std::string& agency, const v1::Notification& notification,
+                                 const std::string& body, TimeMs received_at,
+                                 const std::vector<NewDelivery>& deliveries) {
   auto s = db_->Prepare(
       "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body, "
       "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
@@ -383,11 +389,16 @@ Result<std::vector<v1::Delivery>> Store::Group(const std::string& delivery_id) {
     if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
     if ((*s)->Text(0) == "ESCALATED") root_id = (*s)->Text(1);
   }
-  // The root sorts first: it is the one row that is not an escalated copy of it.
-  return QueryDeliveries(
-      "WHERE d.delivery_id = ?1 OR (d.source_delivery = ?1 AND d.origin = 'ESCALATED') "
-      "ORDER BY d.delivery_id <> ?1, d.rowid",
-      root_id, 0, /*brief=*/true);
+  // The root first, then its copies in the order they were made: two indexed lookups (one
+  // OR query would gather both into a temporary B-tree to sort them, on every acknowledgement).
+  auto group = QueryDeliveries("WHERE d.delivery_id = ?1", root_id, 0, /*brief=*/true);
+  if (!group.ok()) return group.status();
+  if (group->empty()) return Status::NotFound("no delivery " + root_id);
+  auto copies = QueryDeliveries("WHERE d.source_delivery = ?1 AND d.origin = 'ESCALATED' ORDER BY d.rowid",
+                                root_id, 0, /*brief=*/true);
+  if (!copies.ok()) return copies.status();
+  for (auto& copy : *copies) group->push_back(std::move(copy));
+  return group;
 }
 
 Status Store::SetTimers(const std::string& delivery_id, int level,
@@ -424,19 +435,16 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
                                    " was transferred to another inbox: acknowledge the item there");
   }
   for (const v1::Delivery& item : *group) {
+    // Promise 5: no longer outstanding, so no deadline at all. Only the root has timers
+    // (a copy's are always NULL); clearing them in the same statement writes the row once.
     auto s = db_->Prepare(
-        "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ? "
-        "WHERE delivery_id = ?");
+        "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
+        "escalation_at = NULL, handover_at = NULL, next_deadline = NULL WHERE delivery_id = ?");
     if (!s.ok()) return s.status();
     (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
         .Bind(5, item.delivery_id());
     if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
     if (Status st = AddEvent(item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok()) return st;
-  }
-  // Promise 5: no longer outstanding, so no deadline at all.
-  if (Status st = SetTimers(root.delivery_id(), root.escalation_level(), std::nullopt, std::nullopt);
-      !st.ok()) {
-    return st;
   }
   reply.set_acknowledged_by(by);
   reply.set_acknowledged_at_ms(at);

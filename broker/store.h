@@ -107,6 +107,11 @@ class Store {
   // row for each. REQUIRES: (agency, id) not stored yet.
   Status InsertNotification(const std::string& agency, const v1::Notification& notification,
                             TimeMs received_at, const std::vector<NewDelivery>& deliveries);
+  // The same, with `body` the notification already serialized: the reactor does that, off
+  // the writer's thread, which is the one every commit waits for.
+  Status InsertNotification(const std::string& agency, const v1::Notification& notification,
+                            const std::string& body, TimeMs received_at,
+                            const std::vector<NewDelivery>& deliveries);
 
   // An OPENED audit row; the item's state moves from DELIVERED to OPENED.
   Status RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at);

@@ -262,7 +262,6 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
       const v1::AckReply& ack = write->reply.ack();
       time_to_acknowledge_.Observe((ack.acknowledged_at_ms() - ack.delivered_at_ms()) * 1000);
     }
-    if (!write->job.log_line.empty()) spdlog::info("{}", write->job.log_line);
   }
   if (!events.empty()) {
     auto notice = std::make_unique<PendingWrite>();
