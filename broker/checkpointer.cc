@@ -30,7 +30,10 @@ void Checkpointer::Stop() {
 }
 
 bool Checkpointer::CheckpointOnce() {
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
+  int log_pages = 0;
+  int copied = 0;
+  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+  if (rc == SQLITE_OK && copied >= 0) copied_.store(copied);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
     if (!failing_) spdlog::warn("store: a checkpoint failed ({}); the log keeps those pages, and it is tried again",
                                 sqlite3_errmsg(db_));
@@ -43,21 +46,25 @@ bool Checkpointer::CheckpointOnce() {
 }
 
 void Checkpointer::Committed(int log_pages) {
-  if (log_pages < pages_) return;
-  {
-    std::lock_guard lock(mutex_);
-    due_ = true;
+  int copied = copied_.load();
+  if (log_pages < copied) {
+    copied = 0;  // the log started over: none of it is copied yet
+    copied_.store(0);
   }
+  if (log_pages - copied < pages_ || due_.exchange(true)) return;
+  // Taken, however briefly, so the wake-up cannot fall between the thread's test of `due_`
+  // and its wait.
+  { std::lock_guard lock(mutex_); }
   wake_.notify_one();
 }
 
 void Checkpointer::Run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || due_; });
-    due_ = false;
+    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || due_.load(); });
     lock.unlock();
     CheckpointOnce();
+    due_.store(false);  // after, so the commits made meanwhile ask again only if still past pages_
     lock.lock();
   }
 }

@@ -10,6 +10,7 @@
 
 #include <sqlite3.h>
 
+#include <atomic>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -28,10 +29,12 @@ class Checkpointer {
   ~Checkpointer() { Stop(); }
 
   // Opens its connection and starts: a checkpoint whenever the writer's commits have put
-  // `pages` pages in the log since the last (see Committed), and every second anyway.
-  Status Start(int pages = 4000);
+  // `pages` pages in the log that no checkpoint has copied yet (see Committed), and every
+  // second anyway.
+  Status Start(int pages = 64);
   // The writer's connection says how many pages its log holds after a commit. Cheap: called
-  // on the writer's thread by SQLite's WAL hook.
+  // on the writer's thread by SQLite's WAL hook, after every commit; it wakes the thread
+  // once per checkpoint, not once per commit.
   void Committed(int log_pages);
   // A last checkpoint, then the thread ends.
   void Stop();
@@ -45,7 +48,11 @@ class Checkpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  bool due_ = false;
+  std::atomic<bool> due_ = false;
+  // How much of the log the last checkpoint copied. Under steady load the log rarely starts
+  // over (that needs a moment with everything copied), so its length alone would call for
+  // a checkpoint, with its two fsyncs, after every commit once it passed `pages_`.
+  std::atomic<int> copied_ = 0;
   int pages_ = 4000;
   bool failing_ = false;  // said once in the log, not at every attempt
   std::thread thread_;

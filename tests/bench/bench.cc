@@ -76,8 +76,40 @@ struct Figures {
   uint64_t retried = 0;
   double seconds = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  int64_t commits = 0;  // the writer's transactions meanwhile: requests per commit is done / commits
   double rate() const { return seconds > 0 ? static_cast<double>(done) / seconds : 0; }
+  double per_commit() const { return commits > 0 ? static_cast<double>(done) / static_cast<double>(commits) : 0; }
 };
+
+// The broker's count of write transactions so far, asked as Northshire's administrator.
+int64_t WriteTransactions(const std::string& endpoint) {
+  zmq::context_t context;
+  zmq::socket_t socket(context, zmq::socket_type::dealer);
+  socket.set(zmq::sockopt::linger, 0);
+  socket.set(zmq::sockopt::rcvtimeo, 5000);
+  socket.connect(endpoint);
+  v1::Request request;
+  request.set_as("frank");
+  request.mutable_stats();
+  socket.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
+  zmq::message_t answer;
+  v1::Reply reply;
+  if (!socket.recv(answer) || !reply.ParseFromArray(answer.data(), static_cast<int>(answer.size())) ||
+      reply.status().code() != v1::Status::OK) {
+    std::cerr << "bench: the broker did not report its write transactions\n";
+    std::exit(1);
+  }
+  return reply.stats().write_transactions();
+}
+
+// Runs one measurement and counts the broker's commits during it.
+template <typename Measure>
+Figures Counting(const std::string& endpoint, Measure measure) {
+  const int64_t before = WriteTransactions(endpoint);
+  Figures figures = measure();
+  figures.commits = WriteTransactions(endpoint) - before;
+  return figures;
+}
 
 // Requests in flight on DEALER sockets, matched to answers by correlation id. A request told
 // UNAVAILABLE is sent again, the same bytes, and counted as retried.
@@ -330,9 +362,9 @@ std::string FiguresJson(const Figures& f) {
   char out[512];
   std::snprintf(out, sizeof out,
                 "{\"done\": %llu, \"retried\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, "
-                "\"p99_ms\": %.3f, \"p999_ms\": %.3f}",
+                "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"commits\": %lld, \"per_commit\": %.1f}",
                 static_cast<unsigned long long>(f.done), static_cast<unsigned long long>(f.retried), f.seconds,
-                f.rate(), f.p50_ms, f.p99_ms, f.p999_ms);
+                f.rate(), f.p50_ms, f.p99_ms, f.p999_ms, static_cast<long long>(f.commits), f.per_commit());
   return out;
 }
 
@@ -389,17 +421,18 @@ int main(int argc, char** argv) {
   }
   Publishes proto(1, /*as_json=*/false);
   std::vector<Item> items;
-  const Figures publish = Throughput(endpoint, connections, window, seconds, proto, &items);
+  const Figures publish =
+      Counting(endpoint, [&] { return Throughput(endpoint, connections, window, seconds, proto, &items); });
   Figures publish_json;
   if (with_json_path) {
     Publishes as_json(2, /*as_json=*/true);
     publish_json = Throughput(endpoint, connections, window, seconds, as_json, nullptr);
   }
   Publishes paced(3, /*as_json=*/false);
-  const Figures latency = AtFixedRate(endpoint, connections, rate, seconds, paced);
+  const Figures latency = Counting(endpoint, [&] { return AtFixedRate(endpoint, connections, rate, seconds, paced); });
   // At most 100,000 acknowledgements: enough for a steady rate, and a bounded run.
   if (items.size() > 100000) items.resize(100000);
-  const Figures acks = Acknowledgements(endpoint, items, window);
+  const Figures acks = Counting(endpoint, [&] { return Acknowledgements(endpoint, items, window); });
   broker.Stop();
 
   if (json) {
@@ -415,18 +448,21 @@ int main(int argc, char** argv) {
     std::printf("publishers:    %d connection(s) x %d in flight\n", connections, window);
     std::printf("SQLite one row per commit (WAL, FULL), same disk:   %8.0f /s\n", peer);
     std::printf("confirmed publishes:                                %8.0f /s  = %.2f x SQLite  (%llu in %.1f s, "
-                "retried %llu; p50 %.2f ms, p99 %.2f ms)\n",
+                "retried %llu; p50 %.2f ms, p99 %.2f ms; %.1f per commit)\n",
                 publish.rate(), publish.rate() / peer, static_cast<unsigned long long>(publish.done), publish.seconds,
-                static_cast<unsigned long long>(publish.retried), publish.p50_ms, publish.p99_ms);
+                static_cast<unsigned long long>(publish.retried), publish.p50_ms, publish.p99_ms, publish.per_commit());
     if (with_json_path) {
       std::printf("confirmed publishes, notification as JSON:          %8.0f /s  (p50 %.2f ms, p99 %.2f ms)\n",
                   publish_json.rate(), publish_json.p50_ms, publish_json.p99_ms);
     }
     std::printf("publish-to-confirm at %.0f /s offered:                p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms "
-                "(%llu confirmed)\n",
-                rate, latency.p50_ms, latency.p99_ms, latency.p999_ms, static_cast<unsigned long long>(latency.done));
-    std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s; p50 %.2f ms, p99 %.2f ms)\n",
-                acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.p50_ms, acks.p99_ms);
+                "(%llu confirmed; %.1f per commit)\n",
+                rate, latency.p50_ms, latency.p99_ms, latency.p999_ms, static_cast<unsigned long long>(latency.done),
+                latency.per_commit());
+    std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s; p50 %.2f ms, p99 %.2f ms; "
+                "%.1f per commit)\n",
+                acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.p50_ms, acks.p99_ms,
+                acks.per_commit());
   }
   std::filesystem::remove_all(base);
   return 0;
