@@ -116,7 +116,7 @@ Hub::Hub(std::shared_ptr<const Config> config, const Clock& clock, SimulatedCloc
       engine_(engine),
       access_(*config_, insecure_dev) {}
 
-Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
+Outcome Hub::Handle(v1::Request request, const std::string& principal) {
   if (request.body_case() == v1::Request::kPing) {
     v1::Reply reply = OkReply();
     reply.mutable_ping()->set_now_ms(clock_.Now());
@@ -133,9 +133,8 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
     if (auto operation = OperationOf(request.body_case())) {
       if (Status s = access_.ThroughGateway(*acting, *operation); !s.ok()) return ErrorReply(s);
     }
-    v1::Request as_person = request;
-    as_person.clear_on_behalf_of();
-    Outcome outcome = Handle(as_person, *acting);
+    request.clear_on_behalf_of();
+    Outcome outcome = Handle(std::move(request), *acting);
     if (auto* job = std::get_if<WriteJob>(&outcome)) {
       job->via = principal;
       job->log_line += " via " + principal;
@@ -143,7 +142,7 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
     return outcome;
   }
   switch (request.body_case()) {
-    case v1::Request::kSend: return Send(principal, request.send());
+    case v1::Request::kSend: return Send(principal, std::move(*request.mutable_send()));
     case v1::Request::kInbox: return Inbox(principal, request.inbox());
     case v1::Request::kShow: return Show(principal, request.show());
     case v1::Request::kAck: return Ack(principal, request.ack());
@@ -171,7 +170,7 @@ Outcome Hub::Handle(const v1::Request& request, const std::string& principal) {
   }
 }
 
-Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
+Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
   if (Status s = access_.Decide(principal, Operation::kSend, {}); !s.ok()) {
     CountRejection("not_permitted", s);
     return ErrorReply(s);
@@ -185,7 +184,7 @@ Outcome Hub::Send(const std::string& principal, const v1::SendRequest& send) {
     }
     notification = std::move(*parsed);
   } else if (send.payload_case() == v1::SendRequest::kNotification) {
-    notification = send.notification();
+    notification = std::move(*send.mutable_notification());
   } else {
     return ErrorReply(Status::InvalidArgument("the send request carries no notification"));
   }

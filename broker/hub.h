@@ -65,10 +65,11 @@ class Hub {
   // `principal` is who the transport authenticated (under --insecure-dev, the request's
   // `as`). REQUIRES: called on the reactor thread only. The reply's correlation id is set
   // by the caller.
-  Outcome Handle(const v1::Request& request, const std::string& principal);
+  Outcome Handle(v1::Request request, const std::string& principal);
 
  private:
-  Outcome Send(const std::string& principal, const v1::SendRequest& send);
+  // Takes the notification out of `send` rather than copying it.
+  Outcome Send(const std::string& principal, v1::SendRequest&& send);
   Outcome Inbox(const std::string& principal, const v1::InboxRequest& request);
   Outcome Show(const std::string& principal, const v1::ShowRequest& request);
   Outcome Ack(const std::string& principal, const v1::AckRequest& request);

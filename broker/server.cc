@@ -105,18 +105,19 @@ void Server::OnRequest() {
                                       std::to_string(settings_.rate_per_principal) + " a second): retry later"));
       continue;
     }
-    Outcome outcome = hub_.Handle(request, principal);
+    const uint64_t correlation = request.correlation_id();
+    Outcome outcome = hub_.Handle(std::move(request), principal);  // `request` is empty after this
     if (auto* reply = std::get_if<v1::Reply>(&outcome)) {
-      reply->set_correlation_id(request.correlation_id());
+      reply->set_correlation_id(correlation);
       Answer(routing_id, *reply);
       continue;
     }
     if (auto* subscription = std::get_if<Subscription>(&outcome)) {
       // A repeated watch from the same connection refreshes it (clients resend it to
       // survive a broker restart); it never doubles the events.
-      watchers_[subscription->inbox][routing_id] = request.correlation_id();
+      watchers_[subscription->inbox][routing_id] = correlation;
       v1::Reply ok;
-      ok.set_correlation_id(request.correlation_id());
+      ok.set_correlation_id(correlation);
       ok.mutable_status()->set_code(v1::Status::OK);
       Answer(routing_id, ok);
       continue;
@@ -124,14 +125,14 @@ void Server::OnRequest() {
     // Two bounds on what waits for the writer: per connection, and for the whole broker,
     // so that many connections cannot queue without limit either.
     if (total_in_flight_ >= settings_.max_in_flight_total) {
-      AnswerError(routing_id, request.correlation_id(),
+      AnswerError(routing_id, correlation,
                   Status::Unavailable("the broker is busy (" + std::to_string(total_in_flight_) +
                                       " requests waiting): retry later"));
       continue;
     }
     int& waiting = in_flight_[routing_id];
     if (waiting >= settings_.max_in_flight_per_connection) {
-      AnswerError(routing_id, request.correlation_id(),
+      AnswerError(routing_id, correlation,
                   Status::Unavailable("too many requests in flight on this connection (at most " +
                                       std::to_string(settings_.max_in_flight_per_connection) +
                                       "): wait for answers, then retry"));
@@ -141,7 +142,7 @@ void Server::OnRequest() {
     ++total_in_flight_;
     auto write = std::make_unique<PendingWrite>();
     write->routing_id = std::move(routing_id);
-    write->correlation_id = request.correlation_id();
+    write->correlation_id = correlation;
     write->job = std::move(std::get<WriteJob>(outcome));
     writer_.Submit(std::move(write));
   }

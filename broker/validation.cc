@@ -9,7 +9,6 @@
 #include <algorithm>
 #include <cctype>
 #include <optional>
-#include <regex>
 #include <utility>
 
 #include "broker/time_text.h"
@@ -72,9 +71,10 @@ bool IsDigits(std::string_view text) {
   return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
 }
 
-bool Matches(std::string_view text, const std::regex& pattern) {
-  return std::regex_match(text.begin(), text.end(), pattern);
-}
+bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
+bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
+bool IsHex(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
 
 // The JSON parser has already refused malformed UTF-8, so the code points are the bytes
 // that are not continuation bytes.
@@ -83,22 +83,41 @@ size_t CountCodePoints(std::string_view text) {
                        [](char c) { return (static_cast<unsigned char>(c) & 0xC0) != 0x80; });
 }
 
+// These three are written out rather than as std::regex, which took a third of the time
+// it takes to check a whole notification.
+
+// 8-4-4-4-12 hexadecimal digits, either case.
 bool IsUuid(std::string_view text) {
-  static const std::regex kUuid("[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}",
-                                std::regex::icase);
-  return Matches(text, kUuid);
+  if (text.size() != 36) return false;
+  for (size_t i = 0; i < text.size(); ++i) {
+    const bool hyphen_here = i == 8 || i == 13 || i == 18 || i == 23;
+    if (hyphen_here ? text[i] != '-' : !IsHex(text[i])) return false;
+  }
+  return true;
 }
 
-// Upper case only: routing compares practice codes as sent (inbox gp-J81012).
+// A letter then five digits, upper case only: routing compares practice codes as sent
+// (inbox gp-J81012).
 bool IsGpPracticeCode(std::string_view text) {
-  static const std::regex kOdsPractice("[A-Z][0-9]{5}");
-  return Matches(text, kOdsPractice);
+  return text.size() == 6 && IsAsciiUpper(text[0]) && std::all_of(text.begin() + 1, text.end(), IsAsciiDigit);
 }
 
-// Outward code A9, A99, A9A, AA9, AA99 or AA9A, an optional single space, inward code 9AA.
+// Outward code A9, A99, A9A, AA9, AA99 or AA9A, an optional single space, inward code 9AA;
+// letters in either case.
 bool IsUkPostcode(std::string_view text) {
-  static const std::regex kPostcode("[A-Z]{1,2}[0-9][A-Z0-9]? ?[0-9][A-Z]{2}", std::regex::icase);
-  return Matches(text, kPostcode);
+  if (text.size() < 5) return false;
+  std::string_view inward = text.substr(text.size() - 3);
+  if (!IsAsciiDigit(inward[0]) || !IsAsciiLetter(inward[1]) || !IsAsciiLetter(inward[2])) return false;
+  std::string_view outward = text.substr(0, text.size() - 3);
+  if (outward.back() == ' ') outward.remove_suffix(1);
+  for (size_t letters = 1; letters <= 2; ++letters) {
+    if (outward.size() < letters + 1 || outward.size() > letters + 2) continue;
+    if (!std::all_of(outward.begin(), outward.begin() + static_cast<long>(letters), IsAsciiLetter)) continue;
+    if (!IsAsciiDigit(outward[letters])) continue;
+    if (outward.size() == letters + 2 && !IsAsciiLetter(outward.back()) && !IsAsciiDigit(outward.back())) continue;
+    return true;
+  }
+  return false;
 }
 
 int64_t UtcDay(TimeMs t) { return t >= 0 ? t / kDayMs : (t - kDayMs + 1) / kDayMs; }
