@@ -1,8 +1,11 @@
 #include "broker/sqlite.h"
 
+#include "broker/wal_vfs.h"
+
 namespace dutyhub {
 
-Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool read_only) {
+Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool read_only,
+                                                 bool gather_log_writes) {
   // SQLite's memory statistics take a global mutex on every allocation, and the broker never
   // reads them. Possible only before SQLite starts; later calls are refused and change nothing.
   static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
@@ -10,7 +13,12 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool r
   sqlite3* db = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by design
-  int rc = sqlite3_open_v2(path.c_str(), &db, flags, nullptr);
+  const char* vfs = nullptr;  // the system's
+  if (gather_log_writes && !read_only) {
+    vfs = GatheringWalVfs();
+    if (vfs == nullptr) return Status::Internal("SQLite has no default VFS to gather log writes over");
+  }
+  int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
     std::string message = db ? sqlite3_errmsg(db) : sqlite3_errstr(rc);
     sqlite3_close(db);

@@ -80,7 +80,11 @@ class StatementUse {
 
 class Database {
  public:
-  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool read_only);
+  // `gather_log_writes`: through GatheringWalVfs (broker/wal_vfs.h), one write per commit
+  // to the log instead of two per page. REQUIRES then: journal_mode=WAL with
+  // synchronous=FULL, so that every commit syncs the log.
+  static Result<std::unique_ptr<Database>> Open(const std::string& path, bool read_only,
+                                                bool gather_log_writes = false);
   ~Database();
   Database(const Database&) = delete;
   Database& operator=(const Database&) = delete;

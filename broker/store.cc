@@ -148,7 +148,9 @@ int Store::SchemaVersion() { return static_cast<int>(kMigrations.size()); }
 
 Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool writer) {
   if (sodium_init() < 0) return Status::Internal("libsodium failed to start");
-  auto db = Database::Open(path, !writer);
+  // The writer's log writes are gathered, one per commit: it always runs synchronous=FULL,
+  // which that needs (below).
+  auto db = Database::Open(path, !writer, /*gather_log_writes=*/writer);
   if (!db.ok()) return db.status();
   std::unique_ptr<Store> store(new Store(std::move(*db)));
   // Promise 1: confirmed means on disk. WAL with synchronous=FULL syncs the log at every

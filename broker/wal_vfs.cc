@@ -1,0 +1,185 @@
+#include "broker/wal_vfs.h"
+
+#include <sqlite3.h>
+
+#include <algorithm>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+#include <new>
+#include <vector>
+
+namespace dutyhub {
+namespace {
+
+constexpr char kName[] = "dutyhub-gathered-wal";
+constexpr int kFrameHeaderBytes = 24;    // SQLite's WAL format: page number, commit size, salts, checksums
+constexpr size_t kMostGathered = 8 << 20;  // past this, write out and start again
+
+sqlite3_vfs* system_vfs = nullptr;
+
+// A log file: SQLite sees `base`; the system's file handle lives in the memory after it.
+struct GatheredFile {
+  sqlite3_file base;
+  sqlite3_file* system;
+  std::vector<unsigned char>* pending;  // bytes from `pending_at`, not yet written
+  sqlite3_int64 pending_at;
+  sqlite3_int64 commit_page_at;  // where the page of a commit frame just announced goes; -1 if none
+};
+
+GatheredFile* Gathered(sqlite3_file* file) { return reinterpret_cast<GatheredFile*>(file); }
+
+int WriteOut(GatheredFile* f) {
+  if (f->pending->empty()) return SQLITE_OK;
+  // The system's VFS writes at most 128 KiB in one call (it masks larger lengths), so the
+  // gathered bytes go in pieces of 64 KiB: a handful of calls for a commit, not hundreds.
+  constexpr size_t kPiece = 64 << 10;
+  int rc = SQLITE_OK;
+  for (size_t done = 0; done < f->pending->size() && rc == SQLITE_OK; done += kPiece) {
+    const size_t piece = std::min(kPiece, f->pending->size() - done);
+    rc = f->system->pMethods->xWrite(f->system, f->pending->data() + done, static_cast<int>(piece),
+                                     f->pending_at + static_cast<sqlite3_int64>(done));
+  }
+  // Kept or not, these bytes are never written again: after a failure SQLite abandons the
+  // transaction and writes its frames afresh, and stale bytes must not land over them.
+  f->pending->clear();
+  return rc;
+}
+
+int Close(sqlite3_file* file) {
+  GatheredFile* f = Gathered(file);
+  int rc = WriteOut(f);
+  const int closed = f->system->pMethods->xClose(f->system);
+  delete f->pending;
+  f->pending = nullptr;
+  return rc != SQLITE_OK ? rc : closed;
+}
+
+int Read(sqlite3_file* file, void* into, int amount, sqlite3_int64 offset) {
+  GatheredFile* f = Gathered(file);
+  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  return f->system->pMethods->xRead(f->system, into, amount, offset);
+}
+
+int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offset) {
+  GatheredFile* f = Gathered(file);
+  const auto* data = static_cast<const unsigned char*>(bytes);
+  std::vector<unsigned char>& pending = *f->pending;
+  const sqlite3_int64 pending_end = f->pending_at + static_cast<sqlite3_int64>(pending.size());
+  if (!pending.empty() && offset >= f->pending_at && offset + amount <= pending_end) {
+    // SQLite writing a frame of this transaction again: in place.
+    std::memcpy(pending.data() + (offset - f->pending_at), data, static_cast<size_t>(amount));
+  } else {
+    if (!pending.empty() && (offset != pending_end || pending.size() + static_cast<size_t>(amount) > kMostGathered)) {
+      if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+    }
+    if (pending.empty()) f->pending_at = offset;
+    pending.insert(pending.end(), data, data + amount);
+  }
+  // A frame header whose commit size is not zero ends a transaction: once its page is here
+  // too, the whole transaction goes to the kernel before SQLite publishes it to readers.
+  if (amount == kFrameHeaderBytes) {
+    const uint32_t commit_size = (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) |
+                                 (uint32_t{data[6]} << 8) | uint32_t{data[7]};
+    f->commit_page_at = commit_size != 0 ? offset + kFrameHeaderBytes : -1;
+  } else if (offset == f->commit_page_at) {
+    f->commit_page_at = -1;
+    return WriteOut(f);
+  }
+  return SQLITE_OK;
+}
+
+int Truncate(sqlite3_file* file, sqlite3_int64 size) {
+  GatheredFile* f = Gathered(file);
+  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  return f->system->pMethods->xTruncate(f->system, size);
+}
+
+int Sync(sqlite3_file* file, int flags) {
+  GatheredFile* f = Gathered(file);
+  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  return f->system->pMethods->xSync(f->system, flags);
+}
+
+int FileSize(sqlite3_file* file, sqlite3_int64* size) {
+  GatheredFile* f = Gathered(file);
+  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  return f->system->pMethods->xFileSize(f->system, size);
+}
+
+int Lock(sqlite3_file* file, int level) { return Gathered(file)->system->pMethods->xLock(Gathered(file)->system, level); }
+int Unlock(sqlite3_file* file, int level) {
+  return Gathered(file)->system->pMethods->xUnlock(Gathered(file)->system, level);
+}
+int CheckReservedLock(sqlite3_file* file, int* out) {
+  return Gathered(file)->system->pMethods->xCheckReservedLock(Gathered(file)->system, out);
+}
+int FileControl(sqlite3_file* file, int op, void* arg) {
+  GatheredFile* f = Gathered(file);
+  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  return f->system->pMethods->xFileControl(f->system, op, arg);
+}
+int SectorSize(sqlite3_file* file) { return Gathered(file)->system->pMethods->xSectorSize(Gathered(file)->system); }
+int DeviceCharacteristics(sqlite3_file* file) {
+  return Gathered(file)->system->pMethods->xDeviceCharacteristics(Gathered(file)->system);
+}
+
+// Version 1 methods only: a log has no shared memory or memory map of its own (those are
+// the database file's, which is never gathered), so SQLite asks for neither here.
+const sqlite3_io_methods kGatheredMethods = {
+    1,        Close, Read, Write, Truncate, Sync, FileSize, Lock, Unlock, CheckReservedLock, FileControl,
+    SectorSize, DeviceCharacteristics,
+    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+};
+
+size_t SystemFileOffset() {
+  // The system's file handle after ours, aligned as malloc would align it.
+  const size_t align = alignof(std::max_align_t);
+  return (sizeof(GatheredFile) + align - 1) / align * align;
+}
+
+int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  if ((flags & SQLITE_OPEN_WAL) == 0) {
+    // Everything but the log is the system's file, in the same memory.
+    return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
+  }
+  GatheredFile* f = Gathered(file);
+  f->base.pMethods = nullptr;  // so SQLite does not close what failed to open
+  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + SystemFileOffset());
+  const int rc = system_vfs->xOpen(system_vfs, name, f->system, flags, out_flags);
+  if (rc != SQLITE_OK) return rc;
+  f->pending = new (std::nothrow) std::vector<unsigned char>();
+  if (f->pending == nullptr) {
+    if (f->system->pMethods != nullptr) f->system->pMethods->xClose(f->system);
+    return SQLITE_NOMEM;
+  }
+  f->pending->reserve(1 << 20);
+  f->pending_at = 0;
+  f->commit_page_at = -1;
+  f->base.pMethods = &kGatheredMethods;
+  return SQLITE_OK;
+}
+
+sqlite3_vfs gathered_vfs;
+
+bool Register() {
+  system_vfs = sqlite3_vfs_find(nullptr);
+  if (system_vfs == nullptr) return false;
+  // Every other method is the system's own; their pAppData stays the system's, which is
+  // what its methods expect of the VFS they are given.
+  gathered_vfs = *system_vfs;
+  gathered_vfs.zName = kName;
+  gathered_vfs.pNext = nullptr;
+  gathered_vfs.szOsFile = static_cast<int>(SystemFileOffset()) + system_vfs->szOsFile;
+  gathered_vfs.xOpen = Open;
+  return sqlite3_vfs_register(&gathered_vfs, /*makeDflt=*/0) == SQLITE_OK;
+}
+
+}  // namespace
+
+const char* GatheringWalVfs() {
+  static const bool registered = Register();
+  return registered ? kName : nullptr;
+}
+
+}  // namespace dutyhub
