@@ -46,6 +46,7 @@ bool Checkpointer::CheckpointOnce() {
 }
 
 void Checkpointer::Committed(int log_pages) {
+  log_pages_.store(log_pages);
   int copied = copied_.load();
   if (log_pages < copied) {
     copied = 0;  // the log started over: none of it is copied yet

@@ -199,6 +199,7 @@ Status Store::Commit() {
 }
 Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
   if (Status s = db_->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  checkpointer_ = &checkpointer;
   // Replaces SQLite's own hook, which is what wal_autocheckpoint sets. Under steady load the
   // checkpointer's passive checkpoints may never catch up with a writer that keeps
   // appending, and the log only starts over once it has; so past a hard size the writer
@@ -215,6 +216,15 @@ Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
       },
       &checkpointer);
   return Status::Ok();
+}
+void Store::CheckpointWhileIdle() {
+  if (checkpointer_ == nullptr || checkpointer_->Uncopied() < Checkpointer::kIdleWriterCopies) return;
+  int log_pages = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) == SQLITE_OK &&
+      copied >= 0) {
+    checkpointer_->Copied(copied);
+  }
 }
 bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
 void Store::Rollback() {

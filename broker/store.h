@@ -91,6 +91,11 @@ class Store {
   // commit, so no commit waits for one. The log is cut back to 64 MiB when it starts over.
   // REQUIRES: `checkpointer` outlives this store.
   Status HandOverCheckpoints(Checkpointer& checkpointer);
+  // Copies the log's uncopied pages into the database file on this connection, when there
+  // are more than Checkpointer::kIdleWriterCopies. For the writer, when no request waits.
+  // A failure changes nothing confirmed (the pages stay in the log) and is the
+  // checkpointer's to report.
+  void CheckpointWhileIdle();
   void Rollback();
   Status Savepoint();
   Status ReleaseSavepoint();
@@ -200,6 +205,7 @@ class Store {
                                                     bool brief = false);
 
   std::unique_ptr<Database> db_;
+  Checkpointer* checkpointer_ = nullptr;  // set by HandOverCheckpoints
   std::vector<v1::WatchEvent>* events_ = nullptr;
   std::string via_;
   // The audit chain's last (seq, hash) as this connection wrote it; forgotten whenever a

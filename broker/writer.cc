@@ -129,6 +129,16 @@ long Writer::IdleWait() {
   return std::clamp<long>(static_cast<long>(**next - clock_.Now()), 0, kAtMostMs);
 }
 
+bool Writer::JobWaiting(zmq::socket_t& jobs) {
+  zmq::pollitem_t item{jobs.handle(), 0, ZMQ_POLLIN, 0};
+  try {
+    return zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0;
+  } catch (const zmq::error_t& e) {
+    if (e.num() != EINTR) throw;
+    return true;  // do not start anything long on a guess
+  }
+}
+
 void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
   bool stopping = false;
   while (!stopping) {
@@ -152,6 +162,9 @@ void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
     }
     CommitBatch(batch, done);
     for (auto& write : batch) SendPointer(done, write.release());
+    if (!stopping && failed_.ok() && std::chrono::steady_clock::now() >= full_until_ && !JobWaiting(jobs)) {
+      store_->CheckpointWhileIdle();
+    }
   }
 }
 

@@ -5,7 +5,9 @@
 
 #include <filesystem>
 #include <random>
+#include <thread>
 
+#include "broker/checkpointer.h"
 #include "broker/store.h"
 
 namespace dutyhub {
@@ -169,6 +171,56 @@ TEST_F(StoreTest, TheSchemaIsVersionedAndANewerStoreIsRefused) {
   }
   auto refused = Store::Open(path_, true);
   EXPECT_FALSE(refused.ok());
+}
+
+// Checkpoints (broker/checkpointer.h): the log is copied into the database file both when
+// the writer is idle between commits and, when it is never idle, by the checkpointer.
+class CheckpointTest : public StoreTest {
+ protected:
+  // One commit of `count` notifications, each with a 4 KB summary: about a page apiece.
+  void Publish(Store& store, int first, int count) {
+    ASSERT_TRUE(store.Begin().ok());
+    for (int i = first; i < first + count; ++i) {
+      v1::Notification n = Notification("c" + std::to_string(i));
+      n.set_summary(std::string(4000, 's'));
+      ASSERT_TRUE(store.InsertNotification("gwh-ed", n, i, {{"cd" + std::to_string(i), "hv-north", 5000}}).ok());
+    }
+    ASSERT_TRUE(store.Commit().ok());
+  }
+};
+
+TEST_F(CheckpointTest, AnIdleWriterCopiesTheLogItselfBetweenCommits) {
+  auto store = Open();
+  Checkpointer checkpointer(path_);
+  // The thread waits for far more than this test writes, so what is copied is the writer's.
+  ASSERT_TRUE(checkpointer.Start(/*pages=*/1000000).ok());
+  ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
+  Publish(*store, 0, 3);
+  EXPECT_LT(checkpointer.Uncopied(), Checkpointer::kIdleWriterCopies) << "too little to be worth copying yet";
+  store->CheckpointWhileIdle();
+  const auto file_before = std::filesystem::file_size(path_);
+  Publish(*store, 3, 200);
+  EXPECT_GE(checkpointer.Uncopied(), 200);
+  EXPECT_EQ(std::filesystem::file_size(path_), file_before) << "committed to the log only";
+  store->CheckpointWhileIdle();
+  EXPECT_EQ(checkpointer.Uncopied(), 0) << "an idle writer copies all of it";
+  EXPECT_GE(std::filesystem::file_size(path_), file_before + 200 * 4096) << "copied into the database file";
+  checkpointer.Stop();
+}
+
+TEST_F(CheckpointTest, TheCheckpointerCopiesTheLogOfAWriterThatIsNeverIdle) {
+  auto store = Open();
+  Checkpointer checkpointer(path_);
+  ASSERT_TRUE(checkpointer.Start(/*pages=*/256).ok());
+  ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
+  for (int i = 0; i < 6; ++i) Publish(*store, i * 100, 100);  // about 1,200 pages, never idle
+  // Woken by the commits past 256 uncopied pages, well before its once-a-second round.
+  for (int waited = 0; waited < 80 && checkpointer.Uncopied() >= 256; ++waited) {  // under its 1 s timer
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  EXPECT_LT(checkpointer.Uncopied(), 256);
+  EXPECT_GE(std::filesystem::file_size(path_), 1000u * 4096) << "copied into the database file";
+  checkpointer.Stop();
 }
 
 }  // namespace
