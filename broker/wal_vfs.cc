@@ -24,10 +24,23 @@ struct GatheredFile {
   sqlite3_file* system;
   std::vector<unsigned char>* pending;  // bytes from `pending_at`, not yet written
   sqlite3_int64 pending_at;
-  sqlite3_int64 commit_page_at;  // where the page of a commit frame just announced goes; -1 if none
+  // From a commit frame's header until the next transaction's first frame header, every
+  // write goes straight to the kernel: the commit frame, any padding frames after it and any
+  // checksums SQLite rewrites, none of which has a later write to carry it out otherwise.
+  bool straight_through;
+  // A write-out failed outside a write SQLite would see fail (a read, a size query): bytes
+  // SQLite believes are in the log are not. Until it writes a frame header at or before
+  // `lost_from`, which only a transaction started afresh does, every write and sync fails,
+  // so nothing can commit over the hole.
+  bool lost;
+  sqlite3_int64 lost_from;
 };
 
 GatheredFile* Gathered(sqlite3_file* file) { return reinterpret_cast<GatheredFile*>(file); }
+
+uint32_t CommitSizeOf(const unsigned char* header) {
+  return (uint32_t{header[4]} << 24) | (uint32_t{header[5]} << 16) | (uint32_t{header[6]} << 8) | uint32_t{header[7]};
+}
 
 int WriteOut(GatheredFile* f) {
   if (f->pending->empty()) return SQLITE_OK;
@@ -40,15 +53,27 @@ int WriteOut(GatheredFile* f) {
     rc = f->system->pMethods->xWrite(f->system, f->pending->data() + done, static_cast<int>(piece),
                                      f->pending_at + static_cast<sqlite3_int64>(done));
   }
-  // Kept or not, these bytes are never written again: after a failure SQLite abandons the
-  // transaction and writes its frames afresh, and stale bytes must not land over them.
+  if (rc != SQLITE_OK) {
+    f->lost = true;
+    f->lost_from = f->pending_at;
+  }
+  // Kept or not, these bytes are never written again: stale bytes must not land later over
+  // frames SQLite has written since.
   f->pending->clear();
   return rc;
 }
 
+// For a write-out SQLite did not ask for (before a read, a size query, a truncation): a
+// full disk reported there would undo only the statement, and the transaction would go on
+// over the hole, so it is reported as an I/O error, which makes SQLite undo all of it.
+int WriteOutBefore(GatheredFile* f) {
+  const int rc = WriteOut(f);
+  return (rc & 0xff) == SQLITE_FULL ? SQLITE_IOERR_WRITE : rc;
+}
+
 int Close(sqlite3_file* file) {
   GatheredFile* f = Gathered(file);
-  int rc = WriteOut(f);
+  int rc = WriteOutBefore(f);
   const int closed = f->system->pMethods->xClose(f->system);
   delete f->pending;
   f->pending = nullptr;
@@ -57,53 +82,60 @@ int Close(sqlite3_file* file) {
 
 int Read(sqlite3_file* file, void* into, int amount, sqlite3_int64 offset) {
   GatheredFile* f = Gathered(file);
-  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  if (int rc = WriteOutBefore(f); rc != SQLITE_OK) return rc;
+  // Reads go on while a range is lost: SQLite must read the committed log to start afresh.
   return f->system->pMethods->xRead(f->system, into, amount, offset);
 }
 
 int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offset) {
   GatheredFile* f = Gathered(file);
   const auto* data = static_cast<const unsigned char*>(bytes);
+  const bool header = amount == kFrameHeaderBytes;
+  if (f->lost) {
+    if (!header || offset > f->lost_from) return SQLITE_IOERR_WRITE;
+    f->lost = false;  // a transaction starting again from before the hole
+  }
+  if (header) f->straight_through = CommitSizeOf(data) != 0;
+  if (f->straight_through) {
+    if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+    return f->system->pMethods->xWrite(f->system, bytes, amount, offset);
+  }
   std::vector<unsigned char>& pending = *f->pending;
   const sqlite3_int64 pending_end = f->pending_at + static_cast<sqlite3_int64>(pending.size());
   if (!pending.empty() && offset >= f->pending_at && offset + amount <= pending_end) {
     // SQLite writing a frame of this transaction again: in place.
     std::memcpy(pending.data() + (offset - f->pending_at), data, static_cast<size_t>(amount));
-  } else {
-    if (!pending.empty() && (offset != pending_end || pending.size() + static_cast<size_t>(amount) > kMostGathered)) {
-      if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
-    }
+    return SQLITE_OK;
+  }
+  if (!pending.empty() && (offset != pending_end || pending.size() + static_cast<size_t>(amount) > kMostGathered)) {
+    if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  }
+  try {
     if (pending.empty()) f->pending_at = offset;
     pending.insert(pending.end(), data, data + amount);
-  }
-  // A frame header whose commit size is not zero ends a transaction: once its page is here
-  // too, the whole transaction goes to the kernel before SQLite publishes it to readers.
-  if (amount == kFrameHeaderBytes) {
-    const uint32_t commit_size = (uint32_t{data[4]} << 24) | (uint32_t{data[5]} << 16) |
-                                 (uint32_t{data[6]} << 8) | uint32_t{data[7]};
-    f->commit_page_at = commit_size != 0 ? offset + kFrameHeaderBytes : -1;
-  } else if (offset == f->commit_page_at) {
-    f->commit_page_at = -1;
-    return WriteOut(f);
+  } catch (const std::bad_alloc&) {
+    pending.clear();
+    return f->system->pMethods->xWrite(f->system, bytes, amount, offset);  // no memory to gather in: write it now
   }
   return SQLITE_OK;
 }
 
 int Truncate(sqlite3_file* file, sqlite3_int64 size) {
   GatheredFile* f = Gathered(file);
-  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  if (int rc = WriteOutBefore(f); rc != SQLITE_OK) return rc;
   return f->system->pMethods->xTruncate(f->system, size);
 }
 
 int Sync(sqlite3_file* file, int flags) {
   GatheredFile* f = Gathered(file);
+  if (f->lost) return SQLITE_IOERR_WRITE;  // the sync cannot vouch for bytes that are not there
   if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
   return f->system->pMethods->xSync(f->system, flags);
 }
 
 int FileSize(sqlite3_file* file, sqlite3_int64* size) {
   GatheredFile* f = Gathered(file);
-  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  if (int rc = WriteOutBefore(f); rc != SQLITE_OK) return rc;
   return f->system->pMethods->xFileSize(f->system, size);
 }
 
@@ -116,7 +148,7 @@ int CheckReservedLock(sqlite3_file* file, int* out) {
 }
 int FileControl(sqlite3_file* file, int op, void* arg) {
   GatheredFile* f = Gathered(file);
-  if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
+  if (int rc = WriteOutBefore(f); rc != SQLITE_OK) return rc;
   return f->system->pMethods->xFileControl(f->system, op, arg);
 }
 int SectorSize(sqlite3_file* file) { return Gathered(file)->system->pMethods->xSectorSize(Gathered(file)->system); }
@@ -133,7 +165,7 @@ const sqlite3_io_methods kGatheredMethods = {
 };
 
 size_t SystemFileOffset() {
-  // The system's file handle after ours, aligned as malloc would align it.
+  // The system's file handle after ours, aligned for any object it holds.
   const size_t align = alignof(std::max_align_t);
   return (sizeof(GatheredFile) + align - 1) / align * align;
 }
@@ -153,9 +185,15 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
     if (f->system->pMethods != nullptr) f->system->pMethods->xClose(f->system);
     return SQLITE_NOMEM;
   }
-  f->pending->reserve(1 << 20);
+  try {
+    f->pending->reserve(1 << 20);
+  } catch (const std::bad_alloc&) {
+    // It grows as it is used, or writes straight through when it cannot.
+  }
   f->pending_at = 0;
-  f->commit_page_at = -1;
+  f->straight_through = false;
+  f->lost = false;
+  f->lost_from = 0;
   f->base.pMethods = &kGatheredMethods;
   return SQLITE_OK;
 }

@@ -6,17 +6,19 @@
 // and touching one or two page-cache pages. Gathered, the same bytes go in one call.
 //
 // What must stay true (DESIGN.md promise 1, confirmed means on disk):
-// - Nothing SQLite has been told is written is ever lost before the kernel has it at the
-//   moments that matter: the buffer is written out before every sync, read, size query,
-//   truncation, file control and close of the log, before any write that does not follow
-//   on from it, and as soon as a commit frame is complete. So the sync at a commit
-//   (synchronous=FULL) still covers every frame of it, and another connection, which reads
-//   the log through its own handle once the commit has updated the shared index, finds
-//   every frame there.
-// - A write that fails leaves nothing buffered to be written later, over frames SQLite has
-//   since written again: the error goes to SQLite, which abandons the transaction.
+// - Nothing SQLite has been told is written is missing from the kernel's view of the log
+//   when it matters: the buffer is written out before every sync, read, size query,
+//   truncation, file control and close of the log, and before any write that does not
+//   follow on from it; and from a commit frame's header on (the commit frame, padding
+//   frames, rewritten checksums) writes go straight through until the next transaction's
+//   first frame. So a commit's sync (synchronous=FULL) covers every frame of it, and even
+//   without a sync, another connection, told of a commit only after its commit frame is
+//   written, finds every frame there.
+// - A failed write-out never leaves bytes to be written later over frames SQLite has
+//   written since; and if it failed where SQLite would not abandon the transaction (before
+//   a read), it is reported as an I/O error, which does, and every write and sync fails
+//   until SQLite starts writing again from before the lost bytes.
 // - Only the log is gathered; the database file and everything else go straight through.
-//
 // Thread-safety: each gathered file belongs to one connection, used from one thread at a
 // time, as SQLite's own file handles are. Register once, before opening connections.
 #pragma once

@@ -198,6 +198,10 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root: the full-disk test did not run";
   BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "disk" / "data",
                        {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  // The broker's log lives off the full disk, as journald's does in service: what it says
+  // while the store's disk is full must have somewhere to go, to be read here.
+  std::filesystem::create_directories(dir.path() / "disk" / "data");
+  std::filesystem::create_symlink(dir.path() / "broker.log", dir.path() / "disk" / "data" / "broker.log");
   ASSERT_TRUE(broker.Start()) << broker.log();
   ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()}).exit_code, 0);
   // An IMMEDIATE item, due at 16:15, which falls due while the disk is full.

@@ -110,6 +110,48 @@ TEST_F(WalVfsTest, ACommitIsWrittenOutEvenWhenNothingSyncsIt) {
   }
 }
 
+TEST_F(WalVfsTest, RewrittenChecksumsReachTheKernelEvenWhenNothingSyncs) {
+  // A tiny page cache spills, the spilled pages are written again in the same transaction,
+  // and SQLite rewrites the frames' checksums at the commit, the commit frame's last.
+  ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=5").ok());
+  Insert(50, 1500);
+  ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
+  for (int pass = 0; pass < 5; ++pass) {
+    ASSERT_TRUE(writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")").ok());
+  }
+  ASSERT_TRUE(writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
+  ASSERT_TRUE(writer_->Exec("COMMIT").ok());
+  // Right after the commit, before any later write could carry its last header out.
+  const std::string copy = CrashCopy("after-rewrites");
+  EXPECT_EQ(Rows(copy), 70) << "a stale checksum would end the log's recovery before that commit";
+  EXPECT_EQ(IntegrityOf(copy), "ok");
+}
+
+TEST_F(WalVfsTest, PaddingFramesAfterACommitAreWrittenOutToo) {
+  // Without power-safe overwrite SQLite pads a commit to the sector with copies of its commit
+  // frame, the last split around its sync.
+  writer_.reset();
+  std::filesystem::remove_all(dir_);
+  std::filesystem::create_directories(dir_);
+  sqlite3* db = nullptr;
+  const std::string uri = "file:" + path_ + "?psow=0";
+  ASSERT_EQ(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+                            GatheringWalVfs()),
+            SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                             "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  for (int commit = 1; commit <= 10; ++commit) {
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO t (body) VALUES (randomblob(3000))", nullptr, nullptr, nullptr), SQLITE_OK);
+    EXPECT_EQ(Rows(path_), commit);
+  }
+  const std::string copy = CrashCopy("after-padding");
+  EXPECT_EQ(Rows(copy), 10);
+  EXPECT_EQ(IntegrityOf(copy), "ok");
+  sqlite3_close(db);
+}
+
 TEST_F(WalVfsTest, EveryCommitSurvivesACrashRightAfterIt) {
   Insert(100, 1500);
   const std::string first = CrashCopy("after-first");
