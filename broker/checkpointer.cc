@@ -29,11 +29,16 @@ void Checkpointer::Stop() {
   db_ = nullptr;
 }
 
-bool Checkpointer::CheckpointOnce() {
+int Checkpointer::CopyOn(sqlite3* db) {
   int log_pages = 0;
   int copied = 0;
-  int rc = sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
   if (rc == SQLITE_OK && copied >= 0) copied_.store(copied);
+  return rc;
+}
+
+bool Checkpointer::CheckpointOnce() {
+  const int rc = CopyOn(db_);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
     if (!failing_) spdlog::warn("store: a checkpoint failed ({}); the log keeps those pages, and it is tried again",
                                 sqlite3_errmsg(db_));

@@ -45,8 +45,9 @@ class Checkpointer {
   void Committed(int log_pages);
   // Pages in the log that no checkpoint has copied yet, as of the last commit. Any thread.
   int Uncopied() const { return log_pages_.load() - copied_.load(); }
-  // A checkpoint on another connection (the writer's) has copied the log up to `frames`.
-  void Copied(int frames) { copied_.store(frames); }
+  // A passive checkpoint on `db`, this thread's connection or the writer's, remembering how
+  // much of the log is copied. Returns SQLite's result code.
+  int CopyOn(sqlite3* db);
   // A last checkpoint, then the thread ends.
   void Stop();
 

@@ -207,11 +207,9 @@ Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
   sqlite3_wal_hook(
       db_->raw(),
       [](void* to, sqlite3* db, const char*, int pages) {
-        if (pages >= Checkpointer::kWriterCheckpointsAt) {
-          sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, nullptr, nullptr);
-        } else {
-          static_cast<Checkpointer*>(to)->Committed(pages);
-        }
+        auto* copier = static_cast<Checkpointer*>(to);
+        if (pages >= Checkpointer::kWriterCheckpointsAt) copier->CopyOn(db);
+        copier->Committed(pages);  // after a copy here, nothing is left to wake it for
         return SQLITE_OK;
       },
       &checkpointer);
@@ -219,12 +217,7 @@ Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
 }
 void Store::CheckpointWhileIdle() {
   if (checkpointer_ == nullptr || checkpointer_->Uncopied() < Checkpointer::kIdleWriterCopies) return;
-  int log_pages = 0;
-  int copied = 0;
-  if (sqlite3_wal_checkpoint_v2(db_->raw(), nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) == SQLITE_OK &&
-      copied >= 0) {
-    checkpointer_->Copied(copied);
-  }
+  (void)checkpointer_->CopyOn(db_->raw());
 }
 bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
 void Store::Rollback() {

@@ -88,6 +88,20 @@ class WalVfsTest : public ::testing::Test {
     ASSERT_TRUE(writer_->Exec("COMMIT").ok());
   }
 
+  // 50 rows committed, then one transaction of 100 more and five rewrites of every row with
+  // a page cache of five pages: SQLite spills frames mid-transaction, writes the same pages'
+  // frames again in place, and rewrites the frames' checksums at the commit.
+  void SpillAndRewriteInOneTransaction() {
+    ASSERT_TRUE(writer_->Exec("PRAGMA cache_size=5").ok());
+    Insert(50, 1500);
+    ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
+    for (int pass = 0; pass < 5; ++pass) {
+      ASSERT_TRUE(writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")").ok());
+      ASSERT_TRUE(writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
+    }
+    ASSERT_TRUE(writer_->Exec("COMMIT").ok());
+  }
+
   std::filesystem::path dir_;
   std::string path_;
   std::unique_ptr<Database> writer_;
@@ -111,19 +125,12 @@ TEST_F(WalVfsTest, ACommitIsWrittenOutEvenWhenNothingSyncsIt) {
 }
 
 TEST_F(WalVfsTest, RewrittenChecksumsReachTheKernelEvenWhenNothingSyncs) {
-  // A tiny page cache spills, the spilled pages are written again in the same transaction,
-  // and SQLite rewrites the frames' checksums at the commit, the commit frame's last.
-  ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=NORMAL; PRAGMA cache_size=5").ok());
-  Insert(50, 1500);
-  ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
-  for (int pass = 0; pass < 5; ++pass) {
-    ASSERT_TRUE(writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")").ok());
-  }
-  ASSERT_TRUE(writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
-  ASSERT_TRUE(writer_->Exec("COMMIT").ok());
+  // The commit frame's header is the last of the checksums SQLite rewrites at the commit.
+  ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=NORMAL").ok());
+  SpillAndRewriteInOneTransaction();
   // Right after the commit, before any later write could carry its last header out.
   const std::string copy = CrashCopy("after-rewrites");
-  EXPECT_EQ(Rows(copy), 70) << "a stale checksum would end the log's recovery before that commit";
+  EXPECT_EQ(Rows(copy), 150) << "a stale checksum would end the log's recovery before that commit";
   EXPECT_EQ(IntegrityOf(copy), "ok");
 }
 
@@ -171,16 +178,7 @@ TEST_F(WalVfsTest, ATransactionLargerThanOneGatheringIsWholeAfterACrash) {
 }
 
 TEST_F(WalVfsTest, PagesSpilledAndWrittenAgainInOneTransactionAreKeptRight) {
-  // A page cache of a few pages makes SQLite spill frames mid-transaction and later write
-  // the same pages' frames again in place, then rewrite checksums at the commit.
-  ASSERT_TRUE(writer_->Exec("PRAGMA cache_size=5").ok());
-  Insert(50, 1500);
-  ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
-  for (int pass = 0; pass < 5; ++pass) {
-    ASSERT_TRUE(writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")").ok());
-    ASSERT_TRUE(writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
-  }
-  ASSERT_TRUE(writer_->Exec("COMMIT").ok());
+  SpillAndRewriteInOneTransaction();
   EXPECT_EQ(Rows(path_), 150);
   const std::string copy = CrashCopy("after-spills");
   EXPECT_EQ(Rows(copy), 150);
