@@ -311,8 +311,8 @@ Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
   const TimeMs now = clock_.Now();
   WriteJob job;
   job.log_line = "delivery " + request.delivery_id() + " acknowledged by " + principal;
-  job.apply = [request, principal, now](Store& store) -> v1::Reply {
-    auto ack = store.Acknowledge(request.delivery_id(), principal, request.note(), now);
+  job.apply = [request, notification_id = item->notification_id(), principal, now](Store& store) -> v1::Reply {
+    auto ack = store.Acknowledge(request.delivery_id(), notification_id, principal, request.note(), now);
     if (!ack.ok()) return ErrorReply(ack.status());
     v1::Reply reply = OkReply();
     *reply.mutable_ack() = std::move(*ack);
@@ -500,6 +500,7 @@ Outcome Hub::Stats(const std::string& principal) {
   stats->set_engine_lag_ms(engine_.lag_ms());
   if (figures_.write_transactions) stats->set_write_transactions(figures_.write_transactions());
   if (figures_.writes) stats->set_writes(figures_.writes());
+  if (figures_.writer_cpu_us) stats->set_writer_cpu_us(figures_.writer_cpu_us());
   return reply;
 }
 

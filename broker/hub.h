@@ -49,6 +49,7 @@ struct BrokerFigures {
   std::function<int64_t()> duplicates;
   std::function<v1::Histogram()> commit_latency;
   std::function<v1::Histogram()> time_to_acknowledge;
+  std::function<int64_t()> writer_cpu_us;
 };
 
 v1::Reply ErrorReply(const Status& status);

@@ -190,7 +190,8 @@ int main(int argc, char** argv) {
                    [&writer] { return static_cast<int64_t>(writer.publishes()); },
                    [&writer] { return static_cast<int64_t>(writer.duplicates()); },
                    [&writer] { return writer.CommitLatency(); },
-                   [&writer] { return writer.TimeToAcknowledge(); }});
+                   [&writer] { return writer.TimeToAcknowledge(); },
+                   [&writer] { return writer.cpu_us(); }});
   // The ZAP handler is bound before the ROUTER listens, so no connection slips past it.
   std::unique_ptr<dutyhub::ZapHandler> zap;
   if (!insecure_dev) zap = std::make_unique<dutyhub::ZapHandler>(context, keyring);

@@ -420,11 +420,70 @@ Status Store::SetTimers(const std::string& delivery_id, int level,
   return Status::Ok();
 }
 
-Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
-                                        const std::string& note, TimeMs at) {
-  auto group = Group(delivery_id);
-  if (!group.ok()) return group.status();
-  const v1::Delivery& root = group->front();
+namespace {
+
+// An acknowledgement's view of an item: the deliveries row alone. What it must not read is
+// the notification (a page of its own, long out of the cache by the time someone acts on it)
+// or the id's index twice.
+constexpr const char* kAckColumns =
+    "SELECT rowid, delivery_id, inbox, origin, source_delivery, state, received_at, escalation_level, "
+    "acknowledged_by, acknowledged_at, note FROM deliveries ";
+
+struct AckMember {
+  int64_t rowid = 0;
+  std::string origin;
+  std::string source;
+  v1::Delivery item;
+};
+
+AckMember ReadAckMember(const Statement& s, const std::string& notification_id) {
+  AckMember m;
+  m.rowid = s.Int(0);
+  m.item.set_delivery_id(s.Text(1));
+  m.item.set_notification_id(notification_id);
+  m.item.set_inbox(s.Text(2));
+  m.origin = s.Text(3);
+  if (!s.IsNull(4)) m.source = s.Text(4);
+  m.item.set_state(static_cast<v1::DeliveryState>(s.Int(5)));
+  m.item.set_received_at_ms(s.Int(6));
+  m.item.set_escalation_level(static_cast<int32_t>(s.Int(7)));
+  if (!s.IsNull(8)) m.item.set_acknowledged_by(s.Text(8));
+  if (!s.IsNull(9)) m.item.set_acknowledged_at_ms(s.Int(9));
+  if (!s.IsNull(10)) m.item.set_note(s.Text(10));
+  return m;
+}
+
+}  // namespace
+
+Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& notification_id,
+                                        const std::string& by, const std::string& note, TimeMs at) {
+  auto read = [&](const std::string& id) -> Result<AckMember> {
+    auto s = db_->Prepare(std::string(kAckColumns) + "WHERE delivery_id = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, id);
+    int rc = (*s)->Step();
+    if (rc == SQLITE_DONE) return Status::NotFound("no delivery " + id);
+    if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
+    return ReadAckMember(**s, notification_id);
+  };
+  auto first = read(delivery_id);
+  if (!first.ok()) return first.status();
+  // An escalated copy: acknowledging it acknowledges its root.
+  if (first->origin == "ESCALATED") first = read(first->source);
+  if (!first.ok()) return first.status();
+  // The root first, then its copies in the order they were made.
+  std::vector<AckMember> group;
+  group.push_back(std::move(*first));
+  {
+    auto s = db_->Prepare(std::string(kAckColumns) +
+                          "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, group.front().item.delivery_id());
+    int rc;
+    while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadAckMember(**s, notification_id));
+    if (rc != SQLITE_DONE) return db_->Error("reading a delivery's copies");
+  }
+  const v1::Delivery& root = group.front().item;
   v1::AckReply reply;
   reply.set_delivery_id(delivery_id);
   reply.set_delivered_at_ms(root.received_at_ms());
@@ -439,17 +498,17 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
     return Status::InvalidArgument("delivery " + delivery_id +
                                    " was transferred to another inbox: acknowledge the item there");
   }
-  for (const v1::Delivery& item : *group) {
+  for (const AckMember& member : group) {
     // Promise 5: no longer outstanding, so no deadline at all. Only the root has timers
     // (a copy's are always NULL); clearing them in the same statement writes the row once.
     auto s = db_->Prepare(
         "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
-        "escalation_at = NULL, handover_at = NULL, next_deadline = NULL WHERE delivery_id = ?");
+        "escalation_at = NULL, handover_at = NULL, next_deadline = NULL WHERE rowid = ?");
     if (!s.ok()) return s.status();
     (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
-        .Bind(5, item.delivery_id());
+        .Bind(5, member.rowid);
     if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
-    if (Status st = AddEvent(item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok()) return st;
+    if (Status st = AddEvent(member.item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok()) return st;
   }
   reply.set_acknowledged_by(by);
   reply.set_acknowledged_at_ms(at);

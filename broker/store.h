@@ -84,6 +84,7 @@ class Store {
   // request so that one request's failure rolls back only its own changes.
   Status Begin();
   Status Commit();
+
   // Whether the last failure was the disk filling up (SQLITE_FULL): SQLite then undid the
   // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
   bool DiskFull() const;
@@ -125,8 +126,11 @@ class Store {
   // it: one acknowledgement ends the escalation everywhere. An acknowledged item answers
   // with its first acknowledgement and already_acknowledged; a transferred one is
   // INVALID_ARGUMENT.
-  Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& by,
-                                   const std::string& note, TimeMs at);
+  // `notification_id`: the item's notification as the caller read it (it never changes), for
+  // the watchers' events; the store reads only the deliveries rows, so an acknowledgement
+  // does not fetch the notification's page again.
+  Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& notification_id,
+                                   const std::string& by, const std::string& note, TimeMs at);
 
   // Marks the item's root (and its escalated copies) TRANSFERRED and makes `to` a new
   // item with a fresh clock.
@@ -154,6 +158,9 @@ class Store {
   // Moves a root's deadlines to no earlier than `until` (a step that failed is tried again).
   Status Defer(const DueItem& root, TimeMs until);
 
+  // Rows inserted, updated or deleted on this connection so far (statements rolled back
+  // count nothing): whether a request that failed changed anything.
+  int64_t Changes() const;
   // False once SQLite itself rolled the transaction back (a full disk, an I/O error).
   bool InTransaction() const;
   // PRAGMA synchronous of this connection: 2 is FULL (DESIGN.md promise 1).

@@ -121,6 +121,7 @@ Status Store::Defer(const DueItem& root, TimeMs until) {
   return SetTimers(root.delivery_id, root.level, std::max(root.escalation_at, until), handover);
 }
 
+int64_t Store::Changes() const { return sqlite3_total_changes64(db_->raw()); }
 bool Store::InTransaction() const { return sqlite3_get_autocommit(db_->raw()) == 0; }
 
 Result<int> Store::SynchronousMode() {

@@ -4,6 +4,7 @@
 
 #include <algorithm>
 #include <chrono>
+#include <ctime>
 
 namespace dutyhub {
 namespace {
@@ -163,6 +164,10 @@ void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
       batch.emplace_back(next);
     }
     CommitBatch(batch, done);
+    timespec used{};
+    if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used) == 0) {
+      cpu_us_.store(static_cast<int64_t>(used.tv_sec) * 1'000'000 + used.tv_nsec / 1000);
+    }
     // Under light load (a few requests a commit) the writer copies the log itself while no
     // request waits. Under heavy load it would find the queue empty for the moment between
     // answering a batch and the next arriving, and spend that on copying: the serial stage
@@ -199,6 +204,54 @@ bool Writer::RunEngine(bool drain) {
   return store_->ReleaseSavepoint().ok();
 }
 
+Writer::Applied Writer::ApplyBatch(std::vector<std::unique_ptr<PendingWrite>>& batch,
+                                   std::vector<v1::WatchEvent>& events, bool guarded) {
+  if (Status s = store_->Begin(); !s.ok()) {
+    spdlog::error("store: cannot begin a transaction: {}", s.message());
+    return Applied::kLost;
+  }
+  store_->set_event_sink(&events);
+  for (auto& write : batch) {
+    if (guarded) {
+      if (Status s = store_->Savepoint(); !s.ok()) {
+        write->reply = ErrorReply(s);
+        continue;
+      }
+    }
+    const size_t events_before = events.size();
+    const int64_t changes_before = store_->Changes();
+    store_->set_via(write->job.via);
+    write->reply = write->job.apply(*store_);
+    store_->set_via("");
+    const bool ok = write->reply.status().code() == v1::Status::OK;
+    if (guarded) {
+      if (ok) {
+        if (Status s = store_->ReleaseSavepoint(); !s.ok()) write->reply = ErrorReply(s);
+      } else {
+        store_->RollbackToSavepoint();
+        events.resize(events_before);
+      }
+    } else if (!ok) {
+      if (store_->Changes() != changes_before) {
+        store_->set_event_sink(nullptr);
+        return Applied::kRedoGuarded;
+      }
+      // It changed nothing (almost every refusal is decided before the first write): there
+      // is nothing of it to take back.
+      events.resize(events_before);
+    }
+    if (!store_->InTransaction()) {
+      // SQLite rolled the whole transaction back itself (a full disk, an I/O error): every
+      // request of the batch is undone, so none may be confirmed.
+      store_->set_event_sink(nullptr);
+      spdlog::error("store: the transaction was rolled back under the batch; {} request(s) told to retry",
+                    batch.size());
+      return Applied::kLost;
+    }
+  }
+  return Applied::kAll;
+}
+
 void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq::socket_t& done) {
   auto fail_all = [&](const Status& status) {
     for (auto& write : batch) write->reply = ErrorReply(status);
@@ -209,35 +262,19 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     auto next = engine_.NextDeadline(*store_);
     if (!next.ok() || !next->has_value() || **next > clock_.Now()) return;  // nothing to do
   }
-  if (Status s = store_->Begin(); !s.ok()) {
-    spdlog::error("store: cannot begin a transaction: {}", s.message());
-    return fail_all(Status::Unavailable("the store is busy: retry later"));
-  }
   std::vector<v1::WatchEvent> events;
-  store_->set_event_sink(&events);
-  for (auto& write : batch) {
-    if (Status s = store_->Savepoint(); !s.ok()) {
-      write->reply = ErrorReply(s);
-      continue;
-    }
-    size_t events_before = events.size();
-    store_->set_via(write->job.via);
-    write->reply = write->job.apply(*store_);
-    store_->set_via("");
-    if (write->reply.status().code() == v1::Status::OK) {
-      if (Status s = store_->ReleaseSavepoint(); !s.ok()) write->reply = ErrorReply(s);
-    } else {
-      store_->RollbackToSavepoint();
-      events.resize(events_before);
-    }
-    if (!store_->InTransaction()) {
-      // SQLite rolled the whole transaction back itself (a full disk, an I/O error): every
-      // request of the batch is undone, so none may be confirmed.
-      store_->set_event_sink(nullptr);
-      spdlog::error("store: the transaction was rolled back under the batch; {} request(s) told to retry",
-                    batch.size());
+  switch (ApplyBatch(batch, events, /*guarded=*/false)) {
+    case Applied::kAll:
+      break;
+    case Applied::kRedoGuarded:
+      // A request failed after it had changed rows, and only a savepoint can take back
+      // just those: the batch starts over, each request inside its own.
+      store_->Rollback();
+      events.clear();
+      if (ApplyBatch(batch, events, /*guarded=*/true) == Applied::kAll) break;
+      [[fallthrough]];
+    case Applied::kLost:
       return fail_all(Status::Unavailable("the store could not keep this request: retry later"));
-    }
   }
   bool drain = std::any_of(batch.begin(), batch.end(), [](const auto& w) { return w->job.needs_engine; });
   size_t events_before_engine = events.size();

@@ -113,6 +113,14 @@ TEST_F(EscalationThroughTheBinaries, WatchIsPushedAsEventsHappen) {
   Cli("alice", {"ack", root, "--note", "Visiting now"});
   ASSERT_TRUE(north.WaitFor("\"event\":\"ACKNOWLEDGED\"")) << north.Output();
   ASSERT_TRUE(managers.WaitFor("\"event\":\"ACKNOWLEDGED\"")) << managers.Output();
+  // The copy's acknowledgement names the notification and who acted, as the root's does.
+  output = managers.Output();
+  size_t at = output.find("\"event\":\"ACKNOWLEDGED\"");
+  size_t start = output.rfind('\n', at) + 1;
+  json acked = json::parse(output.substr(start, output.find('\n', at) - start));
+  EXPECT_EQ(acked["notification_id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  EXPECT_EQ(acked["by"], "alice");
+  EXPECT_EQ(acked["inbox"], "hv-managers");
   EXPECT_EQ(broker_->Cli("bob", {"watch", "hv-north"}).exit_code, 4);
 }
 

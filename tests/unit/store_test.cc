@@ -84,7 +84,7 @@ TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
     ASSERT_TRUE(seen.ok());
     EXPECT_EQ(seen->size(), 100u);
     ASSERT_TRUE(store->Begin().ok());
-    auto ack = store->Acknowledge("d5", "alice", "Will visit", 777);
+    auto ack = store->Acknowledge("d5", "n5", "alice", "Will visit", 777);
     ASSERT_TRUE(ack.ok());
     ASSERT_TRUE(store->Commit().ok());
   }
@@ -123,15 +123,15 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
   ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}, {"b", "mash", 5}}).ok());
-  ASSERT_TRUE(store->Acknowledge("a", "alice", "first", 10).ok());
-  auto second = store->Acknowledge("a", "dan", "second", 20);
+  ASSERT_TRUE(store->Acknowledge("a", "n", "alice", "first", 10).ok());
+  auto second = store->Acknowledge("a", "n", "dan", "second", 20);
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->already_acknowledged());
   EXPECT_EQ(second->acknowledged_by(), "alice");
   EXPECT_EQ(second->note(), "first");
   auto moved = store->Transfer("b", "carol", "for the EDS", 30, {"c", "eds", 99});
   ASSERT_TRUE(moved.ok());
-  EXPECT_EQ(store->Acknowledge("b", "carol", "x", 40).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->Acknowledge("b", "n", "carol", "x", 40).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store->Transfer("b", "carol", "again", 40, {"d", "eds", 99}).status().code(), Code::kInvalidArgument);
   ASSERT_TRUE(store->Commit().ok());
   auto c = store->GetDelivery("c");
