@@ -18,6 +18,7 @@
 #include <fstream>
 #include <iostream>
 #include <map>
+#include <random>
 #include <regex>
 
 #include <google/protobuf/util/json_util.h>
@@ -57,12 +58,22 @@ std::vector<Sample> LoadSamples() {
   return out;
 }
 
-std::string WithId(const std::string& json, uint64_t run, uint64_t n) {
-  char id[64];
-  std::snprintf(id, sizeof id, "\"id\": \"b%07llu-0000-4000-8000-%012llu\"", static_cast<unsigned long long>(run),
-                static_cast<unsigned long long>(n));
+// A random (version 4) UUID, as agencies' systems make them: nothing about one id says
+// where the next goes in the store's indexes. (Counting ids would land every publish at
+// the end of them, which no agency's traffic does.)
+std::string RandomUuid(std::mt19937_64& random) {
+  const uint64_t hi = (random() & 0xFFFFFFFFFFFF0FFFULL) | 0x4000ULL;
+  const uint64_t lo = (random() & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;
+  char id[37];
+  std::snprintf(id, sizeof id, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48), static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
+  return id;
+}
+
+std::string WithId(const std::string& json, const std::string& id) {
   static const std::regex kId("\"id\": \"[0-9a-f-]+\"");
-  return std::regex_replace(json, kId, id, std::regex_constants::format_first_only);
+  return std::regex_replace(json, kId, "\"id\": \"" + id + "\"", std::regex_constants::format_first_only);
 }
 
 // Who acknowledges in each inbox the samples reach (northshire.md, "People").
@@ -186,7 +197,8 @@ class Pipeline {
 // Each sample is parsed once here, so the bench's own work stays small beside the broker's.
 class Publishes {
  public:
-  Publishes(uint64_t run, bool as_json) : samples_(LoadSamples()), run_(run), as_json_(as_json) {
+  Publishes(uint64_t run, bool as_json)
+      : samples_(LoadSamples()), random_(std::random_device{}() ^ run), as_json_(as_json) {
     for (const Sample& sample : samples_) {
       v1::Notification parsed;
       if (!google::protobuf::util::JsonStringToMessage(sample.json, &parsed).ok()) {
@@ -202,16 +214,13 @@ class Publishes {
     request.set_correlation_id(correlation);
     request.set_as(samples_[which].agency);
     if (as_json_) {
-      std::string json = WithId(samples_[which].json, run_, correlation);
+      std::string json = WithId(samples_[which].json, RandomUuid(random_));
       bytes_ += static_cast<double>(json.size());
       request.mutable_send()->set_notification_json(std::move(json));
     } else {
       v1::Notification* n = request.mutable_send()->mutable_notification();
       *n = parsed_[which];
-      char id[40];
-      std::snprintf(id, sizeof id, "b%07llu-0000-4000-8000-%012llu", static_cast<unsigned long long>(run_),
-                    static_cast<unsigned long long>(correlation));
-      n->set_id(id);
+      n->set_id(RandomUuid(random_));
       bytes_ += static_cast<double>(samples_[which].json.size());
     }
     ++count_;
@@ -222,7 +231,7 @@ class Publishes {
  private:
   std::vector<Sample> samples_;
   std::vector<v1::Notification> parsed_;
-  uint64_t run_;
+  std::mt19937_64 random_;
   bool as_json_;
   double bytes_ = 0;
   uint64_t count_ = 0;

@@ -145,6 +145,61 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   EXPECT_EQ((*first)->deliveries_size(), 2);
 }
 
+TEST_F(StoreTest, ANotificationIsFoundByItsIdAloneWhicheverAgenciesSentIt) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  // Found through the (agency, id) index one agency at a time: agencies on either side of
+  // the ones that used the id, and other ids between, must not confuse it.
+  int day = 0;
+  for (const char* agency : {"a-first", "gwh-ed", "gwh-scbu", "mash", "z-last"}) {
+    for (const char* id : {"m", "x", "y"}) {
+      if (std::string(id) == "x" && std::string(agency) == "mash") continue;
+      std::string key = std::string(agency) + "-" + id;
+      ASSERT_TRUE(store->InsertNotification(agency, Notification(id), ++day, {{key, "hv-north", 5000}}).ok());
+    }
+  }
+  ASSERT_TRUE(store->Commit().ok());
+  auto found = store->FindNotifications("x");
+  ASSERT_TRUE(found.ok());
+  std::vector<std::string> agencies;
+  for (const auto& record : *found) {
+    EXPECT_EQ(record.id, "x");
+    agencies.push_back(record.agency);
+  }
+  EXPECT_EQ(agencies, (std::vector<std::string>{"a-first", "gwh-ed", "gwh-scbu", "z-last"})) << "oldest first";
+  auto none = store->FindNotifications("never-sent");
+  ASSERT_TRUE(none.ok());
+  EXPECT_TRUE(none->empty());
+}
+
+TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Begin().ok());
+    ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}}).ok());
+    ASSERT_TRUE(store->Commit().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  // As a version 3 store left it.
+  ASSERT_EQ(sqlite3_exec(db, "CREATE INDEX notifications_by_id ON notifications (id); PRAGMA user_version=3",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK);
+  sqlite3_close(db);
+  auto store = Open();
+  auto found = store->FindNotifications("old");
+  ASSERT_TRUE(found.ok());
+  EXPECT_EQ(found->size(), 1u);
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  sqlite3_stmt* stmt = nullptr;
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'notifications_by_id'", -1, &stmt, nullptr);
+  ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
+  EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
+  sqlite3_finalize(stmt);
+  sqlite3_close(db);
+  EXPECT_EQ(Store::SchemaVersion(), 4);
+}
+
 TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
   auto writer = Open(true);
   auto mode = writer->SynchronousMode();
