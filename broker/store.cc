@@ -432,25 +432,25 @@ Status Store::SetTimers(const std::string& delivery_id, int level,
 
 namespace {
 
-// An acknowledgement's view of an item: the deliveries row alone. What it must not read is
-// the notification (a page of its own, long out of the cache by the time someone acts on it)
-// or the id's index twice.
+// An acknowledgement's view of an item: the deliveries row alone, found once through the
+// id's index and then updated by rowid. Of the notification it needs only the id.
 constexpr const char* kAckColumns =
     "SELECT rowid, delivery_id, inbox, origin, source_delivery, state, received_at, escalation_level, "
-    "acknowledged_by, acknowledged_at, note FROM deliveries ";
+    "acknowledged_by, acknowledged_at, note, notification_seq FROM deliveries ";
 
 struct AckMember {
   int64_t rowid = 0;
+  int64_t notification_seq = 0;
   std::string origin;
   std::string source;
   v1::Delivery item;
 };
 
-AckMember ReadAckMember(const Statement& s, const std::string& notification_id) {
+AckMember ReadAckMember(const Statement& s) {
   AckMember m;
   m.rowid = s.Int(0);
+  m.notification_seq = s.Int(11);
   m.item.set_delivery_id(s.Text(1));
-  m.item.set_notification_id(notification_id);
   m.item.set_inbox(s.Text(2));
   m.origin = s.Text(3);
   if (!s.IsNull(4)) m.source = s.Text(4);
@@ -465,8 +465,8 @@ AckMember ReadAckMember(const Statement& s, const std::string& notification_id) 
 
 }  // namespace
 
-Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& notification_id,
-                                        const std::string& by, const std::string& note, TimeMs at) {
+Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
+                                        const std::string& note, TimeMs at, const MayAct& may_act) {
   auto read = [&](const std::string& id) -> Result<AckMember> {
     auto s = db_->Prepare(std::string(kAckColumns) + "WHERE delivery_id = ?");
     if (!s.ok()) return s.status();
@@ -474,10 +474,12 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
     int rc = (*s)->Step();
     if (rc == SQLITE_DONE) return Status::NotFound("no delivery " + id);
     if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
-    return ReadAckMember(**s, notification_id);
+    return ReadAckMember(**s);
   };
   auto first = read(delivery_id);
   if (!first.ok()) return first.status();
+  // Decided on the item as it is now, inside the transaction that changes it.
+  if (Status s = may_act(first->item.inbox()); !s.ok()) return s;
   // An escalated copy: acknowledging it acknowledges its root.
   if (first->origin == "ESCALATED") first = read(first->source);
   if (!first.ok()) return first.status();
@@ -490,8 +492,17 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
     if (!s.ok()) return s.status();
     (*s)->Bind(1, group.front().item.delivery_id());
     int rc;
-    while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadAckMember(**s, notification_id));
+    while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadAckMember(**s));
     if (rc != SQLITE_DONE) return db_->Error("reading a delivery's copies");
+  }
+  {
+    // For the watchers' events; the copies are of the same notification.
+    auto s = db_->Prepare("SELECT id FROM notifications WHERE seq = ?");
+    if (!s.ok()) return s.status();
+    (*s)->Bind(1, group.front().notification_seq);
+    if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading an item's notification");
+    const std::string notification_id = (*s)->Text(0);
+    for (AckMember& member : group) member.item.set_notification_id(notification_id);
   }
   const v1::Delivery& root = group.front().item;
   v1::AckReply reply;

@@ -14,6 +14,7 @@
 // a managers' inbox carries no deadline of its own; acknowledging it acknowledges its root.
 #pragma once
 
+#include <functional>
 #include <memory>
 #include <optional>
 #include <string>
@@ -33,6 +34,9 @@ namespace dutyhub {
 std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
                       int event, const std::string& by, const std::string& inbox, const std::string& note,
                       const std::string& via);
+
+// Whether someone may act on an item in `inbox`: OK, or the refusal to answer with.
+using MayAct = std::function<Status(const std::string& inbox)>;
 
 // A new item with its escalation timers, computed by the caller from the configuration.
 struct NewDelivery {
@@ -126,11 +130,10 @@ class Store {
   // it: one acknowledgement ends the escalation everywhere. An acknowledged item answers
   // with its first acknowledgement and already_acknowledged; a transferred one is
   // INVALID_ARGUMENT.
-  // `notification_id`: the item's notification as the caller read it (it never changes), for
-  // the watchers' events; the store reads only the deliveries rows, so an acknowledgement
-  // does not fetch the notification's page again.
-  Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& notification_id,
-                                   const std::string& by, const std::string& note, TimeMs at);
+  // `may_act` decides, given the inbox of the item as read in this transaction, whether
+  // `by` may act on it; its refusal is returned, and nothing changes.
+  Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& by,
+                                   const std::string& note, TimeMs at, const MayAct& may_act);
 
   // Marks the item's root (and its escalated copies) TRANSFERRED and makes `to` a new
   // item with a fresh clock.

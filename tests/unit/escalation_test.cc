@@ -102,7 +102,7 @@ class EscalationTest : public ::testing::Test {
 
   Status Ack(const std::string& id, const std::string& by) {
     EXPECT_TRUE(store_->Begin().ok());
-    auto ack = store_->Acknowledge(id, Item(id).notification_id(), by, "on it", now_);
+    auto ack = store_->Acknowledge(id, by, "on it", now_, [](const std::string&) { return Status::Ok(); });
     EXPECT_TRUE(store_->Commit().ok());
     return ack.ok() ? Status::Ok() : ack.status();
   }

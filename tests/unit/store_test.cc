@@ -13,6 +13,8 @@
 namespace dutyhub {
 namespace {
 
+const MayAct kAnyone = [](const std::string&) { return Status::Ok(); };
+
 class StoreTest : public ::testing::Test {
  protected:
   void SetUp() override {
@@ -84,7 +86,7 @@ TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
     ASSERT_TRUE(seen.ok());
     EXPECT_EQ(seen->size(), 100u);
     ASSERT_TRUE(store->Begin().ok());
-    auto ack = store->Acknowledge("d5", "n5", "alice", "Will visit", 777);
+    auto ack = store->Acknowledge("d5", "alice", "Will visit", 777, kAnyone);
     ASSERT_TRUE(ack.ok());
     ASSERT_TRUE(store->Commit().ok());
   }
@@ -105,6 +107,27 @@ TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
   EXPECT_EQ((*history)[1].at_ms(), 777);
 }
 
+TEST_F(StoreTest, AnAcknowledgementRefusedOnTheItemsInboxChangesNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}}).ok());
+  std::vector<std::string> asked;
+  auto refused = store->Acknowledge("a", "bob", "not mine", 10, [&](const std::string& inbox) {
+    asked.push_back(inbox);
+    return Status::PermissionDenied("bob is not a member of " + inbox);
+  });
+  EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
+  EXPECT_EQ(asked, std::vector<std::string>{"hv-north"});
+  EXPECT_EQ(store->Acknowledge("missing", "bob", "x", 10, kAnyone).status().code(), Code::kNotFound);
+  ASSERT_TRUE(store->Commit().ok());
+  auto item = store->GetDelivery("a");
+  ASSERT_TRUE(item.ok());
+  EXPECT_EQ(item->state(), v1::DELIVERED);
+  auto history = store->History("a");
+  ASSERT_TRUE(history.ok());
+  EXPECT_EQ(history->size(), 1u) << "no acknowledgement in the audit";
+}
+
 TEST_F(StoreTest, ARolledBackSavepointUndoesOnlyItsOwnRequest) {
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
@@ -123,15 +146,15 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
   ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}, {"b", "mash", 5}}).ok());
-  ASSERT_TRUE(store->Acknowledge("a", "n", "alice", "first", 10).ok());
-  auto second = store->Acknowledge("a", "n", "dan", "second", 20);
+  ASSERT_TRUE(store->Acknowledge("a", "alice", "first", 10, kAnyone).ok());
+  auto second = store->Acknowledge("a", "dan", "second", 20, kAnyone);
   ASSERT_TRUE(second.ok());
   EXPECT_TRUE(second->already_acknowledged());
   EXPECT_EQ(second->acknowledged_by(), "alice");
   EXPECT_EQ(second->note(), "first");
   auto moved = store->Transfer("b", "carol", "for the EDS", 30, {"c", "eds", 99});
   ASSERT_TRUE(moved.ok());
-  EXPECT_EQ(store->Acknowledge("b", "n", "carol", "x", 40).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->Acknowledge("b", "carol", "x", 40, kAnyone).status().code(), Code::kInvalidArgument);
   EXPECT_EQ(store->Transfer("b", "carol", "again", 40, {"d", "eds", 99}).status().code(), Code::kInvalidArgument);
   ASSERT_TRUE(store->Commit().ok());
   auto c = store->GetDelivery("c");
