@@ -187,7 +187,8 @@ json EventJson(const v1::WatchEvent& e) {
 json StatsJson(const v1::StatsReply& r) {
   return json{{"now", FormatTimestamp(r.now_ms())}, {"outstanding", r.outstanding()},
               {"escalation_steps", r.escalation_steps()}, {"engine_lag_ms", r.engine_lag_ms()},
-              {"write_transactions", r.write_transactions()}, {"writes", r.writes()}};
+              {"write_transactions", r.write_transactions()}, {"writes", r.writes()},
+              {"writer_cpu_seconds", static_cast<double>(r.writer_cpu_us()) / 1e6}};
 }
 
 json ErrorJson(const v1::Status& status) {
@@ -334,7 +335,8 @@ std::string StatsText(const v1::StatsReply& r) {
                 {"escalation steps", std::to_string(r.escalation_steps())},
                 {"engine lag", std::to_string(r.engine_lag_ms()) + " ms"},
                 {"write transactions", std::to_string(r.write_transactions())},
-                {"writes", std::to_string(r.writes())}});
+                {"writes", std::to_string(r.writes())},
+                {"writer CPU", std::to_string(static_cast<double>(r.writer_cpu_us()) / 1e6) + " s"}});
 }
 
 json AuditVerifyJson(const v1::AuditVerifyReply& r) {

@@ -184,6 +184,9 @@ TEST_F(EscalationThroughTheBinaries, KillNineJustAfterADeadlineTakesTheStepExact
   EXPECT_EQ(escalations, 1);
   json stats = Cli("sam", {"admin", "stats"});
   EXPECT_EQ(stats["outstanding"], 1);
+  // The writer has run (the show above recorded an opening) and says for how long.
+  EXPECT_GT(stats["writer_cpu_seconds"].get<double>(), 0.0);
+  EXPECT_GE(stats["write_transactions"].get<int64_t>(), 1);
 }
 
 }  // namespace
