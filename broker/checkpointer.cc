@@ -4,8 +4,9 @@
 
 namespace dutyhub {
 
-Status Checkpointer::Start(int pages) {
+Status Checkpointer::Start(int pages, std::chrono::milliseconds round) {
   pages_ = pages;
+  round_ = round;
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
@@ -67,7 +68,7 @@ void Checkpointer::Committed(int log_pages) {
 void Checkpointer::Run() {
   std::unique_lock lock(mutex_);
   while (!stopping_) {
-    wake_.wait_for(lock, std::chrono::seconds(1), [this] { return stopping_ || due_.load(); });
+    wake_.wait_for(lock, round_, [this] { return stopping_ || due_.load(); });
     lock.unlock();
     CheckpointOnce();
     due_.store(false);  // after, so the commits made meanwhile ask again only if still past pages_

@@ -11,6 +11,7 @@
 #include <sqlite3.h>
 
 #include <atomic>
+#include <chrono>
 #include <condition_variable>
 #include <mutex>
 #include <string>
@@ -38,7 +39,8 @@ class Checkpointer {
   // second anyway. Under light load the idle writer keeps the log copied and this thread has
   // nothing to do; under heavy load this thread copies in large steps, each page once however
   // often it was rewritten meanwhile.
-  Status Start(int pages = 1024);
+  // `round`: the "anyway" period (a test lengthens it to tell the two wake-ups apart).
+  Status Start(int pages = 1024, std::chrono::milliseconds round = std::chrono::seconds(1));
   // The writer's connection says how many pages its log holds after a commit. Cheap: called
   // on the writer's thread by SQLite's WAL hook, after every commit; it wakes the thread
   // once per checkpoint, not once per commit.
@@ -67,6 +69,7 @@ class Checkpointer {
   std::atomic<int> copied_ = 0;
   std::atomic<int> log_pages_ = 0;
   int pages_ = 4000;
+  std::chrono::milliseconds round_{1000};
   bool failing_ = false;  // said once in the log, not at every attempt
   std::thread thread_;
 };

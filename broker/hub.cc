@@ -415,8 +415,12 @@ Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
   WriteJob job;
   job.log_line = "simulated clock advanced by " + std::to_string(request.by_ms()) + " ms";
   job.needs_engine = true;
-  job.apply = [clock = simulated_, by = request.by_ms()](Store&) -> v1::Reply {
-    clock->Advance(by);
+  // `apply` may run twice (the writer runs a batch again when a request in it fails after
+  // writing): the time to move to is fixed at the first run, so the clock moves once.
+  job.apply = [clock = simulated_, by = request.by_ms(),
+               to = std::make_shared<std::optional<TimeMs>>()](Store&) -> v1::Reply {
+    if (!to->has_value()) *to = clock->Now() + by;
+    clock->Set(**to);
     v1::Reply reply = OkReply();
     reply.mutable_time()->set_now_ms(clock->Now());
     return reply;

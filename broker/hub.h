@@ -21,8 +21,10 @@
 
 namespace dutyhub {
 
-// A change to make in the writer's transaction. `apply` runs inside a savepoint; when it
-// returns a Reply whose status is not OK, its changes are rolled back.
+// A change to make in the writer's transaction. When `apply` returns a Reply whose status is
+// not OK, its changes are rolled back. It may run more than once for one request (the writer
+// runs a batch again, each request in a savepoint of its own, when one failed after writing),
+// so it changes nothing but the store, or does so the same way each time.
 struct WriteJob {
   std::function<v1::Reply(Store&)> apply;
   // Said in the log after the transaction committed (ids only, never a child's details).

@@ -662,7 +662,9 @@ Result<std::vector<NotificationRecord>> Store::FindNotifications(const std::stri
       "  SELECT (SELECT MIN(agency) FROM notifications WHERE agency > agencies.agency)"
       "  FROM agencies WHERE agencies.agency IS NOT NULL) "
       "SELECT n.seq, n.agency, n.id, n.priority, n.received_at "
-      "FROM agencies JOIN notifications n ON n.agency = agencies.agency AND n.id = ?1 ORDER BY n.seq");
+      // CROSS JOIN keeps the agencies outermost: without statistics SQLite might otherwise
+      // scan every notification in seq order to spare the sort.
+      "FROM agencies CROSS JOIN notifications n ON n.agency = agencies.agency AND n.id = ?1 ORDER BY n.seq");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id);
   std::vector<NotificationRecord> out;

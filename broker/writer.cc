@@ -232,7 +232,11 @@ Writer::Applied Writer::ApplyBatch(std::vector<std::unique_ptr<PendingWrite>>& b
         events.resize(events_before);
       }
     } else if (!ok) {
-      if (store_->Changes() != changes_before) {
+      // A refusal decided before writing changes nothing. The store's own failures are
+      // taken back with a savepoint whatever the count says: a statement without a journal
+      // of its own that failed part way (a corrupt page) would count as no change.
+      const auto code = write->reply.status().code();
+      if (store_->Changes() != changes_before || code == v1::Status::INTERNAL || code == v1::Status::UNAVAILABLE) {
         store_->set_event_sink(nullptr);
         return Applied::kRedoGuarded;
       }

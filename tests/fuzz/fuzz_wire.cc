@@ -99,7 +99,8 @@ void RemoveWorldFolder() {
 }
 
 // One batch of Writer::CommitBatch with a single request: a savepoint around the job,
-// rolled back if it failed, then the escalation steps due, as Writer::RunEngine takes them
+// rolled back if it failed (the writer's guarded run; for a batch of one it ends where its
+// unguarded run and redo would), then the escalation steps due, as Writer::RunEngine takes them
 // (all of them when the job needs the engine, as advance-clock does; else one query's
 // worth). `commit` only while seeding; fuzz inputs roll the whole transaction back.
 v1::Reply ApplyAsTheWriterDoes(World& world, EscalationEngine& engine, const WriteJob& job,

@@ -22,6 +22,7 @@ class WriterTest : public ::testing::Test {
     ASSERT_TRUE(store.ok());
     auto config = LoadConfig(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
     ASSERT_TRUE(config.ok());
+    config_ = *config;
     engine_ = std::make_unique<EscalationEngine>(*config, ids_);
     writer_ = std::make_unique<Writer>(context_, std::move(*store), 512, *engine_, clock_);
   }
@@ -103,6 +104,7 @@ class WriterTest : public ::testing::Test {
   std::filesystem::path dir_;
   SimulatedClock clock_{1};
   RandomIds ids_;
+  std::shared_ptr<const Config> config_;
   std::unique_ptr<EscalationEngine> engine_;
   zmq::context_t context_;
   std::unique_ptr<Writer> writer_;
@@ -174,6 +176,62 @@ TEST_F(WriterTest, AFailedRequestsEventsNeverReachTheWatchersAndTheOthersReachTh
   auto verified = (*reader)->VerifyAudit();
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(verified->intact()) << verified->problem();
+}
+
+TEST_F(WriterTest, TheSimulatedClockMovesOnceWhenItsBatchIsRunAgain) {
+  // The hub's own advance-clock job, in a batch that is run a second time because a
+  // request after it failed having written: the clock must not move twice.
+  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
+  ASSERT_TRUE(reader.ok());
+  Hub hub(config_, clock_, &clock_, **reader, ids_, *engine_, /*insecure_dev=*/false);
+  v1::Request request;
+  request.mutable_advance_clock()->set_by_ms(3'600'000);
+  Outcome outcome = hub.Handle(request, "frank");
+  ASSERT_TRUE(std::holds_alternative<WriteJob>(outcome));
+  auto advance = std::make_unique<PendingWrite>();
+  advance->routing_id = "client";
+  advance->job = std::move(std::get<WriteJob>(outcome));
+  const TimeMs before = clock_.Now();
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  writer_->Submit(std::move(advance));
+  writer_->Submit(Publish("b", /*fail=*/true));
+  gate_.set_value();
+  auto done = Collect(3);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
+  EXPECT_EQ(done[1]->reply.time().now_ms(), before + 3'600'000);
+  EXPECT_EQ(clock_.Now(), before + 3'600'000);
+}
+
+TEST_F(WriterTest, AStoreFailureIsTakenBackWithASavepointEvenWhenNothingCounted) {
+  // An INTERNAL or UNAVAILABLE answer comes from the store itself, which may have left part
+  // of a statement behind uncounted: the batch is run again, each request guarded.
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  auto runs = std::make_shared<int>(0);
+  auto failing = std::make_unique<PendingWrite>();
+  failing->routing_id = "client";
+  failing->job.apply = [runs](Store&) {
+    ++*runs;
+    v1::Reply reply;
+    reply.mutable_status()->set_code(v1::Status::INTERNAL);
+    return reply;
+  };
+  writer_->Submit(Publish("a"));
+  writer_->Submit(std::move(failing));
+  gate_.set_value();
+  auto done = Collect(3);
+  ASSERT_EQ(done.size(), 3u);
+  EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
+  EXPECT_EQ(done[2]->reply.status().code(), v1::Status::INTERNAL);
+  EXPECT_EQ(*runs, 2) << "run unguarded, then again in a savepoint of its own";
+  writer_->Stop();
+  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
+  ASSERT_TRUE(reader.ok());
+  EXPECT_TRUE((*reader)->GetDelivery("d-a").ok());
 }
 
 TEST_F(WriterTest, ARequestRefusedBeforeWritingDoesNotMakeTheBatchRunAgain) {
