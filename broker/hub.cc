@@ -266,6 +266,11 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
   return reply;
 }
 
+std::string Hub::NotificationIdOf(const std::string& delivery_id) {
+  auto item = reader_.GetDeliveryBrief(delivery_id);
+  return item.ok() ? item->notification_id() : std::string();
+}
+
 Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::string& delivery_id,
                                    Operation operation) {
   if (delivery_id.empty()) {

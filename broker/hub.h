@@ -69,6 +69,9 @@ class Hub {
   // `as`). REQUIRES: called on the reactor thread only. The reply's correlation id is set
   // by the caller.
   Outcome Handle(v1::Request request, const std::string& principal);
+  // The id of the notification an item carries; empty when it cannot be read (an event
+  // then goes out without it rather than not at all). REQUIRES: reactor thread.
+  std::string NotificationIdOf(const std::string& delivery_id);
 
  private:
   // Takes the notification out of `send` rather than copying it.

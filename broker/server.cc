@@ -210,10 +210,13 @@ bool Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
   }
 }
 
-void Server::Publish(const std::vector<v1::WatchEvent>& events) {
-  for (const v1::WatchEvent& event : events) {
+void Server::Publish(std::vector<v1::WatchEvent>& events) {
+  for (v1::WatchEvent& event : events) {
     auto watching = watchers_.find(event.inbox());
     if (watching == watchers_.end()) continue;
+    // An acknowledgement's event comes without its notification's id (the writer does not
+    // read the notification for it): read here, only for an inbox someone watches.
+    if (event.notification_id().empty()) event.set_notification_id(hub_.NotificationIdOf(event.delivery_id()));
     for (auto it = watching->second.begin(); it != watching->second.end();) {
       v1::Reply reply;
       reply.set_correlation_id(it->second);

@@ -53,7 +53,7 @@ class Server {
   // False when the connection is gone.
   bool Answer(const std::string& routing_id, const v1::Reply& reply);
   // Sends committed events to the connections watching their inboxes.
-  void Publish(const std::vector<v1::WatchEvent>& events);
+  void Publish(std::vector<v1::WatchEvent>& events);
   void AnswerError(const std::string& routing_id, uint64_t correlation_id, const Status& status);
 
   const BrokerSettings settings_;

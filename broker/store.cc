@@ -433,14 +433,13 @@ Status Store::SetTimers(const std::string& delivery_id, int level,
 namespace {
 
 // An acknowledgement's view of an item: the deliveries row alone, found once through the
-// id's index and then updated by rowid. Of the notification it needs only the id.
+// id's index and then updated by rowid.
 constexpr const char* kAckColumns =
     "SELECT rowid, delivery_id, inbox, origin, source_delivery, state, received_at, escalation_level, "
-    "acknowledged_by, acknowledged_at, note, notification_seq FROM deliveries ";
+    "acknowledged_by, acknowledged_at, note FROM deliveries ";
 
 struct AckMember {
   int64_t rowid = 0;
-  int64_t notification_seq = 0;
   std::string origin;
   std::string source;
   v1::Delivery item;
@@ -449,7 +448,6 @@ struct AckMember {
 AckMember ReadAckMember(const Statement& s) {
   AckMember m;
   m.rowid = s.Int(0);
-  m.notification_seq = s.Int(11);
   m.item.set_delivery_id(s.Text(1));
   m.item.set_inbox(s.Text(2));
   m.origin = s.Text(3);
@@ -495,15 +493,9 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
     while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadAckMember(**s));
     if (rc != SQLITE_DONE) return db_->Error("reading a delivery's copies");
   }
-  {
-    // For the watchers' events; the copies are of the same notification.
-    auto s = db_->Prepare("SELECT id FROM notifications WHERE seq = ?");
-    if (!s.ok()) return s.status();
-    (*s)->Bind(1, group.front().notification_seq);
-    if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading an item's notification");
-    const std::string notification_id = (*s)->Text(0);
-    for (AckMember& member : group) member.item.set_notification_id(notification_id);
-  }
+  // The notification's id is not read here: its row is a page of its own, long out of the
+  // cache by the time someone acts, on the one thread every commit waits for. The events
+  // go out without it, and the reactor fills it in for the inboxes someone watches.
   const v1::Delivery& root = group.front().item;
   v1::AckReply reply;
   reply.set_delivery_id(delivery_id);

@@ -131,7 +131,8 @@ class Store {
   // with its first acknowledgement and already_acknowledged; a transferred one is
   // INVALID_ARGUMENT.
   // `may_act` decides, given the inbox of the item as read in this transaction, whether
-  // `by` may act on it; its refusal is returned, and nothing changes.
+  // `by` may act on it; its refusal is returned, and nothing changes. Reads only the
+  // deliveries rows: its events carry no notification id.
   Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& by,
                                    const std::string& note, TimeMs at, const MayAct& may_act);
 
