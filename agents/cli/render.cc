@@ -3,6 +3,7 @@
 #include <google/protobuf/util/json_util.h>
 
 #include <algorithm>
+#include <cstdio>
 #include <sstream>
 
 #include "broker/time_text.h"
@@ -329,6 +330,13 @@ std::string ReportCsv(const v1::ReportReply& reply) {
   return out;
 }
 
+// Microseconds as seconds to the millisecond: "12.345 s".
+static std::string Seconds(int64_t us) {
+  char text[32];
+  std::snprintf(text, sizeof text, "%.3f s", static_cast<double>(us) / 1e6);
+  return text;
+}
+
 std::string StatsText(const v1::StatsReply& r) {
   return Table({{"broker time", FormatTimestamp(r.now_ms())},
                 {"outstanding items", std::to_string(r.outstanding())},
@@ -336,7 +344,7 @@ std::string StatsText(const v1::StatsReply& r) {
                 {"engine lag", std::to_string(r.engine_lag_ms()) + " ms"},
                 {"write transactions", std::to_string(r.write_transactions())},
                 {"writes", std::to_string(r.writes())},
-                {"writer CPU", std::to_string(static_cast<double>(r.writer_cpu_us()) / 1e6) + " s"}});
+                {"writer CPU", Seconds(r.writer_cpu_us())}});
 }
 
 json AuditVerifyJson(const v1::AuditVerifyReply& r) {
