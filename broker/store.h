@@ -84,11 +84,11 @@ class Store {
   // each person's audit entry until it is set again. The writer sets it for every request.
   void set_via(std::string via) { via_ = std::move(via); }
 
-  // Transactions, used by the writer around a batch of requests. A savepoint wraps each
-  // request so that one request's failure rolls back only its own changes.
+  // Transactions, used by the writer around a batch of requests. When a request fails after
+  // writing, the writer runs the batch again with a savepoint around each request, so that
+  // its failure rolls back only its own changes (Writer::ApplyBatch).
   Status Begin();
   Status Commit();
-
   // Whether the last failure was the disk filling up (SQLITE_FULL): SQLite then undid the
   // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
   bool DiskFull() const;

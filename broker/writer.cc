@@ -271,8 +271,9 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     case Applied::kAll:
       break;
     case Applied::kRedoGuarded:
-      // A request failed after it had changed rows, and only a savepoint can take back
-      // just those: the batch starts over, each request inside its own.
+      // A request failed after it had changed rows (or the store failed under it), and only
+      // a savepoint can take back just its part: the batch starts over, each request inside
+      // its own.
       store_->Rollback();
       events.clear();
       if (ApplyBatch(batch, events, /*guarded=*/true) == Applied::kAll) break;

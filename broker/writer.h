@@ -86,7 +86,7 @@ class Writer {
   void Run(zmq::socket_t& jobs, zmq::socket_t& done);
   enum class Applied {
     kAll,          // every request ran; those that failed left nothing behind
-    kRedoGuarded,  // a request failed after changing rows: roll back, run again guarded
+    kRedoGuarded,  // a request failed after changing rows, or the store failed: run again guarded
     kLost,         // the transaction is gone (SQLite ended it, or it never began)
   };
   // Begins the transaction and runs each request of the batch in it. Unguarded, requests
