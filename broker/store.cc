@@ -394,29 +394,6 @@ Status Store::RecordOpened(const std::string& delivery_id, const std::string& by
   return Status::Ok();
 }
 
-Result<std::vector<v1::Delivery>> Store::Group(const std::string& delivery_id) {
-  std::string root_id = delivery_id;
-  {
-    auto s = db_->Prepare("SELECT origin, source_delivery FROM deliveries WHERE delivery_id = ?");
-    if (!s.ok()) return s.status();
-    (*s)->Bind(1, delivery_id);
-    int rc = (*s)->Step();
-    if (rc == SQLITE_DONE) return Status::NotFound("no delivery " + delivery_id);
-    if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
-    if ((*s)->Text(0) == "ESCALATED") root_id = (*s)->Text(1);
-  }
-  // The root first, then its copies in the order they were made: two indexed lookups (one
-  // OR query would gather both into a temporary B-tree to sort them, on every acknowledgement).
-  auto group = QueryDeliveries("WHERE d.delivery_id = ?1", root_id, 0, /*brief=*/true);
-  if (!group.ok()) return group.status();
-  if (group->empty()) return Status::NotFound("no delivery " + root_id);
-  auto copies = QueryDeliveries("WHERE d.source_delivery = ?1 AND d.origin = 'ESCALATED' ORDER BY d.rowid",
-                                root_id, 0, /*brief=*/true);
-  if (!copies.ok()) return copies.status();
-  for (auto& copy : *copies) group->push_back(std::move(copy));
-  return group;
-}
-
 Status Store::SetTimers(const std::string& delivery_id, int level,
                         std::optional<TimeMs> escalation_at, std::optional<TimeMs> handover_at) {
   auto s = db_->Prepare(
@@ -433,71 +410,72 @@ Status Store::SetTimers(const std::string& delivery_id, int level,
 
 namespace {
 
-// An acknowledgement's view of an item: the deliveries row alone, found once through the
-// id's index and then updated by rowid.
-constexpr const char* kAckColumns =
-    "SELECT rowid, delivery_id, inbox, origin, source_delivery, state, received_at, escalation_level, "
-    "acknowledged_by, acknowledged_at, note FROM deliveries ";
-
-struct AckMember {
-  int64_t rowid = 0;
-  std::string origin;
-  std::string source;
-  v1::Delivery item;
-};
-
-AckMember ReadAckMember(const Statement& s) {
-  AckMember m;
-  m.rowid = s.Int(0);
-  m.item.set_delivery_id(s.Text(1));
-  m.item.set_inbox(s.Text(2));
-  m.origin = s.Text(3);
-  if (!s.IsNull(4)) m.source = s.Text(4);
-  m.item.set_state(static_cast<v1::DeliveryState>(s.Int(5)));
-  m.item.set_received_at_ms(s.Int(6));
-  m.item.set_escalation_level(static_cast<int32_t>(s.Int(7)));
-  if (!s.IsNull(8)) m.item.set_acknowledged_by(s.Text(8));
-  if (!s.IsNull(9)) m.item.set_acknowledged_at_ms(s.Int(9));
-  if (!s.IsNull(10)) m.item.set_note(s.Text(10));
-  return m;
-}
+// What changing an item's group needs of each item: the deliveries row alone (found once
+// through the id's index, then changed by rowid). Not the notification's row: a page of its
+// own, long out of the cache by the time someone acts, on the thread every commit waits
+// for. The events written from it go out without the notification's id; the reactor fills
+// it in for the inboxes someone watches.
+constexpr const char* kGroupColumns =
+    "SELECT rowid, notification_seq, origin, source_delivery, delivery_id, inbox, state, received_at, "
+    "escalation_level, acknowledged_by, acknowledged_at, note FROM deliveries ";
 
 }  // namespace
 
-Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
-                                        const std::string& note, TimeMs at, const MayAct& may_act) {
-  auto read = [&](const std::string& id) -> Result<AckMember> {
-    auto s = db_->Prepare(std::string(kAckColumns) + "WHERE delivery_id = ?");
+Store::GroupMember Store::ReadGroupMember(const Statement& s) {
+  GroupMember m;
+  m.rowid = s.Int(0);
+  m.notification_seq = s.Int(1);
+  m.origin = s.Text(2);
+  if (!s.IsNull(3)) m.source = s.Text(3);
+  m.item.set_delivery_id(s.Text(4));
+  m.item.set_inbox(s.Text(5));
+  m.item.set_state(static_cast<v1::DeliveryState>(s.Int(6)));
+  m.item.set_received_at_ms(s.Int(7));
+  m.item.set_escalation_level(static_cast<int32_t>(s.Int(8)));
+  if (!s.IsNull(9)) m.item.set_acknowledged_by(s.Text(9));
+  if (!s.IsNull(10)) m.item.set_acknowledged_at_ms(s.Int(10));
+  if (!s.IsNull(11)) m.item.set_note(s.Text(11));
+  return m;
+}
+
+Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery_id, const MayAct& may_act) {
+  auto read = [&](const std::string& id) -> Result<GroupMember> {
+    auto s = db_->Prepare(std::string(kGroupColumns) + "WHERE delivery_id = ?");
     if (!s.ok()) return s.status();
     (*s)->Bind(1, id);
     int rc = (*s)->Step();
     if (rc == SQLITE_DONE) return Status::NotFound("no delivery " + id);
     if (rc != SQLITE_ROW) return db_->Error("reading a delivery");
-    return ReadAckMember(**s);
+    return ReadGroupMember(**s);
   };
   auto first = read(delivery_id);
   if (!first.ok()) return first.status();
   // Decided on the item as it is now, inside the transaction that changes it.
-  if (Status s = may_act(first->item.inbox()); !s.ok()) return s;
-  // An escalated copy: acknowledging it acknowledges its root.
+  if (may_act) {
+    if (Status s = may_act(first->item.inbox()); !s.ok()) return s;
+  }
+  // An escalated copy: its group is its root's.
   if (first->origin == "ESCALATED") first = read(first->source);
   if (!first.ok()) return first.status();
-  // The root first, then its copies in the order they were made.
-  std::vector<AckMember> group;
+  // The root first, then its copies in the order they were made: two indexed lookups (one
+  // OR query would gather both into a temporary B-tree to sort them).
+  std::vector<GroupMember> group;
   group.push_back(std::move(*first));
-  {
-    auto s = db_->Prepare(std::string(kAckColumns) +
-                          "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid");
-    if (!s.ok()) return s.status();
-    (*s)->Bind(1, group.front().item.delivery_id());
-    int rc;
-    while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadAckMember(**s));
-    if (rc != SQLITE_DONE) return db_->Error("reading a delivery's copies");
-  }
-  // The notification's id is not read here: its row is a page of its own, long out of the
-  // cache by the time someone acts, on the one thread every commit waits for. The events
-  // go out without it, and the reactor fills it in for the inboxes someone watches.
-  const v1::Delivery& root = group.front().item;
+  auto s = db_->Prepare(std::string(kGroupColumns) +
+                        "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, group.front().item.delivery_id());
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) group.push_back(ReadGroupMember(**s));
+  if (rc != SQLITE_DONE) return db_->Error("reading a delivery's copies");
+  return group;
+}
+
+Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const std::string& by,
+                                        const std::string& note, TimeMs at, const MayAct& may_act) {
+  auto group = Group(delivery_id, may_act);
+  if (!group.ok()) return group.status();
+  const v1::Delivery& root = group->front().item;
   v1::AckReply reply;
   reply.set_delivery_id(delivery_id);
   reply.set_delivered_at_ms(root.received_at_ms());
@@ -512,7 +490,7 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
     return Status::InvalidArgument("delivery " + delivery_id +
                                    " was transferred to another inbox: acknowledge the item there");
   }
-  for (const AckMember& member : group) {
+  for (const GroupMember& member : *group) {
     // Promise 5: no longer outstanding, so no deadline at all. Only the root has timers
     // (a copy's are always NULL); clearing them in the same statement writes the row once.
     auto s = db_->Prepare(
@@ -535,31 +513,27 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
                                           const NewDelivery& to) {
   auto group = Group(delivery_id);
   if (!group.ok()) return group.status();
-  const v1::Delivery root = group->front();
-  if (root.state() == v1::ACKNOWLEDGED || root.state() == v1::TRANSFERRED) {
+  const GroupMember root = group->front();
+  if (root.item.state() == v1::ACKNOWLEDGED || root.item.state() == v1::TRANSFERRED) {
     return Status::InvalidArgument("delivery " + delivery_id + " is already " +
-                                   v1::DeliveryState_Name(root.state()) +
+                                   v1::DeliveryState_Name(root.item.state()) +
                                    ": only an outstanding item can be transferred");
   }
-  for (const v1::Delivery& item : *group) {
-    auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ?");
+  for (const GroupMember& member : *group) {
+    auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE rowid = ?");
     if (!s.ok()) return s.status();
-    (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, item.delivery_id());
+    (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, member.rowid);
     if ((*s)->Step() != SQLITE_DONE) return db_->Error("transferring");
-    if (Status st = AddEvent(item, at, v1::EVENT_TRANSFERRED, by, reason, to.inbox); !st.ok()) return st;
+    if (Status st = AddEvent(member.item, at, v1::EVENT_TRANSFERRED, by, reason, to.inbox); !st.ok()) return st;
   }
-  if (Status st = SetTimers(root.delivery_id(), root.escalation_level(), std::nullopt, std::nullopt);
-      !st.ok()) {
+  const std::string& root_id = root.item.delivery_id();
+  if (Status st = SetTimers(root_id, root.item.escalation_level(), std::nullopt, std::nullopt); !st.ok()) {
     return st;
   }
-  auto seq = db_->Prepare("SELECT notification_seq FROM deliveries WHERE delivery_id = ?");
-  if (!seq.ok()) return seq.status();
-  (*seq)->Bind(1, root.delivery_id());
-  if ((*seq)->Step() != SQLITE_ROW) return db_->Error("transferring");
-  if (Status st = InsertDelivery((*seq)->Int(0), to, "TRANSFERRED", root.delivery_id(), at, 0); !st.ok()) {
+  if (Status st = InsertDelivery(root.notification_seq, to, "TRANSFERRED", root_id, at, 0); !st.ok()) {
     return st;
   }
-  v1::Delivery moved = root;
+  v1::Delivery moved = root.item;
   moved.set_delivery_id(to.delivery_id);
   moved.set_inbox(to.inbox);
   moved.set_escalation_level(0);

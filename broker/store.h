@@ -131,8 +131,8 @@ class Store {
   // with its first acknowledgement and already_acknowledged; a transferred one is
   // INVALID_ARGUMENT.
   // `may_act` decides, given the inbox of the item as read in this transaction, whether
-  // `by` may act on it; its refusal is returned, and nothing changes. Reads only the
-  // deliveries rows: its events carry no notification id.
+  // `by` may act on it; its refusal is returned, and nothing changes. Its events carry no
+  // notification id (see Group).
   Result<v1::AckReply> Acknowledge(const std::string& delivery_id, const std::string& by,
                                    const std::string& note, TimeMs at, const MayAct& may_act);
 
@@ -207,8 +207,20 @@ class Store {
                         const std::string& source, TimeMs received_at, int level);
   Status SetTimers(const std::string& delivery_id, int level, std::optional<TimeMs> escalation_at,
                    std::optional<TimeMs> handover_at);
-  // The item's root and the escalated copies of it, root first; brief (see QueryDeliveries).
-  Result<std::vector<v1::Delivery>> Group(const std::string& delivery_id);
+  // One item of a group, as changing it needs it: its row's rowid and notification, how it
+  // came to be, and the item from the deliveries row alone (no notification id, summary or
+  // openers).
+  struct GroupMember {
+    int64_t rowid = 0;
+    int64_t notification_seq = 0;
+    std::string origin;
+    std::string source;  // the item it was escalated, transferred or handed over from
+    v1::Delivery item;
+  };
+  static GroupMember ReadGroupMember(const Statement& s);
+  // The item's root and the escalated copies of it, root first. `may_act`, when given, is
+  // asked about the item named (a copy's own inbox for a copy) before anything else is read.
+  Result<std::vector<GroupMember>> Group(const std::string& delivery_id, const MayAct& may_act = nullptr);
   // `brief`: without the summary and who opened it, which need the notification's text
   // and a look through the item's events: for the writer's own changes, never for a reader.
   Result<std::vector<v1::Delivery>> QueryDeliveries(const std::string& where,

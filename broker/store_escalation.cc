@@ -80,9 +80,9 @@ Status Store::Escalate(const DueItem& root, int level, const std::string& target
 Status Store::Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at) {
   auto group = Group(root.delivery_id);
   if (!group.ok()) return group.status();
-  for (const v1::Delivery& item : *group) {
-    if (item.state() != v1::DELIVERED && item.state() != v1::OPENED) continue;
-    if (Status s = AddEvent(item, at, v1::EVENT_RENOTIFIED, "", ""); !s.ok()) return s;
+  for (const GroupMember& member : *group) {
+    if (member.item.state() != v1::DELIVERED && member.item.state() != v1::OPENED) continue;
+    if (Status s = AddEvent(member.item, at, v1::EVENT_RENOTIFIED, "", ""); !s.ok()) return s;
   }
   return SetTimers(root.delivery_id, root.level, next_escalation_at, root.handover_at);
 }
