@@ -26,9 +26,10 @@ class Checkpointer {
   // The log's size (pages of 4 KiB: 128 MiB) past which the writer checkpoints itself.
   static constexpr int kWriterCheckpointsAt = 32768;
   // Pages not yet copied past which a lightly loaded writer copies them itself, between
-  // commits, while no request waits (Store::CheckpointWhileIdle). While the writer is idle nothing else writes, so its sync
-  // of the database file never lands in the middle of a commit's sync of the log: two at
-  // once on one disk made a commit at 1,000 a second wait 1.5-3 ms instead of 0.2.
+  // commits, while no request waits (Store::CheckpointWhileIdle). While the writer is idle
+  // nothing else writes, so its sync of the database file never lands in the middle of a
+  // commit's sync of the log: two at once on one disk made a commit at 1,000 a second wait
+  // 1.5-3 ms instead of 0.2.
   static constexpr int kIdleWriterCopies = 64;
 
   explicit Checkpointer(std::string path) : path_(std::move(path)) {}

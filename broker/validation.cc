@@ -67,11 +67,8 @@ bool IsBlank(std::string_view text) {
                      [](char c) { return std::isspace(static_cast<unsigned char>(c)); });
 }
 
-bool IsDigits(std::string_view text) {
-  return std::all_of(text.begin(), text.end(), [](char c) { return c >= '0' && c <= '9'; });
-}
-
 bool IsAsciiDigit(char c) { return c >= '0' && c <= '9'; }
+bool IsDigits(std::string_view text) { return std::all_of(text.begin(), text.end(), IsAsciiDigit); }
 bool IsAsciiLetter(char c) { return (c >= 'A' && c <= 'Z') || (c >= 'a' && c <= 'z'); }
 bool IsAsciiUpper(char c) { return c >= 'A' && c <= 'Z'; }
 bool IsHex(char c) { return IsAsciiDigit(c) || (c >= 'a' && c <= 'f') || (c >= 'A' && c <= 'F'); }
@@ -99,7 +96,7 @@ bool IsUuid(std::string_view text) {
 // A letter then five digits, upper case only: routing compares practice codes as sent
 // (inbox gp-J81012).
 bool IsGpPracticeCode(std::string_view text) {
-  return text.size() == 6 && IsAsciiUpper(text[0]) && std::all_of(text.begin() + 1, text.end(), IsAsciiDigit);
+  return text.size() == 6 && IsAsciiUpper(text[0]) && IsDigits(text.substr(1));
 }
 
 // Outward code A9, A99, A9A, AA9, AA99 or AA9A, an optional single space, inward code 9AA;

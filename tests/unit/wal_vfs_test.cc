@@ -76,6 +76,13 @@ class WalVfsTest : public ::testing::Test {
     return (to / "store.sqlite").string();
   }
 
+  // A crash now would keep all `rows` committed rows, in a sound database.
+  void ExpectACrashKeeps(const std::string& name, int rows, const char* why = "") {
+    const std::string copy = CrashCopy(name);
+    EXPECT_EQ(Rows(copy), rows) << name << ": " << why;
+    EXPECT_EQ(IntegrityOf(copy), "ok") << name;
+  }
+
   void Insert(int rows, int bytes) {
     ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
     auto s = writer_->Prepare("INSERT INTO t (body) VALUES (randomblob(?))");
@@ -129,9 +136,7 @@ TEST_F(WalVfsTest, RewrittenChecksumsReachTheKernelEvenWhenNothingSyncs) {
   ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=NORMAL").ok());
   SpillAndRewriteInOneTransaction();
   // Right after the commit, before any later write could carry its last header out.
-  const std::string copy = CrashCopy("after-rewrites");
-  EXPECT_EQ(Rows(copy), 150) << "a stale checksum would end the log's recovery before that commit";
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-rewrites", 150, "a stale checksum would end the log's recovery before that commit");
 }
 
 TEST_F(WalVfsTest, PaddingFramesAfterACommitAreWrittenOutToo) {
@@ -153,9 +158,7 @@ TEST_F(WalVfsTest, PaddingFramesAfterACommitAreWrittenOutToo) {
     ASSERT_EQ(sqlite3_exec(db, "INSERT INTO t (body) VALUES (randomblob(3000))", nullptr, nullptr, nullptr), SQLITE_OK);
     EXPECT_EQ(Rows(path_), commit);
   }
-  const std::string copy = CrashCopy("after-padding");
-  EXPECT_EQ(Rows(copy), 10);
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-padding", 10);
   sqlite3_close(db);
 }
 
@@ -172,17 +175,13 @@ TEST_F(WalVfsTest, EveryCommitSurvivesACrashRightAfterIt) {
 TEST_F(WalVfsTest, ATransactionLargerThanOneGatheringIsWholeAfterACrash) {
   // About 30 MB in one commit: past the 8 MiB gathered at most, so written in several goes.
   Insert(20000, 1500);
-  const std::string copy = CrashCopy("after-large");
-  EXPECT_EQ(Rows(copy), 20000);
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-large", 20000);
 }
 
 TEST_F(WalVfsTest, PagesSpilledAndWrittenAgainInOneTransactionAreKeptRight) {
   SpillAndRewriteInOneTransaction();
   EXPECT_EQ(Rows(path_), 150);
-  const std::string copy = CrashCopy("after-spills");
-  EXPECT_EQ(Rows(copy), 150);
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-spills", 150);
 }
 
 TEST_F(WalVfsTest, ARolledBackTransactionLeavesNothingBehind) {
@@ -192,9 +191,7 @@ TEST_F(WalVfsTest, ARolledBackTransactionLeavesNothingBehind) {
   ASSERT_TRUE(writer_->Exec("ROLLBACK").ok());
   Insert(1, 10);
   EXPECT_EQ(Rows(path_), 11);
-  const std::string copy = CrashCopy("after-rollback");
-  EXPECT_EQ(Rows(copy), 11);
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-rollback", 11);
 }
 
 TEST_F(WalVfsTest, CheckpointsAndTheLogStartingOverKeepEveryRow) {
@@ -205,9 +202,7 @@ TEST_F(WalVfsTest, CheckpointsAndTheLogStartingOverKeepEveryRow) {
   // The next commits start the log over from its beginning, through the gathered file.
   Insert(3, 1500);
   EXPECT_EQ(Rows(path_), 2503);
-  const std::string copy = CrashCopy("after-restart");
-  EXPECT_EQ(Rows(copy), 2503);
-  EXPECT_EQ(IntegrityOf(copy), "ok");
+  ExpectACrashKeeps("after-restart", 2503);
 }
 
 }  // namespace

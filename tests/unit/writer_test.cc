@@ -31,53 +31,61 @@ class WriterTest : public ::testing::Test {
     std::filesystem::remove_all(dir_);
   }
 
-  // A publish of notification `id`, or a request that fails inside its transaction.
-  static std::unique_ptr<PendingWrite> Publish(const std::string& id, bool fail = false) {
+  static v1::Reply Answer(v1::Status::Code code) {
+    v1::Reply reply;
+    reply.mutable_status()->set_code(code);
+    return reply;
+  }
+
+  // A request from a client, doing `apply` in the writer's transaction.
+  static std::unique_ptr<PendingWrite> Job(std::function<v1::Reply(Store&)> apply) {
     auto write = std::make_unique<PendingWrite>();
     write->routing_id = "client";
-    write->correlation_id = std::hash<std::string>{}(id);
-    write->job.apply = [id, fail](Store& store) {
+    write->job.apply = std::move(apply);
+    return write;
+  }
+
+  // A publish of notification `id`, or a request that fails inside its transaction after
+  // writing it.
+  static std::unique_ptr<PendingWrite> Publish(const std::string& id, bool fail = false) {
+    auto write = Job([id, fail](Store& store) {
       v1::Notification n;
       n.set_id(id);
       n.set_priority(v1::Notification::ROUTINE);
       Status s = store.InsertNotification("gwh-ed", n, 1, {{"d-" + id, "hv-north", 2, kFarFuture}});
-      v1::Reply reply;
-      if (!s.ok() || fail) {
-        reply.mutable_status()->set_code(v1::Status::INVALID_ARGUMENT);
-        return reply;
-      }
-      reply.mutable_status()->set_code(v1::Status::OK);
-      return reply;
-    };
+      return Answer(!s.ok() || fail ? v1::Status::INVALID_ARGUMENT : v1::Status::OK);
+    });
+    write->correlation_id = std::hash<std::string>{}(id);
     return write;
   }
 
-  // A request that holds the writer until `open` is set, so the ones submitted meanwhile
+  // A request that holds the writer until the gate opens, so the ones submitted meanwhile
   // are all waiting together when it finishes.
   std::unique_ptr<PendingWrite> Gate() {
-    auto write = std::make_unique<PendingWrite>();
-    write->routing_id = "client";
-    write->job.apply = [this, opened = gate_.get_future().share()](Store&) {
+    return Job([this, opened = gate_.get_future().share()](Store&) {
       entered_.set_value();
       opened.wait();
-      v1::Reply reply;
-      reply.mutable_status()->set_code(v1::Status::OK);
-      return reply;
-    };
-    return write;
+      return Answer(v1::Status::OK);
+    });
   }
 
-  // A request refused before it writes anything, counting how often it ran.
-  static std::unique_ptr<PendingWrite> Refused(std::shared_ptr<int> runs) {
-    auto write = std::make_unique<PendingWrite>();
-    write->routing_id = "client";
-    write->job.apply = [runs](Store&) {
-      ++*runs;
-      v1::Reply reply;
-      reply.mutable_status()->set_code(v1::Status::NOT_FOUND);
-      return reply;
-    };
-    return write;
+  // Starts the writer and submits `writes` while a gate holds it: they are taken as one
+  // batch. Answers come back gate first.
+  template <typename... Writes>
+  void SubmitAsOneBatch(Writes... writes) {
+    writer_->Start();
+    writer_->Submit(Gate());
+    entered_.get_future().wait();
+    (writer_->Submit(std::move(writes)), ...);
+    gate_.set_value();
+  }
+
+  // The store as the writer left it, once stopped.
+  std::unique_ptr<Store> Reopened() {
+    writer_->Stop();
+    auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
+    EXPECT_TRUE(reader.ok());
+    return reader.ok() ? std::move(*reader) : nullptr;
   }
 
   std::vector<std::unique_ptr<PendingWrite>> Collect(size_t n, std::vector<v1::WatchEvent>* events = nullptr) {
@@ -124,41 +132,17 @@ TEST_F(WriterTest, RequestsWaitingTogetherShareOneTransaction) {
   EXPECT_EQ(writer_->requests(), 101u);
 }
 
-TEST_F(WriterTest, AFailedRequestRollsBackOnlyItselfAndTheRestAreConfirmed) {
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
-  writer_->Submit(Publish("a"));
-  writer_->Submit(Publish("b", /*fail=*/true));
-  writer_->Submit(Publish("c"));
-  gate_.set_value();
-  auto done = Collect(4);
+TEST_F(WriterTest, AFailedRequestRollsBackOnlyItselfAndTheRestAreConfirmedAndWatchedOnce) {
+  // The batch runs without savepoints first; "b" fails after writing its rows, so the batch
+  // is run again with one savepoint per request. Nothing of the first run may show.
+  SubmitAsOneBatch(Publish("a"), Publish("b", /*fail=*/true), Publish("c"));
+  std::vector<v1::WatchEvent> events;
+  auto done = Collect(4, &events);
   ASSERT_EQ(done.size(), 4u);
   EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
   EXPECT_EQ(done[2]->reply.status().code(), v1::Status::INVALID_ARGUMENT);
   EXPECT_EQ(done[3]->reply.status().code(), v1::Status::OK);
   EXPECT_EQ(writer_->transactions(), 2u);
-  writer_->Stop();
-  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
-  ASSERT_TRUE(reader.ok());
-  EXPECT_TRUE((*reader)->GetDelivery("d-a").ok());
-  EXPECT_EQ((*reader)->GetDelivery("d-b").status().code(), Code::kNotFound);
-  EXPECT_TRUE((*reader)->GetDelivery("d-c").ok());
-}
-
-TEST_F(WriterTest, AFailedRequestsEventsNeverReachTheWatchersAndTheOthersReachThemOnce) {
-  // The batch runs without savepoints first; "b" fails after writing its rows, so the batch
-  // is run again with one savepoint per request. Nothing of the first run may show.
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
-  writer_->Submit(Publish("a"));
-  writer_->Submit(Publish("b", /*fail=*/true));
-  writer_->Submit(Publish("c"));
-  gate_.set_value();
-  std::vector<v1::WatchEvent> events;
-  auto done = Collect(4, &events);
-  ASSERT_EQ(done.size(), 4u);
   // The notice follows its answers: wait for it.
   zmq::pollitem_t item{writer_->done_socket().handle(), 0, ZMQ_POLLIN, 0};
   while (events.size() < 2 && zmq::poll(&item, 1, std::chrono::milliseconds(2000)) > 0) {
@@ -167,13 +151,15 @@ TEST_F(WriterTest, AFailedRequestsEventsNeverReachTheWatchersAndTheOthersReachTh
   std::vector<std::string> delivered;
   for (const auto& e : events) delivered.push_back(e.delivery_id());
   EXPECT_EQ(delivered, (std::vector<std::string>{"d-a", "d-c"}));
-  writer_->Stop();
-  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
-  ASSERT_TRUE(reader.ok());
-  auto a = (*reader)->History("d-a");
+  auto reader = Reopened();
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->GetDelivery("d-a").ok());
+  EXPECT_EQ(reader->GetDelivery("d-b").status().code(), Code::kNotFound);
+  EXPECT_TRUE(reader->GetDelivery("d-c").ok());
+  auto a = reader->History("d-a");
   ASSERT_TRUE(a.ok());
   EXPECT_EQ(a->size(), 1u) << "stored once, not once per run of the batch";
-  auto verified = (*reader)->VerifyAudit();
+  auto verified = reader->VerifyAudit();
   ASSERT_TRUE(verified.ok());
   EXPECT_TRUE(verified->intact()) << verified->problem();
 }
@@ -188,16 +174,10 @@ TEST_F(WriterTest, TheSimulatedClockMovesOnceWhenItsBatchIsRunAgain) {
   request.mutable_advance_clock()->set_by_ms(3'600'000);
   Outcome outcome = hub.Handle(request, "frank");
   ASSERT_TRUE(std::holds_alternative<WriteJob>(outcome));
-  auto advance = std::make_unique<PendingWrite>();
-  advance->routing_id = "client";
+  auto advance = Job(nullptr);
   advance->job = std::move(std::get<WriteJob>(outcome));
   const TimeMs before = clock_.Now();
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
-  writer_->Submit(std::move(advance));
-  writer_->Submit(Publish("b", /*fail=*/true));
-  gate_.set_value();
+  SubmitAsOneBatch(std::move(advance), Publish("b", /*fail=*/true));
   auto done = Collect(3);
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
@@ -208,41 +188,29 @@ TEST_F(WriterTest, TheSimulatedClockMovesOnceWhenItsBatchIsRunAgain) {
 TEST_F(WriterTest, AStoreFailureIsTakenBackWithASavepointEvenWhenNothingCounted) {
   // An INTERNAL or UNAVAILABLE answer comes from the store itself, which may have left part
   // of a statement behind uncounted: the batch is run again, each request guarded.
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
   auto runs = std::make_shared<int>(0);
-  auto failing = std::make_unique<PendingWrite>();
-  failing->routing_id = "client";
-  failing->job.apply = [runs](Store&) {
-    ++*runs;
-    v1::Reply reply;
-    reply.mutable_status()->set_code(v1::Status::INTERNAL);
-    return reply;
-  };
-  writer_->Submit(Publish("a"));
-  writer_->Submit(std::move(failing));
-  gate_.set_value();
+  SubmitAsOneBatch(Publish("a"), Job([runs](Store&) {
+                     ++*runs;
+                     return Answer(v1::Status::INTERNAL);
+                   }));
   auto done = Collect(3);
   ASSERT_EQ(done.size(), 3u);
   EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
   EXPECT_EQ(done[2]->reply.status().code(), v1::Status::INTERNAL);
   EXPECT_EQ(*runs, 2) << "run unguarded, then again in a savepoint of its own";
-  writer_->Stop();
-  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
-  ASSERT_TRUE(reader.ok());
-  EXPECT_TRUE((*reader)->GetDelivery("d-a").ok());
+  auto reader = Reopened();
+  ASSERT_NE(reader, nullptr);
+  EXPECT_TRUE(reader->GetDelivery("d-a").ok());
 }
 
 TEST_F(WriterTest, ARequestRefusedBeforeWritingDoesNotMakeTheBatchRunAgain) {
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
   auto runs = std::make_shared<int>(0);
-  writer_->Submit(Publish("a"));
-  writer_->Submit(Refused(runs));
-  writer_->Submit(Publish("c"));
-  gate_.set_value();
+  SubmitAsOneBatch(Publish("a"),
+                   Job([runs](Store&) {
+                     ++*runs;
+                     return Answer(v1::Status::NOT_FOUND);
+                   }),
+                   Publish("c"));
   auto done = Collect(4);
   ASSERT_EQ(done.size(), 4u);
   EXPECT_EQ(done[1]->reply.status().code(), v1::Status::OK);
@@ -253,33 +221,23 @@ TEST_F(WriterTest, ARequestRefusedBeforeWritingDoesNotMakeTheBatchRunAgain) {
 }
 
 TEST_F(WriterTest, WhenTheStoreRollsTheTransactionBackNothingInTheBatchIsConfirmed) {
-  writer_->Start();
-  writer_->Submit(Gate());
-  entered_.get_future().wait();
-  writer_->Submit(Publish("x"));
   // An injected fault: the transaction ends under the writer, as SQLite does by itself on
   // a full disk or an I/O error.
-  auto fault = std::make_unique<PendingWrite>();
-  fault->routing_id = "client";
-  fault->job.apply = [](Store& store) {
-    store.Rollback();
-    v1::Reply reply;
-    reply.mutable_status()->set_code(v1::Status::OK);
-    return reply;
-  };
-  writer_->Submit(std::move(fault));
-  writer_->Submit(Publish("y"));
-  gate_.set_value();
+  SubmitAsOneBatch(Publish("x"),
+                   Job([](Store& store) {
+                     store.Rollback();
+                     return Answer(v1::Status::OK);
+                   }),
+                   Publish("y"));
   auto done = Collect(4);
   ASSERT_EQ(done.size(), 4u);
   for (size_t i = 1; i < done.size(); ++i) {
     EXPECT_EQ(done[i]->reply.status().code(), v1::Status::UNAVAILABLE) << i;
   }
-  writer_->Stop();
-  auto reader = Store::Open((dir_ / "store.sqlite").string(), false);
-  ASSERT_TRUE(reader.ok());
-  EXPECT_EQ((*reader)->GetDelivery("d-x").status().code(), Code::kNotFound);
-  EXPECT_EQ((*reader)->GetDelivery("d-y").status().code(), Code::kNotFound);
+  auto reader = Reopened();
+  ASSERT_NE(reader, nullptr);
+  EXPECT_EQ(reader->GetDelivery("d-x").status().code(), Code::kNotFound);
+  EXPECT_EQ(reader->GetDelivery("d-y").status().code(), Code::kNotFound);
 }
 
 TEST_F(WriterTest, StopFinishesEverySubmittedRequestFirst) {
