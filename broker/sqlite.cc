@@ -1,5 +1,6 @@
 #include "broker/sqlite.h"
 
+#include "broker/page_cache.h"
 #include "broker/wal_vfs.h"
 
 namespace dutyhub {
@@ -10,6 +11,9 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool r
   // reads them. Possible only before SQLite starts; later calls are refused and change nothing.
   static const int kNoMemoryStatistics = sqlite3_config(SQLITE_CONFIG_MEMSTATUS, 0);
   (void)kNoMemoryStatistics;
+  // Also before SQLite starts: see broker/page_cache.h for why commits need it.
+  static const bool kPageCacheLayered = UsePageCacheThatSkipsEmptyTruncations();
+  (void)kPageCacheLayered;
   sqlite3* db = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by design
