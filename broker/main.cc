@@ -18,6 +18,7 @@
 #include "broker/checkpointer.h"
 #include "broker/config.h"
 #include "broker/keys.h"
+#include "broker/log_sink.h"
 #include "broker/coverage.h"
 #include "broker/escalation.h"
 #include "broker/hub.h"
@@ -83,6 +84,7 @@ int main(int argc, char** argv) {
   } catch (const CLI::ParseError& e) {
     return app.exit(e) == 0 ? 0 : 2;
   }
+  dutyhub::GatherLogLinesUnlessOnATerminal();
   if (backup->parsed()) {
     auto copied = dutyhub::BackupStore(data_dir + "/dutyhub.sqlite", backup_dest);
     if (!copied.ok()) {
@@ -211,5 +213,6 @@ int main(int argc, char** argv) {
   checkpointer.Stop();
   spdlog::info("dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
                "transactions)", writer.requests(), writer.transactions());
+  dutyhub::FlushLog();
   return 0;
 }

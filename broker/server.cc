@@ -4,6 +4,8 @@
 
 #include <vector>
 
+#include "broker/log_sink.h"
+
 namespace dutyhub {
 
 Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer,
@@ -51,6 +53,7 @@ void Server::Run(const std::atomic<bool>& stop) {
     if (zap_ != nullptr && (items[2].revents & ZMQ_POLLIN)) zap_->OnRequest();
     // Once stopping, take no new requests; finish and answer the ones in flight.
     if (!stop.load() && (items[0].revents & ZMQ_POLLIN)) OnRequest();
+    FlushLog();  // this turn's lines, in one write (broker/log_sink.h)
   }
 }
 
@@ -169,6 +172,7 @@ bool Server::WithinRate(const std::string& principal) {
 }
 
 void Server::OnWriteDone() {
+  std::vector<std::unique_ptr<PendingWrite>> answered;
   while (std::unique_ptr<PendingWrite> write = writer_.TakeDone()) {
     if (write->routing_id.empty()) {
       Publish(write->events);
@@ -177,11 +181,15 @@ void Server::OnWriteDone() {
     --total_in_flight_;
     auto it = in_flight_.find(write->routing_id);
     if (it != in_flight_.end() && --it->second <= 0) in_flight_.erase(it);
-    // Said here, not on the writer's thread, which every commit waits for; still before
-    // the answer, so a line in the log never lags the confirmation it describes.
+    // Said here, not on the writer's thread, which every commit waits for; and written out
+    // before any answer below, so a line in the log never lags the confirmation it describes.
     if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
       spdlog::info("{}", write->job.log_line);
     }
+    answered.push_back(std::move(write));
+  }
+  FlushLog();
+  for (std::unique_ptr<PendingWrite>& write : answered) {
     write->reply.set_correlation_id(write->correlation_id);
     Answer(write->routing_id, write->reply);
   }

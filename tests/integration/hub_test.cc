@@ -352,6 +352,30 @@ TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
   EXPECT_EQ(log.find("Ellis"), std::string::npos);
 }
 
+TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKill) {
+  // The broker gathers its log lines when its output is a file (broker/log_sink.h); the
+  // line for a confirmed request is written out by the time its confirmation arrives.
+  StartBroker();
+  for (const Expected& e : kValidSamples) {
+    json sent = Send(e.sender, e.file);
+    const std::string id = sent["id"];
+    const std::string item = sent["deliveries"][0]["delivery_id"];
+    EXPECT_NE(broker_->log().find("accepted notification " + id + " from " + e.sender), std::string::npos)
+        << e.file << ": confirmed, but the broker's log does not say so yet";
+    ASSERT_EQ(broker_->Cli("frank", {"ack", item, "--note", "Checked"}).exit_code, 0);
+    EXPECT_NE(broker_->log().find("delivery " + item + " acknowledged by frank"), std::string::npos)
+        << e.file << ": acknowledged, but the broker's log does not say so yet";
+  }
+  broker_->Kill9();
+  const std::string log = broker_->log();
+  size_t accepted = 0;
+  for (size_t at = log.find("accepted notification "); at != std::string::npos;
+       at = log.find("accepted notification ", at + 1)) {
+    ++accepted;
+  }
+  EXPECT_EQ(accepted, kValidSamples.size()) << "every confirmation's line survives a kill -9";
+}
+
 TEST_F(HubTest, NoBrokerIsUnavailable) {
   CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--broker", "tcp://127.0.0.1:1", "--timeout", "0.5",
                                 "--as", "alice", "--json", "inbox", "hv-north"});
