@@ -226,16 +226,13 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
   job.log_line = std::move(log_line);
   job.apply = [principal, notification = std::move(notification), body = std::move(body), now,
                deliveries = std::move(deliveries)](Store& store) -> v1::Reply {
-    auto existing = store.FindPublished(principal, notification.id());
+    auto existing = store.PublishOnce(principal, notification, body, now, deliveries);
     if (!existing.ok()) return ErrorReply(existing.status());
     v1::Reply reply = OkReply();
-    if (existing->has_value()) {
+    if (existing->has_value()) {  // a retry: the first answer, and nothing stored again
       *reply.mutable_send() = std::move(**existing);
       reply.mutable_send()->set_duplicate(true);
       return reply;
-    }
-    if (Status s = store.InsertNotification(principal, notification, body, now, deliveries); !s.ok()) {
-      return ErrorReply(s);
     }
     v1::SendReply* out = reply.mutable_send();
     out->set_id(notification.id());

@@ -1,5 +1,7 @@
 #include "broker/sqlite.h"
 
+#include <cstring>
+
 #include "broker/page_cache.h"
 #include "broker/wal_vfs.h"
 
@@ -65,6 +67,16 @@ Result<StatementUse> Database::Prepare(const std::string& sql) {
     it = statements_.emplace(sql, std::make_unique<Statement>(stmt)).first;
   }
   return StatementUse(it->second.get());
+}
+
+Result<StatementUse> Database::Prepare(const char* sql) {
+  auto it = by_address_.find(sql);
+  // The text is checked too: were the address ever reused for other SQL, it is a miss.
+  if (it != by_address_.end() && std::strcmp(it->second->sql(), sql) == 0) return StatementUse(it->second);
+  auto found = Prepare(std::string(sql));
+  if (!found.ok()) return found.status();
+  by_address_[sql] = &**found;
+  return found;
 }
 
 Status Database::Run(const std::string& sql) {

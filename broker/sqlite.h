@@ -10,6 +10,7 @@
 #include <optional>
 #include <string>
 #include <string_view>
+#include <unordered_map>
 
 #include "broker/status.h"
 
@@ -40,6 +41,7 @@ class Statement {
 
   // SQLITE_ROW, SQLITE_DONE, or an error code.
   int Step() { return sqlite3_step(stmt_); }
+  const char* sql() const { return sqlite3_sql(stmt_); }
   void Reset() {
     sqlite3_reset(stmt_);
     sqlite3_clear_bindings(stmt_);
@@ -98,6 +100,10 @@ class Database {
   // The cached prepared statement for `sql`, reset and ready to bind.
   // REQUIRES: `sql` is valid; an invalid one is a bug and returns INTERNAL.
   Result<StatementUse> Prepare(const std::string& sql);
+  // The same, for SQL the caller keeps at one address (a string literal, a static): found
+  // by that address, its text checked, instead of copied into a key and compared in the
+  // map (measurable on the writer, which prepares about ten statements per publish).
+  Result<StatementUse> Prepare(const char* sql);
 
   // An error from the last call, with SQLite's message; UNAVAILABLE for a full disk or
   // I/O failure (retry later), INTERNAL otherwise.
@@ -110,6 +116,7 @@ class Database {
   explicit Database(sqlite3* db) : db_(db) {}
   sqlite3* db_;
   std::map<std::string, std::unique_ptr<Statement>> statements_;
+  std::unordered_map<const char*, Statement*> by_address_;
 };
 
 }  // namespace dutyhub

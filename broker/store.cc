@@ -357,9 +357,30 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
 Status Store::InsertNotification(const std::string& agency, const v1::Notification& notification,
                                  const std::string& body, TimeMs received_at,
                                  const std::vector<NewDelivery>& deliveries) {
-  auto s = db_->Prepare(
+  auto stored = StoreNotification(agency, notification, body, received_at, deliveries,
+                                         /*unless_stored=*/false);
+  return stored.ok() ? Status::Ok() : stored.status();
+}
+
+Result<std::optional<v1::SendReply>> Store::PublishOnce(const std::string& agency,
+                                                        const v1::Notification& notification,
+                                                        const std::string& body, TimeMs received_at,
+                                                        const std::vector<NewDelivery>& deliveries) {
+  auto stored = StoreNotification(agency, notification, body, received_at, deliveries,
+                                  /*unless_stored=*/true);
+  if (!stored.ok()) return stored.status();
+  if (*stored) return std::optional<v1::SendReply>();
+  return FindPublished(agency, notification.id());
+}
+
+Result<bool> Store::StoreNotification(const std::string& agency, const v1::Notification& notification,
+                                      const std::string& body, TimeMs received_at,
+                                      const std::vector<NewDelivery>& deliveries, bool unless_stored) {
+  static constexpr const char* kInsert =
       "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body, "
-      "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)");
+      "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
+  static const std::string kInsertUnlessStored = std::string(kInsert) + " ON CONFLICT (agency, id) DO NOTHING";
+  auto s = unless_stored ? db_->Prepare(kInsertUnlessStored) : db_->Prepare(kInsert);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, agency).Bind(2, notification.id()).Bind(3, static_cast<int>(notification.type()))
       .Bind(4, static_cast<int>(notification.priority())).Bind(5, notification.summary())
@@ -370,6 +391,7 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
     (*s)->Bind(8, notification.child().nhs_number());
   }
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing a notification");
+  if (unless_stored && sqlite3_changes64(db_->raw()) == 0) return false;  // stored before
   int64_t seq = sqlite3_last_insert_rowid(db_->raw());
   v1::Delivery item;
   item.set_notification_id(notification.id());
@@ -379,7 +401,7 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
     item.set_inbox(d.inbox);
     if (Status st = AddEvent(item, received_at, v1::EVENT_DELIVERED, "", ""); !st.ok()) return st;
   }
-  return Status::Ok();
+  return true;
 }
 
 Status Store::RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at) {

@@ -122,6 +122,14 @@ class Store {
   Status InsertNotification(const std::string& agency, const v1::Notification& notification,
                             const std::string& body, TimeMs received_at,
                             const std::vector<NewDelivery>& deliveries);
+  // Promise 3 in one step: stores the notification as InsertNotification does unless
+  // (agency, id) is stored already, in which case nothing is written and the first answer
+  // is returned. One walk of the (agency, id) index for a new notification, where a lookup
+  // first took two.
+  Result<std::optional<v1::SendReply>> PublishOnce(const std::string& agency,
+                                                   const v1::Notification& notification,
+                                                   const std::string& body, TimeMs received_at,
+                                                   const std::vector<NewDelivery>& deliveries);
 
   // An OPENED audit row; the item's state moves from DELIVERED to OPENED.
   Status RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at);
@@ -205,6 +213,11 @@ class Store {
                   const std::string& note, const std::string& inbox = "");
   Status InsertDelivery(int64_t notification_seq, const NewDelivery& d, const char* origin,
                         const std::string& source, TimeMs received_at, int level);
+  // The notification, its deliveries and their audit rows; false, with nothing written, if
+  // `unless_stored` and (agency, id) is stored already.
+  Result<bool> StoreNotification(const std::string& agency, const v1::Notification& notification,
+                                 const std::string& body, TimeMs received_at,
+                                 const std::vector<NewDelivery>& deliveries, bool unless_stored);
   Status SetTimers(const std::string& delivery_id, int level, std::optional<TimeMs> escalation_at,
                    std::optional<TimeMs> handover_at);
   // One item of a group, as changing it needs it: its row's rowid and notification, how it

@@ -68,6 +68,41 @@ TEST_F(StoreTest, APublishIsStoredOncePerAgencyAndId) {
   EXPECT_EQ(both->size(), 2u);
 }
 
+TEST_F(StoreTest, PublishingOnceStoresTheFirstAndAnswersARetryWithItWritingNothing) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  v1::Notification n = Notification("n1");
+  const std::string body = n.SerializeAsString();
+  auto first = store->PublishOnce("gwh-ed", n, body, 1000, {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}});
+  ASSERT_TRUE(first.ok()) << first.status().ToString();
+  EXPECT_FALSE(first->has_value()) << "new: stored, no earlier answer";
+  const int64_t changes = store->Changes();
+  // The retry, in the same transaction (one batch) and after the commit: the first
+  // answer, and not a row written.
+  for (int attempt = 0; attempt < 2; ++attempt) {
+    n.set_priority(v1::Notification::ROUTINE);
+    auto again = store->PublishOnce("gwh-ed", n, n.SerializeAsString(), 2000, {{"d3", "hv-south", 9000}});
+    ASSERT_TRUE(again.ok()) << again.status().ToString();
+    ASSERT_TRUE(again->has_value()) << "attempt " << attempt;
+    EXPECT_EQ((*again)->priority(), v1::Notification::URGENT);
+    ASSERT_EQ((*again)->deliveries_size(), 2);
+    EXPECT_EQ((*again)->deliveries(0).delivery_id(), "d1");
+    EXPECT_EQ((*again)->deliveries(1).inbox(), "mash");
+    EXPECT_EQ(store->Changes(), changes) << "attempt " << attempt << " wrote rows";
+    if (attempt == 0) {
+      ASSERT_TRUE(store->Commit().ok() && store->Begin().ok());
+    }
+  }
+  // Another agency's n1 is its own.
+  auto other = store->PublishOnce("gwh-scbu", n, body, 3000, {{"d4", "hv-south", 5000}});
+  ASSERT_TRUE(other.ok());
+  EXPECT_FALSE(other->has_value());
+  ASSERT_TRUE(store->Commit().ok());
+  auto both = store->FindNotifications("n1");
+  ASSERT_TRUE(both.ok());
+  EXPECT_EQ(both->size(), 2u);
+}
+
 TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
   {
     auto store = Open();
