@@ -462,7 +462,8 @@ Store::GroupMember Store::ReadGroupMember(const Statement& s) {
 
 Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery_id, const MayAct& may_act) {
   auto read = [&](const std::string& id) -> Result<GroupMember> {
-    auto s = db_->Prepare(std::string(kGroupColumns) + "WHERE delivery_id = ?");
+    static const std::string kById = std::string(kGroupColumns) + "WHERE delivery_id = ?";
+    auto s = db_->Prepare(kById.c_str());
     if (!s.ok()) return s.status();
     (*s)->Bind(1, id);
     int rc = (*s)->Step();
@@ -483,8 +484,9 @@ Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery
   // OR query would gather both into a temporary B-tree to sort them).
   std::vector<GroupMember> group;
   group.push_back(std::move(*first));
-  auto s = db_->Prepare(std::string(kGroupColumns) +
-                        "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid");
+  static const std::string kCopies =
+      std::string(kGroupColumns) + "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid";
+  auto s = db_->Prepare(kCopies.c_str());
   if (!s.ok()) return s.status();
   (*s)->Bind(1, group.front().item.delivery_id());
   int rc;
