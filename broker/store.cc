@@ -358,7 +358,7 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
                                  const std::string& body, TimeMs received_at,
                                  const std::vector<NewDelivery>& deliveries) {
   auto stored = StoreNotification(agency, notification, body, received_at, deliveries,
-                                         /*unless_stored=*/false);
+                                  /*unless_stored=*/false);
   return stored.ok() ? Status::Ok() : stored.status();
 }
 
@@ -380,7 +380,7 @@ Result<bool> Store::StoreNotification(const std::string& agency, const v1::Notif
       "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body, "
       "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
   static const std::string kInsertUnlessStored = std::string(kInsert) + " ON CONFLICT (agency, id) DO NOTHING";
-  auto s = unless_stored ? db_->Prepare(kInsertUnlessStored) : db_->Prepare(kInsert);
+  auto s = db_->Prepare(unless_stored ? kInsertUnlessStored.c_str() : kInsert);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, agency).Bind(2, notification.id()).Bind(3, static_cast<int>(notification.type()))
       .Bind(4, static_cast<int>(notification.priority())).Bind(5, notification.summary())

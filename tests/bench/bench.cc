@@ -175,31 +175,36 @@ class Pipeline {
   }
 
  private:
-  // Reads every answer waiting; returns how many there were.
+  // Reads every answer waiting; returns how many there were. Passes again until one finds
+  // none: `done` may send on a socket already read, and a send can take the descriptor's
+  // signal of an answer that came meanwhile.
   template <typename Done>
   size_t Take(Figures& figures, Done done) {
     size_t taken = 0;
-    for (size_t i = 0; i < sockets_.size(); ++i) {
-      zmq::message_t m;
-      while ((sockets_[i].get(zmq::sockopt::events) & ZMQ_POLLIN) &&
-             sockets_[i].recv(m, zmq::recv_flags::dontwait)) {
-        ++taken;
-        v1::Reply reply;
-        reply.ParseFromArray(m.data(), static_cast<int>(m.size()));
-        auto it = in_flight_.find(reply.correlation_id());
-        if (it == in_flight_.end()) continue;
-        if (reply.status().code() == v1::Status::UNAVAILABLE) {
-          ++figures.retried;
-          sockets_[i].send(zmq::buffer(it->second.bytes), zmq::send_flags::none);
-          continue;
+    for (size_t before = 1; taken != before;) {
+      before = taken;
+      for (size_t i = 0; i < sockets_.size(); ++i) {
+        zmq::message_t m;
+        while ((sockets_[i].get(zmq::sockopt::events) & ZMQ_POLLIN) &&
+               sockets_[i].recv(m, zmq::recv_flags::dontwait)) {
+          ++taken;
+          v1::Reply reply;
+          reply.ParseFromArray(m.data(), static_cast<int>(m.size()));
+          auto it = in_flight_.find(reply.correlation_id());
+          if (it == in_flight_.end()) continue;
+          if (reply.status().code() == v1::Status::UNAVAILABLE) {
+            ++figures.retried;
+            sockets_[i].send(zmq::buffer(it->second.bytes), zmq::send_flags::none);
+            continue;
+          }
+          if (reply.status().code() != v1::Status::OK) {
+            std::cerr << "bench: unexpected answer: " << reply.status().message() << "\n";
+            std::exit(1);
+          }
+          Sent sent = std::move(it->second);
+          in_flight_.erase(it);
+          done(sent, reply);
         }
-        if (reply.status().code() != v1::Status::OK) {
-          std::cerr << "bench: unexpected answer: " << reply.status().message() << "\n";
-          std::exit(1);
-        }
-        Sent sent = std::move(it->second);
-        in_flight_.erase(it);
-        done(sent, reply);
       }
     }
     return taken;
