@@ -97,12 +97,7 @@ void Truncate(sqlite3_pcache* p, unsigned limit) {
   }
   g_passed_on.fetch_add(1, std::memory_order_relaxed);
   g_own.xTruncate(cache->own, limit);
-  if (limit == 0) {
-    cache->fetched_max = 0;
-    cache->renamed_count = 0;
-    return;
-  }
-  cache->fetched_max = std::min(cache->fetched_max, limit - 1);
+  cache->fetched_max = limit == 0 ? 0 : std::min(cache->fetched_max, limit - 1);
   for (int i = cache->renamed_count - 1; i >= 0; --i) {
     if (cache->renamed[i] >= limit) cache->Forget(i);
   }

@@ -6,26 +6,21 @@
 #include <gtest/gtest.h>
 #include <sqlite3.h>
 
-#include <unistd.h>
-
-#include <filesystem>
 #include <memory>
 #include <string>
 
 #include "broker/sqlite.h"
+#include "tests/integration/harness.h"
 
 namespace dutyhub {
 namespace {
 
+using testing::TempDir;
+
 class PageCacheTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() /
-           ("dutyhub-page-cache-" + std::to_string(::getpid()) + "-" +
-            ::testing::UnitTest::GetInstance()->current_test_info()->name());
-    std::filesystem::remove_all(dir_);
-    std::filesystem::create_directories(dir_);
-    path_ = (dir_ / "store.sqlite").string();
+    path_ = (dir_.path() / "store.sqlite").string();
     // As the broker opens its store: the layer goes in before SQLite starts.
     auto db = Database::Open(path_, /*read_only=*/false, /*gather_log_writes=*/true);
     ASSERT_TRUE(db.ok()) << db.status().message();
@@ -36,10 +31,6 @@ class PageCacheTest : public ::testing::Test {
                               "PRAGMA cache_size=-65536;"
                               "CREATE TABLE t (id TEXT NOT NULL UNIQUE, n INTEGER NOT NULL, body BLOB NOT NULL);")
                     .ok());
-  }
-  void TearDown() override {
-    writer_.reset();
-    std::filesystem::remove_all(dir_);
   }
 
   void Insert(Database& db, int rows, int n, int bytes) {
@@ -70,7 +61,7 @@ class PageCacheTest : public ::testing::Test {
     return One(**db, sql);
   }
 
-  std::filesystem::path dir_;
+  TempDir dir_;  // first, so the connections close before it goes
   std::string path_;
   std::unique_ptr<Database> writer_;
 };
