@@ -13,7 +13,8 @@ namespace dutyhub {
 namespace {
 
 constexpr char kName[] = "dutyhub-gathered-wal";
-constexpr int kFrameHeaderBytes = 24;    // SQLite's WAL format: page number, commit size, salts, checksums
+constexpr int kFrameHeaderBytes = 24;  // SQLite's WAL format: page number, commit size, salts, checksums
+constexpr int kLogHeaderBytes = 32;    // the log's own header, at its start: magic, page size, salts
 constexpr size_t kMostGathered = 8 << 20;  // past this, write out and start again
 
 sqlite3_vfs* system_vfs = nullptr;
@@ -31,7 +32,9 @@ struct GatheredFile {
   // A write-out failed outside a write SQLite would see fail (a read, a size query): bytes
   // SQLite believes are in the log are not. Until it writes a frame header at or before
   // `lost_from`, which only a transaction started afresh does, every write and sync fails,
-  // so nothing can commit over the hole.
+  // so nothing can commit over the hole. Writing the log's own header (at 0, when the log
+  // starts over after a checkpoint copied all of it) starts afresh too: every frame after it
+  // must then carry the new salt, so none of the old bytes can count.
   bool lost;
   sqlite3_int64 lost_from;
 };
@@ -92,8 +95,9 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
   const auto* data = static_cast<const unsigned char*>(bytes);
   const bool header = amount == kFrameHeaderBytes;
   if (f->lost) {
-    if (!header || offset > f->lost_from) return SQLITE_IOERR_WRITE;
-    f->lost = false;  // a transaction starting again from before the hole
+    const bool starts_over = offset == 0 && amount == kLogHeaderBytes;
+    if (!starts_over && (!header || offset > f->lost_from)) return SQLITE_IOERR_WRITE;
+    f->lost = false;  // a transaction starting again from before the hole, or the log over
   }
   if (header) f->straight_through = CommitSizeOf(data) != 0;
   if (f->straight_through) {

@@ -10,6 +10,7 @@
 
 #include <atomic>
 #include <filesystem>
+#include <fstream>
 #include <memory>
 #include <string>
 
@@ -132,6 +133,51 @@ TEST_F(WalVfsFaultTest, AWriteOutRefusedBeforeAReadUndoesTheWholeTransaction) {
   EXPECT_EQ(One(copy, "SELECT COUNT(*) FROM t"), "52") << "the 50, then the two made afresh";
   EXPECT_EQ(One(copy, "SELECT COUNT(*) FROM t WHERE length(body) = 1400"), "0") << "nothing of the undone transaction";
   EXPECT_EQ(One(path_, "PRAGMA integrity_check"), "ok");
+}
+
+// The log starting over after a refused write-out. When a checkpoint has copied all of the
+// log, the next transaction writes the log's header at its start (new salts) and then its
+// frames from there, all before the bytes that were lost: that must be let through. It once
+// failed as a disk I/O error, which stops the writer until restart, so a broker whose disk
+// had filled never confirmed again once space was freed. Driven through the file's own
+// methods, as SQLite calls them, so the order is exact.
+TEST_F(WalVfsFaultTest, AfterARefusedWriteOutTheLogMayStartOver) {
+  sqlite3_vfs* vfs = sqlite3_vfs_find(GatheringWalVfs());
+  ASSERT_NE(vfs, nullptr);
+  std::unique_ptr<char[]> memory(new char[static_cast<size_t>(vfs->szOsFile)]());
+  auto* file = reinterpret_cast<sqlite3_file*>(memory.get());
+  const std::string name = path_ + "-wal";
+  std::ofstream(path_).put('\0');  // the system's VFS gives a log its database file's permissions
+  int out = 0;
+  ASSERT_EQ(vfs->xOpen(vfs, name.c_str(), file, SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &out),
+            SQLITE_OK);
+  auto frame_header = [](uint32_t commit_size) {
+    std::string header(24, '\0');
+    header[7] = static_cast<char>(commit_size);
+    return header;
+  };
+  const std::string log_header(32, 'h');
+  const std::string page(4096, 'p');
+  auto write = [&](const std::string& bytes, sqlite3_int64 at) {
+    return file->pMethods->xWrite(file, bytes.data(), static_cast<int>(bytes.size()), at);
+  };
+  // Frames of a transaction that is not committed yet: gathered.
+  ASSERT_EQ(write(log_header, 0), SQLITE_OK);
+  const sqlite3_int64 first_frame = 32 + 100 * (24 + 4096);
+  ASSERT_EQ(write(frame_header(0), first_frame), SQLITE_OK);
+  ASSERT_EQ(write(page, first_frame + 24), SQLITE_OK);
+  // A read writes them out first, and the disk refuses: they are lost.
+  char byte = 0;
+  refuse_log_writes = true;
+  EXPECT_NE(file->pMethods->xRead(file, &byte, 1, 0), SQLITE_OK);
+  refuse_log_writes = false;
+  EXPECT_EQ(write(page, first_frame + 24 + 4096 + 24), SQLITE_IOERR_WRITE) << "nothing goes on over the hole";
+  // The log starts over: its header, then a committed transaction's frame.
+  EXPECT_EQ(write(log_header, 0), SQLITE_OK);
+  EXPECT_EQ(write(frame_header(1), 32), SQLITE_OK);
+  EXPECT_EQ(write(page, 32 + 24), SQLITE_OK);
+  EXPECT_EQ(file->pMethods->xSync(file, SQLITE_SYNC_NORMAL), SQLITE_OK);
+  EXPECT_EQ(file->pMethods->xClose(file), SQLITE_OK);
 }
 
 }  // namespace
