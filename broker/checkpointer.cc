@@ -2,12 +2,14 @@
 
 #include <spdlog/spdlog.h>
 
+#include "broker/paced_vfs.h"
+
 namespace dutyhub {
 
 Status Checkpointer::Start(int pages, std::chrono::milliseconds round) {
   pages_ = pages;
   round_ = round;
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, PacedDatabaseVfs()) != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -58,7 +60,12 @@ void Checkpointer::Committed(int log_pages) {
     copied = 0;  // the log started over: none of it is copied yet
     copied_.store(0);
   }
-  if (log_pages - copied < pages_ || due_.exchange(true)) return;
+  if (log_pages - copied < pages_) return;
+  CopySoon();
+}
+
+void Checkpointer::CopySoon() {
+  if (due_.exchange(true)) return;  // already asked
   // Taken, however briefly, so the wake-up cannot fall between the thread's test of `due_`
   // and its wait.
   { std::lock_guard lock(mutex_); }
@@ -70,8 +77,15 @@ void Checkpointer::Run() {
   while (!stopping_) {
     wake_.wait_for(lock, round_, [this] { return stopping_ || due_.load(); });
     lock.unlock();
+    const int copied_before = copied_.load();
     CheckpointOnce();
-    due_.store(false);  // after, so the commits made meanwhile ask again only if still past pages_
+    runs_on_thread_.fetch_add(1);
+    // Commits made while it copied found `due_` set and did not ask again; so if this copy
+    // got somewhere and left the log still past `pages_`, it goes on at once (otherwise
+    // it would wait for the next commit or round). A copy that got nowhere (a reader holds
+    // the log, the disk is failing) waits, rather than spin.
+    const bool again = copied_.load() != copied_before && Uncopied() >= pages_;
+    due_.store(again);
     lock.lock();
   }
 }

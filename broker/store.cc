@@ -209,7 +209,9 @@ Status Store::Commit() {
   return s;
 }
 Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
-  if (Status s = db_->Exec("PRAGMA journal_size_limit=67108864"); !s.ok()) return s;
+  if (Status s = db_->Exec("PRAGMA journal_size_limit=" + std::to_string(Checkpointer::kLogKeptBytes)); !s.ok()) {
+    return s;
+  }
   checkpointer_ = &checkpointer;
   // Replaces SQLite's own hook, which is what wal_autocheckpoint sets. Under steady load the
   // checkpointer's passive checkpoints may never catch up with a writer that keeps
@@ -226,9 +228,10 @@ Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
       &checkpointer);
   return Status::Ok();
 }
-void Store::CheckpointWhileIdle() {
-  if (checkpointer_ == nullptr || checkpointer_->Uncopied() < Checkpointer::kIdleWriterCopies) return;
-  (void)checkpointer_->CopyOn(db_->raw());
+void Store::AskForCheckpoint() {
+  if (checkpointer_ != nullptr && checkpointer_->Uncopied() >= Checkpointer::kIdleWriterCopies) {
+    checkpointer_->CopySoon();
+  }
 }
 bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
 void Store::Rollback() {

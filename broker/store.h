@@ -93,14 +93,14 @@ class Store {
   // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
   bool DiskFull() const;
   // Leaves checkpoints to `checkpointer`'s connection, telling it the log's size after each
-  // commit, so no commit waits for one. The log is cut back to 64 MiB when it starts over.
+  // commit, so no commit waits for one. The log's file is cut back (Checkpointer::kLogKeptBytes)
+  // only when it grew past what normal running leaves.
   // REQUIRES: `checkpointer` outlives this store.
   Status HandOverCheckpoints(Checkpointer& checkpointer);
-  // Copies the log's uncopied pages into the database file on this connection, when there
-  // are more than Checkpointer::kIdleWriterCopies. For the writer, when no request waits.
-  // A failure changes nothing confirmed (the pages stay in the log) and is the
-  // checkpointer's to report.
-  void CheckpointWhileIdle();
+  // Has the checkpointer's thread copy the log's uncopied pages into the database file now,
+  // when there are at least Checkpointer::kIdleWriterCopies. For a lightly loaded writer:
+  // it never waits for a copy itself.
+  void AskForCheckpoint();
   void Rollback();
   Status Savepoint();
   Status ReleaseSavepoint();

@@ -132,16 +132,6 @@ long Writer::IdleWait() {
   return std::clamp<long>(static_cast<long>(**next - clock_.Now()), 0, kAtMostMs);
 }
 
-bool Writer::JobWaiting(zmq::socket_t& jobs) {
-  zmq::pollitem_t item{jobs.handle(), 0, ZMQ_POLLIN, 0};
-  try {
-    return zmq::poll(&item, 1, std::chrono::milliseconds(0)) > 0;
-  } catch (const zmq::error_t& e) {
-    if (e.num() != EINTR) throw;
-    return true;  // do not start anything long on a guess
-  }
-}
-
 void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
   bool stopping = false;
   while (!stopping) {
@@ -168,14 +158,13 @@ void Writer::Run(zmq::socket_t& jobs, zmq::socket_t& done) {
     if (clock_gettime(CLOCK_THREAD_CPUTIME_ID, &used) == 0) {
       cpu_us_.store(static_cast<int64_t>(used.tv_sec) * 1'000'000 + used.tv_nsec / 1000);
     }
-    // Under light load (a few requests a commit) the writer copies the log itself while no
-    // request waits. Under heavy load it would find the queue empty for the moment between
-    // answering a batch and the next arriving, and spend that on copying: the serial stage
-    // doing the checkpointer's work. There the checkpointer thread copies instead.
+    // Under light load (a few requests a commit) the checkpointer thread is asked to keep the
+    // log short. Under heavy load it copies in large steps by itself, each page once however
+    // often commits rewrote it meanwhile.
     const bool light = batch.size() <= kLightBatch;
     for (auto& write : batch) SendPointer(done, write.release());
-    if (light && !stopping && failed_.ok() && std::chrono::steady_clock::now() >= full_until_ && !JobWaiting(jobs)) {
-      store_->CheckpointWhileIdle();
+    if (light && !stopping && failed_.ok() && std::chrono::steady_clock::now() >= full_until_) {
+      store_->AskForCheckpoint();
     }
   }
 }

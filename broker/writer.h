@@ -106,8 +106,6 @@ class Writer {
   bool RunEngine(bool drain);
   // How long the writer may wait for a request before a deadline needs it, in ms.
   long IdleWait();
-  // Whether a request is already waiting to be taken.
-  static bool JobWaiting(zmq::socket_t& jobs);
 
   zmq::context_t& context_;
   std::unique_ptr<Store> store_;

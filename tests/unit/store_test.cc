@@ -8,6 +8,7 @@
 #include <thread>
 
 #include "broker/checkpointer.h"
+#include "broker/paced_vfs.h"
 #include "broker/store.h"
 
 namespace dutyhub {
@@ -302,21 +303,33 @@ class CheckpointTest : public StoreTest {
   }
 };
 
-TEST_F(CheckpointTest, AnIdleWriterCopiesTheLogItselfBetweenCommits) {
+// Waits up to 30 s (copying with two fsyncs on a disk shared with other tests can be slow)
+// for fewer than `pages` uncopied pages.
+bool CopiedDownTo(const Checkpointer& checkpointer, int pages) {
+  for (int waited = 0; waited < 3000 && checkpointer.Uncopied() >= pages; ++waited) {
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  }
+  return checkpointer.Uncopied() < pages;
+}
+
+TEST_F(CheckpointTest, ALightlyLoadedWriterHasTheCheckpointerThreadCopyTheLog) {
   auto store = Open();
   Checkpointer checkpointer(path_);
-  // The thread waits for far more than this test writes, so what is copied is the writer's.
-  ASSERT_TRUE(checkpointer.Start(/*pages=*/1000000).ok());
+  // Neither its round (an hour) nor the commits (far below a million pages) wake the thread
+  // within the test: only the writer's asking can.
+  ASSERT_TRUE(checkpointer.Start(/*pages=*/1000000, std::chrono::hours(1)).ok());
   ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
+  const int64_t runs_before = checkpointer.RunsOnThread();
   Publish(*store, 0, 3);
   EXPECT_LT(checkpointer.Uncopied(), Checkpointer::kIdleWriterCopies) << "too little to be worth copying yet";
-  store->CheckpointWhileIdle();
+  store->AskForCheckpoint();
   const auto file_before = std::filesystem::file_size(path_);
   Publish(*store, 3, 200);
   EXPECT_GE(checkpointer.Uncopied(), 200);
   EXPECT_EQ(std::filesystem::file_size(path_), file_before) << "committed to the log only";
-  store->CheckpointWhileIdle();
-  EXPECT_EQ(checkpointer.Uncopied(), 0) << "an idle writer copies all of it";
+  store->AskForCheckpoint();
+  EXPECT_TRUE(CopiedDownTo(checkpointer, 1)) << "all of it is copied";
+  EXPECT_EQ(checkpointer.RunsOnThread() - runs_before, 1) << "by the thread, once: asked only past the threshold";
   EXPECT_GE(std::filesystem::file_size(path_), file_before + 200 * 4096) << "copied into the database file";
   checkpointer.Stop();
 }
@@ -327,15 +340,18 @@ TEST_F(CheckpointTest, TheCheckpointerCopiesTheLogOfAWriterThatIsNeverIdle) {
   // Its round an hour long: only the commits' wake-up can make it copy within the test.
   ASSERT_TRUE(checkpointer.Start(/*pages=*/256, std::chrono::hours(1)).ok());
   ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
+  const long starts_before = PacedWriteStarts();
   for (int i = 0; i < 6; ++i) Publish(*store, i * 100, 100);  // about 1,200 pages, never idle
-  // Woken by the commits past 256 uncopied pages (copying 5 MB with two fsyncs can take
-  // seconds on a disk shared with other tests).
-  for (int waited = 0; waited < 3000 && checkpointer.Uncopied() >= 256; ++waited) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(10));
-  }
-  EXPECT_LT(checkpointer.Uncopied(), 256);
+  EXPECT_TRUE(CopiedDownTo(checkpointer, 256)) << "woken by the commits past 256 uncopied pages";
+  // About 5 MB copied: the disk was handed it a megabyte at a time, not all at the sync.
+  EXPECT_GE(PacedWriteStarts() - starts_before, 3) << "the copy's writes were started as it went";
   EXPECT_GE(std::filesystem::file_size(path_), 1000u * 4096) << "copied into the database file";
   checkpointer.Stop();
+  store.reset();
+  auto reopened = Open();
+  auto outstanding = reopened->CountOutstanding();
+  ASSERT_TRUE(outstanding.ok());
+  EXPECT_EQ(*outstanding, 600) << "every item is kept";
 }
 
 }  // namespace

@@ -1,0 +1,157 @@
+#include "broker/paced_vfs.h"
+
+#include <fcntl.h>
+#include <sqlite3.h>
+#include <sys/stat.h>
+
+#include <atomic>
+#include <cstddef>
+#include <cstdint>
+#include <cstring>
+
+namespace dutyhub {
+namespace {
+
+constexpr char kName[] = "dutyhub-paced-checkpoints";
+// Small enough that a commit's sync queued behind two pieces waits well under a
+// millisecond on this machine's disk; large enough that the disk still sees long runs.
+constexpr sqlite3_int64 kPacedBytes = 1 << 20;
+
+sqlite3_vfs* system_vfs = nullptr;
+std::atomic<long> write_starts = 0;
+
+// The start of the system VFS's file ("unix"): SQLite has kept these first four members
+// for as long as it has had VFSes, but they are not its interface, so the descriptor is
+// used only after fstat shows it is this very file (FileDescriptorOf).
+struct UnixFileStart {
+  const sqlite3_io_methods* methods;
+  sqlite3_vfs* vfs;
+  void* inode;
+  int fd;
+};
+
+struct PacedFile {
+  sqlite3_file base;
+  sqlite3_file* system;
+  int fd;                     // -1: not paced (not the database file, or not verified)
+  sqlite3_int64 unpaced = 0;  // bytes written since writes were last started
+};
+
+PacedFile* Paced(sqlite3_file* file) { return reinterpret_cast<PacedFile*>(file); }
+sqlite3_file* System(sqlite3_file* file) { return Paced(file)->system; }
+
+int FileDescriptorOf(sqlite3_file* system, const char* name) {
+  if (std::strcmp(system_vfs->zName, "unix") != 0 || name == nullptr) return -1;
+  const int fd = reinterpret_cast<const UnixFileStart*>(system)->fd;
+  struct stat by_fd {};
+  struct stat by_name {};
+  if (fd < 0 || fstat(fd, &by_fd) != 0 || stat(name, &by_name) != 0) return -1;
+  if (by_fd.st_dev != by_name.st_dev || by_fd.st_ino != by_name.st_ino) return -1;
+  return fd;
+}
+
+int Close(sqlite3_file* file) { return System(file)->pMethods->xClose(System(file)); }
+int Read(sqlite3_file* file, void* into, int amount, sqlite3_int64 offset) {
+  return System(file)->pMethods->xRead(System(file), into, amount, offset);
+}
+
+int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offset) {
+  PacedFile* f = Paced(file);
+  const int rc = f->system->pMethods->xWrite(f->system, bytes, amount, offset);
+  if (rc != SQLITE_OK || f->fd < 0) return rc;
+  f->unpaced += amount;
+  if (f->unpaced >= kPacedBytes) {
+    // Waits for the writes started last time, then starts these. Only a hint: the
+    // checkpoint's sync below SQLite still makes them durable, so a failure is ignored.
+    if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0) ++write_starts;
+    f->unpaced = 0;
+  }
+  return SQLITE_OK;
+}
+
+int Truncate(sqlite3_file* file, sqlite3_int64 size) { return System(file)->pMethods->xTruncate(System(file), size); }
+int Sync(sqlite3_file* file, int flags) {
+  Paced(file)->unpaced = 0;
+  return System(file)->pMethods->xSync(System(file), flags);
+}
+int FileSize(sqlite3_file* file, sqlite3_int64* size) { return System(file)->pMethods->xFileSize(System(file), size); }
+int Lock(sqlite3_file* file, int level) { return System(file)->pMethods->xLock(System(file), level); }
+int Unlock(sqlite3_file* file, int level) { return System(file)->pMethods->xUnlock(System(file), level); }
+int CheckReservedLock(sqlite3_file* file, int* out) {
+  return System(file)->pMethods->xCheckReservedLock(System(file), out);
+}
+int FileControl(sqlite3_file* file, int op, void* arg) {
+  return System(file)->pMethods->xFileControl(System(file), op, arg);
+}
+int SectorSize(sqlite3_file* file) { return System(file)->pMethods->xSectorSize(System(file)); }
+int DeviceCharacteristics(sqlite3_file* file) {
+  return System(file)->pMethods->xDeviceCharacteristics(System(file));
+}
+int ShmMap(sqlite3_file* file, int region, int size, int extend, void volatile** out) {
+  return System(file)->pMethods->xShmMap(System(file), region, size, extend, out);
+}
+int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
+  return System(file)->pMethods->xShmLock(System(file), offset, n, flags);
+}
+void ShmBarrier(sqlite3_file* file) { System(file)->pMethods->xShmBarrier(System(file)); }
+int ShmUnmap(sqlite3_file* file, int delete_flag) { return System(file)->pMethods->xShmUnmap(System(file), delete_flag); }
+int Fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
+  return System(file)->pMethods->xFetch(System(file), offset, amount, out);
+}
+int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
+  return System(file)->pMethods->xUnfetch(System(file), offset, page);
+}
+
+// The database file is the one with shared memory for the log's index, so all three
+// versions' methods are passed on. Built in Open from the system file's own version.
+sqlite3_io_methods paced_methods;
+
+size_t SystemFileOffset() {
+  const size_t align = alignof(std::max_align_t);
+  return (sizeof(PacedFile) + align - 1) / align * align;
+}
+
+int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
+  if ((flags & SQLITE_OPEN_MAIN_DB) == 0) return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
+  PacedFile* f = Paced(file);
+  f->base.pMethods = nullptr;  // so SQLite does not close what failed to open
+  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + SystemFileOffset());
+  const int rc = system_vfs->xOpen(system_vfs, name, f->system, flags, out_flags);
+  if (rc != SQLITE_OK) return rc;
+  if (f->system->pMethods->iVersion < 3) {
+    // Not the methods this layer was written against: the system's file alone, unpaced.
+    f->system->pMethods->xClose(f->system);
+    return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
+  }
+  f->fd = FileDescriptorOf(f->system, name);
+  f->unpaced = 0;
+  f->base.pMethods = &paced_methods;
+  return SQLITE_OK;
+}
+
+sqlite3_vfs paced_vfs;
+
+bool Register() {
+  system_vfs = sqlite3_vfs_find(nullptr);
+  if (system_vfs == nullptr) return false;
+  paced_methods = {3,        Close,      Read,     Write,      Truncate, Sync,     FileSize,
+                   Lock,     Unlock,     CheckReservedLock, FileControl, SectorSize, DeviceCharacteristics,
+                   ShmMap,   ShmLock,    ShmBarrier, ShmUnmap, Fetch,  Unfetch};
+  paced_vfs = *system_vfs;
+  paced_vfs.zName = kName;
+  paced_vfs.pNext = nullptr;
+  paced_vfs.szOsFile = static_cast<int>(SystemFileOffset()) + system_vfs->szOsFile;
+  paced_vfs.xOpen = Open;
+  return sqlite3_vfs_register(&paced_vfs, /*makeDflt=*/0) == SQLITE_OK;
+}
+
+}  // namespace
+
+long PacedWriteStarts() { return write_starts.load(); }
+
+const char* PacedDatabaseVfs() {
+  static const bool registered = Register();
+  return registered ? kName : nullptr;
+}
+
+}  // namespace dutyhub
