@@ -103,7 +103,8 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
 }
 
 // The database file is the one with shared memory for the log's index, so all three
-// versions' methods are passed on. Built in Open from the system file's own version.
+// versions' methods are passed on (a system file of an older version is not wrapped: Open).
+// Filled in at registration.
 sqlite3_io_methods paced_methods;
 
 size_t SystemFileOffset() {
