@@ -2,6 +2,8 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
+
 #include "broker/paced_vfs.h"
 
 namespace dutyhub {
@@ -9,7 +11,8 @@ namespace dutyhub {
 Status Checkpointer::Start(int pages, std::chrono::milliseconds round) {
   pages_ = pages;
   round_ = round;
-  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX, PacedDatabaseVfs()) != SQLITE_OK) {
+  if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
+                      PacedDatabaseVfs()) != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
     sqlite3_close(db_);
     db_ = nullptr;
@@ -60,13 +63,16 @@ void Checkpointer::Committed(int log_pages) {
     copied = 0;  // the log started over: none of it is copied yet
     copied_.store(0);
   }
-  if (log_pages - copied < pages_) return;
+  // While a copy is under way `copied_` is stale, so every commit would ask for another
+  // straight after it, with two more fsyncs for a few pages; the copy looks again when it
+  // ends instead (Run).
+  if (log_pages - copied < pages_ || copying_.load()) return;
   CopySoon();
 }
 
 void Checkpointer::CopySoon() {
-  if (due_.exchange(true)) return;  // already asked
-  // Taken, however briefly, so the wake-up cannot fall between the thread's test of `due_`
+  asks_.fetch_add(1);
+  // Taken, however briefly, so the wake-up cannot fall between the thread's test of `asks_`
   // and its wait.
   { std::lock_guard lock(mutex_); }
   wake_.notify_one();
@@ -74,18 +80,26 @@ void Checkpointer::CopySoon() {
 
 void Checkpointer::Run() {
   std::unique_lock lock(mutex_);
+  uint64_t answered = 0;  // asks this thread has copied for
+  bool again = false;
   while (!stopping_) {
-    wake_.wait_for(lock, round_, [this] { return stopping_ || due_.load(); });
+    wake_.wait_for(lock, round_, [&] { return stopping_ || again || asks_.load() != answered; });
+    const uint64_t asked = asks_.load();
     lock.unlock();
+    runs_started_.fetch_add(1);
+    copying_.store(true);
     const int copied_before = copied_.load();
     CheckpointOnce();
-    runs_on_thread_.fetch_add(1);
-    // Commits made while it copied found `due_` set and did not ask again; so if this copy
-    // got somewhere and left the log still past `pages_`, it goes on at once (otherwise
-    // it would wait for the next commit or round). A copy that got nowhere (a reader holds
-    // the log, the disk is failing) waits, rather than spin.
-    const bool again = copied_.load() != copied_before && Uncopied() >= pages_;
-    due_.store(again);
+    copying_.store(false);
+    // Asked meanwhile (by a lightly loaded writer), or with commits that did not ask
+    // because it was copying: if this copy got somewhere and left enough uncopied, it goes
+    // on at once. Any ask after `now` is still unanswered, so none is lost. A copy that got
+    // nowhere (a reader holds the log, the disk is failing) waits for the next ask or round
+    // rather than spin.
+    const uint64_t now = asks_.load();
+    const int enough = now != asked ? std::min(kIdleWriterCopies, pages_) : pages_;
+    again = copied_.load() != copied_before && Uncopied() >= enough;
+    answered = now;
     lock.lock();
   }
 }

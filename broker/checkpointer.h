@@ -13,6 +13,7 @@
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
+#include <cstdint>
 #include <mutex>
 #include <string>
 #include <thread>
@@ -65,8 +66,8 @@ class Checkpointer {
   // Has this thread copy what is uncopied now, without waiting for the next round. Cheap;
   // any thread.
   void CopySoon();
-  // Checkpoints this thread has run, successful or not. Any thread.
-  int64_t RunsOnThread() const { return runs_on_thread_.load(); }
+  // Checkpoints this thread has started, successful or not. Any thread.
+  int64_t RunsOnThread() const { return runs_started_.load(); }
   // Pages in the log that no checkpoint has copied yet, as of the last commit. Any thread.
   int Uncopied() const { return log_pages_.load() - copied_.load(); }
   // A passive checkpoint on `db`, this thread's connection or the writer's, remembering how
@@ -84,13 +85,14 @@ class Checkpointer {
   std::mutex mutex_;
   std::condition_variable wake_;
   bool stopping_ = false;
-  std::atomic<bool> due_ = false;
+  std::atomic<uint64_t> asks_ = 0;     // bumped by every ask (CopySoon)
+  std::atomic<bool> copying_ = false;  // a copy is under way on this thread
   // How much of the log the last checkpoint copied. Under steady load the log rarely starts
   // over (that needs a moment with everything copied), so its length alone would call for
   // a checkpoint, with its two fsyncs, after every commit once it passed `pages_`.
   std::atomic<int> copied_ = 0;
   std::atomic<int> log_pages_ = 0;
-  std::atomic<int64_t> runs_on_thread_ = 0;
+  std::atomic<int64_t> runs_started_ = 0;
   int pages_ = 4000;
   std::chrono::milliseconds round_{1000};
   bool failing_ = false;  // said once in the log, not at every attempt

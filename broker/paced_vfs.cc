@@ -1,5 +1,6 @@
 #include "broker/paced_vfs.h"
 
+#include <errno.h>
 #include <fcntl.h>
 #include <sqlite3.h>
 #include <sys/stat.h>
@@ -19,6 +20,12 @@ constexpr sqlite3_int64 kPacedBytes = 1 << 20;
 
 sqlite3_vfs* system_vfs = nullptr;
 std::atomic<long> write_starts = 0;
+
+// Waits for the writes started last time, then starts those made since.
+int StartWrites(int fd) {
+  return sync_file_range(fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE);
+}
+std::atomic<WriteStarter> write_starter = StartWrites;
 
 // The start of the system VFS's file ("unix"): SQLite has kept these first four members
 // for as long as it has had VFSes, but they are not its interface, so the descriptor is
@@ -60,23 +67,38 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
   const int rc = f->system->pMethods->xWrite(f->system, bytes, amount, offset);
   if (rc != SQLITE_OK || f->fd < 0) return rc;
   f->unpaced += amount;
-  if (f->unpaced >= kPacedBytes) {
-    // Waits for the writes started last time, then starts these. Only a hint: the
-    // checkpoint's sync below SQLite still makes them durable, so a failure is ignored.
-    if (sync_file_range(f->fd, 0, 0, SYNC_FILE_RANGE_WAIT_BEFORE | SYNC_FILE_RANGE_WRITE) == 0) ++write_starts;
-    f->unpaced = 0;
+  if (f->unpaced < kPacedBytes) return SQLITE_OK;
+  f->unpaced = 0;
+  if (write_starter.load()(f->fd) == 0) {
+    ++write_starts;
+    return SQLITE_OK;
   }
-  return SQLITE_OK;
+  if (errno == EINVAL || errno == ENOSYS || errno == ESPIPE) {
+    f->fd = -1;  // a file system that cannot start writes early: unpaced from now on
+    return SQLITE_OK;
+  }
+  // Waiting, the kernel may have told this call of a page that failed to reach the disk,
+  // and it tells each handle once: the checkpoint's own sync would then succeed without it.
+  // So the checkpoint fails here, counts nothing copied, and those pages stay in the log.
+  return SQLITE_IOERR_WRITE;
 }
 
-int Truncate(sqlite3_file* file, sqlite3_int64 size) { return System(file)->pMethods->xTruncate(System(file), size); }
+int Truncate(sqlite3_file* file, sqlite3_int64 size) {
+  return System(file)->pMethods->xTruncate(System(file), size);
+}
 int Sync(sqlite3_file* file, int flags) {
   Paced(file)->unpaced = 0;
   return System(file)->pMethods->xSync(System(file), flags);
 }
-int FileSize(sqlite3_file* file, sqlite3_int64* size) { return System(file)->pMethods->xFileSize(System(file), size); }
-int Lock(sqlite3_file* file, int level) { return System(file)->pMethods->xLock(System(file), level); }
-int Unlock(sqlite3_file* file, int level) { return System(file)->pMethods->xUnlock(System(file), level); }
+int FileSize(sqlite3_file* file, sqlite3_int64* size) {
+  return System(file)->pMethods->xFileSize(System(file), size);
+}
+int Lock(sqlite3_file* file, int level) {
+  return System(file)->pMethods->xLock(System(file), level);
+}
+int Unlock(sqlite3_file* file, int level) {
+  return System(file)->pMethods->xUnlock(System(file), level);
+}
 int CheckReservedLock(sqlite3_file* file, int* out) {
   return System(file)->pMethods->xCheckReservedLock(System(file), out);
 }
@@ -94,7 +116,9 @@ int ShmLock(sqlite3_file* file, int offset, int n, int flags) {
   return System(file)->pMethods->xShmLock(System(file), offset, n, flags);
 }
 void ShmBarrier(sqlite3_file* file) { System(file)->pMethods->xShmBarrier(System(file)); }
-int ShmUnmap(sqlite3_file* file, int delete_flag) { return System(file)->pMethods->xShmUnmap(System(file), delete_flag); }
+int ShmUnmap(sqlite3_file* file, int delete_flag) {
+  return System(file)->pMethods->xShmUnmap(System(file), delete_flag);
+}
 int Fetch(sqlite3_file* file, sqlite3_int64 offset, int amount, void** out) {
   return System(file)->pMethods->xFetch(System(file), offset, amount, out);
 }
@@ -104,8 +128,13 @@ int Unfetch(sqlite3_file* file, sqlite3_int64 offset, void* page) {
 
 // The database file is the one with shared memory for the log's index, so all three
 // versions' methods are passed on (a system file of an older version is not wrapped: Open).
-// Filled in at registration.
-sqlite3_io_methods paced_methods;
+// clang-format off
+const sqlite3_io_methods kPacedMethods = {
+    3,           Close,      Read,    Write,   Truncate,   Sync,     FileSize, Lock,  Unlock,
+    CheckReservedLock, FileControl, SectorSize, DeviceCharacteristics,
+    ShmMap,      ShmLock,    ShmBarrier, ShmUnmap, Fetch,  Unfetch,
+};
+// clang-format on
 
 size_t SystemFileOffset() {
   const size_t align = alignof(std::max_align_t);
@@ -113,7 +142,8 @@ size_t SystemFileOffset() {
 }
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
-  if ((flags & SQLITE_OPEN_MAIN_DB) == 0) return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
+  if ((flags & SQLITE_OPEN_MAIN_DB) == 0)
+    return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
   PacedFile* f = Paced(file);
   f->base.pMethods = nullptr;  // so SQLite does not close what failed to open
   f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + SystemFileOffset());
@@ -126,7 +156,7 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
   }
   f->fd = FileDescriptorOf(f->system, name);
   f->unpaced = 0;
-  f->base.pMethods = &paced_methods;
+  f->base.pMethods = &kPacedMethods;
   return SQLITE_OK;
 }
 
@@ -135,9 +165,6 @@ sqlite3_vfs paced_vfs;
 bool Register() {
   system_vfs = sqlite3_vfs_find(nullptr);
   if (system_vfs == nullptr) return false;
-  paced_methods = {3,        Close,      Read,     Write,      Truncate, Sync,     FileSize,
-                   Lock,     Unlock,     CheckReservedLock, FileControl, SectorSize, DeviceCharacteristics,
-                   ShmMap,   ShmLock,    ShmBarrier, ShmUnmap, Fetch,  Unfetch};
   paced_vfs = *system_vfs;
   paced_vfs.zName = kName;
   paced_vfs.pNext = nullptr;
@@ -149,6 +176,10 @@ bool Register() {
 }  // namespace
 
 long PacedWriteStarts() { return write_starts.load(); }
+
+void StartWritesWithForTesting(WriteStarter starter) {
+  write_starter.store(starter != nullptr ? starter : StartWrites);
+}
 
 const char* PacedDatabaseVfs() {
   static const bool registered = Register();

@@ -12,8 +12,9 @@
 //
 // What must stay true (DESIGN.md promise 1): this only starts writes early. Every write
 // still goes through the system's VFS, and SQLite's own sync of the file, after which it
-// counts the pages copied, is unchanged; a failure to start a write early is ignored, as
-// the sync still covers it.
+// counts the pages copied, is unchanged. Waiting for earlier writes can be where the
+// kernel reports one that failed, once per handle, so the sync after it would not: such a
+// failure fails the write, and with it the checkpoint, which then counts nothing copied.
 // Only the database file is paced; the log and everything else go straight through.
 #pragma once
 
@@ -26,5 +27,10 @@ const char* PacedDatabaseVfs();
 // How many times, in this process, the kernel was asked to start writing a database file's
 // pages early. Any thread; for tests.
 long PacedWriteStarts();
+
+// Starts the writes of database file `fd` early; 0, or -1 with errno set, as
+// sync_file_range. Tests stand in for it to fail; nullptr puts sync_file_range back.
+using WriteStarter = int (*)(int fd);
+void StartWritesWithForTesting(WriteStarter starter);
 
 }  // namespace dutyhub

@@ -209,7 +209,9 @@ Status Store::Commit() {
   return s;
 }
 Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
-  if (Status s = db_->Exec("PRAGMA journal_size_limit=" + std::to_string(Checkpointer::kLogKeptBytes)); !s.ok()) {
+  if (Status s =
+          db_->Exec("PRAGMA journal_size_limit=" + std::to_string(Checkpointer::kLogKeptBytes));
+      !s.ok()) {
     return s;
   }
   checkpointer_ = &checkpointer;

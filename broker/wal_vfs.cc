@@ -13,8 +13,10 @@ namespace dutyhub {
 namespace {
 
 constexpr char kName[] = "dutyhub-gathered-wal";
-constexpr int kFrameHeaderBytes = 24;  // SQLite's WAL format: page number, commit size, salts, checksums
-constexpr int kLogHeaderBytes = 32;    // the log's own header, at its start: magic, page size, salts
+// SQLite's WAL format: a frame's header (page number, commit size, salts, checksums), and the
+// log's own header at its start (magic, page size, salts).
+constexpr int kFrameHeaderBytes = 24;
+constexpr int kLogHeaderBytes = 32;
 constexpr size_t kMostGathered = 8 << 20;  // past this, write out and start again
 
 sqlite3_vfs* system_vfs = nullptr;
@@ -32,9 +34,10 @@ struct GatheredFile {
   // A write-out failed outside a write SQLite would see fail (a read, a size query): bytes
   // SQLite believes are in the log are not. Until it writes a frame header at or before
   // `lost_from`, which only a transaction started afresh does, every write and sync fails,
-  // so nothing can commit over the hole. Writing the log's own header (at 0, when the log
-  // starts over after a checkpoint copied all of it) starts afresh too: every frame after it
-  // must then carry the new salt, so none of the old bytes can count.
+  // so nothing can commit over the hole. Writing the log's own header (at 0) starts afresh
+  // too: SQLite writes it only for a transaction that finds no frame in the log (it starts
+  // over after a checkpoint copied all of it), and every frame's checksum runs on from that
+  // header through the frames before it, so nothing of the lost range can be counted.
   bool lost;
   sqlite3_int64 lost_from;
 };

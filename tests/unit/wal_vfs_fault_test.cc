@@ -149,7 +149,8 @@ TEST_F(WalVfsFaultTest, AfterARefusedWriteOutTheLogMayStartOver) {
   const std::string name = path_ + "-wal";
   std::ofstream(path_).put('\0');  // the system's VFS gives a log its database file's permissions
   int out = 0;
-  ASSERT_EQ(vfs->xOpen(vfs, name.c_str(), file, SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &out),
+  ASSERT_EQ(vfs->xOpen(vfs, name.c_str(), file,
+                       SQLITE_OPEN_WAL | SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, &out),
             SQLITE_OK);
   auto frame_header = [](uint32_t commit_size) {
     std::string header(24, '\0');
@@ -171,7 +172,8 @@ TEST_F(WalVfsFaultTest, AfterARefusedWriteOutTheLogMayStartOver) {
   refuse_log_writes = true;
   EXPECT_NE(file->pMethods->xRead(file, &byte, 1, 0), SQLITE_OK);
   refuse_log_writes = false;
-  EXPECT_EQ(write(page, first_frame + 24 + 4096 + 24), SQLITE_IOERR_WRITE) << "nothing goes on over the hole";
+  EXPECT_EQ(write(page, first_frame + 24 + 4096 + 24), SQLITE_IOERR_WRITE)
+      << "nothing goes on over the hole";
   // The log starts over: its header, then a committed transaction's frame.
   EXPECT_EQ(write(log_header, 0), SQLITE_OK);
   EXPECT_EQ(write(frame_header(1), 32), SQLITE_OK);
