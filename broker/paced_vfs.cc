@@ -10,6 +10,8 @@
 #include <cstdint>
 #include <cstring>
 
+#include "broker/vfs_layer.h"
+
 namespace dutyhub {
 namespace {
 
@@ -136,17 +138,13 @@ const sqlite3_io_methods kPacedMethods = {
 };
 // clang-format on
 
-size_t SystemFileOffset() {
-  const size_t align = alignof(std::max_align_t);
-  return (sizeof(PacedFile) + align - 1) / align * align;
-}
-
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   if ((flags & SQLITE_OPEN_MAIN_DB) == 0)
     return system_vfs->xOpen(system_vfs, name, file, flags, out_flags);
   PacedFile* f = Paced(file);
   f->base.pMethods = nullptr;  // so SQLite does not close what failed to open
-  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + SystemFileOffset());
+  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) +
+                                              SystemFileOffset(sizeof(PacedFile)));
   const int rc = system_vfs->xOpen(system_vfs, name, f->system, flags, out_flags);
   if (rc != SQLITE_OK) return rc;
   if (f->system->pMethods->iVersion < 3) {
@@ -162,17 +160,6 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
 
 sqlite3_vfs paced_vfs;
 
-bool Register() {
-  system_vfs = sqlite3_vfs_find(nullptr);
-  if (system_vfs == nullptr) return false;
-  paced_vfs = *system_vfs;
-  paced_vfs.zName = kName;
-  paced_vfs.pNext = nullptr;
-  paced_vfs.szOsFile = static_cast<int>(SystemFileOffset()) + system_vfs->szOsFile;
-  paced_vfs.xOpen = Open;
-  return sqlite3_vfs_register(&paced_vfs, /*makeDflt=*/0) == SQLITE_OK;
-}
-
 }  // namespace
 
 long PacedWriteStarts() { return write_starts.load(); }
@@ -182,7 +169,10 @@ void StartWritesWithForTesting(WriteStarter starter) {
 }
 
 const char* PacedDatabaseVfs() {
-  static const bool registered = Register();
+  static const bool registered = [] {
+    system_vfs = RegisterLayerOverSystemVfs(paced_vfs, kName, sizeof(PacedFile), Open);
+    return system_vfs != nullptr;
+  }();
   return registered ? kName : nullptr;
 }
 

@@ -9,6 +9,8 @@
 #include <new>
 #include <vector>
 
+#include "broker/vfs_layer.h"
+
 namespace dutyhub {
 namespace {
 
@@ -171,12 +173,6 @@ const sqlite3_io_methods kGatheredMethods = {
     nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
 };
 
-size_t SystemFileOffset() {
-  // The system's file handle after ours, aligned for any object it holds.
-  const size_t align = alignof(std::max_align_t);
-  return (sizeof(GatheredFile) + align - 1) / align * align;
-}
-
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {
   if ((flags & SQLITE_OPEN_WAL) == 0) {
     // Everything but the log is the system's file, in the same memory.
@@ -184,7 +180,8 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
   }
   GatheredFile* f = Gathered(file);
   f->base.pMethods = nullptr;  // so SQLite does not close what failed to open
-  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) + SystemFileOffset());
+  f->system = reinterpret_cast<sqlite3_file*>(reinterpret_cast<char*>(file) +
+                                              SystemFileOffset(sizeof(GatheredFile)));
   const int rc = system_vfs->xOpen(system_vfs, name, f->system, flags, out_flags);
   if (rc != SQLITE_OK) return rc;
   f->pending = new (std::nothrow) std::vector<unsigned char>();
@@ -207,23 +204,13 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
 
 sqlite3_vfs gathered_vfs;
 
-bool Register() {
-  system_vfs = sqlite3_vfs_find(nullptr);
-  if (system_vfs == nullptr) return false;
-  // Every other method is the system's own; their pAppData stays the system's, which is
-  // what its methods expect of the VFS they are given.
-  gathered_vfs = *system_vfs;
-  gathered_vfs.zName = kName;
-  gathered_vfs.pNext = nullptr;
-  gathered_vfs.szOsFile = static_cast<int>(SystemFileOffset()) + system_vfs->szOsFile;
-  gathered_vfs.xOpen = Open;
-  return sqlite3_vfs_register(&gathered_vfs, /*makeDflt=*/0) == SQLITE_OK;
-}
-
 }  // namespace
 
 const char* GatheringWalVfs() {
-  static const bool registered = Register();
+  static const bool registered = [] {
+    system_vfs = RegisterLayerOverSystemVfs(gathered_vfs, kName, sizeof(GatheredFile), Open);
+    return system_vfs != nullptr;
+  }();
   return registered ? kName : nullptr;
 }
 
