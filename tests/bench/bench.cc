@@ -10,6 +10,8 @@
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
 #include <poll.h>
+#include <sys/resource.h>
+#include <unistd.h>
 #include <zmq.hpp>
 
 #include <algorithm>
@@ -18,9 +20,11 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <iterator>
 #include <map>
 #include <random>
 #include <regex>
+#include <sstream>
 
 #include <google/protobuf/util/json_util.h>
 
@@ -90,6 +94,8 @@ struct Figures {
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   int64_t commits = 0;  // the writer's transactions meanwhile: requests per commit is done / commits
   int64_t writer_cpu_us = 0;  // CPU time the broker's writer thread used meanwhile
+  int64_t broker_cpu_us = 0;  // CPU time the whole broker process used meanwhile (-1: not known)
+  int64_t bench_cpu_us = 0;   // and this process, the clients, the same way
   double rate() const { return seconds > 0 ? static_cast<double>(done) / seconds : 0; }
   double per_commit() const { return commits > 0 ? static_cast<double>(done) / static_cast<double>(commits) : 0; }
   // The serial stage's cost of one request: steadier from run to run than the rates, which
@@ -97,7 +103,41 @@ struct Figures {
   double writer_us_per_request() const {
     return done > 0 ? static_cast<double>(writer_cpu_us) / static_cast<double>(done) : 0;
   }
+  // What one request costs the machine, every thread of the broker counted; with the
+  // clients' share, where the two cores went (the rates are bounded by their sum).
+  double broker_us_per_request() const {
+    return done > 0 && broker_cpu_us >= 0 ? static_cast<double>(broker_cpu_us) / static_cast<double>(done) : 0;
+  }
+  double bench_us_per_request() const {
+    return done > 0 ? static_cast<double>(bench_cpu_us) / static_cast<double>(done) : 0;
+  }
 };
+
+// CPU time (user and system) a process has used so far, in microseconds; -1 when it cannot
+// be read (a broker of someone else's, given with --broker).
+int64_t ProcessCpuUs(pid_t pid) {
+  if (pid <= 0) return -1;
+  std::ifstream in("/proc/" + std::to_string(pid) + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const size_t close = text.rfind(')');  // the command name may hold spaces
+  if (close == std::string::npos) return -1;
+  std::istringstream fields(text.substr(close + 2));
+  std::string field;
+  long long utime = 0, stime = 0;
+  // After the name: state is field 3; utime and stime are fields 14 and 15.
+  for (int i = 3; i <= 15 && fields >> field; ++i) {
+    if (i == 14) utime = std::stoll(field);
+    if (i == 15) stime = std::stoll(field);
+  }
+  return (utime + stime) * 1'000'000 / sysconf(_SC_CLK_TCK);
+}
+
+int64_t SelfCpuUs() {
+  rusage used{};
+  getrusage(RUSAGE_SELF, &used);
+  return (static_cast<int64_t>(used.ru_utime.tv_sec) + used.ru_stime.tv_sec) * 1'000'000 + used.ru_utime.tv_usec +
+         used.ru_stime.tv_usec;
+}
 
 // The broker's count of write transactions so far and its writer's CPU time, asked as
 // Northshire's administrator.
@@ -123,9 +163,14 @@ v1::StatsReply WriterStats(const std::string& endpoint) {
 
 // Runs one measurement and counts the broker's commits during it.
 template <typename Measure>
-Figures Counting(const std::string& endpoint, Measure measure) {
+Figures Counting(const std::string& endpoint, pid_t broker, Measure measure) {
   const v1::StatsReply before = WriterStats(endpoint);
+  const int64_t broker_before = ProcessCpuUs(broker);
+  const int64_t bench_before = SelfCpuUs();
   Figures figures = measure();
+  figures.bench_cpu_us = SelfCpuUs() - bench_before;
+  const int64_t broker_after = ProcessCpuUs(broker);
+  figures.broker_cpu_us = broker_before >= 0 && broker_after >= 0 ? broker_after - broker_before : -1;
   const v1::StatsReply after = WriterStats(endpoint);
   figures.commits = after.write_transactions() - before.write_transactions();
   figures.writer_cpu_us = after.writer_cpu_us() - before.writer_cpu_us();
@@ -403,10 +448,10 @@ std::string FiguresJson(const Figures& f) {
   std::snprintf(out, sizeof out,
                 "{\"done\": %llu, \"retried\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, "
                 "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"commits\": %lld, \"per_commit\": %.1f, "
-                "\"writer_us_per_request\": %.2f}",
+                "\"writer_us_per_request\": %.2f, \"broker_cpu_us_per_request\": %.2f, \"bench_cpu_us_per_request\": %.2f}",
                 static_cast<unsigned long long>(f.done), static_cast<unsigned long long>(f.retried), f.seconds,
                 f.rate(), f.p50_ms, f.p99_ms, f.p999_ms, static_cast<long long>(f.commits), f.per_commit(),
-                f.writer_us_per_request());
+                f.writer_us_per_request(), f.broker_us_per_request(), f.bench_us_per_request());
   return out;
 }
 
@@ -461,20 +506,21 @@ int main(int argc, char** argv) {
     }
     endpoint = broker.endpoint();
   }
+  const pid_t broker_pid = broker.Running() ? broker.pid() : -1;
   Publishes proto(1, /*as_json=*/false);
   std::vector<Item> items;
   const Figures publish =
-      Counting(endpoint, [&] { return Throughput(endpoint, connections, window, seconds, proto, &items); });
+      Counting(endpoint, broker_pid, [&] { return Throughput(endpoint, connections, window, seconds, proto, &items); });
   Figures publish_json;
   if (with_json_path) {
     Publishes as_json(2, /*as_json=*/true);
     publish_json = Throughput(endpoint, connections, window, seconds, as_json, nullptr);
   }
   Publishes paced(3, /*as_json=*/false);
-  const Figures latency = Counting(endpoint, [&] { return AtFixedRate(endpoint, connections, rate, seconds, paced); });
+  const Figures latency = Counting(endpoint, broker_pid, [&] { return AtFixedRate(endpoint, connections, rate, seconds, paced); });
   // At most 100,000 acknowledgements: enough for a steady rate, and a bounded run.
   if (items.size() > 100000) items.resize(100000);
-  const Figures acks = Counting(endpoint, [&] { return Acknowledgements(endpoint, items, window); });
+  const Figures acks = Counting(endpoint, broker_pid, [&] { return Acknowledgements(endpoint, items, window); });
   broker.Stop();
 
   if (json) {
@@ -490,10 +536,11 @@ int main(int argc, char** argv) {
     std::printf("publishers:    %d connection(s) x %d in flight\n", connections, window);
     std::printf("SQLite one row per commit (WAL, FULL), same disk:   %8.0f /s\n", peer);
     std::printf("confirmed publishes:                                %8.0f /s  = %.2f x SQLite  (%llu in %.1f s, "
-                "retried %llu; p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each)\n",
+                "retried %llu; p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each; CPU per publish: "
+                "broker %.1f us, clients %.1f us)\n",
                 publish.rate(), publish.rate() / peer, static_cast<unsigned long long>(publish.done), publish.seconds,
                 static_cast<unsigned long long>(publish.retried), publish.p50_ms, publish.p99_ms, publish.per_commit(),
-                publish.writer_us_per_request());
+                publish.writer_us_per_request(), publish.broker_us_per_request(), publish.bench_us_per_request());
     if (with_json_path) {
       std::printf("confirmed publishes, notification as JSON:          %8.0f /s  (p50 %.2f ms, p99 %.2f ms)\n",
                   publish_json.rate(), publish_json.p50_ms, publish_json.p99_ms);
