@@ -1,6 +1,7 @@
 // The store: idempotent per (agency, id), many requests in one transaction, everything
 // still there after reopening, and the schema versioned.
 #include <gtest/gtest.h>
+#include <sodium.h>
 #include <unistd.h>
 
 #include <filesystem>
@@ -256,6 +257,24 @@ TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
   sqlite3_finalize(stmt);
   sqlite3_close(db);
   EXPECT_EQ(Store::SchemaVersion(), 4);
+}
+
+// The audit's hash is over a fixed text, each field "<length>:<value>;": stores written by
+// every earlier broker verify against it, so it may never change.
+TEST(AuditHashTest, IsSha256OverEachFieldLengthPrefixedInOrder) {
+  auto sha256 = [](const std::string& text) {
+    unsigned char digest[crypto_hash_sha256_BYTES];
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+    return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+  };
+  const std::string previous(32, '\x7f');
+  EXPECT_EQ(AuditHash(previous, 7, "d-1", 1700000000000, 2, "alice", "hv-north", "seen", ""),
+            sha256("32:" + previous + ";1:7;3:d-1;13:1700000000000;1:2;5:alice;8:hv-north;4:seen;"));
+  // The hub's own steps: no person, no note; and an empty first link.
+  EXPECT_EQ(AuditHash("", 1, "d-2", -5, 1, "", "mash", "", ""), sha256("0:;1:1;3:d-2;2:-5;1:1;0:;4:mash;0:;"));
+  // A gateway's action adds its name last.
+  EXPECT_EQ(AuditHash(previous, 12345, "d-3", 9, 4, "bob", "hv-south", "called mum", "dutyhub-web"),
+            sha256("32:" + previous + ";5:12345;3:d-3;1:9;1:4;3:bob;8:hv-south;10:called mum;11:dutyhub-web;"));
 }
 
 TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
