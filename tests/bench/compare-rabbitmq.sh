@@ -2,15 +2,27 @@
 # dutyhub against RabbitMQ, the same workload in the same run on the same machine and disk
 # (README.md beside this file): starts a private RabbitMQ node (Debian's rabbitmq-server) on
 # loopback, runs rabbitmq-bench (durable classic queue, persistent messages, publisher
-# confirms with the same window, consumers with manual acks) and dutyhub-bench, prints both
-# and the ratios, and stops what it started.
+# confirms with the same window, consumers with manual acks) and dutyhub-bench in turn,
+# `--rounds` times each (in the order ABBA..., so a slow spell of the shared host falls on
+# both), prints each round's figures and ratios and the medians, and stops what it started.
 #
-#   bash tests/bench/compare-rabbitmq.sh [--connections 4] [--window 32] [--seconds 10] [--rate 1000]
+#   bash tests/bench/compare-rabbitmq.sh [--rounds 3] [--connections 4] [--window 32] [--seconds 10] [--rate 1000]
 #   DUTYHUB_PRESET=ci bash tests/bench/compare-rabbitmq.sh   # use build-ci/ instead of build/
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
-args=("$@")
+rounds=3
+args=()
+while [ $# -gt 0 ]; do
+  case "$1" in
+    --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
+    --rounds=*) rounds=${1#--rounds=}; shift ;;
+    *) args+=("$1"); shift ;;
+  esac
+done
+case "$rounds" in
+  ''|*[!0-9]*|0) echo "compare: --rounds must be a whole number of at least 1, not '$rounds'"; exit 2 ;;
+esac
 
 # What the comparison needs beyond the build: RabbitMQ and its C client.
 missing=()
@@ -68,32 +80,65 @@ if [ -z "$started" ]; then
   echo "compare: RabbitMQ did not start:"; tail -30 "$work/rabbitmq/server.out"; exit 1
 fi
 
-echo "== dutyhub-bench"
-"$bin/tests/dutyhub-bench" --json --dir "$work/dutyhub" "${args[@]}" > "$work/dutyhub.json"
-bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["notification_bytes"])' "$work/dutyhub.json")
-echo "== rabbitmq-bench (messages of $bytes bytes)"
-"$bin/tests/rabbitmq-bench" --port "$port" --bytes "$bytes" "${args[@]}" > "$work/rabbitmq.json"
+run_dutyhub() {
+  echo "== round $1: dutyhub-bench"
+  "$bin/tests/dutyhub-bench" --json --dir "$work/dutyhub" ${args[@]+"${args[@]}"} > "$work/dutyhub-$1.json"
+}
+run_rabbitmq() {
+  # Messages of the size dutyhub's bench measured for its notifications (the same each run).
+  local bytes
+  bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["notification_bytes"])' "$work/dutyhub-1.json")
+  echo "== round $1: rabbitmq-bench (messages of $bytes bytes)"
+  "$bin/tests/rabbitmq-bench" --port "$port" --bytes "$bytes" ${args[@]+"${args[@]}"} > "$work/rabbitmq-$1.json"
+}
+for round in $(seq "$rounds"); do
+  if [ $((round % 2)) -eq 1 ]; then run_dutyhub "$round"; run_rabbitmq "$round"
+  else run_rabbitmq "$round"; run_dutyhub "$round"; fi
+done
 stop_rabbitmq
 trap - EXIT
 
-python3 - "$work/dutyhub.json" "$work/rabbitmq.json" <<'PY'
-import json, sys
-d = json.load(open(sys.argv[1]))
-r = json.load(open(sys.argv[2]))
+python3 - "$work" "$rounds" <<'PY'
+import json, statistics, sys
+work, rounds = sys.argv[1], int(sys.argv[2])
+runs = [(json.load(open("%s/dutyhub-%d.json" % (work, i))), json.load(open("%s/rabbitmq-%d.json" % (work, i))))
+        for i in range(1, rounds + 1)]
+d0 = runs[0][0]
+# (name, figure's path, lower is better)
+figures = [
+    ("confirmed publishes per second", ("publish", "per_second"), False),
+    ("publish-to-confirm p50 ms at %d/s" % d0["fixed_rate"], ("latency_at_fixed_rate", "p50_ms"), True),
+    ("publish-to-confirm p99 ms at %d/s" % d0["fixed_rate"], ("latency_at_fixed_rate", "p99_ms"), True),
+    ("publish-to-confirm p99.9 ms at %d/s" % d0["fixed_rate"], ("latency_at_fixed_rate", "p999_ms"), True),
+    ("acknowledgements (consume-and-ack) per second", ("acknowledge", "per_second"), False),
+]
+def value(run, path):
+    return run[path[0]][path[1]]
+def ratio(a, b, lower_better):
+    if not a or not b:
+        return float("nan")
+    return b / a if lower_better else a / b
 print()
-print("same machine, same disk, same run: %d connections x %d in flight, %d-byte messages"
-      % (d["connections"], d["window"], d["notification_bytes"]))
-print("%-48s %14s %14s %8s" % ("", "dutyhub", "RabbitMQ", "ratio"))
-def row(name, a, b, better_low=False):
-    ratio = (b / a if better_low else a / b) if a and b else float("nan")
-    print("%-48s %14.2f %14.2f %7.2fx" % (name, a, b, ratio))
-row("confirmed publishes per second", d["publish"]["per_second"], r["publish"]["per_second"])
-row("publish-to-confirm p50 ms at %d/s" % d["fixed_rate"], d["latency_at_fixed_rate"]["p50_ms"], r["latency_at_fixed_rate"]["p50_ms"], True)
-row("publish-to-confirm p99 ms at %d/s" % d["fixed_rate"], d["latency_at_fixed_rate"]["p99_ms"], r["latency_at_fixed_rate"]["p99_ms"], True)
-row("publish-to-confirm p99.9 ms at %d/s" % d["fixed_rate"], d["latency_at_fixed_rate"]["p999_ms"], r["latency_at_fixed_rate"]["p999_ms"], True)
-row("acknowledgements (consume-and-ack) per second", d["acknowledge"]["per_second"], r["acknowledge"]["per_second"])
+print("same machine, same disk, same run: %d connections x %d in flight, %d-byte messages, %d round(s)"
+      % (d0["connections"], d0["window"], d0["notification_bytes"], rounds))
+for i, (d, r) in enumerate(runs, 1):
+    print()
+    print("round %d %-40s %14s %14s %8s" % (i, "", "dutyhub", "RabbitMQ", "ratio"))
+    for name, path, low in figures:
+        a, b = value(d, path), value(r, path)
+        print("%-48s %14.2f %14.2f %7.2fx" % (name, a, b, ratio(a, b, low)))
+print()
+print("%-48s %14s %14s %8s" % ("median of the rounds", "dutyhub", "RabbitMQ", "ratio"))
+medians = {}
+for name, path, low in figures:
+    a = statistics.median(value(d, path) for d, _ in runs)
+    b = statistics.median(value(r, path) for _, r in runs)
+    # The ratio is the median of each round's own ratio: the two ran minutes apart at most.
+    k = statistics.median(ratio(value(d, path), value(r, path), low) for d, r in runs)
+    medians[path[0] + "." + path[1]] = {"dutyhub": a, "rabbitmq": b, "ratio": k}
+    print("%-48s %14.2f %14.2f %7.2fx" % (name, a, b, k))
 print("(ratio: how many times better dutyhub is; SQLite one row per commit on this disk: %.0f/s)"
-      % d["sqlite_one_row_per_commit_per_second"])
-print(json.dumps({"dutyhub": d, "rabbitmq": r}))
+      % statistics.median(d["sqlite_one_row_per_commit_per_second"] for d, _ in runs))
+print(json.dumps({"rounds": [{"dutyhub": d, "rabbitmq": r} for d, r in runs], "medians": medians}))
 PY
 rm -rf "$work"
