@@ -221,28 +221,67 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   std::vector<std::string> confirmed;
   std::string refusal;
   int n = 0;
-  for (; n < 5000 && refusal.empty(); ++n) {
+  // What a refused commit leaves free, the filler takes: a smaller commit (the engine's
+  // step) could fit in it otherwise.
+  auto fill_the_rest = [&] {
+    std::ofstream out(filler, std::ios::binary | std::ios::app);
+    std::string block(4096, 'x');
+    while (out.write(block.data(), static_cast<std::streamsize>(block.size())) && out.flush()) {
+    }
+  };
+  // Publishes until one is refused, then again after a pause, until even that one is. A
+  // refusal can be followed by commits that fit: once the checkpointer has copied the log,
+  // the log starts over in the space its file already holds. Only when the database file
+  // cannot grow for the copy either is the disk full for good.
+  for (int pauses = 0; pauses < 20; ++pauses) {
+    refusal.clear();
+    for (; n < 5000 && refusal.empty(); ++n) {
+      v1::Request request;
+      request.mutable_send()->set_notification_json(notifications.With(Notifications::Id(0, n)));
+      auto reply = client.Call(request, std::chrono::seconds(5));
+      ASSERT_TRUE(reply.ok());
+      if (reply->status().code() == v1::Status::OK) {
+        confirmed.push_back(Notifications::Id(0, n));
+      } else {
+        EXPECT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
+        refusal = reply->status().message();
+      }
+    }
+    ASSERT_FALSE(refusal.empty()) << "the disk never filled";
+    EXPECT_NE(refusal.find("disk space"), std::string::npos) << refusal;
+    fill_the_rest();
+    std::this_thread::sleep_for(std::chrono::milliseconds(500));
     v1::Request request;
     request.mutable_send()->set_notification_json(notifications.With(Notifications::Id(0, n)));
     auto reply = client.Call(request, std::chrono::seconds(5));
     ASSERT_TRUE(reply.ok());
-    if (reply->status().code() == v1::Status::OK) {
-      confirmed.push_back(Notifications::Id(0, n));
-    } else {
+    ++n;
+    if (reply->status().code() != v1::Status::OK) {
       EXPECT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
-      refusal = reply->status().message();
+      break;
     }
+    confirmed.push_back(Notifications::Id(0, n - 1));
   }
-  ASSERT_FALSE(refusal.empty()) << "the disk never filled";
-  EXPECT_NE(refusal.find("disk space"), std::string::npos) << refusal;
   const std::string refused_id = Notifications::Id(0, n - 1);
-  // The escalation falls due now: the writer must wait for space, not spin on it.
-  EXPECT_EQ(broker.Cli("frank", {"admin", "advance-clock", "20m"}).exit_code, 5) << "the engine cannot commit its step";
+  // The escalation falls due now. Its step is refused (UNAVAILABLE, exit 5) when its commit
+  // does not fit, and the writer waits for space instead of spinning on it; but it may fit
+  // in log space that a refused, larger commit left written (measured under load: about one
+  // run in three), and then it is taken at once. Either way it is taken exactly once, below.
+  const CommandResult advanced = broker.Cli("frank", {"admin", "advance-clock", "20m"});
+  EXPECT_TRUE(advanced.exit_code == 5 || advanced.exit_code == 0) << advanced.err << "\n" << broker.log();
   std::this_thread::sleep_for(std::chrono::seconds(2));
   const std::string log = broker.log();
-  size_t said = 0;
-  for (size_t at = log.find("the disk is full"); at != std::string::npos; at = log.find("the disk is full", at + 1)) ++said;
-  EXPECT_EQ(said, 1u) << "said once per episode, not once per attempt";
+  auto count = [&](const std::string& text) {
+    size_t said = 0;
+    for (size_t at = log.find(text); at != std::string::npos; at = log.find(text, at + 1)) ++said;
+    return said;
+  };
+  // Said once per episode, not once per attempt: an episode ends with "disk space again"
+  // (space the checkpointer's copy gave back may end one before the filler is removed).
+  const size_t full = count("the disk is full"), space_again = count("there is disk space again");
+  EXPECT_GE(full, 1u);
+  EXPECT_TRUE(full == space_again || full == space_again + 1)
+      << full << " said full, " << space_again << " said space again\n" << log;
   // Reads go on.
   CommandResult inbox = broker.Cli("sam", {"inbox", "school-nursing"});
   EXPECT_EQ(inbox.exit_code, 0) << inbox.err;
