@@ -1,30 +1,66 @@
 #include "broker/store.h"
 
+#include <openssl/evp.h>
 #include <sodium.h>
 
 #include <array>
+#include <charconv>
+#include <memory>
+#include <string_view>
 
 namespace dutyhub {
+
+namespace {
+
+// SHA-256 by OpenSSL's libcrypto, which uses the CPU's SHA instructions (measured: 0.3 us
+// for an event's 200 bytes against libsodium's 0.9 us; an acknowledgement records one event,
+// and hashing it was about a twentieth of its writer time). Should libcrypto ever refuse
+// (it allocates one context per thread), libsodium computes the same digest.
+std::string Sha256(std::string_view text) {
+  static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  unsigned int size = 0;
+  const bool hashed = kSha256 != nullptr && context != nullptr &&
+                      EVP_DigestInit_ex(context.get(), kSha256, nullptr) == 1 &&
+                      EVP_DigestUpdate(context.get(), text.data(), text.size()) == 1 &&
+                      EVP_DigestFinal_ex(context.get(), digest, &size) == 1 && size == sizeof digest;
+  if (!hashed) crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+}  // namespace
 
 std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
                       int event, const std::string& by, const std::string& inbox, const std::string& note,
                       const std::string& via) {
-  // Every field length-prefixed, so no two different rows hash the same text.
-  std::string text;
-  auto field = [&](const std::string& value) { text += std::to_string(value.size()) + ":" + value + ";"; };
+  // Every field length-prefixed ("<length>:<value>;"), so no two different rows hash the same
+  // text (AuditHashTest pins it: stores written by every earlier broker verify against it).
+  // Written into one buffer per thread, kept between calls: building the text a string per
+  // field was a third of the hash's cost, most of it allocations.
+  thread_local std::string text;
+  text.clear();
+  auto field = [&](std::string_view value) {
+    char length[24];
+    const char* end = std::to_chars(length, length + sizeof length, value.size()).ptr;
+    text.append(length, static_cast<size_t>(end - length)).append(1, ':').append(value).append(1, ';');
+  };
+  auto number = [&](int64_t value) {
+    char digits[24];
+    const char* end = std::to_chars(digits, digits + sizeof digits, value).ptr;
+    field(std::string_view(digits, static_cast<size_t>(end - digits)));
+  };
   field(previous);
-  field(std::to_string(seq));
+  number(seq);
   field(delivery_id);
-  field(std::to_string(at));
-  field(std::to_string(event));
+  number(at);
+  number(event);
   field(by);
   field(inbox);
   field(note);
   // Only when set, so every row written before there was a `via` hashes as it did.
   if (!via.empty()) field(via);
-  unsigned char digest[crypto_hash_sha256_BYTES];
-  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+  return Sha256(text);
 }
 
 namespace {

@@ -13,7 +13,7 @@ packages=(
   libyaml-cpp-dev libcli11-dev
   libhowardhinnant-date-dev tzdata
   nlohmann-json3-dev
-  libsodium-dev
+  libsodium-dev libssl-dev
   libjemalloc-dev
   libcpp-httplib-dev
   python3
