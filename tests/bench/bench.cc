@@ -16,6 +16,8 @@
 
 #include <algorithm>
 #include <chrono>
+#include <csignal>
+#include <cstdlib>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -550,6 +552,13 @@ int main(int argc, char** argv) {
     endpoint = broker.endpoint();
   }
   const pid_t broker_pid = broker.Running() ? broker.pid() : -1;
+  // The bench gives up with std::exit when the broker answers what it should not, which runs
+  // no destructor: the broker it started must not be left running behind it.
+  static pid_t started_broker = -1;
+  started_broker = broker_pid;
+  std::atexit([] {
+    if (started_broker > 0) ::kill(started_broker, SIGKILL);
+  });
   Publishes proto(1, /*as_json=*/false);
   std::vector<Item> items;
   const Figures publish =
@@ -564,6 +573,7 @@ int main(int argc, char** argv) {
   // At most 100,000 acknowledgements: enough for a steady rate, and a bounded run.
   if (items.size() > 100000) items.resize(100000);
   const Figures acks = Counting(endpoint, broker_pid, [&] { return Acknowledgements(endpoint, items, window); });
+  started_broker = -1;
   broker.Stop();
 
   if (json) {
