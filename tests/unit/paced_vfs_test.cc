@@ -1,5 +1,5 @@
 // The paced checkpoint VFS (broker/paced_vfs.h): a checkpoint through it hands the disk its
-// copy a megabyte at a time and keeps every row; a failure the kernel reports while it
+// copy a little at a time (256 KiB) and keeps every row; a failure the kernel reports while it
 // waits fails the checkpoint, so nothing unsynced is counted copied; a file system that
 // cannot start writes early is simply not paced.
 #include "broker/paced_vfs.h"
