@@ -14,8 +14,9 @@ namespace {
 
 // SHA-256 by OpenSSL's libcrypto, which uses the CPU's SHA instructions (measured: 0.3 us
 // for an event's 200 bytes against libsodium's 0.9 us; an acknowledgement records one event,
-// and hashing it was about a twentieth of its writer time). Should libcrypto ever refuse
-// (it allocates one context per thread), libsodium computes the same digest.
+// and building and hashing its text was about 7% of the writer's time per acknowledgement).
+// Should libcrypto ever refuse (it allocates one context per thread), libsodium computes
+// the same digest.
 std::string Sha256(std::string_view text) {
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
   thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
@@ -37,7 +38,8 @@ std::string AuditHash(const std::string& previous, int64_t seq, const std::strin
   // Every field length-prefixed ("<length>:<value>;"), so no two different rows hash the same
   // text (AuditHashTest pins it: stores written by every earlier broker verify against it).
   // Written into one buffer per thread, kept between calls: building the text a string per
-  // field was a third of the hash's cost, most of it allocations.
+  // field was about a quarter of the hash's cost, most of it allocations. (Measured whole:
+  // 0.27-0.29 us per event against 0.98-1.04 us before.)
   thread_local std::string text;
   text.clear();
   auto field = [&](std::string_view value) {
