@@ -16,10 +16,11 @@ namespace dutyhub {
 namespace {
 
 constexpr char kName[] = "dutyhub-paced-checkpoints";
-// PostgreSQL's default for checkpoint_flush_after on Linux. Against a megabyte, in six
-// interleaved pairs of dutyhub-bench runs on this machine's shared disk, the p99 at 1,000
-// publishes a second was 1.5-6.0 ms (median 1.9) against 1.4-11.6 ms (median 2.7), with
-// publishes and acknowledgements alike: a commit's sync queues behind a quarter as much.
+// PostgreSQL's default for checkpoint_flush_after on Linux: a commit's sync queues behind a
+// quarter as much as with a megabyte. In eight interleaved pairs of dutyhub-bench runs on
+// this machine's shared disk, the p99 at 1,000 publishes a second was lower in five, higher
+// in two (one a stall of the disk: 107 ms against 5.2), median 1.9 against 2.9 ms; publishes
+// and acknowledgements alike.
 constexpr sqlite3_int64 kPacedBytes = 256 << 10;
 
 sqlite3_vfs* system_vfs = nullptr;
