@@ -489,14 +489,18 @@ double SqliteOneRowPerCommit(const std::filesystem::path& dir, double seconds, s
 }
 
 std::string FiguresJson(const Figures& f) {
+  // Unknown (a broker of someone else's, --broker) is null, not a figure of 0.
+  char known[32] = "null";
+  if (f.broker_cpu_us >= 0) std::snprintf(known, sizeof known, "%.2f", f.broker_us_per_request());
+  const std::string broker = known;
   char out[512];
   std::snprintf(out, sizeof out,
                 "{\"done\": %llu, \"retried\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, "
                 "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"commits\": %lld, \"per_commit\": %.1f, "
-                "\"writer_us_per_request\": %.2f, \"broker_cpu_us_per_request\": %.2f, \"bench_cpu_us_per_request\": %.2f}",
+                "\"writer_us_per_request\": %.2f, \"broker_cpu_us_per_request\": %s, \"bench_cpu_us_per_request\": %.2f}",
                 static_cast<unsigned long long>(f.done), static_cast<unsigned long long>(f.retried), f.seconds,
                 f.rate(), f.p50_ms, f.p99_ms, f.p999_ms, static_cast<long long>(f.commits), f.per_commit(),
-                f.writer_us_per_request(), f.broker_us_per_request(), f.bench_us_per_request());
+                f.writer_us_per_request(), broker.c_str(), f.bench_us_per_request());
   return out;
 }
 

@@ -20,9 +20,9 @@ while [ $# -gt 0 ]; do
     *) args+=("$1"); shift ;;
   esac
 done
-case "$rounds" in
-  ''|*[!0-9]*|0) echo "compare: --rounds must be a whole number of at least 1, not '$rounds'"; exit 2 ;;
-esac
+if ! [[ "$rounds" =~ ^[1-9][0-9]*$ ]]; then
+  echo "compare: --rounds must be a whole number of at least 1, not '$rounds'"; exit 2
+fi
 
 # What the comparison needs beyond the build: RabbitMQ and its C client.
 missing=()
@@ -134,7 +134,8 @@ for name, path, low in figures:
     a = statistics.median(value(d, path) for d, _ in runs)
     b = statistics.median(value(r, path) for _, r in runs)
     # The ratio is the median of each round's own ratio: the two ran minutes apart at most.
-    k = statistics.median(ratio(value(d, path), value(r, path), low) for d, r in runs)
+    ratios = [k for k in (ratio(value(d, path), value(r, path), low) for d, r in runs) if k == k]  # not NaN
+    k = statistics.median(ratios) if ratios else float("nan")
     medians[path[0] + "." + path[1]] = {"dutyhub": a, "rabbitmq": b, "ratio": k}
     print("%-48s %14.2f %14.2f %7.2fx" % (name, a, b, k))
 print("(ratio: how many times better dutyhub is; SQLite one row per commit on this disk: %.0f/s)"
