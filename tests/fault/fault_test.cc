@@ -269,8 +269,8 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   const std::string refused_id = Notifications::Id(0, n - 1);
   // The escalation falls due now. Its step is refused (UNAVAILABLE, exit 5) when its commit
   // does not fit, and the writer waits for space instead of spinning on it; but it may fit
-  // in log space that a refused, larger commit left written (measured under load: about one
-  // run in three), and then it is taken at once. Either way it is taken exactly once, below.
+  // in log space that a refused, larger commit left written (seen in repeated runs under
+  // load), and then it is taken at once. Either way it is taken exactly once, below.
   const CommandResult advanced = broker.Cli("frank", {"admin", "advance-clock", "20m"});
   EXPECT_TRUE(advanced.exit_code == 5 || advanced.exit_code == 0) << advanced.err << "\n" << broker.log();
   auto mash_managers_hold = [&] { return broker.Cli("erin", {"inbox", "mash-managers"}).Json()["items"].size(); };
