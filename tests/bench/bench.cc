@@ -21,6 +21,7 @@
 #include <deque>
 #include <filesystem>
 #include <fstream>
+#include <iomanip>
 #include <iostream>
 #include <iterator>
 #include <map>
@@ -388,11 +389,20 @@ Figures Throughput(const std::string& endpoint, int connections, int window, dou
 
 // Open loop: one publish due every 1/rate s, over `connections` connections in turn, for
 // `seconds`; latency from when each was due to its confirmation.
-Figures AtFixedRate(const std::string& endpoint, int connections, double rate, double seconds, Publishes& publishes) {
+// With `trace`, each confirmation's due time (ms after the start) and latency go to it, one
+// line each, after a first line "# start MS" (CLOCK_MONOTONIC, as `perf trace -T` and
+// `perf record -k CLOCK_MONOTONIC` print): where in the run the slow ones fell, to set
+// beside what the broker's threads and the disk were doing then.
+Figures AtFixedRate(const std::string& endpoint, int connections, double rate, double seconds,
+                    Publishes& publishes, std::ostream* trace) {
   Pipeline pipeline(endpoint, static_cast<size_t>(connections));
   std::vector<double> latencies;
   Figures figures;
   const auto start = Clock::now();
+  if (trace != nullptr) {
+    const double start_ms = std::chrono::duration<double, std::milli>(start.time_since_epoch()).count();
+    *trace << std::fixed << std::setprecision(3) << "# start " << start_ms << '\n';
+  }
   const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   const uint64_t total = static_cast<uint64_t>(rate * seconds);
   uint64_t sent = 0;
@@ -407,6 +417,10 @@ Figures AtFixedRate(const std::string& endpoint, int connections, double rate, d
                                               : Clock::duration(std::chrono::milliseconds(100));
     pipeline.Poll(wait, figures, [&](const Pipeline::Sent& s, const v1::Reply&) {
       latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s.due).count());
+      if (trace != nullptr) {
+        *trace << std::chrono::duration<double, std::milli>(s.due - start).count() << ' '
+               << latencies.back() << '\n';
+      }
       ++figures.done;
     });
   }
@@ -516,6 +530,7 @@ int main(int argc, char** argv) {
   bool json = false;
   bool with_json_path = false;
   std::string endpoint;
+  std::string latency_trace;
   app.add_option("--connections", connections, "agency connections publishing at once")->check(CLI::Range(1, 64));
   app.add_option("--window", window, "requests in flight per connection")->check(CLI::Range(1, 1024));
   app.add_option("--seconds", seconds, "how long each measurement runs")->check(CLI::PositiveNumber);
@@ -524,7 +539,17 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON document");
   app.add_flag("--also-json-payload", with_json_path, "also measure notifications sent as JSON (the broker parses)");
   app.add_option("--broker", endpoint, "use this running broker (--insecure-dev) instead of starting one");
+  app.add_option("--latency-trace", latency_trace,
+                 "write each fixed-rate publish's due time and latency (ms), one per line");
   CLI11_PARSE(app, argc, argv);
+  std::ofstream trace;
+  if (!latency_trace.empty()) {
+    trace.open(latency_trace);
+    if (!trace) {
+      std::cerr << "bench: cannot write " << latency_trace << "\n";
+      return 2;
+    }
+  }
 
   std::filesystem::path base = std::filesystem::absolute(dir);
   std::filesystem::remove_all(base);
@@ -573,7 +598,10 @@ int main(int argc, char** argv) {
     publish_json = Throughput(endpoint, connections, window, seconds, as_json, nullptr);
   }
   Publishes paced(3, /*as_json=*/false);
-  const Figures latency = Counting(endpoint, broker_pid, [&] { return AtFixedRate(endpoint, connections, rate, seconds, paced); });
+  std::ostream* to_trace = trace.is_open() ? &trace : nullptr;
+  const Figures latency = Counting(endpoint, broker_pid, [&] {
+    return AtFixedRate(endpoint, connections, rate, seconds, paced, to_trace);
+  });
   // At most 100,000 acknowledgements: enough for a steady rate, and a bounded run.
   if (items.size() > 100000) items.resize(100000);
   const Figures acks = Counting(endpoint, broker_pid, [&] { return Acknowledgements(endpoint, items, window); });
