@@ -98,6 +98,7 @@ struct Figures {
   uint64_t retried = 0;
   double seconds = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
+  int connections = 0;  // the connections that sent the requests
   int64_t commits = 0;  // the writer's transactions meanwhile: requests per commit is done / commits
   int64_t writer_cpu_us = 0;  // CPU time the broker's writer thread used meanwhile
   int64_t broker_cpu_us = 0;  // CPU time the whole broker process used meanwhile (-1: not known)
@@ -443,6 +444,7 @@ Figures Acknowledgements(const std::string& endpoint, const std::vector<Item>& i
   for (const auto& entry : by_person) people.push_back(entry.first);
   Pipeline pipeline(endpoint, people.size());
   Figures figures;
+  figures.connections = static_cast<int>(people.size());
   std::vector<double> latencies;
   uint64_t next = 1;
   auto send_next = [&](size_t socket) {
@@ -614,7 +616,8 @@ int main(int argc, char** argv) {
               << ", \"sqlite_one_row_per_commit_per_second\": " << peer << ", \"publish\": " << FiguresJson(publish)
               << (with_json_path ? ", \"publish_json_payload\": " + FiguresJson(publish_json) : std::string())
               << ", \"fixed_rate\": " << rate << ", \"latency_at_fixed_rate\": " << FiguresJson(latency)
-              << ", \"acknowledge\": " << FiguresJson(acks) << "}\n";
+              << ", \"acknowledge\": " << FiguresJson(acks)
+              << ", \"acknowledging_connections\": " << acks.connections << "}\n";
   } else {
     std::printf("notifications: the 7 valid samples with fresh ids, %.0f bytes of JSON on average, sent as protobuf\n",
                 proto.average_bytes());
@@ -634,10 +637,10 @@ int main(int argc, char** argv) {
                 "(%llu confirmed; %.1f per commit)\n",
                 rate, latency.p50_ms, latency.p99_ms, latency.p999_ms, static_cast<unsigned long long>(latency.done),
                 latency.per_commit());
-    std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s; p50 %.2f ms, p99 %.2f ms; "
-                "%.1f per commit, writer %.1f us each)\n",
-                acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.p50_ms, acks.p99_ms,
-                acks.per_commit(), acks.writer_us_per_request());
+    std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s by %d connections; "
+                "p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each)\n",
+                acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.connections,
+                acks.p50_ms, acks.p99_ms, acks.per_commit(), acks.writer_us_per_request());
   }
   std::filesystem::remove_all(base);
   return 0;

@@ -85,11 +85,15 @@ run_dutyhub() {
   "$bin/tests/dutyhub-bench" --json --dir "$work/dutyhub" ${args[@]+"${args[@]}"} > "$work/dutyhub-$1.json"
 }
 run_rabbitmq() {
-  # Messages of the size dutyhub's bench measured for its notifications (the same each run).
-  local bytes
+  # Messages of the size dutyhub's bench measured for its notifications, and as many
+  # consumer connections as it had duty workers acknowledging (the same each run).
+  local bytes consumers
   bytes=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["notification_bytes"])' "$work/dutyhub-1.json")
-  echo "== round $1: rabbitmq-bench (messages of $bytes bytes)"
-  "$bin/tests/rabbitmq-bench" --port "$port" --bytes "$bytes" ${args[@]+"${args[@]}"} > "$work/rabbitmq-$1.json"
+  consumers=$(python3 -c 'import json,sys; print(json.load(open(sys.argv[1]))["acknowledging_connections"])' \
+    "$work/dutyhub-1.json")
+  echo "== round $1: rabbitmq-bench (messages of $bytes bytes, $consumers consumers)"
+  "$bin/tests/rabbitmq-bench" --port "$port" --bytes "$bytes" --consumers "$consumers" ${args[@]+"${args[@]}"} \
+    > "$work/rabbitmq-$1.json"
 }
 for round in $(seq "$rounds"); do
   if [ $((round % 2)) -eq 1 ]; then run_dutyhub "$round"; run_rabbitmq "$round"

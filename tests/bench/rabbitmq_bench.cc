@@ -2,7 +2,8 @@
 // team would otherwise pick, for tests/bench/compare-rabbitmq.sh: N publisher connections
 // to one durable classic queue, persistent messages of the samples' size, publisher
 // confirms with the same window in flight; latency at the same fixed rate; then consumers
-// with manual acknowledgements, one ack per message, the same window as prefetch.
+// with manual acknowledgements, one ack per message, the same window as prefetch, on as many
+// connections as dutyhub-bench's duty workers (--consumers, which compare-rabbitmq.sh sets).
 // Through librabbitmq (rabbitmq-c), Debian's C client. Prints one JSON document.
 #include <amqp.h>
 #include <amqp_tcp_socket.h>
@@ -34,6 +35,7 @@ struct Options {
   int port = 5672;
   std::string queue = "dutyhub-bench";
   int connections = 4;
+  int consumers = 0;  // consumer connections; 0: as many as `connections`
   int window = 32;
   double seconds = 10;
   double rate = 1000;
@@ -187,13 +189,14 @@ Figures AtFixedRate(const Options& o) {
   return figures;
 }
 
-// Consumers with manual acks, one per message, `window` prefetched, until `total` are acked.
-Figures ConsumeAndAck(const Options& o, uint64_t total) {
+// `consumers` connections with manual acks, one per message, `window` prefetched each,
+// until `total` are acked.
+Figures ConsumeAndAck(const Options& o, int consumers, uint64_t total) {
   Figures figures;
   std::atomic<uint64_t> acked{0};
   const auto start = Clock::now();
   std::vector<std::thread> threads;
-  for (int i = 0; i < o.connections; ++i) {
+  for (int i = 0; i < consumers; ++i) {
     threads.emplace_back([&] {
       Connection c(o);
       amqp_basic_qos(c.get(), 1, 0, static_cast<uint16_t>(o.window), 0);
@@ -227,6 +230,9 @@ int main(int argc, char** argv) {
   app.add_option("--host", o.host);
   app.add_option("--port", o.port);
   app.add_option("--connections", o.connections)->check(CLI::Range(1, 64));
+  app.add_option("--consumers", o.consumers,
+                 "consumer connections acknowledging (dutyhub-bench: one per duty worker); default --connections")
+      ->check(CLI::Range(1, 64));
   app.add_option("--window", o.window)->check(CLI::Range(1, 1024));
   app.add_option("--seconds", o.seconds)->check(CLI::PositiveNumber);
   app.add_option("--rate", o.rate)->check(CLI::PositiveNumber);
@@ -238,10 +244,12 @@ int main(int argc, char** argv) {
   const Figures latency = AtFixedRate(o);
   // Consume what the throughput run stored, at most 100,000, as dutyhub-bench acknowledges.
   const uint64_t to_ack = std::min<uint64_t>(publish.done, 100000);
-  const Figures acks = ConsumeAndAck(o, to_ack);
+  const int consumers = o.consumers > 0 ? o.consumers : o.connections;
+  const Figures acks = ConsumeAndAck(o, consumers, to_ack);
   DeclareQueue(o);  // leaves the queue empty
   std::cout << "{\"connections\": " << o.connections << ", \"window\": " << o.window << ", \"message_bytes\": " << o.bytes
             << ", \"publish\": " << publish.Json() << ", \"fixed_rate\": " << o.rate
-            << ", \"latency_at_fixed_rate\": " << latency.Json() << ", \"acknowledge\": " << acks.Json() << "}\n";
+            << ", \"latency_at_fixed_rate\": " << latency.Json() << ", \"acknowledge\": " << acks.Json()
+            << ", \"acknowledging_connections\": " << consumers << "}\n";
   return 0;
 }
