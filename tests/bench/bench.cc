@@ -284,15 +284,19 @@ class Publishes {
         std::cerr << "bench: a sample does not parse\n";
         std::exit(1);
       }
-      v1::Request request;
-      request.set_as(sample.agency);
-      if (as_json_) {
-        request.mutable_send()->set_notification_json(WithId(sample.json, kPlaceholder));
-      } else {
-        *request.mutable_send()->mutable_notification() = parsed;
-        request.mutable_send()->mutable_notification()->set_id(kPlaceholder);
-      }
-      Template t{request.SerializeAsString(), 0};
+      // The sample's request with `id`, built whole.
+      auto request_with = [&](const std::string& id) {
+        v1::Request request;
+        request.set_as(sample.agency);
+        if (as_json_) {
+          request.mutable_send()->set_notification_json(WithId(sample.json, id));
+        } else {
+          *request.mutable_send()->mutable_notification() = parsed;
+          request.mutable_send()->mutable_notification()->set_id(id);
+        }
+        return request;
+      };
+      Template t{request_with(kPlaceholder).SerializeAsString(), 0};
       t.id_at = t.bytes.find(kPlaceholder);
       if (t.id_at == std::string::npos || t.bytes.find(kPlaceholder, t.id_at + 1) != std::string::npos) {
         std::cerr << "bench: a sample's request does not hold its id once\n";
@@ -300,19 +304,13 @@ class Publishes {
       }
       templates_.push_back(std::move(t));
       // What the broker reads must be the request the sample makes serialized whole, with a
-      // fresh id and the correlation id set.
-      const uint64_t correlation = templates_.size() * samples_.size() + templates_.size() - 1;
+      // fresh id and the correlation id set. (Next picks this sample's template: the
+      // correlation id is congruent to its index.)
+      const uint64_t correlation = samples_.size() + templates_.size() - 1;
       const std::string bytes = Next(correlation);
       const std::string id = bytes.substr(bytes.size() - templates_.back().bytes.size() + templates_.back().id_at, 36);
-      v1::Request whole;
+      v1::Request whole = request_with(id);
       whole.set_correlation_id(correlation);
-      whole.set_as(sample.agency);
-      if (as_json_) {
-        whole.mutable_send()->set_notification_json(WithId(sample.json, id));
-      } else {
-        *whole.mutable_send()->mutable_notification() = parsed;
-        whole.mutable_send()->mutable_notification()->set_id(id);
-      }
       v1::Request sent;
       if (id == kPlaceholder || !sent.ParseFromString(bytes) ||
           !google::protobuf::util::MessageDifferencer::Equals(sent, whole)) {

@@ -233,36 +233,36 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   // refusal can be followed by commits that fit: once the checkpointer has copied the log,
   // the log starts over in the space its file already holds. Only when the database file
   // cannot grow for the copy either is the disk full for good.
+  // Publishes the next notification: "" when it is confirmed, else the refusal's reason.
+  auto publish = [&]() -> std::string {
+    const std::string id = Notifications::Id(0, n++);
+    v1::Request request;
+    request.mutable_send()->set_notification_json(notifications.With(id));
+    auto reply = client.Call(request, std::chrono::seconds(5));
+    if (!reply.ok()) {
+      ADD_FAILURE() << "no answer to " << id;
+      return "no answer";
+    }
+    if (reply->status().code() == v1::Status::OK) {
+      confirmed.push_back(id);
+      return "";
+    }
+    EXPECT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
+    return reply->status().message().empty() ? "(no reason)" : reply->status().message();
+  };
   bool full_for_good = false;
   for (int pauses = 0; pauses < 20 && !full_for_good; ++pauses) {
-    refusal.clear();
-    for (; n < 5000 && refusal.empty(); ++n) {
-      v1::Request request;
-      request.mutable_send()->set_notification_json(notifications.With(Notifications::Id(0, n)));
-      auto reply = client.Call(request, std::chrono::seconds(5));
-      ASSERT_TRUE(reply.ok());
-      if (reply->status().code() == v1::Status::OK) {
-        confirmed.push_back(Notifications::Id(0, n));
-      } else {
-        EXPECT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
-        refusal = reply->status().message();
-      }
-    }
+    do {
+      refusal = publish();
+    } while (refusal.empty() && n < 5000);
     ASSERT_FALSE(refusal.empty()) << "the disk never filled";
     EXPECT_NE(refusal.find("disk space"), std::string::npos) << refusal;
     fill_the_rest();
     std::this_thread::sleep_for(std::chrono::milliseconds(500));
-    v1::Request request;
-    request.mutable_send()->set_notification_json(notifications.With(Notifications::Id(0, n)));
-    auto reply = client.Call(request, std::chrono::seconds(5));
-    ASSERT_TRUE(reply.ok());
-    ++n;
-    if (reply->status().code() != v1::Status::OK) {
-      EXPECT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
-      EXPECT_NE(reply->status().message().find("disk space"), std::string::npos) << reply->status().message();
+    const std::string after_pause = publish();
+    if (!after_pause.empty()) {
+      EXPECT_NE(after_pause.find("disk space"), std::string::npos) << after_pause;
       full_for_good = true;
-    } else {
-      confirmed.push_back(Notifications::Id(0, n - 1));
     }
   }
   ASSERT_TRUE(full_for_good) << "a publish after a pause was accepted every time: the disk never stayed full";
