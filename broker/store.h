@@ -177,6 +177,10 @@ class Store {
   bool InTransaction() const;
   // PRAGMA synchronous of this connection: 2 is FULL (DESIGN.md promise 1).
   Result<int> SynchronousMode();
+  // How many temporary b-trees `sql` builds as it runs on this connection, as it has parsed
+  // the schema (OpenEphemeral in its plan): none may be built by a statement the writer runs
+  // per request.
+  Result<int> TemporaryTreesIn(const std::string& sql);
 
   // --- Reads ---
 

@@ -131,6 +131,16 @@ Result<int> Store::SynchronousMode() {
   return static_cast<int>((*s)->Int(0));
 }
 
+Result<int> Store::TemporaryTreesIn(const std::string& sql) {
+  auto s = db_->Prepare("EXPLAIN " + sql);
+  if (!s.ok()) return s.status();
+  int trees = 0;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) trees += (*s)->Text(1) == "OpenEphemeral";
+  if (rc != SQLITE_DONE) return db_->Error("explaining a statement");
+  return trees;
+}
+
 Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {
   // Escalated copies are left out: their root, in the inbox it was delivered to, is listed.
   return QueryDeliveries(

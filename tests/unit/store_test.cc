@@ -256,7 +256,103 @@ TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
   sqlite3_finalize(stmt);
   sqlite3_close(db);
-  EXPECT_EQ(Store::SchemaVersion(), 4);
+}
+
+namespace {
+
+std::string Text(sqlite3* db, const char* sql) {
+  sqlite3_stmt* stmt = nullptr;
+  std::string out;
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
+      sqlite3_column_text(stmt, 0) != nullptr) {
+    out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
+  }
+  sqlite3_finalize(stmt);
+  return out;
+}
+
+constexpr const char* kInsertADelivery =
+    "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, received_at, due_at) "
+    "VALUES ('x', 1, 'mash', ?, 1, 0, 0)";
+
+// Whether storing a delivery builds a temporary b-tree (OpenEphemeral) as it runs.
+bool InsertingADeliveryBuildsATemporaryTree(sqlite3* db) {
+  sqlite3_stmt* stmt = nullptr;
+  EXPECT_EQ(sqlite3_prepare_v2(db, (std::string("EXPLAIN ") + kInsertADelivery).c_str(), -1, &stmt, nullptr),
+            SQLITE_OK)
+      << sqlite3_errmsg(db);
+  bool found = false;
+  while (sqlite3_step(stmt) == SQLITE_ROW) {
+    found |= std::string(reinterpret_cast<const char*>(sqlite3_column_text(stmt, 1))) == "OpenEphemeral";
+  }
+  sqlite3_finalize(stmt);
+  return found;
+}
+
+}  // namespace
+
+TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Begin().ok());
+    ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}}).ok());
+    ASSERT_TRUE(store->Commit().ok());
+  }
+  const std::string kInList = "CHECK (origin IN ('ROUTED', 'TRANSFERRED', 'ESCALATED', 'HANDED_OVER'))";
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  const std::string now = Text(db, "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'");
+  EXPECT_EQ(now.find(kInList), std::string::npos) << now;
+  EXPECT_FALSE(InsertingADeliveryBuildsATemporaryTree(db));
+  // As a version 4 store left it: the check written as a list.
+  const std::string comparisons =
+      "CHECK (origin = 'ROUTED' OR origin = 'TRANSFERRED' OR origin = 'ESCALATED' OR origin = 'HANDED_OVER')";
+  ASSERT_NE(now.find(comparisons), std::string::npos) << now;
+  std::string before = now;
+  before.replace(before.find(comparisons), comparisons.size(), kInList);
+  const int schema = std::stoi(Text(db, "PRAGMA schema_version"));
+  char* quoted = sqlite3_mprintf(
+      "BEGIN; PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql = %Q WHERE name = 'deliveries'; "
+      "PRAGMA schema_version=%d; PRAGMA writable_schema=OFF; PRAGMA user_version=4; COMMIT;",
+      before.c_str(), schema + 1);
+  ASSERT_EQ(sqlite3_exec(db, quoted, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_free(quoted);
+  sqlite3_close(db);  // it parsed the schema before the change: a connection parses it at open
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_TRUE(InsertingADeliveryBuildsATemporaryTree(db)) << "the old check builds one: the test would miss it";
+
+  // The broker migrates it on the connection it then writes with, while another is open:
+  // both parse the new text, the stored item is still there, and a wrong origin is still refused.
+  auto store = Open();
+  auto trees = store->TemporaryTreesIn(kInsertADelivery);
+  ASSERT_TRUE(trees.ok()) << trees.status().ToString();
+  EXPECT_EQ(*trees, 0) << "the writer's own connection still has the old check";
+  // EXPLAIN alone uses the schema a connection parsed; running a statement reads it again
+  // once its version has moved on.
+  EXPECT_EQ(Text(db, "SELECT count(*) FROM deliveries"), "1");
+  EXPECT_FALSE(InsertingADeliveryBuildsATemporaryTree(db));
+  EXPECT_EQ(Text(db, "PRAGMA user_version"), std::to_string(Store::SchemaVersion()));
+  EXPECT_EQ(Store::SchemaVersion(), 5);
+  EXPECT_EQ(Text(db, "PRAGMA integrity_check"), "ok");
+  auto old = store->GetDelivery("d-old");
+  ASSERT_TRUE(old.ok()) << old.status().ToString();
+  EXPECT_EQ(old->inbox(), "hv-north");
+  char* error = nullptr;
+  EXPECT_EQ(sqlite3_exec(db,
+                         "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
+                         "received_at, due_at) VALUES ('d-bad', 1, 'mash', 'FORWARDED', 1, 0, 0)",
+                         nullptr, nullptr, &error),
+            SQLITE_CONSTRAINT);
+  EXPECT_NE(std::string(error == nullptr ? "" : error).find("CHECK constraint failed: origin = 'ROUTED'"),
+            std::string::npos)
+      << (error == nullptr ? "" : error);
+  sqlite3_free(error);
+  EXPECT_EQ(sqlite3_exec(db,
+                         "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
+                         "received_at, due_at) VALUES ('d-ok', 1, 'mash', 'HANDED_OVER', 1, 0, 0)",
+                         nullptr, nullptr, nullptr),
+            SQLITE_OK) << sqlite3_errmsg(db);
+  sqlite3_close(db);
 }
 
 // The audit's hash is over a fixed text, each field "<length>:<value>;": stores written by
