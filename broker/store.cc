@@ -140,11 +140,11 @@ DROP INDEX IF EXISTS notifications_by_id;
 )sql",
     // 5: the same check of a delivery's origin, written as comparisons. SQLite evaluates a
     // CHECK's `IN (list)` of more than two values by building a temporary b-tree of the
-    // list at every INSERT (measured: about a tenth of the writer's time per delivery
-    // stored). Every stored row passes both, so the table's text is changed in place, the
-    // way SQLite documents for changing a CHECK constraint (lang_altertable.html, "Making
-    // Other Kinds Of Table Schema Changes"). RESET makes this connection parse it again, and
-    // Migrate() moves the schema version on, so every other connection does too.
+    // list at every INSERT (measured: about a tenth of the writer's time per publish).
+    // Every stored row passes both, so the table's text is changed in place, the way SQLite
+    // documents for changing a CHECK constraint (lang_altertable.html, "Making Other Kinds
+    // Of Table Schema Changes"). RESET makes this connection parse it again, and Migrate()
+    // moves the schema version on, so every other connection does too.
     R"sql(
 PRAGMA writable_schema=ON;
 UPDATE sqlite_schema SET sql = replace(sql,
