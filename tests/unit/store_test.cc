@@ -4,12 +4,15 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <cstdio>
 #include <filesystem>
+#include <fstream>
 #include <random>
 #include <thread>
 
 #include "broker/checkpointer.h"
 #include "broker/store.h"
+#include "tests/unit/audit_hash_cases.h"
 
 namespace dutyhub {
 namespace {
@@ -355,22 +358,67 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
   sqlite3_close(db);
 }
 
+namespace {
+
+std::string LibsodiumSha256(const std::string& text) {
+  unsigned char digest[crypto_hash_sha256_BYTES];
+  crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+  return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
+}
+
+std::string Hex(const std::string& bytes) {
+  std::string out;
+  char two[3];
+  for (unsigned char byte : bytes) {
+    std::snprintf(two, sizeof two, "%02x", byte);
+    out += two;
+  }
+  return out;
+}
+
+// What audit_hash_probe prints, run with `environment` before it.
+std::string RunAuditHashProbe(const std::string& environment) {
+  const std::string command = environment + " " + DUTYHUB_AUDIT_HASH_PROBE + " 2>&1";
+  FILE* pipe = popen(command.c_str(), "r");
+  if (pipe == nullptr) return "cannot run " + command;
+  std::string out;
+  char chunk[256];
+  size_t got;
+  while ((got = fread(chunk, 1, sizeof chunk, pipe)) > 0) out.append(chunk, got);
+  const int status = pclose(pipe);
+  if (status != 0) out += "exit status " + std::to_string(status) + "\n";
+  return out;
+}
+
+}  // namespace
+
 // The audit's hash is over a fixed text, each field "<length>:<value>;": stores written by
 // every earlier broker verify against it, so it may never change.
 TEST(AuditHashTest, IsSha256OverEachFieldLengthPrefixedInOrder) {
-  auto sha256 = [](const std::string& text) {
-    unsigned char digest[crypto_hash_sha256_BYTES];
-    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
-    return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
-  };
-  const std::string previous(32, '\x7f');
-  EXPECT_EQ(AuditHash(previous, 7, "d-1", 1700000000000, 2, "alice", "hv-north", "seen", ""),
-            sha256("32:" + previous + ";1:7;3:d-1;13:1700000000000;1:2;5:alice;8:hv-north;4:seen;"));
-  // The hub's own steps: no person, no note; and an empty first link.
-  EXPECT_EQ(AuditHash("", 1, "d-2", -5, 1, "", "mash", "", ""), sha256("0:;1:1;3:d-2;2:-5;1:1;0:;4:mash;0:;"));
-  // A gateway's action adds its name last.
-  EXPECT_EQ(AuditHash(previous, 12345, "d-3", 9, 4, "bob", "hv-south", "called mum", "dutyhub-web"),
-            sha256("32:" + previous + ";5:12345;3:d-3;1:9;1:4;3:bob;8:hv-south;10:called mum;11:dutyhub-web;"));
+  for (const AuditHashCase& c : AuditHashCases()) {
+    EXPECT_EQ(AuditHash(c.previous, c.seq, c.delivery_id, c.at, c.event, c.by, c.inbox, c.note, c.via),
+              LibsodiumSha256(c.text))
+        << c.text;
+  }
+}
+
+// The hash is libcrypto's (the CPU's SHA instructions) with libsodium's as the fallback,
+// should libcrypto refuse. The fallback must give the same digests, or a broker on a
+// machine whose OpenSSL has no SHA-256 would write an audit that no longer verifies: run
+// in a process whose OpenSSL loads only its null provider, which has no algorithms at all.
+TEST(AuditHashTest, LibsodiumGivesTheSameDigestsWhenLibcryptoCannot) {
+  const std::filesystem::path config =
+      std::filesystem::temp_directory_path() / ("dutyhub-no-sha256-" + std::to_string(getpid()) + ".cnf");
+  {
+    std::ofstream out(config);
+    out << "openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n"
+           "[provider_sect]\nnull = null_sect\n[null_sect]\nactivate = 1\n";
+  }
+  std::string expected;
+  for (const AuditHashCase& c : AuditHashCases()) expected += Hex(LibsodiumSha256(c.text)) + "\n";
+  EXPECT_EQ(RunAuditHashProbe("OPENSSL_CONF=/dev/null"), "libcrypto hashes\n" + expected);
+  EXPECT_EQ(RunAuditHashProbe("OPENSSL_CONF=" + config.string()), "libcrypto cannot\n" + expected);
+  std::filesystem::remove(config);
 }
 
 TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
