@@ -9,15 +9,20 @@
 // Outside CI's pass/fail: it prints figures (`--json` for the comparison script).
 #include <CLI/CLI.hpp>
 #include <sqlite3.h>
+#include <fcntl.h>
 #include <poll.h>
 #include <sys/resource.h>
 #include <unistd.h>
 #include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include <algorithm>
+#include <atomic>
+#include <cerrno>
 #include <chrono>
 #include <csignal>
 #include <cstdlib>
+#include <cstring>
 #include <deque>
 #include <filesystem>
 #include <fstream>
@@ -28,6 +33,7 @@
 #include <random>
 #include <regex>
 #include <sstream>
+#include <thread>
 
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
@@ -510,6 +516,88 @@ double SqliteOneRowPerCommit(const std::filesystem::path& dir, double seconds, s
   return static_cast<double>(rows) / elapsed;
 }
 
+// The floor under the fixed-rate figure: a server of one thread on loopback that writes
+// each request it is sent into a file on the same disk and syncs it (fdatasync) before it
+// answers, paced and timed by the same loop (AtFixedRate) as the broker. It has none of the
+// broker's work (checks, routing, the store's indexes, the audit chain), no hand-over from
+// a reactor to a writer and no checkpoints, so what is left is the machine's own: waking
+// the threads up, loopback TCP, and one synced write. The file is written in full at the start and then
+// overwritten in turn, as the store's log is once it has grown, so no sync records a
+// larger file.
+class SyncedEcho {
+ public:
+  static constexpr size_t kFileBytes = 16 << 20;
+
+  explicit SyncedEcho(const std::filesystem::path& file) : file_(file) {}
+  ~SyncedEcho() { Stop(); }
+
+  // Prepares the file and starts answering; false, with the reason on stderr, if it cannot.
+  bool Start() {
+    fd_ = ::open(file_.c_str(), O_RDWR | O_CREAT | O_TRUNC, 0600);
+    const std::string zeros(1 << 20, '\0');
+    bool written = fd_ >= 0;
+    for (size_t at = 0; written && at < kFileBytes; at += zeros.size()) {
+      written = ::pwrite(fd_, zeros.data(), zeros.size(), static_cast<off_t>(at)) == static_cast<ssize_t>(zeros.size());
+    }
+    if (!written || ::fsync(fd_) != 0) {
+      std::cerr << "bench: cannot prepare " << file_ << ": " << std::strerror(errno) << "\n";
+      return false;
+    }
+    socket_.set(zmq::sockopt::linger, 0);
+    socket_.bind("tcp://127.0.0.1:*");
+    endpoint_ = socket_.get(zmq::sockopt::last_endpoint);
+    // The socket moves to the serving thread here, and is used by it alone from now on
+    // (starting a thread is the full memory barrier ZeroMQ asks of such a move).
+    thread_ = std::thread([this] { Serve(); });
+    return true;
+  }
+  const std::string& endpoint() const { return endpoint_; }
+  void Stop() {
+    if (thread_.joinable()) {
+      stopping_ = true;
+      thread_.join();
+    }
+    if (fd_ >= 0) ::close(fd_);
+    fd_ = -1;
+  }
+
+ private:
+  void Serve() {
+    size_t at = 0;
+    while (!stopping_) {
+      zmq::pollitem_t item{socket_.handle(), 0, ZMQ_POLLIN, 0};
+      zmq::poll(&item, 1, std::chrono::milliseconds(100));
+      std::vector<zmq::message_t> parts;
+      while (zmq::recv_multipart(socket_, std::back_inserter(parts), zmq::recv_flags::dontwait)) {
+        v1::Reply reply;
+        v1::Request request;
+        request.ParseFromArray(parts.back().data(), static_cast<int>(parts.back().size()));
+        reply.set_correlation_id(request.correlation_id());
+        const size_t bytes = std::min(parts.back().size(), kFileBytes);
+        if (at + bytes > kFileBytes) at = 0;
+        if (::pwrite(fd_, parts.back().data(), bytes, static_cast<off_t>(at)) != static_cast<ssize_t>(bytes) ||
+            ::fdatasync(fd_) != 0) {
+          std::cerr << "bench: the floor's file cannot be written: " << std::strerror(errno) << "\n";
+          std::exit(1);
+        }
+        at += bytes;
+        reply.mutable_status()->set_code(v1::Status::OK);
+        socket_.send(std::move(parts.front()), zmq::send_flags::sndmore);
+        socket_.send(zmq::buffer(reply.SerializeAsString()), zmq::send_flags::none);
+        parts.clear();
+      }
+    }
+  }
+
+  std::filesystem::path file_;
+  int fd_ = -1;
+  zmq::context_t context_;
+  zmq::socket_t socket_{context_, zmq::socket_type::router};
+  std::string endpoint_;
+  std::atomic<bool> stopping_ = false;
+  std::thread thread_;
+};
+
 std::string FiguresJson(const Figures& f) {
   // Unknown (a broker of someone else's, --broker) is null, not a figure of 0.
   char known[32] = "null";
@@ -563,6 +651,15 @@ int main(int argc, char** argv) {
   std::filesystem::remove_all(base);
   std::filesystem::create_directories(base);
   const double peer = SqliteOneRowPerCommit(base, std::min(seconds, 5.0), 1500);
+  // Before the broker starts, so nothing of its own (a checkpoint still copying) shares the
+  // disk with it; as long as the broker's run, so the two p99s rest on as many publishes.
+  Figures floor;
+  {
+    SyncedEcho echo(base / "floor.bin");
+    if (!echo.Start()) return 1;
+    Publishes to_echo(4, /*as_json=*/false);
+    floor = AtFixedRate(echo.endpoint(), connections, rate, seconds, to_echo, nullptr);
+  }
 
   // A fixed Monday afternoon, so every run does the same work: in office hours (no
   // out-of-hours copies to the EDS) and before the MASH requests' respond_by (nothing
@@ -622,6 +719,8 @@ int main(int argc, char** argv) {
               << ", \"sqlite_one_row_per_commit_per_second\": " << peer << ", \"publish\": " << FiguresJson(publish)
               << (with_json_path ? ", \"publish_json_payload\": " + FiguresJson(publish_json) : std::string())
               << ", \"fixed_rate\": " << rate << ", \"latency_at_fixed_rate\": " << FiguresJson(latency)
+              << ", \"floor_at_fixed_rate\": {\"done\": " << floor.done << ", \"p50_ms\": " << floor.p50_ms
+              << ", \"p99_ms\": " << floor.p99_ms << ", \"p999_ms\": " << floor.p999_ms << "}"
               << ", \"acknowledge\": " << FiguresJson(acks)
               << ", \"acknowledging_connections\": " << acks.connections << "}\n";
   } else {
@@ -643,6 +742,9 @@ int main(int argc, char** argv) {
                 "(%llu confirmed; %.1f per commit)\n",
                 rate, latency.p50_ms, latency.p99_ms, latency.p999_ms, static_cast<unsigned long long>(latency.done),
                 latency.per_commit());
+    std::printf("the floor: one thread syncing each to the same disk: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms "
+                "(%llu, paced the same)\n",
+                floor.p50_ms, floor.p99_ms, floor.p999_ms, static_cast<unsigned long long>(floor.done));
     std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s by %d connections; "
                 "p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each)\n",
                 acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.connections,
