@@ -495,7 +495,7 @@ Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& reque
     levels = std::max(levels, static_cast<int>(policy.levels.size()));
   }
   for (const std::string& inbox : *inboxes) {
-    auto report = reader_.Report(inbox, from, to, levels);
+    auto report = reader_.Report(inbox, from, to, levels, clock_.Now());
     if (!report.ok()) return ErrorReply(report.status());
     *out->add_inboxes() = std::move(*report);
   }

@@ -197,8 +197,8 @@ class Store {
   // Every notification with this id (one per sending agency that used it).
   Result<std::vector<NotificationRecord>> FindNotifications(const std::string& id);
   Result<std::vector<v1::Delivery>> DeliveriesOf(int64_t notification_seq);
-  // The managers' report for one inbox over [from, to).
-  Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels);
+  // The managers' report for one inbox over [from, to), and what waits in it at `now`.
+  Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels, TimeMs now);
   Result<int64_t> CountOutstanding();
   // The store's part of /metrics: outstanding items by inbox and level, one index range
   // of outstanding items per inbox (never a scan of everything ever delivered).

@@ -187,7 +187,7 @@ int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
 
 }  // namespace
 
-Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, TimeMs to, int levels) {
+Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, TimeMs to, int levels, TimeMs now) {
   v1::InboxReport report;
   report.set_inbox(inbox);
   auto s = db_->Prepare(
@@ -227,6 +227,22 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
       inbox);
   if (!oldest.ok()) return oldest.status();
   if (!oldest->empty()) *report.mutable_oldest_outstanding() = oldest->front();
+  // The same rows as ListInbox's outstanding list (the inbox index finds them), counted.
+  auto waiting = db_->Prepare(
+      "SELECT escalation_level, COUNT(*), SUM(due_at <= ?2) FROM deliveries "
+      "WHERE inbox = ?1 AND state IN (1, 2) GROUP BY escalation_level ORDER BY escalation_level");
+  if (!waiting.ok()) return waiting.status();
+  (*waiting)->Bind(1, inbox).Bind(2, now);
+  while ((rc = (*waiting)->Step()) == SQLITE_ROW) {
+    const int64_t level = (*waiting)->Int(0);
+    const int64_t count = (*waiting)->Int(1);
+    if (level < 0) return Status::Internal("an item of inbox " + inbox + " has a negative escalation level");
+    while (report.waiting_at_level_size() <= level) report.add_waiting_at_level(0);
+    report.set_waiting_at_level(static_cast<int>(level), count);
+    report.set_waiting(report.waiting() + count);
+    report.set_waiting_overdue(report.waiting_overdue() + (*waiting)->Int(2));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("counting what waits in an inbox");
   return report;
 }
 

@@ -4,6 +4,7 @@
 #include <sodium.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <cstdio>
 #include <filesystem>
 #include <fstream>
@@ -205,6 +206,49 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   auto first = store->FindPublished("gwh-ed", "n");
   ASSERT_TRUE(first.ok() && first->has_value());
   EXPECT_EQ((*first)->deliveries_size(), 2);
+}
+
+// What a manager's summary shows for each inbox: everything outstanding in it now, however
+// it came there, counted by level and past due; what is acknowledged or moved on is not.
+TEST_F(StoreTest, TheReportCountsWhatWaitsInAnInboxByLevelAndPastDue) {
+  auto store = Open();
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n1"), 1,
+                                        {{"a", "hv-north", 100, 150}, {"b", "hv-north", 500, 600}, {"x", "hv-north", 10, 20}})
+                  .ok());
+  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n2"), 2, {{"d", "mash", 100, 150}}).ok());
+  ASSERT_TRUE(store->Acknowledge("x", "alice", "seen", 30, kAnyone).ok());
+  ASSERT_TRUE(store->Transfer("d", "carol", "for the health visitors", 40, {"e", "hv-north", 50, 60}).ok());
+  auto due = store->DueBy(150, 10);
+  ASSERT_TRUE(due.ok());
+  auto a = std::find_if(due->begin(), due->end(), [](const DueItem& item) { return item.delivery_id == "a"; });
+  ASSERT_NE(a, due->end());
+  ASSERT_TRUE(store->Escalate(*a, 1, "hv-managers", "a1", 150, 170).ok());
+  a->level = 1;
+  ASSERT_TRUE(store->Escalate(*a, 2, "hv-managers", "a2", 170, 190).ok());
+  ASSERT_TRUE(store->Commit().ok());
+
+  auto north = store->Report("hv-north", 0, 1000, 3, /*now=*/200);
+  ASSERT_TRUE(north.ok()) << north.status().ToString();
+  EXPECT_EQ(north->waiting(), 3) << "a, b and the transferred e; x is acknowledged";
+  EXPECT_EQ(north->waiting_overdue(), 2) << "a (due 100) and e (due 50); b is due at 500";
+  ASSERT_EQ(north->waiting_at_level_size(), 3);
+  EXPECT_EQ(north->waiting_at_level(0), 2);
+  EXPECT_EQ(north->waiting_at_level(1), 0);
+  EXPECT_EQ(north->waiting_at_level(2), 1);
+  // The escalated copy waits in the managers' inbox, the moved item nowhere in the MASH's.
+  auto managers = store->Report("hv-managers", 0, 1000, 3, 200);
+  ASSERT_TRUE(managers.ok());
+  EXPECT_EQ(managers->waiting(), 1);
+  EXPECT_EQ(managers->outstanding(), 0) << "the period's figures count no escalated copies";
+  auto mash = store->Report("mash", 0, 1000, 3, 200);
+  ASSERT_TRUE(mash.ok());
+  EXPECT_EQ(mash->waiting(), 0);
+  EXPECT_EQ(mash->waiting_at_level_size(), 0);
+  // Before anything is due, nothing is past due.
+  auto earlier = store->Report("hv-north", 0, 1000, 3, 45);
+  ASSERT_TRUE(earlier.ok());
+  EXPECT_EQ(earlier->waiting_overdue(), 0);
 }
 
 TEST_F(StoreTest, ANotificationIsFoundByItsIdAloneWhicheverAgenciesSentIt) {
