@@ -1,9 +1,14 @@
 #include "broker/writer.h"
 
+#include <pthread.h>
 #include <spdlog/spdlog.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <algorithm>
+#include <cerrno>
 #include <chrono>
+#include <cstring>
 #include <ctime>
 
 namespace dutyhub {
@@ -13,6 +18,8 @@ constexpr const char* kJobsEndpoint = "inproc://writer-jobs";
 constexpr const char* kDoneEndpoint = "inproc://writer-done";
 // At most this many requests in the commit just made: the writer is lightly loaded.
 constexpr size_t kLightBatch = 4;
+// How far the writer's thread is raised above the broker's other threads (nice values).
+constexpr int kWriterPrioritySteps = 5;
 
 void SendPointer(zmq::socket_t& socket, PendingWrite* write) {
   socket.send(zmq::const_buffer(&write, sizeof write), zmq::send_flags::none);
@@ -78,6 +85,17 @@ v1::Histogram DurationHistogram::Snapshot() const {
   return out;
 }
 
+Status RaiseThisThreadsPriority(int steps) {
+  errno = 0;
+  const int process = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));
+  if (process == -1 && errno != 0) return Status::Internal(std::string("getpriority: ") + std::strerror(errno));
+  const int wanted = std::max(process - steps, -20);
+  if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), wanted) != 0) {
+    return Status::Unavailable("nice " + std::to_string(wanted) + ": " + std::strerror(errno));
+  }
+  return Status::Ok();
+}
+
 void Writer::Stop() {
   if (!thread_.joinable()) return;
   SendPointer(jobs_push_, nullptr);  // the sentinel: every job before it is finished first
@@ -105,6 +123,17 @@ void Writer::Start() {
     }
   }
   thread_ = std::thread([this] {
+    pthread_setname_np(pthread_self(), "dh-writer");  // as `top -H` and /proc show it
+    // Every change and every confirmation waits on this one thread: when it shares a core
+    // with the reactor, the checkpointer or ZeroMQ's threads, it should be the one that runs.
+    // Measured in eight interleaved pairs on two cores: more publishes a second in 6 (median
+    // 1.065x), a lower p99 at 1,000/s in 6, acknowledgements unchanged (tests/bench/README.md).
+    if (Status s = RaiseThisThreadsPriority(kWriterPrioritySteps); s.ok()) {
+      spdlog::info("writer: runs {} nice steps above the broker's other threads", kWriterPrioritySteps);
+    } else {
+      spdlog::info("writer: runs at the broker's own priority ({}; allow it with systemd's LimitNICE=)",
+                   s.message());
+    }
     zmq::socket_t jobs(context_, zmq::socket_type::pull);
     zmq::socket_t done(context_, zmq::socket_type::push);
     jobs.set(zmq::sockopt::rcvhwm, 0);

@@ -47,6 +47,12 @@ struct PendingWrite {
   std::vector<v1::WatchEvent> events;
 };
 
+// Gives the calling thread a nice value `steps` below the process's own: a higher
+// priority than the process's other threads. It needs CAP_SYS_NICE or an RLIMIT_NICE that
+// allows the new value (systemd's LimitNICE=); without, nothing changes and the error says
+// why. Linux: a thread's nice value is its own.
+Status RaiseThisThreadsPriority(int steps);
+
 class Writer {
  public:
   // Binds its inproc endpoints on `context`; call Start before Submit. After each batch,

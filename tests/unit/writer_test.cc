@@ -1,10 +1,16 @@
 // The one writer commits many requests per transaction, and one request's failure rolls
 // back only that request.
 #include <gtest/gtest.h>
+#include <sys/resource.h>
+#include <unistd.h>
 
 #include <filesystem>
+#include <fstream>
 #include <future>
 #include <random>
+#include <sstream>
+#include <string>
+#include <thread>
 
 #include "broker/config.h"
 #include "broker/writer.h"
@@ -117,6 +123,57 @@ class WriterTest : public ::testing::Test {
   zmq::context_t context_;
   std::unique_ptr<Writer> writer_;
 };
+
+// A thread of this process's nice value, from /proc (field 19 of its stat line).
+int NiceOfThread(const std::string& tid) {
+  std::ifstream in("/proc/self/task/" + tid + "/stat");
+  std::string text((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  std::istringstream fields(text.substr(text.rfind(')') + 2));  // the name may hold spaces
+  std::string field;
+  for (int i = 3; i <= 19 && fields >> field; ++i) {
+    if (i == 19) return std::stoi(field);
+  }
+  return 99;
+}
+
+// The writer's thread, found by the name it gives itself; empty if there is none.
+std::string WritersThread() {
+  for (const auto& task : std::filesystem::directory_iterator("/proc/self/task")) {
+    std::ifstream comm(task.path() / "comm");
+    std::string name;
+    std::getline(comm, name);
+    if (name == "dh-writer") return task.path().filename().string();
+  }
+  return "";
+}
+
+TEST_F(WriterTest, TheWritersThreadRunsAboveTheProcesssOtherThreadsWhenAllowed) {
+  const int process = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));
+  // Whether this process may raise a thread at all (CI runs as root: it may), asked of a
+  // thread of the test's own; only that thread moves.
+  Status allowed;
+  int probe = 99;
+  std::thread([&] {
+    allowed = RaiseThisThreadsPriority(3);
+    probe = NiceOfThread(std::to_string(gettid()));
+  }).join();
+  EXPECT_EQ(probe, allowed.ok() ? std::max(process - 3, -20) : process) << allowed.message();
+  if (!allowed.ok()) {
+    EXPECT_NE(allowed.message().find("nice"), std::string::npos) << allowed.message();
+  }
+  EXPECT_EQ(NiceOfThread(std::to_string(getpid())), process) << "the calling thread alone moves";
+
+  // Once the writer runs a job, its thread has named and raised itself.
+  writer_->Start();
+  writer_->Submit(Gate());
+  entered_.get_future().wait();
+  const std::string tid = WritersThread();
+  gate_.set_value();
+  ASSERT_FALSE(tid.empty()) << "no thread named dh-writer";
+  EXPECT_EQ(NiceOfThread(tid), allowed.ok() ? std::max(process - 5, -20) : process);
+  EXPECT_EQ(NiceOfThread(std::to_string(getpid())), process);
+  EXPECT_EQ(Collect(1).size(), 1u);
+}
 
 TEST_F(WriterTest, RequestsWaitingTogetherShareOneTransaction) {
   writer_->Start();
