@@ -320,19 +320,25 @@ std::string Text(sqlite3* db, const char* sql) {
 
 constexpr const char* kInsertADelivery =
     "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, received_at, due_at) "
-    "VALUES ('x', 1, 'mash', ?, 1, 0, 0)";
+    "VALUES (?1, 1, 'mash', ?2, 1, 0, 0)";
 
-// The error of storing a delivery with an origin no check allows, on `db`: it quotes the
-// check's text as the connection parsed it.
-std::string RefusalOfAWrongOrigin(sqlite3* db) {
-  char* error = nullptr;
-  const int rc = sqlite3_exec(db,
-                              "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
-                              "received_at, due_at) VALUES ('d-bad', 1, 'mash', 'FORWARDED', 1, 0, 0)",
-                              nullptr, nullptr, &error);
-  std::string out = rc == SQLITE_CONSTRAINT && error != nullptr ? error : "not refused: " + std::to_string(rc);
-  sqlite3_free(error);
+// Stores delivery `id` with `origin` on `db`: "" when stored, else SQLite's error, which for
+// a check quotes the check's text as the connection parsed it.
+std::string StoreADelivery(sqlite3* db, const char* id, const char* origin) {
+  sqlite3_stmt* stmt = nullptr;
+  if (sqlite3_prepare_v2(db, kInsertADelivery, -1, &stmt, nullptr) != SQLITE_OK) return sqlite3_errmsg(db);
+  sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
+  sqlite3_bind_text(stmt, 2, origin, -1, SQLITE_STATIC);
+  const int rc = sqlite3_step(stmt);
+  std::string out = rc == SQLITE_DONE ? "" : sqlite3_errmsg(db);
+  sqlite3_finalize(stmt);
   return out;
+}
+
+// The error of storing a delivery with an origin no check allows.
+std::string RefusalOfAWrongOrigin(sqlite3* db) {
+  const std::string error = StoreADelivery(db, "d-bad", "FORWARDED");
+  return error.empty() ? "not refused" : error;
 }
 
 }  // namespace
@@ -382,11 +388,7 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
   EXPECT_EQ(Text(db, "PRAGMA user_version"), std::to_string(Store::SchemaVersion()));
   EXPECT_EQ(Store::SchemaVersion(), 5);
   EXPECT_EQ(Text(db, "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(sqlite3_exec(db,
-                         "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, "
-                         "received_at, due_at) VALUES ('d-ok', 1, 'mash', 'HANDED_OVER', 1, 0, 0)",
-                         nullptr, nullptr, nullptr),
-            SQLITE_OK) << sqlite3_errmsg(db);
+  EXPECT_EQ(StoreADelivery(db, "d-ok", "HANDED_OVER"), "");
   sqlite3_close(db);
 }
 
