@@ -521,9 +521,9 @@ double SqliteOneRowPerCommit(const std::filesystem::path& dir, double seconds, s
 // answers, paced and timed by the same loop (AtFixedRate) as the broker. It has none of the
 // broker's work (checks, routing, the store's indexes, the audit chain), no hand-over from
 // a reactor to a writer and no checkpoints, so what is left is the machine's own: waking
-// the threads up, loopback TCP, and one synced write. The file is written in full at the start and then
-// overwritten in turn, as the store's log is once it has grown, so no sync records a
-// larger file.
+// the threads up, loopback TCP, and one synced write. The file is written in full at the
+// start and then overwritten in turn, as the store's log is once it has grown, so no sync
+// records a larger file.
 class SyncedEcho {
  public:
   static constexpr size_t kFileBytes = 16 << 20;
