@@ -39,7 +39,8 @@ struct Target {
 class AccessPolicy {
  public:
   // `insecure_dev`: development mode, in which anyone known may run admin commands.
-  AccessPolicy(const Config& config, bool insecure_dev) : config_(config), insecure_dev_(insecure_dev) {}
+  AccessPolicy(const Config& config, bool insecure_dev)
+      : config_(config), insecure_dev_(insecure_dev) {}
 
   // The principal is a configured agency, user or gateway; PERMISSION_DENIED otherwise.
   Status Known(const std::string& principal) const;
@@ -54,7 +55,8 @@ class AccessPolicy {
   // OK, or PERMISSION_DENIED with a sentence saying why.
   Status Decide(const std::string& principal, Operation operation, const Target& target) const;
   // The inboxes a manager's question covers: `inbox` if they manage it, else all they do.
-  Result<std::vector<std::string>> ManagedInboxes(const std::string& principal, const std::string& inbox) const;
+  Result<std::vector<std::string>> ManagedInboxes(const std::string& principal,
+                                                  const std::string& inbox) const;
 
  private:
   const Config& config_;

@@ -1,6 +1,7 @@
 #include "broker/auth.h"
 
 #include <spdlog/spdlog.h>
+
 #include <zmq_addon.hpp>
 
 #include "broker/keys.h"
@@ -9,7 +10,8 @@ namespace dutyhub {
 
 Status KeyRing::Add(const std::string& principal, const std::string& public_z85) {
   std::optional<std::string> binary = DecodeKey(public_z85);
-  if (!binary) return Status::InvalidArgument("the public key of '" + principal + "' is not a Z85 key");
+  if (!binary)
+    return Status::InvalidArgument("the public key of '" + principal + "' is not a Z85 key");
   auto [it, added] = by_key_.emplace(*binary, principal);
   if (!added && it->second != principal) {
     return Status::InvalidArgument("'" + principal + "' and '" + it->second +
@@ -54,8 +56,9 @@ void ZapHandler::OnRequest() {
     spdlog::warn("refused a connection from {}: unknown key {}", address,
                  Fingerprint(EncodeKey(frames[6].to_string())));
   }
-  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), zmq::buffer(request_id), zmq::buffer(status),
-                                          zmq::buffer(text), zmq::buffer(user), zmq::const_buffer()};
+  std::vector<zmq::const_buffer> reply = {zmq::str_buffer("1.0"), zmq::buffer(request_id),
+                                          zmq::buffer(status),    zmq::buffer(text),
+                                          zmq::buffer(user),      zmq::const_buffer()};
   zmq::send_multipart(socket_, reply);
 }
 

@@ -6,10 +6,9 @@
 // Threads: the reactor owns the ZAP socket and calls OnRequest when it is readable.
 #pragma once
 
-#include <zmq.hpp>
-
 #include <map>
 #include <string>
+#include <zmq.hpp>
 
 #include "broker/status.h"
 

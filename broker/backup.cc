@@ -25,7 +25,8 @@ Status Unavailable(const std::string& what, sqlite3* db) {
 
 Result<int64_t> Count(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK) return Unavailable("counting the copy", db);
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) != SQLITE_OK)
+    return Unavailable("counting the copy", db);
   int64_t n = sqlite3_step(stmt) == SQLITE_ROW ? sqlite3_column_int64(stmt, 0) : -1;
   sqlite3_finalize(stmt);
   if (n < 0) return Unavailable("counting the copy", db);
@@ -46,11 +47,14 @@ Status SyncPath(const std::filesystem::path& path, int flags) {
 Result<BackupFigures> BackupStore(const std::string& store_path, const std::string& dest) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(store_path, ec)) return Status::InvalidArgument("no store at " + store_path + ": check --data");
-  if (fs::exists(dest, ec)) return Status::InvalidArgument(dest + " exists: a backup never overwrites; give a new name");
+  if (!fs::exists(store_path, ec))
+    return Status::InvalidArgument("no store at " + store_path + ": check --data");
+  if (fs::exists(dest, ec))
+    return Status::InvalidArgument(dest + " exists: a backup never overwrites; give a new name");
   const fs::path target = fs::absolute(dest, ec);
   if (!fs::is_directory(target.parent_path(), ec)) {
-    return Status::InvalidArgument("no folder " + target.parent_path().string() + " to write the backup in");
+    return Status::InvalidArgument("no folder " + target.parent_path().string() +
+                                   " to write the backup in");
   }
   const fs::path partial = target.string() + ".partial";
   fs::remove(partial, ec);
@@ -60,7 +64,8 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
     return Unavailable("cannot open the store " + store_path, source.db);
   }
   sqlite3_busy_timeout(source.db, 5000);
-  if (sqlite3_open_v2(partial.c_str(), &copy.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE, nullptr) != SQLITE_OK) {
+  if (sqlite3_open_v2(partial.c_str(), &copy.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+                      nullptr) != SQLITE_OK) {
     return Unavailable("cannot create " + partial.string(), copy.db);
   }
   sqlite3_exec(copy.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
@@ -89,7 +94,8 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   sqlite3_finalize(check);
   if (verdict != "ok") {
     fs::remove(partial, ec);
-    return Status::Unavailable("the copy failed its integrity check (" + verdict + "): the store itself may be damaged");
+    return Status::Unavailable("the copy failed its integrity check (" + verdict +
+                               "): the store itself may be damaged");
   }
   BackupFigures figures;
   auto notifications = Count(copy.db, "SELECT COUNT(*) FROM notifications");
@@ -97,7 +103,9 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   auto events = Count(copy.db, "SELECT COUNT(*) FROM events");
   if (!notifications.ok() || !deliveries.ok() || !events.ok()) {
     fs::remove(partial, ec);
-    return !notifications.ok() ? notifications.status() : !deliveries.ok() ? deliveries.status() : events.status();
+    return !notifications.ok() ? notifications.status()
+           : !deliveries.ok()  ? deliveries.status()
+                               : events.status();
   }
   figures.notifications = *notifications;
   figures.deliveries = *deliveries;
@@ -107,7 +115,8 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   if (Status s = SyncPath(partial, O_RDONLY); !s.ok()) return s;
   // link() never replaces: a file that appeared at DEST meanwhile is left alone.
   if (::link(partial.c_str(), target.c_str()) != 0) {
-    const std::string why = errno == EEXIST ? "it exists now: a backup never overwrites" : std::strerror(errno);
+    const std::string why =
+        errno == EEXIST ? "it exists now: a backup never overwrites" : std::strerror(errno);
     fs::remove(partial, ec);
     return Status::Unavailable("cannot name the backup " + target.string() + ": " + why);
   }

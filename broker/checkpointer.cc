@@ -38,7 +38,8 @@ void Checkpointer::Stop() {
 int Checkpointer::CopyOn(sqlite3* db) {
   int log_pages = 0;
   int copied = 0;
-  const int rc = sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
+  const int rc =
+      sqlite3_wal_checkpoint_v2(db, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied);
   if (rc == SQLITE_OK && copied >= 0) copied_.store(copied);
   return rc;
 }
@@ -46,8 +47,10 @@ int Checkpointer::CopyOn(sqlite3* db) {
 bool Checkpointer::CheckpointOnce() {
   const int rc = CopyOn(db_);
   if (rc != SQLITE_OK && rc != SQLITE_BUSY) {
-    if (!failing_) spdlog::warn("store: a checkpoint failed ({}); the log keeps those pages, and it is tried again",
-                                sqlite3_errmsg(db_));
+    if (!failing_)
+      spdlog::warn(
+          "store: a checkpoint failed ({}); the log keeps those pages, and it is tried again",
+          sqlite3_errmsg(db_));
     failing_ = true;
     return false;
   }

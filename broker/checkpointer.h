@@ -58,7 +58,8 @@ class Checkpointer {
   // copies in large steps, each page once however often it was rewritten meanwhile. Its
   // connection paces what it writes into the database file (paced_vfs.h).
   // `round`: the "anyway" period (a test lengthens it to tell the two wake-ups apart).
-  Status Start(int pages = kThreadCopiesAt, std::chrono::milliseconds round = std::chrono::seconds(1));
+  Status Start(int pages = kThreadCopiesAt,
+               std::chrono::milliseconds round = std::chrono::seconds(1));
   // The writer's connection says how many pages its log holds after a commit. Cheap: called
   // on the writer's thread by SQLite's WAL hook, after every commit; it wakes the thread
   // once per checkpoint, not once per commit.

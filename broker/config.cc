@@ -56,7 +56,8 @@ class Node {
   Node Get(const char* key) const {
     if (!node_.IsMap()) Fail("expected a mapping of keys to values");
     YAML::Node child = node_[key];
-    if (!child.IsDefined() || child.IsNull()) Fail(std::string("missing required key '") + key + "'");
+    if (!child.IsDefined() || child.IsNull())
+      Fail(std::string("missing required key '") + key + "'");
     return Child(child, key);
   }
 
@@ -151,7 +152,7 @@ class Node {
   int line_;
 };
 
-const char* const kWeekdays[7] = {"monday", "tuesday", "wednesday", "thursday",
+const char* const kWeekdays[7] = {"monday", "tuesday",  "wednesday", "thursday",
                                   "friday", "saturday", "sunday"};
 
 DailySpan ReadSpan(const Node& node) {
@@ -159,8 +160,8 @@ DailySpan ReadSpan(const Node& node) {
   int h1 = 0, m1 = 0, h2 = 0, m2 = 0;
   char c1 = 0, dash = 0, c2 = 0;
   std::istringstream in(text);
-  if (!(in >> h1 >> c1 >> m1 >> dash >> h2 >> c2 >> m2) || c1 != ':' || dash != '-' ||
-      c2 != ':' || !in.eof() || m1 > 59 || m2 > 59 || h1 > 24 || h2 > 24) {
+  if (!(in >> h1 >> c1 >> m1 >> dash >> h2 >> c2 >> m2) || c1 != ':' || dash != '-' || c2 != ':' ||
+      !in.eof() || m1 > 59 || m2 > 59 || h1 > 24 || h2 > 24) {
     node.Fail("expected hours as HH:MM-HH:MM, e.g. 09:00-17:00, not '" + text + "'");
   }
   DailySpan span{h1 * 60 + m1, h2 * 60 + m2};
@@ -211,8 +212,7 @@ std::map<std::string, std::shared_ptr<const OfficeHours>> ReadCalendars(const No
 
 Condition ReadCondition(const Node& node) {
   node.ExpectMap({"type", "area", "child_age_under", "child_age_at_least", "child_unborn",
-                  "concerns_any", "fields", "priority", "unplaced", "outside_office_hours",
-                  "any"});
+                  "concerns_any", "fields", "priority", "unplaced", "outside_office_hours", "any"});
   Condition c;
   auto list_or_one = [](const Node& n) {
     return n.IsSequence() ? n.Items() : std::vector<Node>{n};
@@ -289,7 +289,8 @@ InboxTemplate ReadTemplate(const Node& node, const Config& config) {
 
 std::string ReadKey(const Node& node) {
   std::string key = node.Text();
-  if (!IsZ85Key(key)) node.Fail("expected a CURVE public key: 40 characters of Z85, as `dutyhub keygen` prints");
+  if (!IsZ85Key(key))
+    node.Fail("expected a CURVE public key: 40 characters of Z85, as `dutyhub keygen` prints");
   return key;
 }
 
@@ -333,7 +334,8 @@ void ReadInboxesAndPeople(const Node& root, Config& config) {
         return;
       }
       for (const Node& inbox : list.Items()) {
-        if (!config.FindInbox(inbox.Text())) inbox.Fail("no inbox '" + inbox.Text() + "' is configured");
+        if (!config.FindInbox(inbox.Text()))
+          inbox.Fail("no inbox '" + inbox.Text() + "' is configured");
         into.insert(inbox.Text());
       }
     };
@@ -360,8 +362,8 @@ void ReadDueAndRouting(const Node& root, Config& config) {
   due.ExpectMap({"IMMEDIATE", "URGENT", "ROUTINE", "no_later_than"});
   Node escalation = root.Get("escalation");
   escalation.ExpectMap({"IMMEDIATE", "URGENT", "ROUTINE"});
-  for (Notification::Priority p : {Notification::IMMEDIATE, Notification::URGENT,
-                                   Notification::ROUTINE}) {
+  for (Notification::Priority p :
+       {Notification::IMMEDIATE, Notification::URGENT, Notification::ROUTINE}) {
     const std::string name = Notification::Priority_Name(p);
     config.due[p] = due.Get(name.c_str()).ReadWait("after");
     Node ladder = escalation.Get(name.c_str());
@@ -378,10 +380,12 @@ void ReadDueAndRouting(const Node& root, Config& config) {
     }
     if (policy.levels.empty()) ladder.Get("levels").Fail("a ladder needs at least one level");
     policy.repeat = ladder.Get("repeat").ReadWait("every");
-    if (policy.repeat.after <= 0) ladder.Get("repeat").Fail("must repeat after some time, e.g. 30m");
+    if (policy.repeat.after <= 0)
+      ladder.Get("repeat").Fail("must repeat after some time, e.g. 30m");
     if (ladder.Has("when_office_closes")) {
       Node target = ladder.Get("when_office_closes");
-      if (!config.FindInbox(target.Text())) target.Fail("no inbox '" + target.Text() + "' is configured");
+      if (!config.FindInbox(target.Text()))
+        target.Fail("no inbox '" + target.Text() + "' is configured");
       policy.when_office_closes = target.Text();
     }
     config.escalation[p] = std::move(policy);
@@ -399,7 +403,8 @@ void ReadDueAndRouting(const Node& root, Config& config) {
   Node routing = root.Get("routing");
   routing.ExpectMap({"fallback_inbox", "rules"});
   Node fallback = routing.Get("fallback_inbox");
-  if (!config.FindInbox(fallback.Text())) fallback.Fail("no inbox '" + fallback.Text() + "' is configured");
+  if (!config.FindInbox(fallback.Text()))
+    fallback.Fail("no inbox '" + fallback.Text() + "' is configured");
   config.routing.fallback_inbox = fallback.Text();
   for (const Node& node : routing.Get("rules").Items()) {
     node.ExpectMap({"name", "when", "deliver", "raise_priority"});
@@ -407,13 +412,15 @@ void ReadDueAndRouting(const Node& root, Config& config) {
     rule.name = node.Get("name").Text();
     if (node.Has("when")) rule.when = ReadCondition(node.Get("when"));
     if (node.Has("deliver")) {
-      for (const Node& t : node.Get("deliver").Items()) rule.deliver.push_back(ReadTemplate(t, config));
+      for (const Node& t : node.Get("deliver").Items())
+        rule.deliver.push_back(ReadTemplate(t, config));
     }
     if (node.Has("raise_priority")) {
-      rule.raise_priority =
-          node.Get("raise_priority").EnumValue<Notification::Priority>(Notification::Priority_Parse);
+      rule.raise_priority = node.Get("raise_priority")
+                                .EnumValue<Notification::Priority>(Notification::Priority_Parse);
     }
-    if (rule.deliver.empty() && !rule.raise_priority) node.Fail("a rule must deliver or raise_priority");
+    if (rule.deliver.empty() && !rule.raise_priority)
+      node.Fail("a rule must deliver or raise_priority");
     config.routing.rules.push_back(std::move(rule));
   }
 }
@@ -424,16 +431,23 @@ void ReadBroker(const Node& root, Config& config) {
   b.ExpectMap({"listen", "max_message_bytes", "max_in_flight_per_connection", "max_in_flight_total",
                "heartbeat_interval_ms", "heartbeat_timeout_ms", "max_batch", "rate_per_principal",
                "burst_per_principal"});
-  if (b.Has("max_in_flight_total")) config.broker.max_in_flight_total = b.Get("max_in_flight_total").Int(1, 10000000);
-  if (b.Has("rate_per_principal")) config.broker.rate_per_principal = b.Get("rate_per_principal").Int(1, 10000000);
-  if (b.Has("burst_per_principal")) config.broker.burst_per_principal = b.Get("burst_per_principal").Int(1, 10000000);
+  if (b.Has("max_in_flight_total"))
+    config.broker.max_in_flight_total = b.Get("max_in_flight_total").Int(1, 10000000);
+  if (b.Has("rate_per_principal"))
+    config.broker.rate_per_principal = b.Get("rate_per_principal").Int(1, 10000000);
+  if (b.Has("burst_per_principal"))
+    config.broker.burst_per_principal = b.Get("burst_per_principal").Int(1, 10000000);
   if (b.Has("listen")) config.broker.listen = b.Get("listen").Text();
-  if (b.Has("max_message_bytes")) config.broker.max_message_bytes = b.Get("max_message_bytes").Int(1024, 64 << 20);
+  if (b.Has("max_message_bytes"))
+    config.broker.max_message_bytes = b.Get("max_message_bytes").Int(1024, 64 << 20);
   if (b.Has("max_in_flight_per_connection")) {
-    config.broker.max_in_flight_per_connection = b.Get("max_in_flight_per_connection").Int(1, 100000);
+    config.broker.max_in_flight_per_connection =
+        b.Get("max_in_flight_per_connection").Int(1, 100000);
   }
-  if (b.Has("heartbeat_interval_ms")) config.broker.heartbeat_interval_ms = b.Get("heartbeat_interval_ms").Int(100, 600000);
-  if (b.Has("heartbeat_timeout_ms")) config.broker.heartbeat_timeout_ms = b.Get("heartbeat_timeout_ms").Int(100, 600000);
+  if (b.Has("heartbeat_interval_ms"))
+    config.broker.heartbeat_interval_ms = b.Get("heartbeat_interval_ms").Int(100, 600000);
+  if (b.Has("heartbeat_timeout_ms"))
+    config.broker.heartbeat_timeout_ms = b.Get("heartbeat_timeout_ms").Int(100, 600000);
   if (b.Has("max_batch")) config.broker.max_batch = b.Get("max_batch").Int(1, 100000);
 }
 

@@ -16,14 +16,16 @@ std::set<std::string> Reach(const Config& config, const std::string& inbox) {
   if (policy != config.escalation.end()) {
     if (!policy->second.when_office_closes.empty()) reach.insert(policy->second.when_office_closes);
     for (size_t level = 1; level <= policy->second.levels.size(); ++level) {
-      reach.insert(config.EscalationTarget(v1::Notification::IMMEDIATE, inbox, static_cast<int>(level)));
+      reach.insert(
+          config.EscalationTarget(v1::Notification::IMMEDIATE, inbox, static_cast<int>(level)));
     }
   }
   // Rules that deliver out of hours (Northshire's rule 8) to named inboxes.
   for (const RoutingRule& rule : config.routing.rules) {
     if (!rule.when.outside_office_hours.value_or(false)) continue;
     for (const InboxTemplate& t : rule.deliver) {
-      if (t.parts.size() == 1 && std::holds_alternative<std::string>(t.parts[0])) reach.insert(t.text);
+      if (t.parts.size() == 1 && std::holds_alternative<std::string>(t.parts[0]))
+        reach.insert(t.text);
     }
   }
   return reach;
@@ -48,7 +50,8 @@ std::vector<std::string> FindImmediateGaps(const Config& config, TimeMs week_sta
     for (int64_t day : inbox.office_hours->closed_days()) closed_days.insert(day);
   }
   const OfficeHours& local = *config.inboxes.begin()->second.office_hours;
-  for (int64_t day : closed_days) periods.emplace_back(local.LocalMidnight(day), local.LocalMidnight(day + 1));
+  for (int64_t day : closed_days)
+    periods.emplace_back(local.LocalMidnight(day), local.LocalMidnight(day + 1));
 
   std::vector<std::string> gaps;
   for (const auto& [id, inbox] : config.inboxes) {
@@ -60,8 +63,8 @@ std::vector<std::string> FindImmediateGaps(const Config& config, TimeMs week_sta
         bool covered = t == end || Covered(config, reach, t);
         if (!covered && !gap_start) gap_start = t;
         if (covered && gap_start) {
-          gaps.push_back(id + ": nobody on duty for an IMMEDIATE item from " + FormatLocalForPeople(*gap_start) +
-                         " to " + FormatLocalForPeople(t));
+          gaps.push_back(id + ": nobody on duty for an IMMEDIATE item from " +
+                         FormatLocalForPeople(*gap_start) + " to " + FormatLocalForPeople(t));
           gap_start.reset();
         }
       }

@@ -25,7 +25,8 @@ std::optional<TimeMs> OfficeClosesAfter(const OfficeHours& hours, TimeMs t) {
   return std::nullopt;
 }
 
-Result<TimeMs> EscalationEngine::After(const std::string& inbox, TimeMs from, const Wait& wait) const {
+Result<TimeMs> EscalationEngine::After(const std::string& inbox, TimeMs from,
+                                       const Wait& wait) const {
   if (!wait.office_time) return from + wait.after;
   const Inbox* in = config_->FindInbox(inbox);
   if (in == nullptr) return from + wait.after;  // an inbox since removed: count wall-clock time
@@ -63,8 +64,8 @@ Result<int> EscalationEngine::RunDue(Store& store, TimeMs now, int limit) {
       continue;
     }
     store.RollbackToSavepoint();
-    spdlog::error("escalation of delivery {} failed ({}); trying again in a minute", item.delivery_id,
-                  s.message());
+    spdlog::error("escalation of delivery {} failed ({}); trying again in a minute",
+                  item.delivery_id, s.message());
     if (Status d = store.Defer(item, now + kMinuteMs); !d.ok()) return d;
   }
   return static_cast<int>(due->size());
@@ -84,8 +85,8 @@ void EscalationEngine::RolledBack() {
 }
 
 Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
-  const TimeMs deadline = item.handover_at ? std::min(*item.handover_at, item.escalation_at)
-                                           : item.escalation_at;
+  const TimeMs deadline =
+      item.handover_at ? std::min(*item.handover_at, item.escalation_at) : item.escalation_at;
   pending_lag_ms_ = now - deadline;
   ++pending_steps_;
   auto found = config_->escalation.find(item.priority);
@@ -103,7 +104,8 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
     if (!delivered.ok()) return delivered.status();
     if (*delivered) {
       pending_log_.push_back("delivery " + item.delivery_id + " outstanding as " + item.inbox +
-                             " closed: delivered to " + handed->inbox + " as " + handed->delivery_id);
+                             " closed: delivered to " + handed->inbox + " as " +
+                             handed->delivery_id);
     }
     item.handover_at.reset();
     if (item.escalation_at > now) return Status::Ok();
@@ -112,17 +114,19 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
   const int levels = static_cast<int>(policy.levels.size());
   if (item.level < levels) {
     const int level = item.level + 1;
-    const Wait& wait = level < levels ? policy.levels[static_cast<size_t>(level)].wait : policy.repeat;
+    const Wait& wait =
+        level < levels ? policy.levels[static_cast<size_t>(level)].wait : policy.repeat;
     // The next step counts from this step's deadline, not from when it fired, so a late
     // wake-up does not push the ladder back.
     Result<TimeMs> next = After(item.inbox, item.escalation_at, wait);
     if (!next.ok()) return next.status();
     const Inbox* inbox = config_->FindInbox(item.inbox);
-    const std::string target = inbox != nullptr ? config_->EscalationTarget(item.priority, item.inbox, level)
-                                                : config_->routing.fallback_inbox;
+    const std::string target = inbox != nullptr
+                                   ? config_->EscalationTarget(item.priority, item.inbox, level)
+                                   : config_->routing.fallback_inbox;
     if (Status s = store.Escalate(item, level, target, ids_.NewId(), now, *next); !s.ok()) return s;
-    pending_log_.push_back("delivery " + item.delivery_id + " in " + item.inbox + " escalated to level " +
-                           std::to_string(level) + " in " + target);
+    pending_log_.push_back("delivery " + item.delivery_id + " in " + item.inbox +
+                           " escalated to level " + std::to_string(level) + " in " + target);
     return Status::Ok();
   }
   // Past the last level: every level again, each repeat, until someone acknowledges. After

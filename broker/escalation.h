@@ -38,7 +38,9 @@ class EscalationEngine {
   Result<int> RunDue(Store& store, TimeMs now, int limit);
 
   // When the next step falls due, if any item is outstanding.
-  Result<std::optional<TimeMs>> NextDeadline(Store& store) const { return store.EarliestDeadline(); }
+  Result<std::optional<TimeMs>> NextDeadline(Store& store) const {
+    return store.EarliestDeadline();
+  }
 
   int64_t steps() const { return steps_.load(); }
   // How late the latest step fired against its deadline.

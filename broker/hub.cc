@@ -31,8 +31,7 @@ std::string Joined(const std::vector<std::string>& items) {
 // Notes and reasons are free text from a person: required, bounded, and never logged.
 Status CheckText(const std::string& field, const std::string& text, const char* what) {
   if (text.find_first_not_of(" \t\r\n") == std::string::npos) {
-    return Status::InvalidArgument(
-        field + " is required", {{field, std::string("say ") + what}});
+    return Status::InvalidArgument(field + " is required", {{field, std::string("say ") + what}});
   }
   if (text.size() > kMaxNoteLength) {
     return Status::InvalidArgument(field + " is too long",
@@ -59,17 +58,28 @@ std::string LoggableId(const std::string& id) {
 // for what anyone may ask (ping, who am I).
 std::optional<Operation> OperationOf(v1::Request::BodyCase body) {
   switch (body) {
-    case v1::Request::kSend: return Operation::kSend;
-    case v1::Request::kInbox: return Operation::kListInbox;
-    case v1::Request::kShow: return Operation::kOpen;
-    case v1::Request::kAck: return Operation::kAcknowledge;
-    case v1::Request::kTransfer: return Operation::kTransfer;
-    case v1::Request::kStatus: return Operation::kStatus;
-    case v1::Request::kWatch: return Operation::kWatch;
-    case v1::Request::kOverdue: return Operation::kOverdue;
-    case v1::Request::kReport: return Operation::kReport;
-    case v1::Request::kAuditAccess: return Operation::kAuditAccess;
-    case v1::Request::kMetrics: return Operation::kMetrics;
+    case v1::Request::kSend:
+      return Operation::kSend;
+    case v1::Request::kInbox:
+      return Operation::kListInbox;
+    case v1::Request::kShow:
+      return Operation::kOpen;
+    case v1::Request::kAck:
+      return Operation::kAcknowledge;
+    case v1::Request::kTransfer:
+      return Operation::kTransfer;
+    case v1::Request::kStatus:
+      return Operation::kStatus;
+    case v1::Request::kWatch:
+      return Operation::kWatch;
+    case v1::Request::kOverdue:
+      return Operation::kOverdue;
+    case v1::Request::kReport:
+      return Operation::kReport;
+    case v1::Request::kAuditAccess:
+      return Operation::kAuditAccess;
+    case v1::Request::kMetrics:
+      return Operation::kMetrics;
     case v1::Request::kPing:
     case v1::Request::kWhoAmI:
       return std::nullopt;
@@ -142,29 +152,45 @@ Outcome Hub::Handle(v1::Request request, const std::string& principal) {
     return outcome;
   }
   switch (request.body_case()) {
-    case v1::Request::kSend: return Send(principal, std::move(*request.mutable_send()));
-    case v1::Request::kInbox: return Inbox(principal, request.inbox());
-    case v1::Request::kShow: return Show(principal, request.show());
-    case v1::Request::kAck: return Ack(principal, request.ack());
-    case v1::Request::kTransfer: return Transfer(principal, request.transfer());
-    case v1::Request::kStatus: return StatusOf(principal, request.status());
+    case v1::Request::kSend:
+      return Send(principal, std::move(*request.mutable_send()));
+    case v1::Request::kInbox:
+      return Inbox(principal, request.inbox());
+    case v1::Request::kShow:
+      return Show(principal, request.show());
+    case v1::Request::kAck:
+      return Ack(principal, request.ack());
+    case v1::Request::kTransfer:
+      return Transfer(principal, request.transfer());
+    case v1::Request::kStatus:
+      return StatusOf(principal, request.status());
     case v1::Request::kAdminTime: {
-      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
+      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok())
+        return ErrorReply(s);
       v1::Reply reply = OkReply();
       reply.mutable_time()->set_now_ms(clock_.Now());
       return reply;
     }
     case v1::Request::kAdvanceClock:
-      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok()) return ErrorReply(s);
+      if (Status s = access_.Decide(principal, Operation::kAdmin, {}); !s.ok())
+        return ErrorReply(s);
       return AdvanceClock(request.advance_clock());
-    case v1::Request::kAuditVerify: return AuditVerify(principal);
-    case v1::Request::kAuditAccess: return AuditAccess(principal, request.audit_access());
-    case v1::Request::kWatch: return Watch(principal, request.watch());
-    case v1::Request::kOverdue: return Overdue(principal, request.overdue());
-    case v1::Request::kReport: return Report(principal, request.report());
-    case v1::Request::kStats: return Stats(principal);
-    case v1::Request::kWhoAmI: return WhoAmI(principal);
-    case v1::Request::kMetrics: return Metrics(principal);
+    case v1::Request::kAuditVerify:
+      return AuditVerify(principal);
+    case v1::Request::kAuditAccess:
+      return AuditAccess(principal, request.audit_access());
+    case v1::Request::kWatch:
+      return Watch(principal, request.watch());
+    case v1::Request::kOverdue:
+      return Overdue(principal, request.overdue());
+    case v1::Request::kReport:
+      return Report(principal, request.report());
+    case v1::Request::kStats:
+      return Stats(principal);
+    case v1::Request::kWhoAmI:
+      return WhoAmI(principal);
+    case v1::Request::kMetrics:
+      return Metrics(principal);
     default:
       return ErrorReply(Status::InvalidArgument("unknown operation"));
   }
@@ -197,7 +223,8 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
     CountRejection("invalid", s);
     return ErrorReply(s);
   }
-  if (Status s = access_.Decide(principal, Operation::kSend, Target{notification.type()}); !s.ok()) {
+  if (Status s = access_.Decide(principal, Operation::kSend, Target{notification.type()});
+      !s.ok()) {
     spdlog::info("refused notification {} from {}: may not send {}", notification.id(), principal,
                  v1::Notification::Type_Name(notification.type()));
     CountRejection("not_permitted", s);
@@ -252,7 +279,8 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
   if (config_->FindInbox(request.inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
   }
-  if (Status s = access_.Decide(principal, Operation::kListInbox, {.inbox = request.inbox()}); !s.ok()) {
+  if (Status s = access_.Decide(principal, Operation::kListInbox, {.inbox = request.inbox()});
+      !s.ok()) {
     return ErrorReply(s);
   }
   auto items = reader_.ListInbox(request.inbox(), request.all());
@@ -269,9 +297,10 @@ std::string Hub::NotificationIdOf(const std::string& delivery_id) {
 }
 
 Result<v1::Delivery> Hub::ItemFor(const std::string& principal, const std::string& delivery_id,
-                                   Operation operation) {
+                                  Operation operation) {
   if (delivery_id.empty()) {
-    return Status::InvalidArgument("a delivery id is required", {{"delivery_id", "give the item's delivery id"}});
+    return Status::InvalidArgument("a delivery id is required",
+                                   {{"delivery_id", "give the item's delivery id"}});
   }
   auto item = reader_.GetDeliveryBrief(delivery_id);
   if (!item.ok()) return item.status();
@@ -306,8 +335,8 @@ Outcome Hub::Show(const std::string& principal, const v1::ShowRequest& request) 
 
 Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
   if (request.delivery_id().empty()) {
-    return ErrorReply(
-        Status::InvalidArgument("a delivery id is required", {{"delivery_id", "give the item's delivery id"}}));
+    return ErrorReply(Status::InvalidArgument("a delivery id is required",
+                                              {{"delivery_id", "give the item's delivery id"}}));
   }
   const TimeMs now = clock_.Now();
   WriteJob job;
@@ -319,7 +348,8 @@ Outcome Hub::Ack(const std::string& principal, const v1::AckRequest& request) {
   job.apply = [access = &access_, request, principal, now](Store& store) -> v1::Reply {
     // Refused before anything else is said about the request, the note included.
     auto may_act = [&](const std::string& inbox) {
-      if (Status s = access->Decide(principal, Operation::kAcknowledge, {.inbox = inbox}); !s.ok()) return s;
+      if (Status s = access->Decide(principal, Operation::kAcknowledge, {.inbox = inbox}); !s.ok())
+        return s;
       return CheckText("note", request.note(), "what you will do about it");
     };
     auto ack = store.Acknowledge(request.delivery_id(), principal, request.note(), now, may_act);
@@ -345,9 +375,9 @@ Outcome Hub::Transfer(const std::string& principal, const v1::TransferRequest& r
     return ErrorReply(Status::NotFound("no inbox '" + request.to_inbox() + "' is configured"));
   }
   if (request.to_inbox() == item->inbox()) {
-    return ErrorReply(Status::InvalidArgument(
-        "the item is already in " + request.to_inbox(),
-        {{"to", "name the inbox that should act on it instead"}}));
+    return ErrorReply(
+        Status::InvalidArgument("the item is already in " + request.to_inbox(),
+                                {{"to", "name the inbox that should act on it instead"}}));
   }
   if (Status s = CheckText("reason", request.reason(), "why it is for them, not you"); !s.ok()) {
     return ErrorReply(s);
@@ -409,8 +439,9 @@ Outcome Hub::AdvanceClock(const v1::AdvanceClockRequest& request) {
   constexpr TimeMs kLongestMove = 10LL * 366 * kDayMs;
   if (request.by_ms() <= 0 || request.by_ms() > kLongestMove) {
     // Bounded, so that no deadline computed from the new time can overflow.
-    return ErrorReply(Status::InvalidArgument("time only moves forward, by ten years at most",
-                                              {{"duration", "give a positive duration such as 15m"}}));
+    return ErrorReply(
+        Status::InvalidArgument("time only moves forward, by ten years at most",
+                                {{"duration", "give a positive duration such as 15m"}}));
   }
   // The clock moves on the writer thread, between requests; the engine then takes every
   // step due up to the new time in the same transaction, before this is answered.
@@ -434,7 +465,8 @@ Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request
   if (config_->FindInbox(request.inbox()) == nullptr) {
     return ErrorReply(Status::NotFound("no inbox '" + request.inbox() + "' is configured"));
   }
-  if (Status s = access_.Decide(principal, Operation::kWatch, {.inbox = request.inbox()}); !s.ok()) {
+  if (Status s = access_.Decide(principal, Operation::kWatch, {.inbox = request.inbox()});
+      !s.ok()) {
     return ErrorReply(s);
   }
   return Subscription{request.inbox()};
@@ -452,8 +484,9 @@ Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& req
     if (!items.ok()) return ErrorReply(items.status());
     for (auto& item : *items) *out->add_items() = std::move(item);
   }
-  std::stable_sort(out->mutable_items()->begin(), out->mutable_items()->end(),
-                   [](const v1::Delivery& a, const v1::Delivery& b) { return a.due_at_ms() < b.due_at_ms(); });
+  std::stable_sort(
+      out->mutable_items()->begin(), out->mutable_items()->end(),
+      [](const v1::Delivery& a, const v1::Delivery& b) { return a.due_at_ms() < b.due_at_ms(); });
   return reply;
 }
 
@@ -462,7 +495,8 @@ Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& reque
   if (!inboxes.ok()) return ErrorReply(inboxes.status());
   // Days are the partnership's local days: a report "for 24 November" means London's.
   const OfficeHours& local = *config_->inboxes.begin()->second.office_hours;
-  auto day_start = [&](const std::string& text, const char* field, int64_t add_days) -> Result<TimeMs> {
+  auto day_start = [&](const std::string& text, const char* field,
+                       int64_t add_days) -> Result<TimeMs> {
     std::optional<int64_t> day = ParseDate(text);
     if (!day) {
       return Status::InvalidArgument(std::string(field) + " is not a date",
@@ -483,8 +517,8 @@ Outcome Hub::Report(const std::string& principal, const v1::ReportRequest& reque
     to = *t;
   }
   if (from >= to) {
-    return ErrorReply(Status::InvalidArgument("the report's period is empty",
-                                              {{"from", "give a first day on or before the last"}}));
+    return ErrorReply(Status::InvalidArgument(
+        "the report's period is empty", {{"from", "give a first day on or before the last"}}));
   }
   v1::Reply reply = OkReply();
   v1::ReportReply* out = reply.mutable_report();
@@ -532,15 +566,16 @@ Outcome Hub::AuditAccess(const std::string& principal, const v1::AuditAccessRequ
   if (!inboxes.ok()) return ErrorReply(inboxes.status());
   const std::string nhs_number = NormalizeNhsNumber(request.nhs_number());
   if (!IsValidNhsNumber(nhs_number)) {
-    return ErrorReply(Status::InvalidArgument("not an NHS number",
-                                              {{"nhs_number", "give the child's 10-digit NHS number"}}));
+    return ErrorReply(Status::InvalidArgument(
+        "not an NHS number", {{"nhs_number", "give the child's 10-digit NHS number"}}));
   }
   auto accesses = reader_.AccessLog(nhs_number);
   if (!accesses.ok()) return ErrorReply(accesses.status());
   v1::Reply reply = OkReply();
   const std::set<std::string> managed(inboxes->begin(), inboxes->end());
   for (auto& access : *accesses) {
-    if (managed.count(access.inbox())) *reply.mutable_audit_access()->add_accesses() = std::move(access);
+    if (managed.count(access.inbox()))
+      *reply.mutable_audit_access()->add_accesses() = std::move(access);
   }
   return reply;
 }
@@ -580,7 +615,8 @@ Outcome Hub::Metrics(const std::string& principal) {
   std::vector<std::string> inboxes;
   for (const auto& entry : config_->inboxes) inboxes.push_back(entry.first);
   if (Status s = reader_.FillMetrics(inboxes, *out); !s.ok()) return ErrorReply(s);
-  if (figures_.time_to_acknowledge) *out->mutable_time_to_acknowledge() = figures_.time_to_acknowledge();
+  if (figures_.time_to_acknowledge)
+    *out->mutable_time_to_acknowledge() = figures_.time_to_acknowledge();
   if (figures_.publishes) out->set_publishes(figures_.publishes());
   if (figures_.duplicates) out->set_duplicates(figures_.duplicates());
   if (figures_.write_transactions) out->set_write_transactions(figures_.write_transactions());

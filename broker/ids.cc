@@ -14,7 +14,8 @@ RandomIds::RandomIds() {
 
 std::string RandomIds::NewId() {
   const uint64_t ms = static_cast<uint64_t>(std::chrono::duration_cast<std::chrono::milliseconds>(
-                                                std::chrono::system_clock::now().time_since_epoch()).count());
+                                                std::chrono::system_clock::now().time_since_epoch())
+                                                .count());
   uint64_t hi, lo;
   {
     std::lock_guard lock(mutex_);
@@ -28,12 +29,12 @@ std::string RandomIds::NewId() {
     random_[next_] = random_[next_ + 1] = 0;
     next_ += 2;
   }
-  hi = (ms << 16) | 0x7000ULL | (hi & 0x0FFFULL);           // 48-bit time, version 7, 12 random bits
+  hi = (ms << 16) | 0x7000ULL | (hi & 0x0FFFULL);  // 48-bit time, version 7, 12 random bits
   lo = (lo & 0x3FFFFFFFFFFFFFFFULL) | 0x8000000000000000ULL;  // RFC 9562 variant, 62 random bits
   char text[37];
-  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx",
-                static_cast<unsigned>(hi >> 32), static_cast<unsigned>((hi >> 16) & 0xFFFF),
-                static_cast<unsigned>(hi & 0xFFFF), static_cast<unsigned>(lo >> 48),
+  std::snprintf(text, sizeof text, "%08x-%04x-%04x-%04x-%012llx", static_cast<unsigned>(hi >> 32),
+                static_cast<unsigned>((hi >> 16) & 0xFFFF), static_cast<unsigned>(hi & 0xFFFF),
+                static_cast<unsigned>(lo >> 48),
                 static_cast<unsigned long long>(lo & 0xFFFFFFFFFFFFULL));
   return text;
 }

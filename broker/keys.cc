@@ -32,7 +32,8 @@ std::optional<std::string> DecodeKey(const std::string& z85) {
 
 std::string EncodeKey(const std::string& binary) {
   char out[41] = {0};
-  if (binary.size() != 32 || zmq_z85_encode(out, reinterpret_cast<const uint8_t*>(binary.data()), 32) == nullptr) {
+  if (binary.size() != 32 ||
+      zmq_z85_encode(out, reinterpret_cast<const uint8_t*>(binary.data()), 32) == nullptr) {
     return "";
   }
   return out;
@@ -54,9 +55,12 @@ Status WriteKeyFile(const std::string& path, const KeyPair& keys) {
     return Status::InvalidArgument("cannot create " + path + ": " + std::string(strerror(errno)) +
                                    " (an existing key file is never overwritten)");
   }
-  std::string text = "# dutyhub key pair. The secret key is its owner's identity: keep this file private.\n"
-                     "public-key = " + keys.public_key + "\nsecret-key = " + keys.secret_key + "\n";
-  if (!keys.broker_public_key.empty()) text += "broker-public-key = " + keys.broker_public_key + "\n";
+  std::string text =
+      "# dutyhub key pair. The secret key is its owner's identity: keep this file private.\n"
+      "public-key = " +
+      keys.public_key + "\nsecret-key = " + keys.secret_key + "\n";
+  if (!keys.broker_public_key.empty())
+    text += "broker-public-key = " + keys.broker_public_key + "\n";
   bool written = write(fd, text.data(), text.size()) == static_cast<ssize_t>(text.size());
   written = (fsync(fd) == 0) && written;
   close(fd);
@@ -84,7 +88,8 @@ Result<KeyPair> ReadKeyFile(const std::string& path) {
     if (name == "broker-public-key") keys.broker_public_key = value;
   }
   if (!IsZ85Key(keys.public_key) || !IsZ85Key(keys.secret_key)) {
-    return Status::InvalidArgument("key file " + path + " has no valid public-key and secret-key lines");
+    return Status::InvalidArgument("key file " + path +
+                                   " has no valid public-key and secret-key lines");
   }
   if (!keys.broker_public_key.empty() && !IsZ85Key(keys.broker_public_key)) {
     return Status::InvalidArgument("key file " + path + ": broker-public-key is not a Z85 key");
@@ -95,14 +100,17 @@ Result<KeyPair> ReadKeyFile(const std::string& path) {
 Result<std::string> ReadPublicKey(const std::string& key_or_path) {
   if (IsZ85Key(key_or_path)) return key_or_path;
   std::ifstream in(key_or_path);
-  if (!in) return Status::InvalidArgument("'" + key_or_path + "' is neither a Z85 key nor a readable file");
+  if (!in)
+    return Status::InvalidArgument("'" + key_or_path +
+                                   "' is neither a Z85 key nor a readable file");
   std::string line;
   while (std::getline(in, line)) {
     if (line.empty() || line[0] == '#') continue;
     // A .pub file's line is the key alone; Z85 itself may contain '='.
     if (IsZ85Key(Trim(line))) return Trim(line);
     size_t eq = line.find('=');
-    if (eq != std::string::npos && Trim(line.substr(0, eq)) == "public-key" && IsZ85Key(Trim(line.substr(eq + 1)))) {
+    if (eq != std::string::npos && Trim(line.substr(0, eq)) == "public-key" &&
+        IsZ85Key(Trim(line.substr(eq + 1)))) {
       return Trim(line.substr(eq + 1));
     }
   }

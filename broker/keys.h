@@ -18,8 +18,8 @@
 namespace dutyhub {
 
 struct KeyPair {
-  std::string public_key;  // Z85
-  std::string secret_key;  // Z85
+  std::string public_key;         // Z85
+  std::string secret_key;         // Z85
   std::string broker_public_key;  // Z85 or empty
 };
 

@@ -31,7 +31,8 @@ class GatheringStdoutSink final : public spdlog::sinks::base_sink<std::mutex> {
     while (left > 0) {
       ssize_t n = ::write(STDOUT_FILENO, p, left);
       if (n < 0 && errno == EINTR) continue;
-      if (n <= 0) break;  // nowhere to write (closed, full disk): the lines are dropped, as stdio would
+      if (n <= 0)
+        break;  // nowhere to write (closed, full disk): the lines are dropped, as stdio would
       p += n;
       left -= static_cast<size_t>(n);
     }

@@ -1,12 +1,11 @@
 // dutyhub-broker: validates, stores and routes safeguarding notifications into duty
 // inboxes. Command line as docs/CLI.md says; exit 2 for a bad command line or
 // configuration, before anything listens.
-#include <CLI/CLI.hpp>
 #include <google/protobuf/stubs/logging.h>
 #include <spdlog/spdlog.h>
-
 #include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -17,11 +16,11 @@
 #include "broker/backup.h"
 #include "broker/checkpointer.h"
 #include "broker/config.h"
-#include "broker/keys.h"
 #include "broker/coverage.h"
 #include "broker/escalation.h"
 #include "broker/hub.h"
 #include "broker/ids.h"
+#include "broker/keys.h"
 #include "broker/log_sink.h"
 #include "broker/server.h"
 #include "broker/store.h"
@@ -37,7 +36,8 @@ extern "C" void OnSignal(int) { g_stop.store(true); }
 // --insecure-dev believes whatever name a client claims, so it must never be reachable
 // from another machine.
 bool IsLoopback(const std::string& endpoint) {
-  for (const char* prefix : {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
+  for (const char* prefix :
+       {"tcp://127.", "tcp://localhost:", "tcp://[::1]:", "ipc://", "inproc://"}) {
     if (endpoint.rfind(prefix, 0) == 0) return true;
   }
   return false;
@@ -55,7 +55,8 @@ int main(int argc, char** argv) {
   umask(077);
   // protobuf logs a line for every string field a peer sends that is not UTF-8: a peer must
   // not be able to flood the log. The request is refused all the same.
-  google::protobuf::SetLogHandler([](google::protobuf::LogLevel, const char*, int, const std::string&) {});
+  google::protobuf::SetLogHandler(
+      [](google::protobuf::LogLevel, const char*, int, const std::string&) {});
   CLI::App app{"dutyhub-broker: carries safeguarding notifications into duty inboxes"};
   std::string config_path;
   std::string data_dir = "dutyhub-data";
@@ -75,7 +76,8 @@ int main(int argc, char** argv) {
   app.add_flag("--insecure-dev", insecure_dev,
                "accept unauthenticated connections and believe the client's --as (loopback only)");
   // `backup DEST`: an online, consistent copy of the store, while the broker runs.
-  CLI::App* backup = app.add_subcommand("backup", "copy the store, consistently, while the broker runs");
+  CLI::App* backup =
+      app.add_subcommand("backup", "copy the store, consistently, while the broker runs");
   std::string backup_dest;
   backup->add_option("DEST", backup_dest, "the new file to write (never overwritten)")->required();
   backup->add_option("--data", data_dir, "the broker's data folder");
@@ -91,12 +93,14 @@ int main(int argc, char** argv) {
       std::cerr << "dutyhub-broker backup: " << copied.status().message() << "\n";
       return copied.status().code() == dutyhub::Code::kInvalidArgument ? 2 : 5;
     }
-    std::cout << "backed up " << data_dir << "/dutyhub.sqlite to " << backup_dest << ": " << copied->notifications
-              << " notifications, " << copied->deliveries << " deliveries, " << copied->audit_entries
-              << " audit entries, " << copied->bytes << " bytes; integrity ok\n";
+    std::cout << "backed up " << data_dir << "/dutyhub.sqlite to " << backup_dest << ": "
+              << copied->notifications << " notifications, " << copied->deliveries
+              << " deliveries, " << copied->audit_entries << " audit entries, " << copied->bytes
+              << " bytes; integrity ok\n";
     return 0;
   }
-  if (config_path.empty()) return Fail("--config is required: the partnership configuration (YAML)");
+  if (config_path.empty())
+    return Fail("--config is required: the partnership configuration (YAML)");
 
   auto config = dutyhub::LoadConfig(config_path);
   if (!config.ok()) return Fail(config.status().message());
@@ -110,10 +114,12 @@ int main(int argc, char** argv) {
                   ": it believes any name a client claims, so it listens on loopback only "
                   "(tcp://127.0.0.1:PORT or tcp://[::1]:PORT)");
     }
-    spdlog::warn("INSECURE DEVELOPMENT MODE: connections are not authenticated and clients "
-                 "choose who they are. Never use this with real data.");
+    spdlog::warn(
+        "INSECURE DEVELOPMENT MODE: connections are not authenticated and clients "
+        "choose who they are. Never use this with real data.");
   } else {
-    if (key_file.empty()) return Fail("--key: the broker needs its key file (make one with dutyhub keygen)");
+    if (key_file.empty())
+      return Fail("--key: the broker needs its key file (make one with dutyhub keygen)");
     auto own = dutyhub::ReadKeyFile(key_file);
     if (!own.ok()) return Fail(own.status().message());
     secret_key = own->secret_key;
@@ -139,8 +145,9 @@ int main(int argc, char** argv) {
       if (auto s = add(id, gateway.public_key); !s.ok()) return Fail(s.message());
     }
     if (keyring.size() == 0) {
-      return Fail("no principal has a public key: give them `public_key` in the configuration or "
-                  "--keys DIR with NAME.pub files");
+      return Fail(
+          "no principal has a public key: give them `public_key` in the configuration or "
+          "--keys DIR with NAME.pub files");
     }
     spdlog::info("CURVE on: {} principals have keys", keyring.size());
   }
@@ -151,21 +158,23 @@ int main(int argc, char** argv) {
     dutyhub::TimeMs start = system_clock.Now();
     if (!simulated_start.empty()) {
       auto parsed = dutyhub::ParseTimestamp(simulated_start);
-      if (!parsed) return Fail("--simulated-clock: expected an RFC 3339 time such as 2026-11-23T10:00:00Z");
+      if (!parsed)
+        return Fail("--simulated-clock: expected an RFC 3339 time such as 2026-11-23T10:00:00Z");
       start = *parsed;
     }
     simulated_clock = std::make_unique<dutyhub::SimulatedClock>(start);
     spdlog::info("simulated clock starts at {}", dutyhub::FormatTimestamp(start));
   }
-  const dutyhub::Clock& clock = simulated_clock ? static_cast<const dutyhub::Clock&>(*simulated_clock)
-                                                : system_clock;
+  const dutyhub::Clock& clock =
+      simulated_clock ? static_cast<const dutyhub::Clock&>(*simulated_clock) : system_clock;
 
   // Said at every start, so a gap in cover is seen before an item falls into it.
   {
     const dutyhub::OfficeHours& local = *(*config)->inboxes.begin()->second.office_hours;
     int64_t today = local.LocalDay(clock.Now());
     int64_t monday = today - ((today + 3) % 7);  // 1970-01-01 was a Thursday
-    for (const std::string& gap : dutyhub::FindImmediateGaps(**config, local.LocalMidnight(monday))) {
+    for (const std::string& gap :
+         dutyhub::FindImmediateGaps(**config, local.LocalMidnight(monday))) {
       spdlog::warn("configuration: {}", gap);
     }
   }
@@ -180,13 +189,16 @@ int main(int argc, char** argv) {
   if (!reader_store.ok()) return Fail(reader_store.status().message());
   dutyhub::Checkpointer checkpointer(store_path);
   if (auto s = checkpointer.Start(); !s.ok()) return Fail(s.message());
-  if (auto s = (*writer_store)->HandOverCheckpoints(checkpointer); !s.ok()) return Fail(s.message());
+  if (auto s = (*writer_store)->HandOverCheckpoints(checkpointer); !s.ok())
+    return Fail(s.message());
 
   zmq::context_t context;
   dutyhub::RandomIds ids;
   dutyhub::EscalationEngine engine(*config, ids);
-  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine, insecure_dev);
-  dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch, engine, clock);
+  dutyhub::Hub hub(*config, clock, simulated_clock.get(), **reader_store, ids, engine,
+                   insecure_dev);
+  dutyhub::Writer writer(context, std::move(*writer_store), (*config)->broker.max_batch, engine,
+                         clock);
   hub.set_figures({[&writer] { return static_cast<int64_t>(writer.transactions()); },
                    [&writer] { return static_cast<int64_t>(writer.requests()); },
                    [&writer] { return static_cast<int64_t>(writer.publishes()); },
@@ -211,8 +223,10 @@ int main(int argc, char** argv) {
   server.Run(g_stop);
   writer.Stop();
   checkpointer.Stop();
-  spdlog::info("dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
-               "transactions)", writer.requests(), writer.transactions());
+  spdlog::info(
+      "dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
+      "transactions)",
+      writer.requests(), writer.transactions());
   dutyhub::FlushLog();
   return 0;
 }

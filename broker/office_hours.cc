@@ -68,8 +68,8 @@ Result<std::shared_ptr<const OfficeHours>> OfficeHours::Create(
 
   std::vector<Violation> violations;
   if (weekly.size() != 7) {
-    violations.push_back({"weekly", "needs 7 days (Monday to Sunday), has " +
-                                        std::to_string(weekly.size())});
+    violations.push_back(
+        {"weekly", "needs 7 days (Monday to Sunday), has " + std::to_string(weekly.size())});
   }
   for (size_t d = 0; d < weekly.size(); ++d) {
     for (size_t i = 0; i < weekly[d].size(); ++i) {
@@ -77,11 +77,11 @@ Result<std::shared_ptr<const OfficeHours>> OfficeHours::Create(
       if (span.begin_minute < 0 || span.end_minute > kMinutesPerDay ||
           span.begin_minute >= span.end_minute) {
         violations.push_back(SpanViolation(
-            d, i, "span must satisfy 0 <= begin < end <= 1440 minutes, got " +
-                      std::to_string(span.begin_minute) + "-" + std::to_string(span.end_minute)));
+            d, i,
+            "span must satisfy 0 <= begin < end <= 1440 minutes, got " +
+                std::to_string(span.begin_minute) + "-" + std::to_string(span.end_minute)));
       } else if (i > 0 && span.begin_minute < weekly[d][i - 1].end_minute) {
-        violations.push_back(
-            SpanViolation(d, i, "spans must be in order and must not overlap"));
+        violations.push_back(SpanViolation(d, i, "spans must be in order and must not overlap"));
       }
     }
   }

@@ -116,8 +116,9 @@ bool Install() {
   if (sqlite3_config(SQLITE_CONFIG_GETPCACHE2, &g_own) != SQLITE_OK) return false;
   if (g_own.iVersion < 1 || g_own.xCreate == nullptr || g_own.xTruncate == nullptr) return false;
   static sqlite3_pcache_methods2 layered = {
-      /*iVersion=*/1, /*pArg=*/nullptr, Init, Shutdown, Create, Cachesize, Pagecount,
-      Fetch, Unpin, Rekey, Truncate, Destroy, Shrink};
+      /*iVersion=*/1, /*pArg=*/nullptr, Init,  Shutdown, Create,
+      Cachesize,      Pagecount,        Fetch, Unpin,    Rekey,
+      Truncate,       Destroy,          Shrink};
   return sqlite3_config(SQLITE_CONFIG_PCACHE2, &layered) == SQLITE_OK;
 }
 

@@ -1,9 +1,8 @@
 #include "broker/routing.h"
 
+#include <date/date.h>
 #include <google/protobuf/descriptor.h>
 #include <google/protobuf/message.h>
-
-#include <date/date.h>
 
 #include <algorithm>
 
@@ -32,8 +31,8 @@ bool Holds(const Condition& c, const Evaluation& e) {
   if (!c.types.empty() && !c.types.count(n.type())) return false;
   if (!c.areas.empty() && !c.areas.count(n.area())) return false;
   if (!c.priorities.empty() && !c.priorities.count(e.plan.priority)) return false;
-  const bool unborn = n.child().date_of_birth().empty() &&
-                      !n.child().expected_delivery_date().empty();
+  const bool unborn =
+      n.child().date_of_birth().empty() && !n.child().expected_delivery_date().empty();
   if (c.child_unborn && *c.child_unborn != unborn) return false;
   if (c.child_age_under || c.child_age_at_least) {
     std::optional<int> age = ChildAgeYears(n);
@@ -59,9 +58,8 @@ bool Holds(const Condition& c, const Evaluation& e) {
     if (*c.outside_office_hours != outside) return false;
   }
   if (!c.any.empty()) {
-    return std::any_of(c.any.begin(), c.any.end(), [&](const Condition& alt) {
-      return Holds(alt, e);
-    });
+    return std::any_of(c.any.begin(), c.any.end(),
+                       [&](const Condition& alt) { return Holds(alt, e); });
   }
   return true;
 }
@@ -97,21 +95,22 @@ Result<FieldPath> FieldPath::Parse(const std::string& dotted) {
     }
     const FieldDescriptor* field = message->FindFieldByName(step);
     if (field == nullptr) {
-      return Status::InvalidArgument("'" + dotted + "': the notification has no field '" +
-                                     step + "' there (see docs/notifications.md)");
+      return Status::InvalidArgument("'" + dotted + "': the notification has no field '" + step +
+                                     "' there (see docs/notifications.md)");
     }
     if (field->is_repeated()) {
       return Status::InvalidArgument("'" + dotted + "': '" + step +
                                      "' is a list; conditions name single fields");
     }
     path.steps_.push_back(field);
-    message = field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? field->message_type()
-                                                                    : nullptr;
+    message =
+        field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE ? field->message_type() : nullptr;
     if (dot == std::string::npos) break;
     start = dot + 1;
   }
   if (message != nullptr) {
-    return Status::InvalidArgument("'" + dotted + "' names a group of fields; name one field in it");
+    return Status::InvalidArgument("'" + dotted +
+                                   "' names a group of fields; name one field in it");
   }
   return path;
 }
@@ -152,8 +151,9 @@ std::optional<int> ChildAgeYears(const v1::Notification& n) {
   std::optional<int64_t> born = ParseDate(n.child().date_of_birth());
   // The date part of created_at as the sender wrote it, with its own offset: the child's
   // age on the sender's calendar, not on UTC's, so a fifth birthday starts at local midnight.
-  std::optional<int64_t> on =
-      ParseTimestamp(n.created_at()) ? ParseDate(std::string_view(n.created_at()).substr(0, 10)) : std::nullopt;
+  std::optional<int64_t> on = ParseTimestamp(n.created_at())
+                                  ? ParseDate(std::string_view(n.created_at()).substr(0, 10))
+                                  : std::nullopt;
   if (!born || !on) return std::nullopt;
   date::year_month_day b{date::sys_days{date::days{*born}}};
   date::year_month_day c{date::sys_days{date::days{*on}}};

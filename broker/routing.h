@@ -13,7 +13,7 @@ namespace dutyhub {
 
 struct RoutePlan {
   v1::Notification::Priority priority = v1::Notification::ROUTINE;
-  std::vector<std::string> inboxes;  // each once, in the order the rules placed them
+  std::vector<std::string> inboxes;        // each once, in the order the rules placed them
   std::vector<std::string> rules_applied;  // rule names, for the log
   // Templates that named an inbox that does not exist, e.g. "hv-west"; the copy went to
   // the fallback inbox instead.
@@ -34,7 +34,7 @@ std::optional<int> ChildAgeYears(const v1::Notification& notification);
 // configured no-later-than fields (a MASH request's respond_by).
 // REQUIRES: the inbox exists in the configuration.
 Result<TimeMs> DueAt(const Config& config, const std::string& inbox,
-                     v1::Notification::Priority priority,
-                     const v1::Notification& notification, TimeMs arrival);
+                     v1::Notification::Priority priority, const v1::Notification& notification,
+                     TimeMs arrival);
 
 }  // namespace dutyhub

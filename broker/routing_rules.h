@@ -44,16 +44,16 @@ class FieldPath {
 struct Condition {
   std::set<v1::Notification::Type> types;
   std::set<std::string> areas;
-  std::optional<int> child_age_under;     // whole years at created_at
+  std::optional<int> child_age_under;  // whole years at created_at
   std::optional<int> child_age_at_least;
   std::optional<bool> child_unborn;
   std::set<v1::Notification::Concern> concerns_any;
   std::vector<std::pair<FieldPath, std::string>> fields;  // each equals the value
   std::set<v1::Notification::Priority> priorities;        // as raised by earlier rules
-  std::optional<bool> unplaced;  // no earlier rule delivered it anywhere
+  std::optional<bool> unplaced;                           // no earlier rule delivered it anywhere
   // Some inbox it is delivered to so far is outside its office hours at arrival.
   std::optional<bool> outside_office_hours;
-  std::vector<Condition> any;    // when not empty, at least one holds
+  std::vector<Condition> any;  // when not empty, at least one holds
 };
 
 // "hv-{area}", "gp-{child.gp_practice_code}", or a plain inbox name.

@@ -10,7 +10,11 @@ namespace dutyhub {
 
 Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub, Writer& writer,
                ZapHandler* zap, const std::string& secret_key)
-    : settings_(settings), hub_(hub), writer_(writer), router_(context, zmq::socket_type::router), zap_(zap) {
+    : settings_(settings),
+      hub_(hub),
+      writer_(writer),
+      router_(context, zmq::socket_type::router),
+      zap_(zap) {
   if (zap_ != nullptr) {
     router_.set(zmq::sockopt::curve_server, true);
     router_.set(zmq::sockopt::curve_secretkey, secret_key);
@@ -81,13 +85,16 @@ void Server::OnRequest() {
     size_t frames = 0;
     if (!Receive(routing_id, payload, frames)) return;
     if (frames != 1) {
-      AnswerError(routing_id, 0,
-                  Status::InvalidArgument("a request is exactly one frame holding a dutyhub.v1.Request"));
+      AnswerError(
+          routing_id, 0,
+          Status::InvalidArgument("a request is exactly one frame holding a dutyhub.v1.Request"));
       continue;
     }
     v1::Request request;
-    if (payload.size() == 0 || !request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
-      AnswerError(routing_id, 0, Status::InvalidArgument("unreadable request: not a dutyhub.v1.Request"));
+    if (payload.size() == 0 ||
+        !request.ParseFromArray(payload.data(), static_cast<int>(payload.size()))) {
+      AnswerError(routing_id, 0,
+                  Status::InvalidArgument("unreadable request: not a dutyhub.v1.Request"));
       continue;
     }
     // Promise 6: with CURVE the principal is the authenticated key's owner, whatever the
@@ -105,7 +112,8 @@ void Server::OnRequest() {
     if (!WithinRate(bucket)) {
       AnswerError(routing_id, request.correlation_id(),
                   Status::Unavailable("too many requests from '" + principal + "' (at most " +
-                                      std::to_string(settings_.rate_per_principal) + " a second): retry later"));
+                                      std::to_string(settings_.rate_per_principal) +
+                                      " a second): retry later"));
       continue;
     }
     const uint64_t correlation = request.correlation_id();
@@ -208,7 +216,9 @@ bool Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
     zmq::send_result_t sent =
         router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     if (sent) sent = router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
-    if (!sent) spdlog::warn("a client is not reading its answers; answer {} dropped", reply.correlation_id());
+    if (!sent)
+      spdlog::warn("a client is not reading its answers; answer {} dropped",
+                   reply.correlation_id());
     return true;
   } catch (const zmq::error_t& e) {
     // EHOSTUNREACH: the client went away. It retries with the same id and gets the same
@@ -224,7 +234,8 @@ void Server::Publish(std::vector<v1::WatchEvent>& events) {
     if (watching == watchers_.end()) continue;
     // An acknowledgement's event comes without its notification's id (the writer does not
     // read the notification for it): read here, only for an inbox someone watches.
-    if (event.notification_id().empty()) event.set_notification_id(hub_.NotificationIdOf(event.delivery_id()));
+    if (event.notification_id().empty())
+      event.set_notification_id(hub_.NotificationIdOf(event.delivery_id()));
     for (auto it = watching->second.begin(); it != watching->second.end();) {
       v1::Reply reply;
       reply.set_correlation_id(it->second);

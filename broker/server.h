@@ -10,14 +10,13 @@
 // CURVE keeps it to known peers.
 #pragma once
 
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <map>
 #include <memory>
 #include <string>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "broker/auth.h"
 #include "broker/config.h"

@@ -19,10 +19,11 @@ Result<std::unique_ptr<Database>> Database::Open(const std::string& path, bool r
   sqlite3* db = nullptr;
   int flags = read_only ? SQLITE_OPEN_READONLY : (SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE);
   flags |= SQLITE_OPEN_NOMUTEX;  // one thread per connection, by design
-  const char* vfs = nullptr;  // the system's
+  const char* vfs = nullptr;     // the system's
   if (gather_log_writes && !read_only) {
     vfs = GatheringWalVfs();
-    if (vfs == nullptr) return Status::Internal("SQLite has no default VFS to gather log writes over");
+    if (vfs == nullptr)
+      return Status::Internal("SQLite has no default VFS to gather log writes over");
   }
   int rc = sqlite3_open_v2(path.c_str(), &db, flags, vfs);
   if (rc != SQLITE_OK) {
@@ -72,7 +73,8 @@ Result<StatementUse> Database::Prepare(const std::string& sql) {
 Result<StatementUse> Database::Prepare(const char* sql) {
   auto it = by_address_.find(sql);
   // The text is checked too: were the address ever reused for other SQL, it is a miss.
-  if (it != by_address_.end() && std::strcmp(it->second->sql(), sql) == 0) return StatementUse(it->second);
+  if (it != by_address_.end() && std::strcmp(it->second->sql(), sql) == 0)
+    return StatementUse(it->second);
   auto found = Prepare(std::string(sql));
   if (!found.ok()) return found.status();
   by_address_[sql] = &**found;

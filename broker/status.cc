@@ -4,12 +4,18 @@ namespace dutyhub {
 
 const char* CodeName(Code code) {
   switch (code) {
-    case Code::kOk: return "OK";
-    case Code::kInvalidArgument: return "INVALID_ARGUMENT";
-    case Code::kPermissionDenied: return "PERMISSION_DENIED";
-    case Code::kUnavailable: return "UNAVAILABLE";
-    case Code::kNotFound: return "NOT_FOUND";
-    case Code::kInternal: return "INTERNAL";
+    case Code::kOk:
+      return "OK";
+    case Code::kInvalidArgument:
+      return "INVALID_ARGUMENT";
+    case Code::kPermissionDenied:
+      return "PERMISSION_DENIED";
+    case Code::kUnavailable:
+      return "UNAVAILABLE";
+    case Code::kNotFound:
+      return "NOT_FOUND";
+    case Code::kInternal:
+      return "INTERNAL";
   }
   return "INTERNAL";
 }

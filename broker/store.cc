@@ -19,22 +19,25 @@ namespace {
 // the same digest.
 std::string Sha256(std::string_view text) {
   static EVP_MD* const kSha256 = EVP_MD_fetch(nullptr, "SHA256", nullptr);
-  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(), &EVP_MD_CTX_free);
+  thread_local std::unique_ptr<EVP_MD_CTX, decltype(&EVP_MD_CTX_free)> context(EVP_MD_CTX_new(),
+                                                                               &EVP_MD_CTX_free);
   unsigned char digest[crypto_hash_sha256_BYTES];
   unsigned int size = 0;
   const bool hashed = kSha256 != nullptr && context != nullptr &&
                       EVP_DigestInit_ex(context.get(), kSha256, nullptr) == 1 &&
                       EVP_DigestUpdate(context.get(), text.data(), text.size()) == 1 &&
-                      EVP_DigestFinal_ex(context.get(), digest, &size) == 1 && size == sizeof digest;
-  if (!hashed) crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
+                      EVP_DigestFinal_ex(context.get(), digest, &size) == 1 &&
+                      size == sizeof digest;
+  if (!hashed)
+    crypto_hash_sha256(digest, reinterpret_cast<const unsigned char*>(text.data()), text.size());
   return std::string(reinterpret_cast<const char*>(digest), sizeof digest);
 }
 
 }  // namespace
 
-std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
-                      int event, const std::string& by, const std::string& inbox, const std::string& note,
-                      const std::string& via) {
+std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id,
+                      TimeMs at, int event, const std::string& by, const std::string& inbox,
+                      const std::string& note, const std::string& via) {
   // Every field length-prefixed ("<length>:<value>;"), so no two different rows hash the same
   // text (AuditHashTest pins it: stores written by every earlier broker verify against it).
   // Written into one buffer per thread, kept between calls: building the text a string per
@@ -45,7 +48,10 @@ std::string AuditHash(const std::string& previous, int64_t seq, const std::strin
   auto field = [&](std::string_view value) {
     char length[24];
     const char* end = std::to_chars(length, length + sizeof length, value.size()).ptr;
-    text.append(length, static_cast<size_t>(end - length)).append(1, ':').append(value).append(1, ';');
+    text.append(length, static_cast<size_t>(end - length))
+        .append(1, ':')
+        .append(value)
+        .append(1, ';');
   };
   auto number = [&](int64_t value) {
     char digits[24];
@@ -195,7 +201,8 @@ v1::Delivery ReadDelivery(const Statement& s) {
   std::string opened = s.Text(15);
   for (size_t start = 0; !opened.empty() && start <= opened.size();) {
     size_t comma = opened.find(',', start);
-    d.add_opened_by(opened.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
+    d.add_opened_by(
+        opened.substr(start, comma == std::string::npos ? std::string::npos : comma - start));
     if (comma == std::string::npos) break;
     start = comma + 1;
   }
@@ -215,9 +222,9 @@ Result<std::unique_ptr<Store>> Store::Open(const std::string& path, bool writer)
   std::unique_ptr<Store> store(new Store(std::move(*db)));
   // Promise 1: confirmed means on disk. WAL with synchronous=FULL syncs the log at every
   // commit; the writer's group commit shares that cost between many requests.
-  for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL",
-                             "PRAGMA foreign_keys=ON", "PRAGMA temp_store=MEMORY",
-                             "PRAGMA cache_size=-65536"}) {
+  for (const char* pragma :
+       {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL", "PRAGMA foreign_keys=ON",
+        "PRAGMA temp_store=MEMORY", "PRAGMA cache_size=-65536"}) {
     if (!writer && std::string(pragma).find("journal_mode") != std::string::npos) continue;
     if (Status s = store->db_->Exec(pragma); !s.ok()) return s;
   }
@@ -305,7 +312,9 @@ void Store::AskForCheckpoint() {
     checkpointer_->CopySoon();
   }
 }
-bool Store::DiskFull() const { return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL; }
+bool Store::DiskFull() const {
+  return (sqlite3_extended_errcode(db_->raw()) & 0xff) == SQLITE_FULL;
+}
 void Store::Rollback() {
   chain_head_.reset();
   (void)db_->Run("ROLLBACK");
@@ -342,17 +351,30 @@ Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
   const std::string& where = inbox.empty() ? item.inbox() : inbox;
   // A person's action through a gateway says so; the hub's own steps never do.
   const std::string via = by.empty() ? "" : via_;
-  const std::string hash =
-      AuditHash(previous, seq, item.delivery_id(), at, static_cast<int>(event), by, where, note, via);
+  const std::string hash = AuditHash(previous, seq, item.delivery_id(), at, static_cast<int>(event),
+                                     by, where, note, via);
   auto s = db_->Prepare(
       "INSERT INTO events (seq, delivery_id, at, event, by, inbox, note, hash, via) "
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, seq).Bind(2, item.delivery_id()).Bind(3, at).Bind(4, static_cast<int>(event)).Bind(6, where)
+  (*s)->Bind(1, seq)
+      .Bind(2, item.delivery_id())
+      .Bind(3, at)
+      .Bind(4, static_cast<int>(event))
+      .Bind(6, where)
       .BindBlob(8, hash);
-  if (by.empty()) (*s)->BindNull(5); else (*s)->Bind(5, by);
-  if (note.empty()) (*s)->BindNull(7); else (*s)->Bind(7, note);
-  if (via.empty()) (*s)->BindNull(9); else (*s)->Bind(9, via);
+  if (by.empty())
+    (*s)->BindNull(5);
+  else
+    (*s)->Bind(5, by);
+  if (note.empty())
+    (*s)->BindNull(7);
+  else
+    (*s)->Bind(7, note);
+  if (via.empty())
+    (*s)->BindNull(9);
+  else
+    (*s)->Bind(9, via);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an event");
   chain_head_ = std::make_pair(seq, hash);
   if (events_ != nullptr) {
@@ -407,13 +429,25 @@ Status Store::InsertDelivery(int64_t notification_seq, const NewDelivery& d, con
       "VALUES (?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?, ?)");
   if (!ins.ok()) return ins.status();
   const bool root = std::string(origin) != "ESCALATED";
-  (*ins)->Bind(1, d.delivery_id).Bind(2, notification_seq).Bind(3, d.inbox).Bind(4, origin)
-      .Bind(6, static_cast<int>(v1::DELIVERED)).Bind(7, received_at).Bind(8, d.due_at)
+  (*ins)
+      ->Bind(1, d.delivery_id)
+      .Bind(2, notification_seq)
+      .Bind(3, d.inbox)
+      .Bind(4, origin)
+      .Bind(6, static_cast<int>(v1::DELIVERED))
+      .Bind(7, received_at)
+      .Bind(8, d.due_at)
       .Bind(9, level);
-  if (source.empty()) (*ins)->BindNull(5); else (*ins)->Bind(5, source);
+  if (source.empty())
+    (*ins)->BindNull(5);
+  else
+    (*ins)->Bind(5, source);
   if (root) {
     (*ins)->Bind(10, d.escalation_at);
-    if (d.handover_at) (*ins)->Bind(11, *d.handover_at); else (*ins)->BindNull(11);
+    if (d.handover_at)
+      (*ins)->Bind(11, *d.handover_at);
+    else
+      (*ins)->BindNull(11);
     (*ins)->Bind(12, d.handover_at ? std::min(*d.handover_at, d.escalation_at) : d.escalation_at);
   } else {
     (*ins)->BindNull(10).BindNull(11).BindNull(12);
@@ -437,10 +471,9 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
   return stored.ok() ? Status::Ok() : stored.status();
 }
 
-Result<std::optional<v1::SendReply>> Store::PublishOnce(const std::string& agency,
-                                                        const v1::Notification& notification,
-                                                        const std::string& body, TimeMs received_at,
-                                                        const std::vector<NewDelivery>& deliveries) {
+Result<std::optional<v1::SendReply>> Store::PublishOnce(
+    const std::string& agency, const v1::Notification& notification, const std::string& body,
+    TimeMs received_at, const std::vector<NewDelivery>& deliveries) {
   auto stored = StoreNotification(agency, notification, body, received_at, deliveries,
                                   /*unless_stored=*/true);
   if (!stored.ok()) return stored.status();
@@ -448,18 +481,25 @@ Result<std::optional<v1::SendReply>> Store::PublishOnce(const std::string& agenc
   return FindPublished(agency, notification.id());
 }
 
-Result<bool> Store::StoreNotification(const std::string& agency, const v1::Notification& notification,
-                                      const std::string& body, TimeMs received_at,
-                                      const std::vector<NewDelivery>& deliveries, bool unless_stored) {
+Result<bool> Store::StoreNotification(const std::string& agency,
+                                      const v1::Notification& notification, const std::string& body,
+                                      TimeMs received_at,
+                                      const std::vector<NewDelivery>& deliveries,
+                                      bool unless_stored) {
   static constexpr const char* kInsert =
       "INSERT INTO notifications (agency, id, type, priority, summary, received_at, body, "
       "child_nhs_number) VALUES (?, ?, ?, ?, ?, ?, ?, ?)";
-  static const std::string kInsertUnlessStored = std::string(kInsert) + " ON CONFLICT (agency, id) DO NOTHING";
+  static const std::string kInsertUnlessStored =
+      std::string(kInsert) + " ON CONFLICT (agency, id) DO NOTHING";
   auto s = db_->Prepare(unless_stored ? kInsertUnlessStored.c_str() : kInsert);
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, agency).Bind(2, notification.id()).Bind(3, static_cast<int>(notification.type()))
-      .Bind(4, static_cast<int>(notification.priority())).Bind(5, notification.summary())
-      .Bind(6, received_at).BindBlob(7, body);
+  (*s)->Bind(1, agency)
+      .Bind(2, notification.id())
+      .Bind(3, static_cast<int>(notification.type()))
+      .Bind(4, static_cast<int>(notification.priority()))
+      .Bind(5, notification.summary())
+      .Bind(6, received_at)
+      .BindBlob(7, body);
   if (notification.child().nhs_number().empty()) {
     (*s)->BindNull(8);
   } else {
@@ -485,7 +525,8 @@ Status Store::RecordOpened(const std::string& delivery_id, const std::string& by
   if (Status s = AddEvent(*d, at, v1::EVENT_OPENED, by, ""); !s.ok()) return s;
   auto s = db_->Prepare("UPDATE deliveries SET state = ? WHERE delivery_id = ? AND state = ?");
   if (!s.ok()) return s.status();
-  (*s)->Bind(1, static_cast<int>(v1::OPENED)).Bind(2, delivery_id)
+  (*s)->Bind(1, static_cast<int>(v1::OPENED))
+      .Bind(2, delivery_id)
       .Bind(3, static_cast<int>(v1::DELIVERED));
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("recording an opening");
   return Status::Ok();
@@ -499,8 +540,14 @@ Status Store::SetTimers(const std::string& delivery_id, int level,
       "WHERE delivery_id = ?1");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, delivery_id).Bind(2, level);
-  if (escalation_at) (*s)->Bind(3, *escalation_at); else (*s)->BindNull(3);
-  if (handover_at) (*s)->Bind(4, *handover_at); else (*s)->BindNull(4);
+  if (escalation_at)
+    (*s)->Bind(3, *escalation_at);
+  else
+    (*s)->BindNull(3);
+  if (handover_at)
+    (*s)->Bind(4, *handover_at);
+  else
+    (*s)->BindNull(4);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("moving an item's deadline");
   return Status::Ok();
 }
@@ -513,7 +560,8 @@ namespace {
 // for. The events written from it go out without the notification's id; the reactor fills
 // it in for the inboxes someone watches.
 constexpr const char* kGroupColumns =
-    "SELECT rowid, notification_seq, origin, source_delivery, delivery_id, inbox, state, received_at, "
+    "SELECT rowid, notification_seq, origin, source_delivery, delivery_id, inbox, state, "
+    "received_at, "
     "escalation_level, acknowledged_by, acknowledged_at, note FROM deliveries ";
 
 }  // namespace
@@ -535,7 +583,8 @@ Store::GroupMember Store::ReadGroupMember(const Statement& s) {
   return m;
 }
 
-Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery_id, const MayAct& may_act) {
+Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery_id,
+                                                     const MayAct& may_act) {
   auto read = [&](const std::string& id) -> Result<GroupMember> {
     static const std::string kById = std::string(kGroupColumns) + "WHERE delivery_id = ?";
     auto s = db_->Prepare(kById.c_str());
@@ -565,7 +614,8 @@ Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery
   // writer's instructions per acknowledgement (counted with callgrind).
   if (group.front().item.escalation_level() == 0) return group;
   static const std::string kCopies =
-      std::string(kGroupColumns) + "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid";
+      std::string(kGroupColumns) +
+      "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid";
   auto s = db_->Prepare(kCopies.c_str());
   if (!s.ok()) return s.status();
   (*s)->Bind(1, group.front().item.delivery_id());
@@ -601,10 +651,14 @@ Result<v1::AckReply> Store::Acknowledge(const std::string& delivery_id, const st
         "UPDATE deliveries SET state = ?, acknowledged_by = ?, acknowledged_at = ?, note = ?, "
         "escalation_at = NULL, handover_at = NULL, next_deadline = NULL WHERE rowid = ?");
     if (!s.ok()) return s.status();
-    (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED)).Bind(2, by).Bind(3, at).Bind(4, note)
+    (*s)->Bind(1, static_cast<int>(v1::ACKNOWLEDGED))
+        .Bind(2, by)
+        .Bind(3, at)
+        .Bind(4, note)
         .Bind(5, member.rowid);
     if ((*s)->Step() != SQLITE_DONE) return db_->Error("acknowledging");
-    if (Status st = AddEvent(member.item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok()) return st;
+    if (Status st = AddEvent(member.item, at, v1::EVENT_ACKNOWLEDGED, by, note); !st.ok())
+      return st;
   }
   reply.set_acknowledged_by(by);
   reply.set_acknowledged_at_ms(at);
@@ -628,13 +682,17 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
     if (!s.ok()) return s.status();
     (*s)->Bind(1, static_cast<int>(v1::TRANSFERRED)).Bind(2, member.rowid);
     if ((*s)->Step() != SQLITE_DONE) return db_->Error("transferring");
-    if (Status st = AddEvent(member.item, at, v1::EVENT_TRANSFERRED, by, reason, to.inbox); !st.ok()) return st;
+    if (Status st = AddEvent(member.item, at, v1::EVENT_TRANSFERRED, by, reason, to.inbox);
+        !st.ok())
+      return st;
   }
   const std::string& root_id = root.item.delivery_id();
-  if (Status st = SetTimers(root_id, root.item.escalation_level(), std::nullopt, std::nullopt); !st.ok()) {
+  if (Status st = SetTimers(root_id, root.item.escalation_level(), std::nullopt, std::nullopt);
+      !st.ok()) {
     return st;
   }
-  if (Status st = InsertDelivery(root.notification_seq, to, "TRANSFERRED", root_id, at, 0); !st.ok()) {
+  if (Status st = InsertDelivery(root.notification_seq, to, "TRANSFERRED", root_id, at, 0);
+      !st.ok()) {
     return st;
   }
   v1::Delivery moved = root.item;
@@ -650,7 +708,8 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
 }
 
 Result<std::vector<v1::Delivery>> Store::QueryDeliveries(const std::string& where,
-                                                         const std::string& key, int64_t number, bool brief) {
+                                                         const std::string& key, int64_t number,
+                                                         bool brief) {
   auto s = db_->Prepare((brief ? kBriefDeliveryColumns : kDeliveryColumns) + where);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, key);
@@ -680,10 +739,12 @@ Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, boo
   // Outstanding first, earliest due first: what must be done next is at the top.
   // With `all`: what is outstanding, earliest due first, then the newest of the rest; at
   // most kMaxListed, so an inbox's years of history never stall the broker.
-  std::string where = all ? "WHERE d.inbox = ? ORDER BY d.state IN (3, 4), "
-                            "CASE WHEN d.state IN (1, 2) THEN d.due_at ELSE -d.received_at END, d.rowid "
-                            "LIMIT " + std::to_string(kMaxListed)
-                          : "WHERE d.inbox = ? AND d.state IN (1, 2) ORDER BY d.due_at, d.rowid";
+  std::string where =
+      all ? "WHERE d.inbox = ? ORDER BY d.state IN (3, 4), "
+            "CASE WHEN d.state IN (1, 2) THEN d.due_at ELSE -d.received_at END, d.rowid "
+            "LIMIT " +
+                std::to_string(kMaxListed)
+          : "WHERE d.inbox = ? AND d.state IN (1, 2) ORDER BY d.due_at, d.rowid";
   auto items = QueryDeliveries(where, inbox);
   return items;
 }
@@ -735,7 +796,8 @@ Result<std::vector<NotificationRecord>> Store::FindNotifications(const std::stri
       "SELECT n.seq, n.agency, n.id, n.priority, n.received_at "
       // CROSS JOIN keeps the agencies outermost: without statistics SQLite might otherwise
       // scan every notification in seq order to spare the sort.
-      "FROM agencies CROSS JOIN notifications n ON n.agency = agencies.agency AND n.id = ?1 ORDER BY n.seq");
+      "FROM agencies CROSS JOIN notifications n ON n.agency = agencies.agency AND n.id = ?1 ORDER "
+      "BY n.seq");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, id);
   std::vector<NotificationRecord> out;

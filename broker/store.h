@@ -20,9 +20,9 @@
 #include <string>
 #include <vector>
 
+#include "broker/checkpointer.h"
 #include "broker/clock.h"
 #include "broker/sqlite.h"
-#include "broker/checkpointer.h"
 #include "broker/status.h"
 #include "hub.pb.h"
 #include "notification.pb.h"
@@ -31,9 +31,9 @@ namespace dutyhub {
 
 // SHA-256 over one audit row's content and the previous row's hash: the audit chain.
 // `via`: the gateway that carried a person's action, hashed only when there was one.
-std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id, TimeMs at,
-                      int event, const std::string& by, const std::string& inbox, const std::string& note,
-                      const std::string& via);
+std::string AuditHash(const std::string& previous, int64_t seq, const std::string& delivery_id,
+                      TimeMs at, int event, const std::string& by, const std::string& inbox,
+                      const std::string& note, const std::string& via);
 
 // Whether someone may act on an item in `inbox`: OK, or the refusal to answer with.
 using MayAct = std::function<Status(const std::string& inbox)>;
@@ -43,7 +43,7 @@ struct NewDelivery {
   std::string delivery_id;
   std::string inbox;
   TimeMs due_at = 0;
-  TimeMs escalation_at = 0;            // level 1 fires then
+  TimeMs escalation_at = 0;           // level 1 fires then
   std::optional<TimeMs> handover_at;  // the inbox's office closes then (IMMEDIATE)
 };
 
@@ -198,7 +198,8 @@ class Store {
   Result<std::vector<NotificationRecord>> FindNotifications(const std::string& id);
   Result<std::vector<v1::Delivery>> DeliveriesOf(int64_t notification_seq);
   // The managers' report for one inbox over [from, to), and what waits in it at `now`.
-  Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels, TimeMs now);
+  Result<v1::InboxReport> Report(const std::string& inbox, TimeMs from, TimeMs to, int levels,
+                                 TimeMs now);
   Result<int64_t> CountOutstanding();
   // The store's part of /metrics: outstanding items by inbox and level, one index range
   // of outstanding items per inbox (never a scan of everything ever delivered).
@@ -237,7 +238,8 @@ class Store {
   static GroupMember ReadGroupMember(const Statement& s);
   // The item's root and the escalated copies of it, root first. `may_act`, when given, is
   // asked about the item named (a copy's own inbox for a copy) before anything else is read.
-  Result<std::vector<GroupMember>> Group(const std::string& delivery_id, const MayAct& may_act = nullptr);
+  Result<std::vector<GroupMember>> Group(const std::string& delivery_id,
+                                         const MayAct& may_act = nullptr);
   // `brief`: without the summary and who opened it, which need the notification's text
   // and a look through the item's events: for the writer's own changes, never for a reader.
   Result<std::vector<v1::Delivery>> QueryDeliveries(const std::string& where,

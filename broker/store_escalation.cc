@@ -33,7 +33,8 @@ Result<std::vector<DueItem>> Store::DueBy(TimeMs now, int limit) {
 }
 
 Result<std::optional<TimeMs>> Store::EarliestDeadline() {
-  auto s = db_->Prepare("SELECT MIN(next_deadline) FROM deliveries WHERE next_deadline IS NOT NULL");
+  auto s =
+      db_->Prepare("SELECT MIN(next_deadline) FROM deliveries WHERE next_deadline IS NOT NULL");
   if (!s.ok()) return s.status();
   if ((*s)->Step() != SQLITE_ROW) return db_->Error("finding the next deadline");
   if ((*s)->IsNull(0)) return std::optional<TimeMs>();
@@ -64,7 +65,8 @@ Status Store::Escalate(const DueItem& root, int level, const std::string& target
     } else if (rc == SQLITE_DONE) {
       copy.set_delivery_id(copy_id);
       NewDelivery d{copy_id, target, at, 0, std::nullopt};
-      if (Status s = InsertDelivery(root.notification_seq, d, "ESCALATED", root.delivery_id, at, level);
+      if (Status s =
+              InsertDelivery(root.notification_seq, d, "ESCALATED", root.delivery_id, at, level);
           !s.ok()) {
         return s;
       }
@@ -95,7 +97,8 @@ Result<bool> Store::HandOver(const DueItem& root, const NewDelivery& item, TimeM
   int rc = (*there)->Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_->Error("handing over");
   if (rc == SQLITE_DONE) {  // not already there (rule 8 may have put it there on arrival)
-    if (Status s = InsertDelivery(root.notification_seq, item, "HANDED_OVER", root.delivery_id, at, 0);
+    if (Status s =
+            InsertDelivery(root.notification_seq, item, "HANDED_OVER", root.delivery_id, at, 0);
         !s.ok()) {
       return s;
     }
@@ -107,9 +110,11 @@ Result<bool> Store::HandOver(const DueItem& root, const NewDelivery& item, TimeM
     handed.set_inbox(item.inbox);
     handed.set_escalation_level(0);
     if (Status s = AddEvent(handed, at, v1::EVENT_DELIVERED, "", note); !s.ok()) return s;
-    if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, item.inbox); !s.ok()) return s;
+    if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, item.inbox); !s.ok())
+      return s;
   }
-  if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt); !s.ok()) {
+  if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt);
+      !s.ok()) {
     return s;
   }
   return rc == SQLITE_DONE;
@@ -187,7 +192,8 @@ int64_t Percentile(const std::vector<int64_t>& sorted, double p) {
 
 }  // namespace
 
-Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, TimeMs to, int levels, TimeMs now) {
+Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, TimeMs to, int levels,
+                                      TimeMs now) {
   v1::InboxReport report;
   report.set_inbox(inbox);
   auto s = db_->Prepare(
@@ -215,7 +221,8 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
   for (int64_t n : reached) report.add_reached_level(n);
   {
     auto count = db_->Prepare(
-        "SELECT COUNT(*) FROM deliveries WHERE inbox = ? AND state IN (1, 2) AND origin <> 'ESCALATED'");
+        "SELECT COUNT(*) FROM deliveries WHERE inbox = ? AND state IN (1, 2) AND origin <> "
+        "'ESCALATED'");
     if (!count.ok()) return count.status();
     (*count)->Bind(1, inbox);
     if ((*count)->Step() != SQLITE_ROW) return db_->Error("reporting");
@@ -236,7 +243,8 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
   while ((rc = (*waiting)->Step()) == SQLITE_ROW) {
     const int64_t level = (*waiting)->Int(0);
     const int64_t count = (*waiting)->Int(1);
-    if (level < 0) return Status::Internal("an item of inbox " + inbox + " has a negative escalation level");
+    if (level < 0)
+      return Status::Internal("an item of inbox " + inbox + " has a negative escalation level");
     while (report.waiting_at_level_size() <= level) report.add_waiting_at_level(0);
     report.set_waiting_at_level(static_cast<int>(level), count);
     report.set_waiting(report.waiting() + count);
@@ -249,7 +257,8 @@ Result<v1::InboxReport> Store::Report(const std::string& inbox, TimeMs from, Tim
 Result<v1::AuditVerifyReply> Store::VerifyAudit() {
   v1::AuditVerifyReply reply;
   reply.set_intact(true);
-  auto s = db_->Prepare("SELECT seq, delivery_id, at, event, by, inbox, note, hash, via FROM events ORDER BY seq");
+  auto s = db_->Prepare(
+      "SELECT seq, delivery_id, at, event, by, inbox, note, hash, via FROM events ORDER BY seq");
   if (!s.ok()) return s.status();
   std::string previous;
   int64_t expected = 1;
@@ -262,11 +271,13 @@ Result<v1::AuditVerifyReply> Store::VerifyAudit() {
       problem = "entries " + std::to_string(expected) + " to " + std::to_string(seq - 1) +
                 " are missing: deleted from the audit";
     } else {
-      std::string hash = AuditHash(previous, seq, (*s)->Text(1), (*s)->Int(2), static_cast<int>((*s)->Int(3)),
-                                   (*s)->Text(4), (*s)->Text(5), (*s)->Text(6), (*s)->Text(8));
+      std::string hash =
+          AuditHash(previous, seq, (*s)->Text(1), (*s)->Int(2), static_cast<int>((*s)->Int(3)),
+                    (*s)->Text(4), (*s)->Text(5), (*s)->Text(6), (*s)->Text(8));
       if (std::string((*s)->Blob(7)) != hash) {
-        problem = "entry " + std::to_string(seq) +
-                  " does not match its hash: it, or the order of the entries before it, was changed";
+        problem =
+            "entry " + std::to_string(seq) +
+            " does not match its hash: it, or the order of the entries before it, was changed";
       }
       previous = std::move(hash);
     }
@@ -285,7 +296,8 @@ Result<v1::AuditVerifyReply> Store::VerifyAudit() {
 Result<std::vector<v1::Access>> Store::AccessLog(const std::string& nhs_number) {
   auto s = db_->Prepare(
       "SELECT e.at, e.by, d.inbox, d.delivery_id, n.id, n.agency FROM notifications n "
-      "JOIN deliveries d ON d.notification_seq = n.seq JOIN events e ON e.delivery_id = d.delivery_id "
+      "JOIN deliveries d ON d.notification_seq = n.seq JOIN events e ON e.delivery_id = "
+      "d.delivery_id "
       "WHERE n.child_nhs_number = ?1 AND e.event = ?2 ORDER BY e.seq");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, nhs_number).Bind(2, static_cast<int>(v1::EVENT_OPENED));

@@ -83,8 +83,8 @@ std::optional<TimeMs> ParseTimestamp(std::string_view text) {
     return std::nullopt;
   }
   if (pos != text.size()) return std::nullopt;
-  int64_t seconds = day->time_since_epoch().count() * 86400LL + hh * 3600 + mm * 60 + ss -
-                    offset_minutes * 60LL;
+  int64_t seconds =
+      day->time_since_epoch().count() * 86400LL + hh * 3600 + mm * 60 + ss - offset_minutes * 60LL;
   return seconds * 1000 + millis;
 }
 
@@ -120,11 +120,20 @@ std::optional<TimeMs> ParseDuration(std::string_view text) {
     if (pos >= text.size()) return std::nullopt;
     TimeMs unit = 0;
     switch (text[pos]) {
-      case 's': unit = kSecondMs; break;
-      case 'm': unit = kMinuteMs; break;
-      case 'h': unit = kHourMs; break;
-      case 'd': unit = kDayMs; break;
-      default: return std::nullopt;
+      case 's':
+        unit = kSecondMs;
+        break;
+      case 'm':
+        unit = kMinuteMs;
+        break;
+      case 'h':
+        unit = kHourMs;
+        break;
+      case 'd':
+        unit = kDayMs;
+        break;
+      default:
+        return std::nullopt;
     }
     if (value > 100LL * 365 * kDayMs / unit) return std::nullopt;
     total += value * unit;

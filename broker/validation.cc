@@ -45,11 +45,11 @@ class ViolationList {
 
 // The times the rules are measured against.
 struct Reference {
-  int64_t today = 0;                 // the UTC date of the hub's `now`, days since 1970-01-01
+  int64_t today = 0;  // the UTC date of the hub's `now`, days since 1970-01-01
   // The latest date anywhere at `now` (UTC+14): a baby born at 00:30 BST on the day is
   // born "today" in London while UTC still says yesterday, and must not be refused.
   int64_t latest_today = 0;
-  std::optional<TimeMs> created_at;  // only when readable
+  std::optional<TimeMs> created_at;   // only when readable
   std::optional<int64_t> created_on;  // created_at's own calendar date, in its own offset
 };
 
@@ -104,14 +104,18 @@ bool IsGpPracticeCode(std::string_view text) {
 bool IsUkPostcode(std::string_view text) {
   if (text.size() < 5) return false;
   std::string_view inward = text.substr(text.size() - 3);
-  if (!IsAsciiDigit(inward[0]) || !IsAsciiLetter(inward[1]) || !IsAsciiLetter(inward[2])) return false;
+  if (!IsAsciiDigit(inward[0]) || !IsAsciiLetter(inward[1]) || !IsAsciiLetter(inward[2]))
+    return false;
   std::string_view outward = text.substr(0, text.size() - 3);
   if (outward.back() == ' ') outward.remove_suffix(1);
   for (size_t letters = 1; letters <= 2; ++letters) {
     if (outward.size() < letters + 1 || outward.size() > letters + 2) continue;
-    if (!std::all_of(outward.begin(), outward.begin() + static_cast<long>(letters), IsAsciiLetter)) continue;
+    if (!std::all_of(outward.begin(), outward.begin() + static_cast<long>(letters), IsAsciiLetter))
+      continue;
     if (!IsAsciiDigit(outward[letters])) continue;
-    if (outward.size() == letters + 2 && !IsAsciiLetter(outward.back()) && !IsAsciiDigit(outward.back())) continue;
+    if (outward.size() == letters + 2 && !IsAsciiLetter(outward.back()) &&
+        !IsAsciiDigit(outward.back()))
+      continue;
     return true;
   }
   return false;
@@ -317,10 +321,14 @@ std::string BodyName(Notification::BodyCase body) {
 
 Notification::BodyCase BodyFor(Notification::Type type) {
   switch (type) {
-    case Notification::HOSPITAL_LIAISON: return Notification::kHospitalLiaison;
-    case Notification::MASH_REQUEST: return Notification::kMashRequest;
-    case Notification::SCBU_DISCHARGE: return Notification::kScbuDischarge;
-    default: return Notification::BODY_NOT_SET;
+    case Notification::HOSPITAL_LIAISON:
+      return Notification::kHospitalLiaison;
+    case Notification::MASH_REQUEST:
+      return Notification::kMashRequest;
+    case Notification::SCBU_DISCHARGE:
+      return Notification::kScbuDischarge;
+    default:
+      return Notification::BODY_NOT_SET;
   }
 }
 
@@ -553,7 +561,8 @@ std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now
   ref.today = UtcDay(now);
   ref.latest_today = UtcDay(now + 14 * kHourMs);
   ref.created_at = CheckEnvelope(out, notification, now);
-  if (ref.created_at) ref.created_on = ParseDate(std::string_view(notification.created_at()).substr(0, 10));
+  if (ref.created_at)
+    ref.created_on = ParseDate(std::string_view(notification.created_at()).substr(0, 10));
   CheckChild(out, notification, ref);
   CheckHousehold(out, notification, ref);
   CheckFatherStatus(out, notification);
@@ -561,10 +570,17 @@ std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now
   // The body that was sent is checked even when it does not match the type, so the sender
   // learns everything at once.
   switch (notification.body_case()) {
-    case Notification::kHospitalLiaison: CheckHospitalLiaison(out, notification, ref); break;
-    case Notification::kMashRequest: CheckMashRequest(out, notification, ref); break;
-    case Notification::kScbuDischarge: CheckScbuDischarge(out, notification); break;
-    case Notification::BODY_NOT_SET: break;
+    case Notification::kHospitalLiaison:
+      CheckHospitalLiaison(out, notification, ref);
+      break;
+    case Notification::kMashRequest:
+      CheckMashRequest(out, notification, ref);
+      break;
+    case Notification::kScbuDischarge:
+      CheckScbuDischarge(out, notification);
+      break;
+    case Notification::BODY_NOT_SET:
+      break;
   }
   return std::move(out).Take();
 }

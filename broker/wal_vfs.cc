@@ -47,7 +47,8 @@ struct GatheredFile {
 GatheredFile* Gathered(sqlite3_file* file) { return reinterpret_cast<GatheredFile*>(file); }
 
 uint32_t CommitSizeOf(const unsigned char* header) {
-  return (uint32_t{header[4]} << 24) | (uint32_t{header[5]} << 16) | (uint32_t{header[6]} << 8) | uint32_t{header[7]};
+  return (uint32_t{header[4]} << 24) | (uint32_t{header[5]} << 16) | (uint32_t{header[6]} << 8) |
+         uint32_t{header[7]};
 }
 
 int WriteOut(GatheredFile* f) {
@@ -116,7 +117,8 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
     std::memcpy(pending.data() + (offset - f->pending_at), data, static_cast<size_t>(amount));
     return SQLITE_OK;
   }
-  if (!pending.empty() && (offset != pending_end || pending.size() + static_cast<size_t>(amount) > kMostGathered)) {
+  if (!pending.empty() &&
+      (offset != pending_end || pending.size() + static_cast<size_t>(amount) > kMostGathered)) {
     if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
   }
   try {
@@ -124,7 +126,8 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
     pending.insert(pending.end(), data, data + amount);
   } catch (const std::bad_alloc&) {
     pending.clear();
-    return f->system->pMethods->xWrite(f->system, bytes, amount, offset);  // no memory to gather in: write it now
+    return f->system->pMethods->xWrite(f->system, bytes, amount,
+                                       offset);  // no memory to gather in: write it now
   }
   return SQLITE_OK;
 }
@@ -148,7 +151,9 @@ int FileSize(sqlite3_file* file, sqlite3_int64* size) {
   return f->system->pMethods->xFileSize(f->system, size);
 }
 
-int Lock(sqlite3_file* file, int level) { return Gathered(file)->system->pMethods->xLock(Gathered(file)->system, level); }
+int Lock(sqlite3_file* file, int level) {
+  return Gathered(file)->system->pMethods->xLock(Gathered(file)->system, level);
+}
 int Unlock(sqlite3_file* file, int level) {
   return Gathered(file)->system->pMethods->xUnlock(Gathered(file)->system, level);
 }
@@ -160,7 +165,9 @@ int FileControl(sqlite3_file* file, int op, void* arg) {
   if (int rc = WriteOutBefore(f); rc != SQLITE_OK) return rc;
   return f->system->pMethods->xFileControl(f->system, op, arg);
 }
-int SectorSize(sqlite3_file* file) { return Gathered(file)->system->pMethods->xSectorSize(Gathered(file)->system); }
+int SectorSize(sqlite3_file* file) {
+  return Gathered(file)->system->pMethods->xSectorSize(Gathered(file)->system);
+}
 int DeviceCharacteristics(sqlite3_file* file) {
   return Gathered(file)->system->pMethods->xDeviceCharacteristics(Gathered(file)->system);
 }
@@ -168,9 +175,25 @@ int DeviceCharacteristics(sqlite3_file* file) {
 // Version 1 methods only: a log has no shared memory or memory map of its own (those are
 // the database file's, which is never gathered), so SQLite asks for neither here.
 const sqlite3_io_methods kGatheredMethods = {
-    1,        Close, Read, Write, Truncate, Sync, FileSize, Lock, Unlock, CheckReservedLock, FileControl,
-    SectorSize, DeviceCharacteristics,
-    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    1,
+    Close,
+    Read,
+    Write,
+    Truncate,
+    Sync,
+    FileSize,
+    Lock,
+    Unlock,
+    CheckReservedLock,
+    FileControl,
+    SectorSize,
+    DeviceCharacteristics,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int* out_flags) {

@@ -88,7 +88,8 @@ v1::Histogram DurationHistogram::Snapshot() const {
 Status RaiseThisThreadsPriority(int steps) {
   errno = 0;
   const int process = getpriority(PRIO_PROCESS, static_cast<id_t>(getpid()));
-  if (process == -1 && errno != 0) return Status::Internal(std::string("getpriority: ") + std::strerror(errno));
+  if (process == -1 && errno != 0)
+    return Status::Internal(std::string("getpriority: ") + std::strerror(errno));
   const int wanted = std::max(process - steps, -20);
   if (setpriority(PRIO_PROCESS, static_cast<id_t>(gettid()), wanted) != 0) {
     return Status::Unavailable("nice " + std::to_string(wanted) + ": " + std::strerror(errno));
@@ -102,7 +103,9 @@ void Writer::Stop() {
   thread_.join();
 }
 
-void Writer::Submit(std::unique_ptr<PendingWrite> write) { SendPointer(jobs_push_, write.release()); }
+void Writer::Submit(std::unique_ptr<PendingWrite> write) {
+  SendPointer(jobs_push_, write.release());
+}
 
 std::unique_ptr<PendingWrite> Writer::TakeDone() {
   PendingWrite* write = ReceivePointer(done_pull_, zmq::recv_flags::dontwait);
@@ -129,10 +132,12 @@ void Writer::Start() {
     // Measured in eight interleaved pairs on two cores: more publishes a second in 6 (median
     // 1.065x), a lower p99 at 1,000/s in 6, acknowledgements unchanged (tests/bench/README.md).
     if (Status s = RaiseThisThreadsPriority(kWriterPrioritySteps); s.ok()) {
-      spdlog::info("writer: runs {} nice steps above the broker's other threads", kWriterPrioritySteps);
+      spdlog::info("writer: runs {} nice steps above the broker's other threads",
+                   kWriterPrioritySteps);
     } else {
-      spdlog::info("writer: runs at the broker's own priority ({}; allow it with systemd's LimitNICE=)",
-                   s.message());
+      spdlog::info(
+          "writer: runs at the broker's own priority ({}; allow it with systemd's LimitNICE=)",
+          s.message());
     }
     zmq::socket_t jobs(context_, zmq::socket_type::pull);
     zmq::socket_t done(context_, zmq::socket_type::push);
@@ -153,7 +158,9 @@ long Writer::IdleWait() {
   if (!failed_.ok()) return kAtMostMs;
   const auto now = std::chrono::steady_clock::now();
   if (now < full_until_) {
-    return static_cast<long>(std::chrono::duration_cast<std::chrono::milliseconds>(full_until_ - now).count()) + 1;
+    return static_cast<long>(
+               std::chrono::duration_cast<std::chrono::milliseconds>(full_until_ - now).count()) +
+           1;
   }
   if (more_due_) return 0;
   auto next = engine_.NextDeadline(*store_);
@@ -254,7 +261,8 @@ Writer::Applied Writer::ApplyBatch(std::vector<std::unique_ptr<PendingWrite>>& b
       // taken back with a savepoint whatever the count says: a statement without a journal
       // of its own that failed part way (a corrupt page) would count as no change.
       const auto code = write->reply.status().code();
-      if (store_->Changes() != changes_before || code == v1::Status::INTERNAL || code == v1::Status::UNAVAILABLE) {
+      if (store_->Changes() != changes_before || code == v1::Status::INTERNAL ||
+          code == v1::Status::UNAVAILABLE) {
         store_->set_event_sink(nullptr);
         return Applied::kRedoGuarded;
       }
@@ -266,8 +274,9 @@ Writer::Applied Writer::ApplyBatch(std::vector<std::unique_ptr<PendingWrite>>& b
       // SQLite rolled the whole transaction back itself (a full disk, an I/O error): every
       // request of the batch is undone, so none may be confirmed.
       store_->set_event_sink(nullptr);
-      spdlog::error("store: the transaction was rolled back under the batch; {} request(s) told to retry",
-                    batch.size());
+      spdlog::error(
+          "store: the transaction was rolled back under the batch; {} request(s) told to retry",
+          batch.size());
       return Applied::kLost;
     }
   }
@@ -279,7 +288,8 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     for (auto& write : batch) write->reply = ErrorReply(status);
   };
   if (!failed_.ok()) return fail_all(failed_);
-  if (batch.empty() && std::chrono::steady_clock::now() < full_until_) return;  // the disk is full: wait
+  if (batch.empty() && std::chrono::steady_clock::now() < full_until_)
+    return;  // the disk is full: wait
   if (batch.empty() && !more_due_) {
     auto next = engine_.NextDeadline(*store_);
     if (!next.ok() || !next->has_value() || **next > clock_.Now()) return;  // nothing to do
@@ -299,12 +309,14 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     case Applied::kLost:
       return fail_all(Status::Unavailable("the store could not keep this request: retry later"));
   }
-  bool drain = std::any_of(batch.begin(), batch.end(), [](const auto& w) { return w->job.needs_engine; });
+  bool drain =
+      std::any_of(batch.begin(), batch.end(), [](const auto& w) { return w->job.needs_engine; });
   size_t events_before_engine = events.size();
   if (!RunEngine(drain)) {
     events.resize(events_before_engine);
     for (auto& write : batch) {
-      if (write->job.needs_engine) write->reply = ErrorReply(Status::Unavailable("the escalation engine failed"));
+      if (write->job.needs_engine)
+        write->reply = ErrorReply(Status::Unavailable("the escalation engine failed"));
     }
   }
   store_->set_event_sink(nullptr);
@@ -318,9 +330,12 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
       // written), so the store is sound: refuse this batch and go on once space is freed.
       // The engine's own commits wait a second, so a due step does not spin the writer.
       full_until_ = std::chrono::steady_clock::now() + std::chrono::seconds(1);
-      if (!disk_full_) spdlog::error("store: the disk is full; requests are refused (retry later) until there is space");
+      if (!disk_full_)
+        spdlog::error(
+            "store: the disk is full; requests are refused (retry later) until there is space");
       disk_full_ = true;
-      return fail_all(Status::Unavailable("the hub's store is out of disk space: nothing was kept; retry later"));
+      return fail_all(Status::Unavailable(
+          "the hub's store is out of disk space: nothing was kept; retry later"));
     }
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
                                   "); nothing more is confirmed until the broker restarts");
@@ -328,7 +343,8 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     return fail_all(failed_);
   }
   commit_latency_.Observe(std::chrono::duration_cast<std::chrono::microseconds>(
-                              std::chrono::steady_clock::now() - commit_started).count());
+                              std::chrono::steady_clock::now() - commit_started)
+                              .count());
   if (disk_full_) spdlog::info("store: there is disk space again; confirming");
   disk_full_ = false;
   full_until_ = {};
@@ -337,7 +353,8 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
   requests_.fetch_add(batch.size());
   for (auto& write : batch) {
     if (write->reply.status().code() != v1::Status::OK) continue;
-    if (write->reply.has_send()) (write->reply.send().duplicate() ? duplicates_ : publishes_).fetch_add(1);
+    if (write->reply.has_send())
+      (write->reply.send().duplicate() ? duplicates_ : publishes_).fetch_add(1);
     if (write->reply.has_ack() && !write->reply.ack().already_acknowledged()) {
       const v1::AckReply& ack = write->reply.ack();
       time_to_acknowledge_.Observe((ack.acknowledged_at_ms() - ack.delivered_at_ms()) * 1000);

@@ -7,15 +7,14 @@
 // Submit and the results socket are used from the reactor thread only.
 #pragma once
 
-#include <zmq.hpp>
-
 #include <atomic>
 #include <chrono>
 #include <iterator>
-#include <vector>
 #include <memory>
 #include <string>
 #include <thread>
+#include <vector>
+#include <zmq.hpp>
 
 #include "broker/escalation.h"
 #include "broker/hub.h"
@@ -134,11 +133,13 @@ class Writer {
   std::atomic<uint64_t> publishes_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<int64_t> cpu_us_{0};
-  DurationHistogram commit_latency_{{100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
+  DurationHistogram commit_latency_{
+      {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
   // Bounds a manager reads against the escalation table: 15 minutes, 4 and 8 hours.
-  DurationHistogram time_to_acknowledge_{{60'000'000LL, 300'000'000LL, 900'000'000LL, 1800'000'000LL,
-                                          3600'000'000LL, 4 * 3600'000'000LL, 8 * 3600'000'000LL,
-                                          24 * 3600'000'000LL, 72 * 3600'000'000LL, 168 * 3600'000'000LL}};
+  DurationHistogram time_to_acknowledge_{{60'000'000LL, 300'000'000LL, 900'000'000LL,
+                                          1800'000'000LL, 3600'000'000LL, 4 * 3600'000'000LL,
+                                          8 * 3600'000'000LL, 24 * 3600'000'000LL,
+                                          72 * 3600'000'000LL, 168 * 3600'000'000LL}};
 };
 
 }  // namespace dutyhub

@@ -11,33 +11,50 @@ Result<AdapterConfig> LoadAdapterConfig(const std::string& path) {
   config.source = path;
   try {
     YAML::Node root = YAML::LoadFile(path);
-    if (!root.IsMap()) return Status::InvalidArgument(path + ":1: expected a mapping of keys to values");
+    if (!root.IsMap())
+      return Status::InvalidArgument(path + ":1: expected a mapping of keys to values");
     for (const auto& entry : root) {
       const std::string key = entry.first.Scalar();
-      const std::string where = path + ":" + std::to_string(entry.first.Mark().line + 1) + ": " + key + ": ";
-      if (!entry.second.IsScalar()) return Status::InvalidArgument(where + "expected a single value");
+      const std::string where =
+          path + ":" + std::to_string(entry.first.Mark().line + 1) + ": " + key + ": ";
+      if (!entry.second.IsScalar())
+        return Status::InvalidArgument(where + "expected a single value");
       const std::string value = entry.second.Scalar();
-      if (key == "agency") config.agency = value;
-      else if (key == "broker") config.broker = value;
-      else if (key == "key") config.key = value;
-      else if (key == "broker_key") config.broker_key = value;
-      else if (key == "insecure_as") config.insecure_as = value;
-      else if (key == "outbox") config.outbox = value;
-      else if (key == "listen") config.listen = value;
-      else if (key == "folder") config.folder = value;
-      else if (key == "callback_url") config.callback_url = value;
+      if (key == "agency")
+        config.agency = value;
+      else if (key == "broker")
+        config.broker = value;
+      else if (key == "key")
+        config.key = value;
+      else if (key == "broker_key")
+        config.broker_key = value;
+      else if (key == "insecure_as")
+        config.insecure_as = value;
+      else if (key == "outbox")
+        config.outbox = value;
+      else if (key == "listen")
+        config.listen = value;
+      else if (key == "folder")
+        config.folder = value;
+      else if (key == "callback_url")
+        config.callback_url = value;
       else {
-        return Status::InvalidArgument(where + "unknown key (expected agency, broker, key, broker_key, "
-                                               "insecure_as, outbox, listen, folder or callback_url)");
+        return Status::InvalidArgument(where +
+                                       "unknown key (expected agency, broker, key, broker_key, "
+                                       "insecure_as, outbox, listen, folder or callback_url)");
       }
     }
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": not readable YAML: " + e.msg);
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) +
+                                   ": not readable YAML: " + e.msg);
   }
-  if (config.agency.empty()) return Status::InvalidArgument(path + ": agency: missing required key");
-  if (config.outbox.empty()) return Status::InvalidArgument(path + ": outbox: missing required key");
+  if (config.agency.empty())
+    return Status::InvalidArgument(path + ": agency: missing required key");
+  if (config.outbox.empty())
+    return Status::InvalidArgument(path + ": outbox: missing required key");
   if (config.key.empty() && config.insecure_as.empty()) {
-    return Status::InvalidArgument(path + ": key: give the adapter's key file (or insecure_as for development)");
+    return Status::InvalidArgument(
+        path + ": key: give the adapter's key file (or insecure_as for development)");
   }
   return config;
 }
@@ -89,10 +106,12 @@ Result<ClientKeys> ClientKeysFromFiles(const std::string& key_file, const std::s
   std::string broker = keys->broker_public_key;
   if (!broker_key.empty()) {
     auto given = ReadPublicKey(broker_key);
-    if (!given.ok()) return Status::InvalidArgument(source + ": broker_key: " + given.status().message());
+    if (!given.ok())
+      return Status::InvalidArgument(source + ": broker_key: " + given.status().message());
     broker = *given;
   }
-  if (broker.empty()) return Status::InvalidArgument(source + ": broker_key: which broker to trust?");
+  if (broker.empty())
+    return Status::InvalidArgument(source + ": broker_key: which broker to trust?");
   return ClientKeys{keys->public_key, keys->secret_key, broker};
 }
 

@@ -1,7 +1,6 @@
 // dutyhub: the command line for duty workers, managers, scripts and the demo.
 // Commands, JSON shapes and exit codes as docs/CLI.md says; keep them stable.
 #include <CLI/CLI.hpp>
-
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -38,12 +37,18 @@ std::string EnvOr(const char* name, const std::string& fallback) {
 
 int ExitCodeFor(dutyhub::v1::Status::Code code) {
   switch (code) {
-    case dutyhub::v1::Status::OK: return 0;
-    case dutyhub::v1::Status::INVALID_ARGUMENT: return 3;
-    case dutyhub::v1::Status::PERMISSION_DENIED: return 4;
-    case dutyhub::v1::Status::UNAVAILABLE: return 5;
-    case dutyhub::v1::Status::NOT_FOUND: return 6;
-    default: return 1;
+    case dutyhub::v1::Status::OK:
+      return 0;
+    case dutyhub::v1::Status::INVALID_ARGUMENT:
+      return 3;
+    case dutyhub::v1::Status::PERMISSION_DENIED:
+      return 4;
+    case dutyhub::v1::Status::UNAVAILABLE:
+      return 5;
+    case dutyhub::v1::Status::NOT_FOUND:
+      return 6;
+    default:
+      return 1;
   }
 }
 
@@ -63,8 +68,7 @@ int ReportError(const Options& options, const dutyhub::v1::Status& status) {
 
 // Sends one request and prints the answer as JSON or for people.
 // `verify`: the answer is a check; exit 1 when it found the audit broken.
-int Call(const Options& options, Request request,
-         const std::function<json(const Reply&)>& to_json,
+int Call(const Options& options, Request request, const std::function<json(const Reply&)>& to_json,
          const std::function<std::string(const Reply&)>& to_text, bool verify = false) {
   dutyhub::HubClient client(options.broker, options.as, options.keys);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
@@ -72,11 +76,13 @@ int Call(const Options& options, Request request,
   if (!reply.ok()) {
     dutyhub::v1::Status status;
     status.set_code(static_cast<dutyhub::v1::Status::Code>(reply.status().code()));
-    status.set_message(reply.status().message() + " (broker " + options.broker + ")" +
-                       (options.keys ? "" : "; a broker with authentication on refuses a client without --key"));
+    status.set_message(
+        reply.status().message() + " (broker " + options.broker + ")" +
+        (options.keys ? "" : "; a broker with authentication on refuses a client without --key"));
     return ReportError(options, status);
   }
-  if (reply->status().code() != dutyhub::v1::Status::OK) return ReportError(options, reply->status());
+  if (reply->status().code() != dutyhub::v1::Status::OK)
+    return ReportError(options, reply->status());
   if (options.json) {
     std::cout << to_json(*reply).dump() << "\n";
   } else {
@@ -116,13 +122,15 @@ int Watch(const Options& options, const std::string& inbox) {
       status.set_message("no broker answered (broker " + options.broker + ")");
       return ReportError(options, status);
     }
-    if (answer->status().code() != dutyhub::v1::Status::OK) return ReportError(options, answer->status());
+    if (answer->status().code() != dutyhub::v1::Status::OK)
+      return ReportError(options, answer->status());
     if (!announced) {
       std::cerr << "dutyhub: watching " << inbox << " (Ctrl-C to stop)" << std::endl;
       announced = true;
     }
     while (auto reply = client.Next(kQuiet)) {
-      if (reply->has_event()) std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
+      if (reply->has_event())
+        std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
     }
   }
 }
@@ -156,7 +164,8 @@ int Run(int argc, char** argv) {
   app.require_subcommand(1);
   app.add_option("--broker", options.broker, "broker endpoint (DUTYHUB_BROKER)");
   app.add_option("--as", options.as, "who you are: an agency id or a user (DUTYHUB_AS)");
-  app.add_option("--key", options.key, "your key file (DUTYHUB_KEY); without it, --insecure-dev only");
+  app.add_option("--key", options.key,
+                 "your key file (DUTYHUB_KEY); without it, --insecure-dev only");
   app.add_option("--broker-key", options.broker_key,
                  "the broker's public key, or a file holding it (DUTYHUB_BROKER_KEY)");
   app.add_flag("--json", options.json, "one JSON document on standard output");
@@ -171,7 +180,8 @@ int Run(int argc, char** argv) {
   auto* inbox_cmd = app.add_subcommand("inbox", "outstanding items, earliest due first");
   inbox_cmd->add_option("INBOX", inbox)->required();
   inbox_cmd->add_flag("--all", all, "include acknowledged and transferred items");
-  auto* show = app.add_subcommand("show", "an item in full, with its history (records the opening)");
+  auto* show =
+      app.add_subcommand("show", "an item in full, with its history (records the opening)");
   show->add_option("DELIVERY_ID", delivery_id)->required();
   auto* ack = app.add_subcommand("ack", "acknowledge an item, by name, with a note");
   ack->add_option("DELIVERY_ID", delivery_id)->required();
@@ -182,13 +192,15 @@ int Run(int argc, char** argv) {
   transfer->add_option("--reason", reason, "why it is for them")->required();
   auto* status = app.add_subcommand("status", "where a notification went and what happened to it");
   status->add_option("NOTIFICATION_ID", notification_id)->required();
-  auto* overdue = app.add_subcommand("overdue", "outstanding items past due in the inboxes you manage");
+  auto* overdue =
+      app.add_subcommand("overdue", "outstanding items past due in the inboxes you manage");
   overdue->add_option("--inbox", inbox, "only this inbox");
   auto* watch = app.add_subcommand("watch", "one JSON line per event in INBOX until stopped");
   watch->add_option("INBOX", inbox)->required();
   std::string from_date, to_date;
   bool csv = false;
-  auto* report = app.add_subcommand("report", "time to acknowledge and escalations, per inbox you manage");
+  auto* report =
+      app.add_subcommand("report", "time to acknowledge and escalations, per inbox you manage");
   report->add_option("--from", from_date, "first day, YYYY-MM-DD");
   report->add_option("--to", to_date, "last day, YYYY-MM-DD (included)");
   report->add_option("--inbox", inbox, "only this inbox");
@@ -198,8 +210,10 @@ int Run(int argc, char** argv) {
   keygen->add_option("--out", out_file, "the key file to write (readable by you only)")->required();
   auto* audit = app.add_subcommand("audit", "the tamper-evident audit");
   audit->require_subcommand(1);
-  auto* audit_verify = audit->add_subcommand("verify", "check the audit's hash chain (administrator)");
-  auto* audit_access = audit->add_subcommand("access", "who opened what about one child (managers)");
+  auto* audit_verify =
+      audit->add_subcommand("verify", "check the audit's hash chain (administrator)");
+  auto* audit_access =
+      audit->add_subcommand("access", "who opened what about one child (managers)");
   audit_access->add_option("--nhs-number", nhs_number, "the child's NHS number")->required();
   auto* admin = app.add_subcommand("admin", "broker time and figures");
   admin->require_subcommand(1);
@@ -213,7 +227,8 @@ int Run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    for (int i = 1; i < argc; ++i) options.json = options.json || std::string_view(argv[i]) == "--json";
+    for (int i = 1; i < argc; ++i)
+      options.json = options.json || std::string_view(argv[i]) == "--json";
     return Usage(options, e.what());
   }
   if (keygen->parsed()) {
@@ -224,7 +239,8 @@ int Run(int argc, char** argv) {
       if (!broker.ok()) return Usage(options, "--broker-key: " + broker.status().message());
       keys->broker_public_key = *broker;
     }
-    if (auto s = dutyhub::WriteKeyFile(out_file, *keys); !s.ok()) return Usage(options, s.message());
+    if (auto s = dutyhub::WriteKeyFile(out_file, *keys); !s.ok())
+      return Usage(options, s.message());
     if (options.json) {
       std::cout << json{{"public_key", keys->public_key}, {"file", out_file}}.dump() << "\n";
     } else {
@@ -242,8 +258,9 @@ int Run(int argc, char** argv) {
       broker = *given;
     }
     if (broker.empty()) {
-      return Usage(options, "say which broker to trust: --broker-key KEY or a broker-public-key line in " +
-                                options.key);
+      return Usage(options,
+                   "say which broker to trust: --broker-key KEY or a broker-public-key line in " +
+                       options.key);
     }
     options.keys = dutyhub::ClientKeys{keys->public_key, keys->secret_key, broker};
   }
@@ -251,12 +268,18 @@ int Run(int argc, char** argv) {
   Request request;
   if (ping->parsed()) {
     request.mutable_ping();
-    return Call(options, request, [](const Reply& r) { return json{{"now", dutyhub::FormatTimestamp(r.ping().now_ms())}}; },
-                [](const Reply&) { return std::string("broker answered\n"); });
+    return Call(
+        options, request,
+        [](const Reply& r) {
+          return json{{"now", dutyhub::FormatTimestamp(r.ping().now_ms())}};
+        },
+        [](const Reply&) { return std::string("broker answered\n"); });
   }
   // With a key the broker knows who you are; --as is only for a broker in --insecure-dev.
   if (options.as.empty() && !options.keys) {
-    return Usage(options, "say who you are: --key FILE (or DUTYHUB_KEY), or --as NAME for a broker in --insecure-dev");
+    return Usage(options,
+                 "say who you are: --key FILE (or DUTYHUB_KEY), or --as NAME for a broker in "
+                 "--insecure-dev");
   }
   if (send->parsed()) {
     std::stringstream text;
@@ -268,67 +291,80 @@ int Run(int argc, char** argv) {
       text << in.rdbuf();
     }
     request.mutable_send()->set_notification_json(text.str());
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::SendJson(r.send()); },
-                [](const Reply& r) { return dutyhub::cli::SendText(r.send()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::SendJson(r.send()); },
+        [](const Reply& r) { return dutyhub::cli::SendText(r.send()); });
   }
   if (inbox_cmd->parsed()) {
     request.mutable_inbox()->set_inbox(inbox);
     request.mutable_inbox()->set_all(all);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::InboxJson(r.inbox()); },
-                [](const Reply& r) { return dutyhub::cli::InboxText(r.inbox()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::InboxJson(r.inbox()); },
+        [](const Reply& r) { return dutyhub::cli::InboxText(r.inbox()); });
   }
   if (show->parsed()) {
     request.mutable_show()->set_delivery_id(delivery_id);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::ShowJson(r.show()); },
-                [](const Reply& r) { return dutyhub::cli::ShowText(r.show()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::ShowJson(r.show()); },
+        [](const Reply& r) { return dutyhub::cli::ShowText(r.show()); });
   }
   if (ack->parsed()) {
     request.mutable_ack()->set_delivery_id(delivery_id);
     request.mutable_ack()->set_note(note);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AckJson(r.ack()); },
-                [](const Reply& r) { return dutyhub::cli::AckText(r.ack()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::AckJson(r.ack()); },
+        [](const Reply& r) { return dutyhub::cli::AckText(r.ack()); });
   }
   if (transfer->parsed()) {
     request.mutable_transfer()->set_delivery_id(delivery_id);
     request.mutable_transfer()->set_to_inbox(to);
     request.mutable_transfer()->set_reason(reason);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::TransferJson(r.transfer()); },
-                [](const Reply& r) { return dutyhub::cli::TransferText(r.transfer()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::TransferJson(r.transfer()); },
+        [](const Reply& r) { return dutyhub::cli::TransferText(r.transfer()); });
   }
   if (status->parsed()) {
     request.mutable_status()->set_notification_id(notification_id);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatusJson(r.status_reply()); },
-                [](const Reply& r) { return dutyhub::cli::StatusText(r.status_reply()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::StatusJson(r.status_reply()); },
+        [](const Reply& r) { return dutyhub::cli::StatusText(r.status_reply()); });
   }
   if (overdue->parsed()) {
     request.mutable_overdue()->set_inbox(inbox);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::OverdueJson(r.overdue()); },
-                [](const Reply& r) { return dutyhub::cli::OverdueText(r.overdue()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::OverdueJson(r.overdue()); },
+        [](const Reply& r) { return dutyhub::cli::OverdueText(r.overdue()); });
   }
   if (report->parsed()) {
     request.mutable_report()->set_from_date(from_date);
     request.mutable_report()->set_to_date(to_date);
     request.mutable_report()->set_inbox(inbox);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::ReportJson(r.report()); },
-                [csv](const Reply& r) {
-                  return csv ? dutyhub::cli::ReportCsv(r.report()) : dutyhub::cli::ReportText(r.report());
-                });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::ReportJson(r.report()); },
+        [csv](const Reply& r) {
+          return csv ? dutyhub::cli::ReportCsv(r.report()) : dutyhub::cli::ReportText(r.report());
+        });
   }
   if (watch->parsed()) return Watch(options, inbox);
   if (audit_verify->parsed()) {
     request.mutable_audit_verify();
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AuditVerifyJson(r.audit_verify()); },
-                [](const Reply& r) { return dutyhub::cli::AuditVerifyText(r.audit_verify()); }, true);
+    return Call(
+        options, request,
+        [](const Reply& r) { return dutyhub::cli::AuditVerifyJson(r.audit_verify()); },
+        [](const Reply& r) { return dutyhub::cli::AuditVerifyText(r.audit_verify()); }, true);
   }
   if (audit_access->parsed()) {
     request.mutable_audit_access()->set_nhs_number(nhs_number);
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::AuditAccessJson(r.audit_access()); },
-                [](const Reply& r) { return dutyhub::cli::AuditAccessText(r.audit_access()); });
+    return Call(
+        options, request,
+        [](const Reply& r) { return dutyhub::cli::AuditAccessJson(r.audit_access()); },
+        [](const Reply& r) { return dutyhub::cli::AuditAccessText(r.audit_access()); });
   }
   if (admin_stats->parsed()) {
     request.mutable_stats();
-    return Call(options, request, [](const Reply& r) { return dutyhub::cli::StatsJson(r.stats()); },
-                [](const Reply& r) { return dutyhub::cli::StatsText(r.stats()); });
+    return Call(
+        options, request, [](const Reply& r) { return dutyhub::cli::StatsJson(r.stats()); },
+        [](const Reply& r) { return dutyhub::cli::StatsText(r.stats()); });
   }
   auto time_json = [](const Reply& r) { return dutyhub::cli::TimeJson(r.time().now_ms()); };
   auto time_text = [](const Reply& r) {

@@ -79,7 +79,8 @@ std::string Table(const std::vector<std::vector<std::string>>& rows) {
 json SendJson(const v1::SendReply& reply) {
   json deliveries = json::array();
   for (const auto& d : reply.deliveries()) {
-    deliveries.push_back({{"delivery_id", d.delivery_id()}, {"inbox", d.inbox()},
+    deliveries.push_back({{"delivery_id", d.delivery_id()},
+                          {"inbox", d.inbox()},
                           {"due_at", TimeOrNull(d.due_at_ms())}});
   }
   return json{{"id", reply.id()},
@@ -101,8 +102,11 @@ json ShowJson(const v1::ShowReply& reply) {
   (void)google::protobuf::util::MessageToJsonString(reply.notification(), &notification, options);
   json history = json::array();
   for (const auto& e : reply.history()) {
-    history.push_back({{"at", TimeOrNull(e.at_ms())}, {"event", EventName(e.event())},
-                       {"by", TextOrNull(e.by())}, {"inbox", e.inbox()}, {"note", TextOrNull(e.note())},
+    history.push_back({{"at", TimeOrNull(e.at_ms())},
+                       {"event", EventName(e.event())},
+                       {"by", TextOrNull(e.by())},
+                       {"inbox", e.inbox()},
+                       {"note", TextOrNull(e.note())},
                        {"via", TextOrNull(e.via())}});
   }
   return json{{"delivery", ItemJson(reply.delivery())},
@@ -119,7 +123,8 @@ json AckJson(const v1::AckReply& reply) {
 }
 
 json TransferJson(const v1::TransferReply& reply) {
-  return json{{"delivery_id", reply.delivery_id()}, {"inbox", reply.inbox()},
+  return json{{"delivery_id", reply.delivery_id()},
+              {"inbox", reply.inbox()},
               {"due_at", TimeOrNull(reply.due_at_ms())}};
 }
 
@@ -159,19 +164,23 @@ json ReportJson(const v1::ReportReply& reply) {
   json inboxes = json::array();
   for (const auto& r : reply.inboxes()) {
     json levels = json::object();
-    for (int i = 0; i < r.reached_level_size(); ++i) levels[std::to_string(i + 1)] = r.reached_level(i);
-    inboxes.push_back({{"inbox", r.inbox()},
-                       {"received", r.received()},
-                       {"acknowledged", r.acknowledged()},
-                       {"median_seconds_to_acknowledge", r.median_ms() / 1000},
-                       {"p90_seconds_to_acknowledge", r.p90_ms() / 1000},
-                       {"p99_seconds_to_acknowledge", r.p99_ms() / 1000},
-                       {"reached_level", levels},
-                       {"outstanding", r.outstanding()},
-                       {"oldest_outstanding", r.has_oldest_outstanding() ? ItemJson(r.oldest_outstanding())
-                                                                         : json(nullptr)}});
+    for (int i = 0; i < r.reached_level_size(); ++i)
+      levels[std::to_string(i + 1)] = r.reached_level(i);
+    inboxes.push_back(
+        {{"inbox", r.inbox()},
+         {"received", r.received()},
+         {"acknowledged", r.acknowledged()},
+         {"median_seconds_to_acknowledge", r.median_ms() / 1000},
+         {"p90_seconds_to_acknowledge", r.p90_ms() / 1000},
+         {"p99_seconds_to_acknowledge", r.p99_ms() / 1000},
+         {"reached_level", levels},
+         {"outstanding", r.outstanding()},
+         {"oldest_outstanding",
+          r.has_oldest_outstanding() ? ItemJson(r.oldest_outstanding()) : json(nullptr)}});
   }
-  return json{{"from", TimeOrNull(reply.from_ms())}, {"to", TimeOrNull(reply.to_ms())}, {"inboxes", inboxes}};
+  return json{{"from", TimeOrNull(reply.from_ms())},
+              {"to", TimeOrNull(reply.to_ms())},
+              {"inboxes", inboxes}};
 }
 
 json EventJson(const v1::WatchEvent& e) {
@@ -186,9 +195,12 @@ json EventJson(const v1::WatchEvent& e) {
 }
 
 json StatsJson(const v1::StatsReply& r) {
-  return json{{"now", FormatTimestamp(r.now_ms())}, {"outstanding", r.outstanding()},
-              {"escalation_steps", r.escalation_steps()}, {"engine_lag_ms", r.engine_lag_ms()},
-              {"write_transactions", r.write_transactions()}, {"writes", r.writes()},
+  return json{{"now", FormatTimestamp(r.now_ms())},
+              {"outstanding", r.outstanding()},
+              {"escalation_steps", r.escalation_steps()},
+              {"engine_lag_ms", r.engine_lag_ms()},
+              {"write_transactions", r.write_transactions()},
+              {"writes", r.writes()},
               {"writer_cpu_seconds", static_cast<double>(r.writer_cpu_us()) / 1e6}};
 }
 
@@ -208,7 +220,8 @@ std::string SendText(const v1::SendReply& reply) {
   std::string out = std::string(reply.duplicate() ? "already accepted (a retry): " : "accepted: ") +
                     reply.id() + ", " + v1::Notification::Priority_Name(reply.priority()) + "\n";
   std::vector<std::vector<std::string>> rows{{"INBOX", "DUE", "DELIVERY"}};
-  for (const auto& d : reply.deliveries()) rows.push_back({d.inbox(), Local(d.due_at_ms()), d.delivery_id()});
+  for (const auto& d : reply.deliveries())
+    rows.push_back({d.inbox(), Local(d.due_at_ms()), d.delivery_id()});
   return out + Table(rows);
 }
 
@@ -218,11 +231,12 @@ std::string InboxText(const v1::InboxReply& reply) {
       {"DUE", "PRIORITY", "STATE", "ESCALATED", "TYPE", "FROM", "DELIVERY", "SUMMARY"}};
   for (const auto& d : reply.items()) {
     std::string summary = d.summary().size() > 60 ? d.summary().substr(0, 57) + "..." : d.summary();
-    std::string escalated = d.escalation_level() == 0 ? "-" : "level " + std::to_string(d.escalation_level());
+    std::string escalated =
+        d.escalation_level() == 0 ? "-" : "level " + std::to_string(d.escalation_level());
     if (!d.escalated_from().empty()) escalated += " from " + d.escalated_from();
     rows.push_back({Local(d.due_at_ms()), v1::Notification::Priority_Name(d.priority()),
-                    v1::DeliveryState_Name(d.state()), escalated, v1::Notification::Type_Name(d.type()),
-                    d.from(), d.delivery_id(), summary});
+                    v1::DeliveryState_Name(d.state()), escalated,
+                    v1::Notification::Type_Name(d.type()), d.from(), d.delivery_id(), summary});
   }
   return reply.inbox() + ": " + std::to_string(reply.items_size()) + " item(s)\n" + Table(rows);
 }
@@ -246,7 +260,9 @@ std::string ShowText(const v1::ShowReply& reply) {
   std::vector<std::vector<std::string>> history{{"WHEN", "EVENT", "BY", "INBOX", "NOTE"}};
   for (const auto& e : reply.history()) {
     history.push_back({Local(e.at_ms()), EventName(e.event()),
-                       e.by().empty() ? "-" : e.via().empty() ? e.by() : e.by() + " (via " + e.via() + ")",
+                       e.by().empty()    ? "-"
+                       : e.via().empty() ? e.by()
+                                         : e.by() + " (via " + e.via() + ")",
                        e.inbox(), e.note()});
   }
   return Table(head) + "\n" + notification + "\n" + Table(history);
@@ -257,7 +273,8 @@ std::string AckText(const v1::AckReply& reply) {
     return "already acknowledged by " + reply.acknowledged_by() + " at " +
            Local(reply.acknowledged_at_ms()) + ": " + reply.note() + "\n";
   }
-  return "acknowledged by " + reply.acknowledged_by() + " at " + Local(reply.acknowledged_at_ms()) + "\n";
+  return "acknowledged by " + reply.acknowledged_by() + " at " + Local(reply.acknowledged_at_ms()) +
+         "\n";
 }
 
 std::string TransferText(const v1::TransferReply& reply) {
@@ -289,29 +306,36 @@ std::string OverdueText(const v1::OverdueReply& reply) {
   for (const auto& d : reply.items()) {
     std::string summary = d.summary().size() > 50 ? d.summary().substr(0, 47) + "..." : d.summary();
     rows.push_back({Span(reply.now_ms() - d.due_at_ms()), d.inbox(),
-                    v1::Notification::Priority_Name(d.priority()), v1::DeliveryState_Name(d.state()),
-                    std::to_string(d.escalation_level()), Local(d.due_at_ms()), d.delivery_id(), summary});
+                    v1::Notification::Priority_Name(d.priority()),
+                    v1::DeliveryState_Name(d.state()), std::to_string(d.escalation_level()),
+                    Local(d.due_at_ms()), d.delivery_id(), summary});
   }
   return std::to_string(reply.items_size()) + " item(s) overdue\n" + Table(rows);
 }
 
 std::string ReportText(const v1::ReportReply& reply) {
-  std::vector<std::vector<std::string>> rows{{"INBOX", "RECEIVED", "ACKED", "MEDIAN", "P90", "P99"}};
+  std::vector<std::vector<std::string>> rows{
+      {"INBOX", "RECEIVED", "ACKED", "MEDIAN", "P90", "P99"}};
   int levels = reply.inboxes_size() > 0 ? reply.inboxes(0).reached_level_size() : 0;
   for (int i = 1; i <= levels; ++i) rows[0].push_back("LEVEL " + std::to_string(i));
   rows[0].insert(rows[0].end(), {"OUTSTANDING", "OLDEST OUTSTANDING"});
   for (const auto& r : reply.inboxes()) {
     bool any = r.acknowledged() > 0;
-    std::vector<std::string> row{r.inbox(), std::to_string(r.received()), std::to_string(r.acknowledged()),
-                                 any ? Span(r.median_ms()) : "-", any ? Span(r.p90_ms()) : "-",
+    std::vector<std::string> row{r.inbox(),
+                                 std::to_string(r.received()),
+                                 std::to_string(r.acknowledged()),
+                                 any ? Span(r.median_ms()) : "-",
+                                 any ? Span(r.p90_ms()) : "-",
                                  any ? Span(r.p99_ms()) : "-"};
     for (int64_t n : r.reached_level()) row.push_back(std::to_string(n));
     row.push_back(std::to_string(r.outstanding()));
-    row.push_back(r.has_oldest_outstanding() ? Local(r.oldest_outstanding().received_at_ms()) : "-");
+    row.push_back(r.has_oldest_outstanding() ? Local(r.oldest_outstanding().received_at_ms())
+                                             : "-");
     rows.push_back(row);
   }
-  return "time to acknowledge, " + (reply.from_ms() ? Local(reply.from_ms()) : std::string("the start")) +
-         " to " + Local(reply.to_ms()) + "\n" + Table(rows);
+  return "time to acknowledge, " +
+         (reply.from_ms() ? Local(reply.from_ms()) : std::string("the start")) + " to " +
+         Local(reply.to_ms()) + "\n" + Table(rows);
 }
 
 std::string ReportCsv(const v1::ReportReply& reply) {
@@ -320,12 +344,14 @@ std::string ReportCsv(const v1::ReportReply& reply) {
   for (int i = 1; i <= levels; ++i) out += ",reached_level_" + std::to_string(i);
   out += ",outstanding,oldest_outstanding_received_at\n";
   for (const auto& r : reply.inboxes()) {
-    out += r.inbox() + "," + std::to_string(r.received()) + "," + std::to_string(r.acknowledged()) + "," +
-           std::to_string(r.median_ms() / 1000) + "," + std::to_string(r.p90_ms() / 1000) + "," +
-           std::to_string(r.p99_ms() / 1000);
+    out += r.inbox() + "," + std::to_string(r.received()) + "," + std::to_string(r.acknowledged()) +
+           "," + std::to_string(r.median_ms() / 1000) + "," + std::to_string(r.p90_ms() / 1000) +
+           "," + std::to_string(r.p99_ms() / 1000);
     for (int64_t n : r.reached_level()) out += "," + std::to_string(n);
     out += "," + std::to_string(r.outstanding()) + "," +
-           (r.has_oldest_outstanding() ? FormatTimestamp(r.oldest_outstanding().received_at_ms()) : "") + "\n";
+           (r.has_oldest_outstanding() ? FormatTimestamp(r.oldest_outstanding().received_at_ms())
+                                       : "") +
+           "\n";
   }
   return out;
 }
@@ -357,15 +383,19 @@ json AuditVerifyJson(const v1::AuditVerifyReply& r) {
 }
 
 std::string AuditVerifyText(const v1::AuditVerifyReply& r) {
-  if (r.intact()) return "audit intact: " + std::to_string(r.entries()) + " entries, every link checked\n";
+  if (r.intact())
+    return "audit intact: " + std::to_string(r.entries()) + " entries, every link checked\n";
   return "AUDIT BROKEN at entry " + std::to_string(r.first_bad_entry()) + ": " + r.problem() + "\n";
 }
 
 json AuditAccessJson(const v1::AuditAccessReply& r) {
   json accesses = json::array();
   for (const auto& a : r.accesses()) {
-    accesses.push_back({{"at", TimeOrNull(a.at_ms())}, {"by", a.by()}, {"inbox", a.inbox()},
-                        {"delivery_id", a.delivery_id()}, {"notification_id", a.notification_id()},
+    accesses.push_back({{"at", TimeOrNull(a.at_ms())},
+                        {"by", a.by()},
+                        {"inbox", a.inbox()},
+                        {"delivery_id", a.delivery_id()},
+                        {"notification_id", a.notification_id()},
                         {"from", a.from()}});
   }
   return json{{"accesses", accesses}};
@@ -373,9 +403,11 @@ json AuditAccessJson(const v1::AuditAccessReply& r) {
 
 std::string AuditAccessText(const v1::AuditAccessReply& r) {
   if (r.accesses_size() == 0) return "nobody has opened a notification about this child\n";
-  std::vector<std::vector<std::string>> rows{{"WHEN", "WHO", "INBOX", "NOTIFICATION", "FROM", "DELIVERY"}};
+  std::vector<std::vector<std::string>> rows{
+      {"WHEN", "WHO", "INBOX", "NOTIFICATION", "FROM", "DELIVERY"}};
   for (const auto& a : r.accesses()) {
-    rows.push_back({Local(a.at_ms()), a.by(), a.inbox(), a.notification_id(), a.from(), a.delivery_id()});
+    rows.push_back(
+        {Local(a.at_ms()), a.by(), a.inbox(), a.notification_id(), a.from(), a.delivery_id()});
   }
   return Table(rows);
 }

@@ -5,7 +5,8 @@
 
 namespace dutyhub {
 
-HubClient::HubClient(const std::string& endpoint, std::string as, const std::optional<ClientKeys>& keys)
+HubClient::HubClient(const std::string& endpoint, std::string as,
+                     const std::optional<ClientKeys>& keys)
     : context_(1), socket_(context_, zmq::socket_type::dealer), as_(std::move(as)) {
   if (keys) {
     socket_.set(zmq::sockopt::curve_serverkey, keys->broker_public_key);

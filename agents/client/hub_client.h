@@ -4,11 +4,10 @@
 // Not thread-safe: one HubClient per thread.
 #pragma once
 
-#include <zmq.hpp>
-
 #include <chrono>
 #include <optional>
 #include <string>
+#include <zmq.hpp>
 
 #include "broker/status.h"
 #include "hub.pb.h"
@@ -27,7 +26,8 @@ class HubClient {
   // Connects lazily (ZeroMQ reconnects by itself). With `keys`, the connection is CURVE:
   // the broker knows the client by its key and the client talks only to that broker.
   // Without, `as` is the principal claimed to a broker in --insecure-dev.
-  HubClient(const std::string& endpoint, std::string as, const std::optional<ClientKeys>& keys = std::nullopt);
+  HubClient(const std::string& endpoint, std::string as,
+            const std::optional<ClientKeys>& keys = std::nullopt);
 
   // Sends `request` (its correlation id is set here) and waits up to `timeout` for its
   // answer. UNAVAILABLE when none came; the broker's status otherwise travels in the

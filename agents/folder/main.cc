@@ -5,10 +5,10 @@
 //
 // Exporters should write a file under another name (e.g. .json.tmp) and rename it to
 // .json when complete; files younger than half a second are left for the next look.
-#include <CLI/CLI.hpp>
-#include <sys/stat.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
+#include <CLI/CLI.hpp>
 #include <atomic>
 #include <csignal>
 #include <filesystem>
@@ -50,7 +50,8 @@ fs::path FreeName(const fs::path& dir, const fs::path& name) {
 }
 
 nlohmann::json ReceiptJson(const dutyhub::Receipt& receipt) {
-  nlohmann::json out = receipt.status ? dutyhub::cli::StatusJson(*receipt.status) : nlohmann::json::object();
+  nlohmann::json out =
+      receipt.status ? dutyhub::cli::StatusJson(*receipt.status) : nlohmann::json::object();
   out["id"] = receipt.id;
   out["state"] = receipt.state;
   if (!receipt.refusal.empty()) out["refusal"] = receipt.refusal;
@@ -79,7 +80,8 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
     status = parsed.status();
   }
   if (status.code() != dutyhub::Code::kInvalidArgument) {
-    spdlog::error("{}: not taken yet: {}", file.filename().string(), dutyhub::CodeName(status.code()));
+    spdlog::error("{}: not taken yet: {}", file.filename().string(),
+                  dutyhub::CodeName(status.code()));
     return;
   }
   dutyhub::v1::Status wire;
@@ -94,7 +96,8 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n");
   std::error_code ec;
   fs::rename(file, failed, ec);
-  spdlog::warn("{}: refused with {} violation(s); see failed/", file.filename().string(), wire.violations_size());
+  spdlog::warn("{}: refused with {} violation(s); see failed/", file.filename().string(),
+               wire.violations_size());
 }
 
 }  // namespace
@@ -130,7 +133,8 @@ int main(int argc, char** argv) {
   }
   (*outbox)->OnReceiptChanged([&folder](const dutyhub::Receipt& receipt) {
     // The id passed validation (a UUID), so it is safe as a file name.
-    WriteAtomically(folder / "receipts" / (receipt.id + ".json"), ReceiptJson(receipt).dump(2) + "\n");
+    WriteAtomically(folder / "receipts" / (receipt.id + ".json"),
+                    ReceiptJson(receipt).dump(2) + "\n");
   });
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -150,6 +154,7 @@ int main(int argc, char** argv) {
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   (*outbox)->Stop();
-  spdlog::info("dutyhub-folder stopped; {} notification(s) still waiting in the outbox", (*outbox)->pending());
+  spdlog::info("dutyhub-folder stopped; {} notification(s) still waiting in the outbox",
+               (*outbox)->pending());
   return 0;
 }

@@ -49,7 +49,6 @@ int Fail(const std::string& message) {
   return kExitConfiguration;
 }
 
-
 std::string Describe(const sockaddr_storage& address) {
   char host[INET6_ADDRSTRLEN] = "?";
   int port = 0;
@@ -72,7 +71,9 @@ dutyhub::Result<int> Listen(const dutyhub::ListenAddress& address) {
   hints.ai_socktype = SOCK_STREAM;
   hints.ai_flags = AI_PASSIVE | AI_NUMERICSERV;
   addrinfo* found = nullptr;
-  if (int rc = getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found); rc != 0) {
+  if (int rc =
+          getaddrinfo(address.host.c_str(), std::to_string(address.port).c_str(), &hints, &found);
+      rc != 0) {
     return dutyhub::Status::InvalidArgument("cannot resolve " + address.host + ": " +
                                             gai_strerror(rc));
   }

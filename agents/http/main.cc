@@ -11,9 +11,9 @@
 #include <pthread.h>
 #include <signal.h>
 #include <spdlog/spdlog.h>
+#include <sys/stat.h>
 
 #include <CLI/CLI.hpp>
-#include <sys/stat.h>
 #include <atomic>
 #include <chrono>
 #include <condition_variable>
@@ -41,7 +41,6 @@ int Fail(const std::string& message) {
   std::cerr << "dutyhub-http: " << message << "\n";
   return kExitConfiguration;
 }
-
 
 struct CallbackUrl {
   std::string origin;  // "http://host:port", as httplib::Client takes it

@@ -108,7 +108,8 @@ Result<std::optional<Receipt>> Outbox::GetReceipt(const std::string& id) {
   if (!(*s)->IsNull(3)) {
     v1::StatusReply status;
     std::string_view blob = (*s)->Blob(3);
-    if (status.ParseFromArray(blob.data(), static_cast<int>(blob.size()))) receipt.status = std::move(status);
+    if (status.ParseFromArray(blob.data(), static_cast<int>(blob.size())))
+      receipt.status = std::move(status);
   }
   return std::optional<Receipt>(std::move(receipt));
 }
@@ -145,7 +146,8 @@ void Outbox::Run() {
       continue;
     }
     backoff = options_.first_retry;
-    if (std::chrono::steady_clock::now() - last_receipts >= std::chrono::milliseconds(options_.receipt_interval)) {
+    if (std::chrono::steady_clock::now() - last_receipts >=
+        std::chrono::milliseconds(options_.receipt_interval)) {
       FetchReceipts(client);
       last_receipts = std::chrono::steady_clock::now();
     }
@@ -157,10 +159,12 @@ bool Outbox::SendPending(HubClient& client) {
   std::vector<std::pair<std::string, std::string>> batch;  // (id, body)
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto s = db_->Prepare("SELECT id, body FROM outbox WHERE state = 'PENDING' ORDER BY seq LIMIT ?");
+    auto s =
+        db_->Prepare("SELECT id, body FROM outbox WHERE state = 'PENDING' ORDER BY seq LIMIT ?");
     if (!s.ok()) return false;
     (*s)->Bind(1, options_.window);
-    while ((*s)->Step() == SQLITE_ROW) batch.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+    while ((*s)->Step() == SQLITE_ROW)
+      batch.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
   }
   if (batch.empty()) return true;
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
@@ -181,7 +185,8 @@ bool Outbox::SendPending(HubClient& client) {
     if (!reply) break;
     auto it = waiting.find(reply->correlation_id());
     if (it == waiting.end()) continue;  // a late answer to an earlier attempt
-    if (reply->status().code() == v1::Status::UNAVAILABLE || reply->status().code() == v1::Status::INTERNAL) {
+    if (reply->status().code() == v1::Status::UNAVAILABLE ||
+        reply->status().code() == v1::Status::INTERNAL) {
       retry = true;  // told to come back: it stays pending
     } else {
       answers.emplace_back(it->second, reply->status());
@@ -200,16 +205,21 @@ bool Outbox::SendPending(HubClient& client) {
   }
   for (const auto& [id, status] : answers) {
     const bool confirmed = status.code() == v1::Status::OK;  // a duplicate is confirmed too
-    auto s = db_->Prepare("UPDATE outbox SET state = ?, refusal = ? WHERE id = ? AND state = 'PENDING'");
+    auto s =
+        db_->Prepare("UPDATE outbox SET state = ?, refusal = ? WHERE id = ? AND state = 'PENDING'");
     if (!s.ok()) continue;
     (*s)->Bind(1, confirmed ? "SENT" : "REFUSED").Bind(3, id);
-    if (confirmed) (*s)->BindNull(2); else (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message());
+    if (confirmed)
+      (*s)->BindNull(2);
+    else
+      (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message());
     if ((*s)->Step() == SQLITE_DONE && db_->Changes() > 0) {
       --pending_;
       if (confirmed) {
         ++sent_;
       } else {
-        spdlog::error("the broker refused notification {}: {}", id, v1::Status::Code_Name(status.code()));
+        spdlog::error("the broker refused notification {}: {}", id,
+                      v1::Status::Code_Name(status.code()));
         refused.push_back(id);
       }
     }
@@ -233,9 +243,11 @@ void Outbox::FetchReceipts(HubClient& client) {
   {
     std::lock_guard<std::mutex> lock(mu_);
     auto s = db_->Prepare(
-        "SELECT id, receipt FROM outbox WHERE state = 'SENT' AND receipt_final = 0 ORDER BY seq LIMIT 500");
+        "SELECT id, receipt FROM outbox WHERE state = 'SENT' AND receipt_final = 0 ORDER BY seq "
+        "LIMIT 500");
     if (!s.ok()) return;
-    while ((*s)->Step() == SQLITE_ROW) unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+    while ((*s)->Step() == SQLITE_ROW)
+      unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
   }
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
   std::map<uint64_t, size_t> waiting;

@@ -34,15 +34,15 @@ namespace dutyhub {
 class Database;
 
 struct OutboxOptions {
-  std::string path;    // the outbox's SQLite file
-  std::string broker;  // e.g. tcp://127.0.0.1:5570
+  std::string path;                // the outbox's SQLite file
+  std::string broker;              // e.g. tcp://127.0.0.1:5570
   std::optional<ClientKeys> keys;  // CURVE; without, `insecure_as` against --insecure-dev
   std::string insecure_as;
-  int window = 32;                    // publishes in flight at once
-  TimeMs first_retry = 200;           // backoff after the broker did not answer ...
-  TimeMs longest_retry = 10 * 1000;   // ... doubling up to this
-  TimeMs receipt_interval = 1000;     // how often unfinished receipts are fetched
-  TimeMs broker_timeout = 3000;       // how long one attempt waits for answers
+  int window = 32;                   // publishes in flight at once
+  TimeMs first_retry = 200;          // backoff after the broker did not answer ...
+  TimeMs longest_retry = 10 * 1000;  // ... doubling up to this
+  TimeMs receipt_interval = 1000;    // how often unfinished receipts are fetched
+  TimeMs broker_timeout = 3000;      // how long one attempt waits for answers
 };
 
 struct Accepted {
@@ -55,7 +55,7 @@ struct Receipt {
   std::string id;
   std::string state;  // PENDING (not yet confirmed by the broker), SENT, REFUSED
   int attempts = 0;
-  std::string refusal;  // the broker's reason, when REFUSED
+  std::string refusal;                    // the broker's reason, when REFUSED
   std::optional<v1::StatusReply> status;  // from the broker, once fetched
 };
 

@@ -43,25 +43,33 @@ Status Accounts::Load(const std::string& path) {
     for (const auto& entry : root["accounts"]) {
       const std::string name = entry.first.Scalar();
       const std::string key = "accounts." + name;
-      if (!entry.second.IsMap()) return Status::InvalidArgument(where(entry.first, key) + "expected a mapping");
+      if (!entry.second.IsMap())
+        return Status::InvalidArgument(where(entry.first, key) + "expected a mapping");
       Account account{name, name, ""};
       for (const auto& field : entry.second) {
         const std::string f = field.first.Scalar();
         if (!field.second.IsScalar()) {
-          return Status::InvalidArgument(where(field.first, key + "." + f) + "expected a single value");
+          return Status::InvalidArgument(where(field.first, key + "." + f) +
+                                         "expected a single value");
         }
-        if (f == "password") account.password_hash = field.second.Scalar();
-        else if (f == "acts_as") account.acts_as = field.second.Scalar();
-        else return Status::InvalidArgument(where(field.first, key + "." + f) + "unknown key (expected password or acts_as)");
+        if (f == "password")
+          account.password_hash = field.second.Scalar();
+        else if (f == "acts_as")
+          account.acts_as = field.second.Scalar();
+        else
+          return Status::InvalidArgument(where(field.first, key + "." + f) +
+                                         "unknown key (expected password or acts_as)");
       }
       if (account.password_hash.rfind("$argon2id$", 0) != 0) {
-        return Status::InvalidArgument(where(entry.first, key + ".password") +
-                                       "expected an Argon2id hash (make one with `dutyhub-web hash-password`)");
+        return Status::InvalidArgument(
+            where(entry.first, key + ".password") +
+            "expected an Argon2id hash (make one with `dutyhub-web hash-password`)");
       }
       accounts_[name] = account;
     }
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": not readable YAML: " + e.msg);
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) +
+                                   ": not readable YAML: " + e.msg);
   }
   return Status::Ok();
 }
@@ -80,9 +88,10 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
     auto& table = account != nullptr ? failures_ : strangers_;
     auto it = table.find(name);
     if (it != table.end() && it->second.locked_until > now) {
-      return Status::PermissionDenied("this account is locked after repeated failed sign-ins: try again in " +
-                                      std::to_string((it->second.locked_until - now + kMinuteMs - 1) / kMinuteMs) +
-                                      " minute(s), or ask your manager");
+      return Status::PermissionDenied(
+          "this account is locked after repeated failed sign-ins: try again in " +
+          std::to_string((it->second.locked_until - now + kMinuteMs - 1) / kMinuteMs) +
+          " minute(s), or ask your manager");
     }
   }
   const std::string& hash = account != nullptr ? account->password_hash : DecoyHash();
@@ -106,7 +115,8 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
     f.locked_until = now + policy_.lock_for;
     return Status::PermissionDenied("this account is now locked after " + std::to_string(f.count) +
                                     " failed sign-ins: try again in " +
-                                    std::to_string(policy_.lock_for / kMinuteMs) + " minute(s), or ask your manager");
+                                    std::to_string(policy_.lock_for / kMinuteMs) +
+                                    " minute(s), or ask your manager");
   }
   return refused;
 }

@@ -22,13 +22,13 @@
 namespace dutyhub::web {
 
 struct Account {
-  std::string name;      // what they type to sign in
-  std::string acts_as;   // the broker's principal: a person, or an agency for its staff
+  std::string name;     // what they type to sign in
+  std::string acts_as;  // the broker's principal: a person, or an agency for its staff
   std::string password_hash;
 };
 
 struct LockoutPolicy {
-  int failures = 5;          // this many wrong passwords in a row ...
+  int failures = 5;                  // this many wrong passwords in a row ...
   TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account this long
 };
 
@@ -60,7 +60,7 @@ class Accounts {
   LockoutPolicy policy_;
   std::map<std::string, Account> accounts_;
   std::mutex mutex_;
-  std::map<std::string, Failures> failures_;  // the configured accounts' own, never forgotten
+  std::map<std::string, Failures> failures_;   // the configured accounts' own, never forgotten
   std::map<std::string, Failures> strangers_;  // names that are no account: bounded, forgettable
   // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
   // sign-ins waits instead of exhausting memory.

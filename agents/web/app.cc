@@ -2,10 +2,9 @@
 
 #include <spdlog/spdlog.h>
 
-#include <nlohmann/json.hpp>
-
 #include <chrono>
 #include <map>
+#include <nlohmann/json.hpp>
 
 #include "agents/cli/render.h"
 #include "agents/web/metrics.h"
@@ -27,16 +26,24 @@ constexpr int kMostStreams = 40;
 constexpr int kMostStreamsPerSession = 4;
 constexpr size_t kMostBodyBytes = 64 * 1024;  // a note or a reason, never a notification
 
-std::string Dump(const json& body) { return body.dump(-1, ' ', false, json::error_handler_t::replace); }
+std::string Dump(const json& body) {
+  return body.dump(-1, ' ', false, json::error_handler_t::replace);
+}
 
 int HttpStatusFor(v1::Status::Code code) {
   switch (code) {
-    case v1::Status::OK: return 200;
-    case v1::Status::INVALID_ARGUMENT: return 400;
-    case v1::Status::PERMISSION_DENIED: return 403;
-    case v1::Status::NOT_FOUND: return 404;
-    case v1::Status::UNAVAILABLE: return 503;
-    default: return 500;
+    case v1::Status::OK:
+      return 200;
+    case v1::Status::INVALID_ARGUMENT:
+      return 400;
+    case v1::Status::PERMISSION_DENIED:
+      return 403;
+    case v1::Status::NOT_FOUND:
+      return 404;
+    case v1::Status::UNAVAILABLE:
+      return 503;
+    default:
+      return 500;
   }
 }
 
@@ -147,11 +154,13 @@ WebApp::~WebApp() { Stop(); }
 
 void WebApp::Stop() { feed_.Stop(); }
 
-std::optional<v1::Reply> WebApp::Ask(v1::Request request, const std::string& acting, httplib::Response& res) {
+std::optional<v1::Reply> WebApp::Ask(v1::Request request, const std::string& acting,
+                                     httplib::Response& res) {
   Result<v1::Reply> reply = gateway_.Call(std::move(request), acting);
   if (!reply.ok()) {
     ReplyError(res, v1::Status::UNAVAILABLE,
-               "the hub did not answer in time: reload the page to see whether it was done, then try again");
+               "the hub did not answer in time: reload the page to see whether it was done, then "
+               "try again");
     return std::nullopt;
   }
   if (reply->status().code() != v1::Status::OK) {
@@ -167,7 +176,8 @@ int64_t WebApp::BrokerNow() {
   auto reply = gateway_.Call(ping, "");
   if (reply.ok() && reply->has_ping()) return reply->ping().now_ms();
   return std::chrono::duration_cast<std::chrono::milliseconds>(
-             std::chrono::system_clock::now().time_since_epoch()).count();
+             std::chrono::system_clock::now().time_since_epoch())
+      .count();
 }
 
 Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Response& res) {
@@ -176,7 +186,8 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
   Result<v1::Reply> reply = gateway_.Call(who, account.acts_as);
   if (!reply.ok()) return reply.status();
   if (reply->status().code() != v1::Status::OK) {
-    return Status::PermissionDenied("the hub does not know this account's person: " + reply->status().message());
+    return Status::PermissionDenied("the hub does not know this account's person: " +
+                                    reply->status().message());
   }
   const v1::WhoAmIReply& me = reply->who_am_i();
   Session session;
@@ -193,7 +204,8 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
   return Signed{token, *started};
 }
 
-std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req, httplib::Response& res) {
+std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req,
+                                                httplib::Response& res) {
   const std::string token = CookieValue(req, cookie_name_);
   std::optional<Session> session = sessions_.Find(token);
   if (config_.proxy_header.empty()) {
@@ -217,10 +229,12 @@ std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req, htt
   return *started;
 }
 
-std::optional<WebApp::Signed> WebApp::Require(const httplib::Request& req, httplib::Response& res, bool change) {
+std::optional<WebApp::Signed> WebApp::Require(const httplib::Request& req, httplib::Response& res,
+                                              bool change) {
   auto signed_in = SessionOf(req, res);
   if (!signed_in) {
-    ReplyJson(res, json{{"error", {{"code", "UNAUTHENTICATED"}, {"message", "sign in first"}}}}, 401);
+    ReplyJson(res, json{{"error", {{"code", "UNAUTHENTICATED"}, {"message", "sign in first"}}}},
+              401);
     return std::nullopt;
   }
   if (change && !SameSecret(req.get_header_value("X-CSRF-Token"), signed_in->session.csrf)) {
@@ -246,10 +260,14 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   }
   auto started = StartSession(*account, res);
   if (!started.ok()) {
-    return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()), started.status().message());
+    return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()),
+                      started.status().message());
   }
-  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as, req.remote_addr);
-  ReplyJson(res, json{{"account", account->name}, {"acts_as", account->acts_as}, {"csrf", started->session.csrf}});
+  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as,
+               req.remote_addr);
+  ReplyJson(res, json{{"account", account->name},
+                      {"acts_as", account->acts_as},
+                      {"csrf", started->session.csrf}});
 }
 
 void WebApp::SignOut(const httplib::Request& req, httplib::Response& res) {
@@ -357,7 +375,8 @@ void WebApp::ManagerSummary(const httplib::Request& req, httplib::Response& res)
   out["now"] = FormatTimestamp(now);
   out["overdue"] = cli::OverdueJson(overdue_reply->overdue())["items"];
   v1::ReportReply thirty_days;
-  for (const auto& [key, days] : std::map<std::string, int>{{"last_7_days", 6}, {"last_30_days", 29}}) {
+  for (const auto& [key, days] :
+       std::map<std::string, int>{{"last_7_days", 6}, {"last_30_days", 29}}) {
     v1::Request report;
     report.mutable_report()->set_from_date(DateDaysBefore(now, days));
     auto reply = Ask(report, acting, res);
@@ -371,7 +390,8 @@ void WebApp::ManagerSummary(const httplib::Request& req, httplib::Response& res)
   for (const v1::InboxReport& report : thirty_days.inboxes()) {
     json levels = json::object();
     for (int level = 0; level < report.waiting_at_level_size(); ++level) {
-      if (report.waiting_at_level(level) > 0) levels[std::to_string(level)] = report.waiting_at_level(level);
+      if (report.waiting_at_level(level) > 0)
+        levels[std::to_string(level)] = report.waiting_at_level(level);
     }
     inboxes.push_back({{"inbox", report.inbox()},
                        {"outstanding", report.waiting()},
@@ -415,8 +435,9 @@ void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
     int& mine = streams_by_session_[token];
     if (streams_ >= kMostStreams || mine >= kMostStreamsPerSession) {
       if (mine == 0) streams_by_session_.erase(token);
-      return ReplyError(res, v1::Status::UNAVAILABLE,
-                        "too many live pages are open: this one refreshes every 30 seconds instead");
+      return ReplyError(
+          res, v1::Status::UNAVAILABLE,
+          "too many live pages are open: this one refreshes every 30 seconds instead");
     }
     ++mine;
     ++streams_;
@@ -448,13 +469,15 @@ void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
 
 void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
   // Without a token, only this machine's own scraper; with one, whoever presents it.
-  const bool allowed = config_.metrics_token.empty()
-                           ? IsLoopbackPeer(req.remote_addr)
-                           : SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token);
+  const bool allowed =
+      config_.metrics_token.empty()
+          ? IsLoopbackPeer(req.remote_addr)
+          : SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token);
   if (!allowed) {
     res.status = 401;
     res.set_header("WWW-Authenticate", "Bearer");
-    res.set_content("give the metrics token as Authorization: Bearer TOKEN (metrics_token_file)\n", "text/plain");
+    res.set_content("give the metrics token as Authorization: Bearer TOKEN (metrics_token_file)\n",
+                    "text/plain");
     return;
   }
   v1::Request request;
@@ -471,9 +494,12 @@ void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
 
 void WebApp::Register(httplib::Server& server) {
   server.set_payload_max_length(kMostBodyBytes);
-  server.set_post_routing_handler([](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
+  server.set_post_routing_handler(
+      [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
   auto bind = [this](void (WebApp::*handler)(const httplib::Request&, httplib::Response&)) {
-    return [this, handler](const httplib::Request& req, httplib::Response& res) { (this->*handler)(req, res); };
+    return [this, handler](const httplib::Request& req, httplib::Response& res) {
+      (this->*handler)(req, res);
+    };
   };
   server.Post("/api/sign-in", bind(&WebApp::SignIn));
   server.Post("/api/sign-out", bind(&WebApp::SignOut));
@@ -487,7 +513,9 @@ void WebApp::Register(httplib::Server& server) {
   server.Get(R"(/api/notifications/([A-Za-z0-9-]+))", bind(&WebApp::NotificationStatus));
   server.Get("/api/events", bind(&WebApp::Events));
   server.Get("/metrics", bind(&WebApp::Metrics));
-  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) { res.set_content("ok\n", "text/plain"); });
+  server.Get("/healthz", [](const httplib::Request&, httplib::Response& res) {
+    res.set_content("ok\n", "text/plain");
+  });
   // The pages: one document whose script draws the page its path names.
   for (const StaticFile& file : StaticFiles()) {
     server.Get(file.path, [&file](const httplib::Request&, httplib::Response& res) {
@@ -500,8 +528,8 @@ void WebApp::Register(httplib::Server& server) {
     res.set_header("Cache-Control", "no-cache");
     res.set_content(std::string(page->content), page->content_type);
   };
-  for (const char* path : {"/", "/sign-in", R"(/inbox/[A-Za-z0-9_.-]+)", R"(/items/[A-Za-z0-9-]+)", "/manager",
-                           "/sender", R"(/sender/[A-Za-z0-9-]+)"}) {
+  for (const char* path : {"/", "/sign-in", R"(/inbox/[A-Za-z0-9_.-]+)", R"(/items/[A-Za-z0-9-]+)",
+                           "/manager", "/sender", R"(/sender/[A-Za-z0-9-]+)"}) {
     server.Get(path, serve_page);
   }
 }

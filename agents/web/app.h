@@ -44,7 +44,8 @@ class WebApp {
   // Starts a session for `account` (asking the broker who they are); its cookie is set.
   Result<Signed> StartSession(const Account& account, httplib::Response& res);
   // Asks the broker for `acting`; answers `res` with the error when there is one.
-  std::optional<v1::Reply> Ask(v1::Request request, const std::string& acting, httplib::Response& res);
+  std::optional<v1::Reply> Ask(v1::Request request, const std::string& acting,
+                               httplib::Response& res);
   // The broker's time (simulated in the demo), for "due in" on the pages.
   int64_t BrokerNow();
 
@@ -68,7 +69,7 @@ class WebApp {
   EventFeed feed_;
   const std::string cookie_name_;
   std::mutex streams_mutex_;
-  int streams_ = 0;                                 // live pages' event streams
+  int streams_ = 0;                                // live pages' event streams
   std::map<std::string, int> streams_by_session_;  // and each session's
 };
 

@@ -25,8 +25,8 @@ namespace dutyhub::web {
 
 struct BrokerLink {
   std::string endpoint;
-  std::string gateway;              // its principal in the broker's configuration
-  std::optional<ClientKeys> keys;   // none: a broker in --insecure-dev
+  std::string gateway;             // its principal in the broker's configuration
+  std::optional<ClientKeys> keys;  // none: a broker in --insecure-dev
 };
 
 class Gateway {

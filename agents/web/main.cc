@@ -48,7 +48,8 @@ int main(int argc, char** argv) {
   CLI::App app{"dutyhub-web: the duty, manager and sender pages, and /metrics"};
   std::string config_path;
   app.add_option("--config", config_path, "the configuration file (README.md beside the source)");
-  CLI::App* hash = app.add_subcommand("hash-password", "read a password on standard input, print its Argon2id hash");
+  CLI::App* hash = app.add_subcommand("hash-password",
+                                      "read a password on standard input, print its Argon2id hash");
   CLI11_PARSE(app, argc, argv);
   if (sodium_init() < 0) return Fail("libsodium did not start");
   if (hash->parsed()) return HashPasswordCommand();
@@ -59,7 +60,8 @@ int main(int argc, char** argv) {
   auto listen = dutyhub::ParseListen(config->listen);
 
   dutyhub::SystemClock clock;
-  dutyhub::web::Accounts accounts(clock, {config->lockout_failures, config->lockout_minutes * dutyhub::kMinuteMs});
+  dutyhub::web::Accounts accounts(
+      clock, {config->lockout_failures, config->lockout_minutes * dutyhub::kMinuteMs});
   if (!config->accounts.empty()) {
     if (auto s = accounts.Load(config->accounts); !s.ok()) return Fail(s.message());
   }
@@ -72,8 +74,10 @@ int main(int argc, char** argv) {
 
   std::unique_ptr<httplib::Server> server;
   if (!config->tls_certificate.empty()) {
-    auto tls = std::make_unique<httplib::SSLServer>(config->tls_certificate.c_str(), config->tls_private_key.c_str());
-    if (!tls->is_valid()) return Fail(config_path + ": tls: cannot use that certificate and private key");
+    auto tls = std::make_unique<httplib::SSLServer>(config->tls_certificate.c_str(),
+                                                    config->tls_private_key.c_str());
+    if (!tls->is_valid())
+      return Fail(config_path + ": tls: cannot use that certificate and private key");
     server = std::move(tls);
   } else {
     server = std::make_unique<httplib::Server>();
@@ -82,12 +86,15 @@ int main(int argc, char** argv) {
   server->new_task_queue = [] { return new httplib::ThreadPool(64); };
   server->set_read_timeout(std::chrono::seconds(10));
   server->set_write_timeout(std::chrono::seconds(10));
-  server->set_exception_handler([](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
-    spdlog::error("a request failed inside dutyhub-web");
-    res.status = 500;
-    res.set_content("{\"error\":{\"code\":\"INTERNAL\",\"message\":\"dutyhub-web could not handle this request\"}}",
-                    "application/json");
-  });
+  server->set_exception_handler(
+      [](const httplib::Request&, httplib::Response& res, std::exception_ptr) {
+        spdlog::error("a request failed inside dutyhub-web");
+        res.status = 500;
+        res.set_content(
+            "{\"error\":{\"code\":\"INTERNAL\",\"message\":\"dutyhub-web could not handle this "
+            "request\"}}",
+            "application/json");
+      });
 
   dutyhub::web::WebApp web(*config, accounts, clock);
   web.Register(*server);
@@ -99,9 +106,11 @@ int main(int argc, char** argv) {
     port = -1;
   }
   if (port <= 0) return Fail(config_path + ": listen: cannot listen on " + config->listen);
-  if (!dutyhub::IsLoopbackHost(listen->host) && config->tls_certificate.empty() && !config->secure_cookies) {
-    spdlog::warn("listening beyond loopback without TLS: passwords and sessions would cross the network in "
-                 "clear; give `tls` or put it behind a TLS proxy with secure_cookies: true");
+  if (!dutyhub::IsLoopbackHost(listen->host) && config->tls_certificate.empty() &&
+      !config->secure_cookies) {
+    spdlog::warn(
+        "listening beyond loopback without TLS: passwords and sessions would cross the network in "
+        "clear; give `tls` or put it behind a TLS proxy with secure_cookies: true");
   }
 
   std::atomic<bool> stopping{false};
@@ -113,9 +122,11 @@ int main(int argc, char** argv) {
   });
   while (!server->is_running() && !ended) std::this_thread::sleep_for(std::chrono::milliseconds(1));
   const std::string scheme = config->tls_certificate.empty() ? "http" : "https";
-  const std::string shown_host = listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
-  spdlog::info("dutyhub-web listening on {}://{}:{}; broker {} as gateway {}{}", scheme, shown_host, port,
-               config->broker, config->gateway, config->proxy_header.empty() ? "" : "; single sign-on on");
+  const std::string shown_host =
+      listen->host.find(':') == std::string::npos ? listen->host : "[" + listen->host + "]";
+  spdlog::info("dutyhub-web listening on {}://{}:{}; broker {} as gateway {}{}", scheme, shown_host,
+               port, config->broker, config->gateway,
+               config->proxy_header.empty() ? "" : "; single sign-on on");
 
   int received = 0;
   sigwait(&signals, &received);

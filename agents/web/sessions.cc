@@ -50,7 +50,8 @@ bool Sessions::Alive(const std::string& token) {
   const TimeMs now = clock_.Now();
   std::lock_guard lock(mutex_);
   auto it = by_token_.find(token);
-  return it != by_token_.end() && now - it->second.last_seen <= idle_ && now - it->second.started <= longest_;
+  return it != by_token_.end() && now - it->second.last_seen <= idle_ &&
+         now - it->second.started <= longest_;
 }
 
 void Sessions::End(const std::string& token) {

@@ -17,9 +17,9 @@
 namespace dutyhub::web {
 
 struct Session {
-  std::string account;  // the name signed in with
-  std::string acts_as;  // the broker's principal
-  std::string csrf;     // must come back with every change
+  std::string account;            // the name signed in with
+  std::string acts_as;            // the broker's principal
+  std::string csrf;               // must come back with every change
   std::set<std::string> inboxes;  // member of or manages: whose events it is sent
   TimeMs started = 0;
   TimeMs last_seen = 0;
@@ -33,7 +33,8 @@ bool SameSecret(const std::string& a, const std::string& b);
 
 class Sessions {
  public:
-  Sessions(const Clock& clock, TimeMs idle, TimeMs longest) : clock_(clock), idle_(idle), longest_(longest) {}
+  Sessions(const Clock& clock, TimeMs idle, TimeMs longest)
+      : clock_(clock), idle_(idle), longest_(longest) {}
 
   // A new session for `session`'s person (its csrf is made here); returns its token.
   std::string Start(Session session);

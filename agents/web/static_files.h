@@ -9,7 +9,7 @@
 namespace dutyhub::web {
 
 struct StaticFile {
-  const char* path;          // as served: /static/app.js
+  const char* path;  // as served: /static/app.js
   const char* content_type;
   std::string_view content;
 };

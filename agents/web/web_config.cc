@@ -28,7 +28,8 @@ void ExpectKeys(const std::string& path, const YAML::Node& map, const std::strin
     if (!known.count(key)) {
       std::string list;
       for (const auto& k : known) list += (list.empty() ? "" : ", ") + k;
-      throw Mistake{Where(path, entry.first, prefix + key) + "unknown key (expected one of: " + list + ")"};
+      throw Mistake{Where(path, entry.first, prefix + key) +
+                    "unknown key (expected one of: " + list + ")"};
     }
   }
 }
@@ -38,7 +39,8 @@ std::string Text(const std::string& path, const YAML::Node& node, const std::str
   return node.Scalar();
 }
 
-int Number(const std::string& path, const YAML::Node& node, const std::string& key, int lo, int hi) {
+int Number(const std::string& path, const YAML::Node& node, const std::string& key, int lo,
+           int hi) {
   const std::string text = Text(path, node, key);
   try {
     size_t used = 0;
@@ -46,8 +48,8 @@ int Number(const std::string& path, const YAML::Node& node, const std::string& k
     if (used == text.size() && value >= lo && value <= hi) return value;
   } catch (const std::exception&) {
   }
-  throw Mistake{Where(path, node, key) + "expected a whole number from " + std::to_string(lo) + " to " +
-                std::to_string(hi)};
+  throw Mistake{Where(path, node, key) + "expected a whole number from " + std::to_string(lo) +
+                " to " + std::to_string(hi)};
 }
 
 bool Flag(const std::string& path, const YAML::Node& node, const std::string& key) {
@@ -63,8 +65,10 @@ std::string ReadSecretFile(const std::string& path, const std::string& file) {
   std::stringstream text;
   text << in.rdbuf();
   std::string token = text.str();
-  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' ')) token.pop_back();
-  if (token.size() < 16) throw Mistake{path + ": metrics_token_file: the token must be at least 16 characters"};
+  while (!token.empty() && (token.back() == '\n' || token.back() == '\r' || token.back() == ' '))
+    token.pop_back();
+  if (token.size() < 16)
+    throw Mistake{path + ": metrics_token_file: the token must be at least 16 characters"};
   return token;
 }
 
@@ -76,21 +80,31 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   std::string key_file, broker_key_file;
   try {
     YAML::Node root = YAML::LoadFile(path);
-    ExpectKeys(path, root, "",
-               {"listen", "broker", "gateway", "key", "broker_key", "insecure_dev", "accounts", "tls",
-                "secure_cookies", "trusted_proxy", "session", "lockout", "metrics_token_file"});
+    ExpectKeys(
+        path, root, "",
+        {"listen", "broker", "gateway", "key", "broker_key", "insecure_dev", "accounts", "tls",
+         "secure_cookies", "trusted_proxy", "session", "lockout", "metrics_token_file"});
     for (const auto& entry : root) {
       const std::string key = entry.first.Scalar();
       const YAML::Node& value = entry.second;
-      if (key == "listen") config.listen = Text(path, value, key);
-      else if (key == "broker") config.broker = Text(path, value, key);
-      else if (key == "gateway") config.gateway = Text(path, value, key);
-      else if (key == "key") key_file = Text(path, value, key);
-      else if (key == "broker_key") broker_key_file = Text(path, value, key);
-      else if (key == "insecure_dev") config.insecure_dev = Flag(path, value, key);
-      else if (key == "accounts") config.accounts = Text(path, value, key);
-      else if (key == "secure_cookies") config.secure_cookies = Flag(path, value, key);
-      else if (key == "metrics_token_file") config.metrics_token = ReadSecretFile(path, Text(path, value, key));
+      if (key == "listen")
+        config.listen = Text(path, value, key);
+      else if (key == "broker")
+        config.broker = Text(path, value, key);
+      else if (key == "gateway")
+        config.gateway = Text(path, value, key);
+      else if (key == "key")
+        key_file = Text(path, value, key);
+      else if (key == "broker_key")
+        broker_key_file = Text(path, value, key);
+      else if (key == "insecure_dev")
+        config.insecure_dev = Flag(path, value, key);
+      else if (key == "accounts")
+        config.accounts = Text(path, value, key);
+      else if (key == "secure_cookies")
+        config.secure_cookies = Flag(path, value, key);
+      else if (key == "metrics_token_file")
+        config.metrics_token = ReadSecretFile(path, Text(path, value, key));
       else if (key == "tls") {
         ExpectKeys(path, value, "tls.", {"certificate", "private_key"});
         if (!value["certificate"] || !value["private_key"]) {
@@ -101,36 +115,49 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
         config.secure_cookies = true;
       } else if (key == "trusted_proxy") {
         ExpectKeys(path, value, "trusted_proxy.", {"header", "from"});
-        if (!value["header"] || !value["from"] || !value["from"].IsSequence() || value["from"].size() == 0) {
-          throw Mistake{Where(path, value, key) +
-                        "give the header the proxy sets and `from`, the proxy's addresses (a list)"};
+        if (!value["header"] || !value["from"] || !value["from"].IsSequence() ||
+            value["from"].size() == 0) {
+          throw Mistake{
+              Where(path, value, key) +
+              "give the header the proxy sets and `from`, the proxy's addresses (a list)"};
         }
         config.proxy_header = Text(path, value["header"], "trusted_proxy.header");
-        for (const auto& from : value["from"]) config.proxy_from.push_back(Text(path, from, "trusted_proxy.from"));
+        for (const auto& from : value["from"])
+          config.proxy_from.push_back(Text(path, from, "trusted_proxy.from"));
       } else if (key == "session") {
         ExpectKeys(path, value, "session.", {"idle_minutes", "longest_hours"});
-        if (value["idle_minutes"]) config.idle_minutes = Number(path, value["idle_minutes"], "session.idle_minutes", 1, 24 * 60);
-        if (value["longest_hours"]) config.longest_hours = Number(path, value["longest_hours"], "session.longest_hours", 1, 7 * 24);
+        if (value["idle_minutes"])
+          config.idle_minutes =
+              Number(path, value["idle_minutes"], "session.idle_minutes", 1, 24 * 60);
+        if (value["longest_hours"])
+          config.longest_hours =
+              Number(path, value["longest_hours"], "session.longest_hours", 1, 7 * 24);
       } else if (key == "lockout") {
         ExpectKeys(path, value, "lockout.", {"failures", "minutes"});
-        if (value["failures"]) config.lockout_failures = Number(path, value["failures"], "lockout.failures", 1, 100);
-        if (value["minutes"]) config.lockout_minutes = Number(path, value["minutes"], "lockout.minutes", 1, 24 * 60);
+        if (value["failures"])
+          config.lockout_failures = Number(path, value["failures"], "lockout.failures", 1, 100);
+        if (value["minutes"])
+          config.lockout_minutes = Number(path, value["minutes"], "lockout.minutes", 1, 24 * 60);
       }
     }
   } catch (const Mistake& m) {
     return Status::InvalidArgument(m.message);
   } catch (const YAML::Exception& e) {
-    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) + ": not readable YAML: " + e.msg);
+    return Status::InvalidArgument(path + ":" + std::to_string(e.mark.line + 1) +
+                                   ": not readable YAML: " + e.msg);
   }
   if (!ParseListen(config.listen)) {
     return Status::InvalidArgument(path + ": listen: expected HOST:PORT, e.g. 127.0.0.1:8080");
   }
   if (config.accounts.empty()) {
-    return Status::InvalidArgument(path + ": accounts: give the accounts file (it names who may sign in, and as "
-                                          "whom, with single sign-on too)");
+    return Status::InvalidArgument(
+        path +
+        ": accounts: give the accounts file (it names who may sign in, and as "
+        "whom, with single sign-on too)");
   }
   if (key_file.empty() && !config.insecure_dev) {
-    return Status::InvalidArgument(path + ": key: give the gateway's key file (or insecure_dev for development)");
+    return Status::InvalidArgument(
+        path + ": key: give the gateway's key file (or insecure_dev for development)");
   }
   if (!key_file.empty()) {
     auto keys = ClientKeysFromFiles(key_file, broker_key_file, path);

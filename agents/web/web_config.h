@@ -2,8 +2,8 @@
 //
 //   listen: 127.0.0.1:8080                 # where the pages are served
 //   broker: tcp://127.0.0.1:5570
-//   gateway: web                           # its principal: a `gateways` entry of the broker's configuration
-//   key: /etc/dutyhub/web.key              # its CURVE key file (dutyhub keygen) ...
+//   gateway: web                           # its principal: a `gateways` entry of the broker's
+//   configuration key: /etc/dutyhub/web.key              # its CURVE key file (dutyhub keygen) ...
 //   broker_key: /etc/dutyhub/broker.pub    # ... and the broker it trusts (or in the key file)
 //   insecure_dev: true                     # instead of keys, against --insecure-dev only
 //   accounts: /etc/dutyhub/web-accounts.yaml
@@ -37,13 +37,13 @@ struct WebConfig {
   std::string tls_certificate;
   std::string tls_private_key;
   bool secure_cookies = false;
-  std::string proxy_header;              // empty: no single sign-on
-  std::vector<std::string> proxy_from;   // peer addresses whose header is believed
+  std::string proxy_header;             // empty: no single sign-on
+  std::vector<std::string> proxy_from;  // peer addresses whose header is believed
   int idle_minutes = 30;
   int longest_hours = 12;
   int lockout_failures = 5;
   int lockout_minutes = 15;
-  std::string metrics_token;             // empty: /metrics needs no token
+  std::string metrics_token;  // empty: /metrics needs no token
 };
 
 Result<WebConfig> LoadWebConfig(const std::string& path);

@@ -7,15 +7,15 @@
 //   - acknowledgements per second by duty workers, a window in flight each;
 //   - the same disk's SQLite one-row-per-commit rate, the naive broker's best.
 // Outside CI's pass/fail: it prints figures (`--json` for the comparison script).
-#include <CLI/CLI.hpp>
-#include <sqlite3.h>
 #include <fcntl.h>
+#include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 #include <poll.h>
+#include <sqlite3.h>
 #include <sys/resource.h>
 #include <unistd.h>
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <cerrno>
@@ -34,14 +34,12 @@
 #include <regex>
 #include <sstream>
 #include <thread>
-
-#include <google/protobuf/util/json_util.h>
-#include <google/protobuf/util/message_differencer.h>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "hub.pb.h"
-#include "tests/integration/harness.h"
-
 #include "tests/bench/percentile.h"
+#include "tests/integration/harness.h"
 
 namespace {
 
@@ -90,14 +88,15 @@ void WriteRandomUuid(std::mt19937_64& random, char* out) {
 
 std::string WithId(const std::string& json, const std::string& id) {
   static const std::regex kId("\"id\": \"[0-9a-f-]+\"");
-  return std::regex_replace(json, kId, "\"id\": \"" + id + "\"", std::regex_constants::format_first_only);
+  return std::regex_replace(json, kId, "\"id\": \"" + id + "\"",
+                            std::regex_constants::format_first_only);
 }
 
 // Who acknowledges in each inbox the samples reach (northshire.md, "People").
 const std::map<std::string, std::string> kMemberOf = {
-    {"hv-north", "alice"}, {"hv-south", "bob"},    {"school-nursing", "sam"}, {"mash", "carol"},
-    {"perinatal-mh", "priya"}, {"gp-J81012", "gina"}, {"gp-J81034", "gina"}, {"triage", "tess"},
-    {"eds", "eddie"}};
+    {"hv-north", "alice"}, {"hv-south", "bob"},       {"school-nursing", "sam"},
+    {"mash", "carol"},     {"perinatal-mh", "priya"}, {"gp-J81012", "gina"},
+    {"gp-J81034", "gina"}, {"triage", "tess"},        {"eds", "eddie"}};
 
 struct Figures {
   uint64_t done = 0;
@@ -105,12 +104,15 @@ struct Figures {
   double seconds = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   int connections = 0;  // the connections that sent the requests
-  int64_t commits = 0;  // the writer's transactions meanwhile: requests per commit is done / commits
+  int64_t commits =
+      0;  // the writer's transactions meanwhile: requests per commit is done / commits
   int64_t writer_cpu_us = 0;  // CPU time the broker's writer thread used meanwhile
   int64_t broker_cpu_us = 0;  // CPU time the whole broker process used meanwhile (-1: not known)
   int64_t bench_cpu_us = 0;   // and this process, the clients, the same way
   double rate() const { return seconds > 0 ? static_cast<double>(done) / seconds : 0; }
-  double per_commit() const { return commits > 0 ? static_cast<double>(done) / static_cast<double>(commits) : 0; }
+  double per_commit() const {
+    return commits > 0 ? static_cast<double>(done) / static_cast<double>(commits) : 0;
+  }
   // The serial stage's cost of one request: steadier from run to run than the rates, which
   // move with the disk and the other processes on the machine.
   double writer_us_per_request() const {
@@ -119,7 +121,9 @@ struct Figures {
   // What one request costs the machine, every thread of the broker counted; with the
   // clients' share, where the two cores went (the rates are bounded by their sum).
   double broker_us_per_request() const {
-    return done > 0 && broker_cpu_us >= 0 ? static_cast<double>(broker_cpu_us) / static_cast<double>(done) : 0;
+    return done > 0 && broker_cpu_us >= 0
+               ? static_cast<double>(broker_cpu_us) / static_cast<double>(done)
+               : 0;
   }
   double bench_us_per_request() const {
     return done > 0 ? static_cast<double>(bench_cpu_us) / static_cast<double>(done) : 0;
@@ -148,8 +152,8 @@ int64_t ProcessCpuUs(pid_t pid) {
 int64_t SelfCpuUs() {
   rusage used{};
   getrusage(RUSAGE_SELF, &used);
-  return (static_cast<int64_t>(used.ru_utime.tv_sec) + used.ru_stime.tv_sec) * 1'000'000 + used.ru_utime.tv_usec +
-         used.ru_stime.tv_usec;
+  return (static_cast<int64_t>(used.ru_utime.tv_sec) + used.ru_stime.tv_sec) * 1'000'000 +
+         used.ru_utime.tv_usec + used.ru_stime.tv_usec;
 }
 
 // The broker's count of write transactions so far and its writer's CPU time, asked as
@@ -166,7 +170,8 @@ v1::StatsReply WriterStats(const std::string& endpoint) {
   socket.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
   zmq::message_t answer;
   v1::Reply reply;
-  if (!socket.recv(answer) || !reply.ParseFromArray(answer.data(), static_cast<int>(answer.size())) ||
+  if (!socket.recv(answer) ||
+      !reply.ParseFromArray(answer.data(), static_cast<int>(answer.size())) ||
       reply.status().code() != v1::Status::OK) {
     std::cerr << "bench: the broker did not report its write transactions\n";
     std::exit(1);
@@ -183,7 +188,8 @@ Figures Counting(const std::string& endpoint, pid_t broker, Measure measure) {
   Figures figures = measure();
   figures.bench_cpu_us = SelfCpuUs() - bench_before;
   const int64_t broker_after = ProcessCpuUs(broker);
-  figures.broker_cpu_us = broker_before >= 0 && broker_after >= 0 ? broker_after - broker_before : -1;
+  figures.broker_cpu_us =
+      broker_before >= 0 && broker_after >= 0 ? broker_after - broker_before : -1;
   const v1::StatsReply after = WriterStats(endpoint);
   figures.commits = after.write_transactions() - before.write_transactions();
   figures.writer_cpu_us = after.writer_cpu_us() - before.writer_cpu_us();
@@ -227,7 +233,8 @@ class Pipeline {
     std::vector<pollfd> fds;
     for (zmq::socket_t& socket : sockets_) fds.push_back({socket.get(zmq::sockopt::fd), POLLIN, 0});
     const auto ns = std::chrono::duration_cast<std::chrono::nanoseconds>(wait).count();
-    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000), static_cast<long>(ns % 1'000'000'000)};
+    const timespec timeout{static_cast<time_t>(ns / 1'000'000'000),
+                           static_cast<long>(ns % 1'000'000'000)};
     ::ppoll(fds.data(), fds.size(), &timeout, nullptr);
     Take(figures, done);
   }
@@ -304,7 +311,8 @@ class Publishes {
       };
       Template t{request_with(kPlaceholder).SerializeAsString(), 0};
       t.id_at = t.bytes.find(kPlaceholder);
-      if (t.id_at == std::string::npos || t.bytes.find(kPlaceholder, t.id_at + 1) != std::string::npos) {
+      if (t.id_at == std::string::npos ||
+          t.bytes.find(kPlaceholder, t.id_at + 1) != std::string::npos) {
         std::cerr << "bench: a sample's request does not hold its id once\n";
         std::exit(1);
       }
@@ -314,7 +322,8 @@ class Publishes {
       // correlation id is congruent to its index.)
       const uint64_t correlation = samples_.size() + templates_.size() - 1;
       const std::string bytes = Next(correlation);
-      const std::string id = bytes.substr(bytes.size() - templates_.back().bytes.size() + templates_.back().id_at, 36);
+      const std::string id =
+          bytes.substr(bytes.size() - templates_.back().bytes.size() + templates_.back().id_at, 36);
       v1::Request whole = request_with(id);
       whole.set_correlation_id(correlation);
       v1::Request sent;
@@ -363,27 +372,32 @@ struct Item {
 
 // Closed loop: every connection keeps `window` publishes in flight for `seconds`. The
 // deliveries confirmed are collected for the acknowledgement run.
-Figures Throughput(const std::string& endpoint, int connections, int window, double seconds, Publishes& publishes,
-                   std::vector<Item>* items) {
+Figures Throughput(const std::string& endpoint, int connections, int window, double seconds,
+                   Publishes& publishes, std::vector<Item>* items) {
   Pipeline pipeline(endpoint, static_cast<size_t>(connections));
   uint64_t next = 1;
   std::vector<double> latencies;
   Figures figures;
   for (int c = 0; c < connections; ++c) {
-    for (int w = 0; w < window; ++w) pipeline.Send(static_cast<size_t>(c), next, publishes.Next(next), Clock::now()), ++next;
+    for (int w = 0; w < window; ++w)
+      pipeline.Send(static_cast<size_t>(c), next, publishes.Next(next), Clock::now()), ++next;
   }
   const auto start = Clock::now();
   const auto end = start + std::chrono::duration<double>(seconds);
   while (pipeline.in_flight() > 0) {
     const bool stopping = Clock::now() >= end;
-    pipeline.Poll(std::chrono::milliseconds(1000), figures, [&](const Pipeline::Sent& sent, const v1::Reply& reply) {
-      latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent.due).count());
-      ++figures.done;
-      if (items != nullptr) {
-        for (const auto& d : reply.send().deliveries()) items->push_back({d.inbox(), d.delivery_id()});
-      }
-      if (!stopping) pipeline.Send(sent.socket, next, publishes.Next(next), Clock::now()), ++next;
-    });
+    pipeline.Poll(std::chrono::milliseconds(1000), figures,
+                  [&](const Pipeline::Sent& sent, const v1::Reply& reply) {
+                    latencies.push_back(
+                        std::chrono::duration<double, std::milli>(Clock::now() - sent.due).count());
+                    ++figures.done;
+                    if (items != nullptr) {
+                      for (const auto& d : reply.send().deliveries())
+                        items->push_back({d.inbox(), d.delivery_id()});
+                    }
+                    if (!stopping)
+                      pipeline.Send(sent.socket, next, publishes.Next(next), Clock::now()), ++next;
+                  });
   }
   figures.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   figures.p50_ms = Percentile(latencies, 0.50);
@@ -405,21 +419,25 @@ Figures AtFixedRate(const std::string& endpoint, int connections, double rate, d
   Figures figures;
   const auto start = Clock::now();
   if (trace != nullptr) {
-    const double start_ms = std::chrono::duration<double, std::milli>(start.time_since_epoch()).count();
+    const double start_ms =
+        std::chrono::duration<double, std::milli>(start.time_since_epoch()).count();
     *trace << std::fixed << std::setprecision(3) << "# start " << start_ms << '\n';
   }
-  const auto interval = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
+  const auto interval =
+      std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(1.0 / rate));
   const uint64_t total = static_cast<uint64_t>(rate * seconds);
   uint64_t sent = 0;
   while (sent < total || pipeline.in_flight() > 0) {
     const auto now = Clock::now();
     while (sent < total && start + interval * static_cast<long>(sent) <= now) {
       const uint64_t id = 1 + sent;
-      pipeline.Send(sent % static_cast<uint64_t>(connections), id, publishes.Next(id), start + interval * static_cast<long>(sent));
+      pipeline.Send(sent % static_cast<uint64_t>(connections), id, publishes.Next(id),
+                    start + interval * static_cast<long>(sent));
       ++sent;
     }
-    const Clock::duration wait = sent < total ? start + interval * static_cast<long>(sent) - Clock::now()
-                                              : Clock::duration(std::chrono::milliseconds(100));
+    const Clock::duration wait = sent < total
+                                     ? start + interval * static_cast<long>(sent) - Clock::now()
+                                     : Clock::duration(std::chrono::milliseconds(100));
     pipeline.Poll(wait, figures, [&](const Pipeline::Sent& s, const v1::Reply&) {
       latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - s.due).count());
       if (trace != nullptr) {
@@ -441,7 +459,8 @@ Figures AtFixedRate(const std::string& endpoint, int connections, double rate, d
 // Equal shares, because the samples reach some inboxes twice as often as others: with every
 // item acknowledged, the last third of the run was three workers' alone (measured: 47k/s
 // with seven connections, then 39k/s), where RabbitMQ's consumers share one queue to the end.
-Figures Acknowledgements(const std::string& endpoint, const std::vector<Item>& items, int window, size_t most) {
+Figures Acknowledgements(const std::string& endpoint, const std::vector<Item>& items, int window,
+                         size_t most) {
   std::map<std::string, std::deque<const Item*>> by_person;
   for (const Item& item : items) {
     auto who = kMemberOf.find(item.inbox);
@@ -475,11 +494,13 @@ Figures Acknowledgements(const std::string& endpoint, const std::vector<Item>& i
     for (int w = 0; w < window; ++w) send_next(p);
   }
   while (pipeline.in_flight() > 0) {
-    pipeline.Poll(std::chrono::milliseconds(1000), figures, [&](const Pipeline::Sent& sent, const v1::Reply&) {
-      latencies.push_back(std::chrono::duration<double, std::milli>(Clock::now() - sent.due).count());
-      ++figures.done;
-      send_next(sent.socket);
-    });
+    pipeline.Poll(std::chrono::milliseconds(1000), figures,
+                  [&](const Pipeline::Sent& sent, const v1::Reply&) {
+                    latencies.push_back(
+                        std::chrono::duration<double, std::milli>(Clock::now() - sent.due).count());
+                    ++figures.done;
+                    send_next(sent.socket);
+                  });
   }
   figures.seconds = std::chrono::duration<double>(Clock::now() - start).count();
   figures.p50_ms = Percentile(latencies, 0.50);
@@ -494,8 +515,10 @@ double SqliteOneRowPerCommit(const std::filesystem::path& dir, double seconds, s
   std::filesystem::path path = dir / "peer.sqlite";
   sqlite3* db = nullptr;
   sqlite3_open(path.c_str(), &db);
-  sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
-                   "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)", nullptr, nullptr, nullptr);
+  sqlite3_exec(db,
+               "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL;"
+               "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB)",
+               nullptr, nullptr, nullptr);
   sqlite3_stmt* insert = nullptr;
   sqlite3_prepare_v2(db, "INSERT INTO t (body) VALUES (?)", -1, &insert, nullptr);
   std::string body(row_bytes, 'x');
@@ -537,7 +560,8 @@ class SyncedEcho {
     const std::string zeros(1 << 20, '\0');
     bool written = fd_ >= 0;
     for (size_t at = 0; written && at < kFileBytes; at += zeros.size()) {
-      written = ::pwrite(fd_, zeros.data(), zeros.size(), static_cast<off_t>(at)) == static_cast<ssize_t>(zeros.size());
+      written = ::pwrite(fd_, zeros.data(), zeros.size(), static_cast<off_t>(at)) ==
+                static_cast<ssize_t>(zeros.size());
     }
     if (!written || ::fsync(fd_) != 0) {
       std::cerr << "bench: cannot prepare " << file_ << ": " << std::strerror(errno) << "\n";
@@ -575,9 +599,11 @@ class SyncedEcho {
         reply.set_correlation_id(request.correlation_id());
         const size_t bytes = std::min(parts.back().size(), kFileBytes);
         if (at + bytes > kFileBytes) at = 0;
-        if (::pwrite(fd_, parts.back().data(), bytes, static_cast<off_t>(at)) != static_cast<ssize_t>(bytes) ||
+        if (::pwrite(fd_, parts.back().data(), bytes, static_cast<off_t>(at)) !=
+                static_cast<ssize_t>(bytes) ||
             ::fdatasync(fd_) != 0) {
-          std::cerr << "bench: the floor's file cannot be written: " << std::strerror(errno) << "\n";
+          std::cerr << "bench: the floor's file cannot be written: " << std::strerror(errno)
+                    << "\n";
           std::exit(1);
         }
         at += bytes;
@@ -605,19 +631,24 @@ std::string FiguresJson(const Figures& f) {
   const std::string broker = known;
   char out[512];
   std::snprintf(out, sizeof out,
-                "{\"done\": %llu, \"retried\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, "
+                "{\"done\": %llu, \"retried\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, "
+                "\"p50_ms\": %.3f, "
                 "\"p99_ms\": %.3f, \"p999_ms\": %.3f, \"commits\": %lld, \"per_commit\": %.1f, "
-                "\"writer_us_per_request\": %.2f, \"broker_cpu_us_per_request\": %s, \"bench_cpu_us_per_request\": %.2f}",
-                static_cast<unsigned long long>(f.done), static_cast<unsigned long long>(f.retried), f.seconds,
-                f.rate(), f.p50_ms, f.p99_ms, f.p999_ms, static_cast<long long>(f.commits), f.per_commit(),
-                f.writer_us_per_request(), broker.c_str(), f.bench_us_per_request());
+                "\"writer_us_per_request\": %.2f, \"broker_cpu_us_per_request\": %s, "
+                "\"bench_cpu_us_per_request\": %.2f}",
+                static_cast<unsigned long long>(f.done), static_cast<unsigned long long>(f.retried),
+                f.seconds, f.rate(), f.p50_ms, f.p99_ms, f.p999_ms,
+                static_cast<long long>(f.commits), f.per_commit(), f.writer_us_per_request(),
+                broker.c_str(), f.bench_us_per_request());
   return out;
 }
 
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"dutyhub-bench: publishes, latency at a fixed rate and acknowledgements through a real broker"};
+  CLI::App app{
+      "dutyhub-bench: publishes, latency at a fixed rate and acknowledgements through a real "
+      "broker"};
   int connections = 4;
   int window = 32;
   double seconds = 10;
@@ -627,14 +658,20 @@ int main(int argc, char** argv) {
   bool with_json_path = false;
   std::string endpoint;
   std::string latency_trace;
-  app.add_option("--connections", connections, "agency connections publishing at once")->check(CLI::Range(1, 64));
-  app.add_option("--window", window, "requests in flight per connection")->check(CLI::Range(1, 1024));
-  app.add_option("--seconds", seconds, "how long each measurement runs")->check(CLI::PositiveNumber);
-  app.add_option("--rate", rate, "publishes per second offered for the latency figure")->check(CLI::PositiveNumber);
+  app.add_option("--connections", connections, "agency connections publishing at once")
+      ->check(CLI::Range(1, 64));
+  app.add_option("--window", window, "requests in flight per connection")
+      ->check(CLI::Range(1, 1024));
+  app.add_option("--seconds", seconds, "how long each measurement runs")
+      ->check(CLI::PositiveNumber);
+  app.add_option("--rate", rate, "publishes per second offered for the latency figure")
+      ->check(CLI::PositiveNumber);
   app.add_option("--dir", dir, "folder for the stores (on the disk being measured)");
   app.add_flag("--json", json, "print one JSON document");
-  app.add_flag("--also-json-payload", with_json_path, "also measure notifications sent as JSON (the broker parses)");
-  app.add_option("--broker", endpoint, "use this running broker (--insecure-dev) instead of starting one");
+  app.add_flag("--also-json-payload", with_json_path,
+               "also measure notifications sent as JSON (the broker parses)");
+  app.add_option("--broker", endpoint,
+                 "use this running broker (--insecure-dev) instead of starting one");
   app.add_option("--latency-trace", latency_trace,
                  "write each fixed-rate publish's due time and latency (ms), one per line");
   CLI11_PARSE(app, argc, argv);
@@ -667,7 +704,8 @@ int main(int argc, char** argv) {
   // Northshire with the per-agency rate bound lifted: it is there so one agency cannot
   // starve the others, not to cap the hub, and three agencies publish here as fast as they can.
   std::string config = ReadFile(std::filesystem::path(DUTYHUB_CONFIG_DIR) / "northshire.yaml");
-  for (const auto& [from, to] : {std::pair<std::string, std::string>{"rate_per_principal: 5000", "rate_per_principal: 10000000"},
+  for (const auto& [from, to] : {std::pair<std::string, std::string>{
+                                     "rate_per_principal: 5000", "rate_per_principal: 10000000"},
                                  {"burst_per_principal: 10000", "burst_per_principal: 10000000"}}) {
     const size_t at = config.find(from);
     if (at == std::string::npos) {
@@ -677,7 +715,8 @@ int main(int argc, char** argv) {
     config.replace(at, from.size(), to);
   }
   std::ofstream(base / "northshire-bench.yaml") << config;
-  BrokerProcess broker(base / "northshire-bench.yaml", base / "broker", {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  BrokerProcess broker(base / "northshire-bench.yaml", base / "broker",
+                       {"--simulated-clock", "2026-11-23T16:00:00Z"});
   if (endpoint.empty()) {
     if (!broker.Start()) {
       std::cerr << "bench: the broker did not start:\n" << broker.log();
@@ -695,8 +734,9 @@ int main(int argc, char** argv) {
   });
   Publishes proto(1, /*as_json=*/false);
   std::vector<Item> items;
-  const Figures publish =
-      Counting(endpoint, broker_pid, [&] { return Throughput(endpoint, connections, window, seconds, proto, &items); });
+  const Figures publish = Counting(endpoint, broker_pid, [&] {
+    return Throughput(endpoint, connections, window, seconds, proto, &items);
+  });
   Figures publish_json;
   if (with_json_path) {
     Publishes as_json(2, /*as_json=*/true);
@@ -708,47 +748,65 @@ int main(int argc, char** argv) {
     return AtFixedRate(endpoint, connections, rate, seconds, paced, to_trace);
   });
   // At most 100,000 acknowledgements: enough for a steady rate, and a bounded run.
-  const Figures acks =
-      Counting(endpoint, broker_pid, [&] { return Acknowledgements(endpoint, items, window, 100000); });
+  const Figures acks = Counting(endpoint, broker_pid,
+                                [&] { return Acknowledgements(endpoint, items, window, 100000); });
   started_broker = -1;
   broker.Stop();
 
   if (json) {
     std::cout << "{\"connections\": " << connections << ", \"window\": " << window
               << ", \"notification_bytes\": " << static_cast<int>(proto.average_bytes())
-              << ", \"sqlite_one_row_per_commit_per_second\": " << peer << ", \"publish\": " << FiguresJson(publish)
-              << (with_json_path ? ", \"publish_json_payload\": " + FiguresJson(publish_json) : std::string())
-              << ", \"fixed_rate\": " << rate << ", \"latency_at_fixed_rate\": " << FiguresJson(latency)
-              << ", \"floor_at_fixed_rate\": {\"done\": " << floor.done << ", \"p50_ms\": " << floor.p50_ms
-              << ", \"p99_ms\": " << floor.p99_ms << ", \"p999_ms\": " << floor.p999_ms << "}"
+              << ", \"sqlite_one_row_per_commit_per_second\": " << peer
+              << ", \"publish\": " << FiguresJson(publish)
+              << (with_json_path ? ", \"publish_json_payload\": " + FiguresJson(publish_json)
+                                 : std::string())
+              << ", \"fixed_rate\": " << rate
+              << ", \"latency_at_fixed_rate\": " << FiguresJson(latency)
+              << ", \"floor_at_fixed_rate\": {\"done\": " << floor.done
+              << ", \"p50_ms\": " << floor.p50_ms << ", \"p99_ms\": " << floor.p99_ms
+              << ", \"p999_ms\": " << floor.p999_ms << "}"
               << ", \"acknowledge\": " << FiguresJson(acks)
               << ", \"acknowledging_connections\": " << acks.connections << "}\n";
   } else {
-    std::printf("notifications: the 7 valid samples with fresh ids, %.0f bytes of JSON on average, sent as protobuf\n",
-                proto.average_bytes());
+    std::printf(
+        "notifications: the 7 valid samples with fresh ids, %.0f bytes of JSON on average, sent as "
+        "protobuf\n",
+        proto.average_bytes());
     std::printf("publishers:    %d connection(s) x %d in flight\n", connections, window);
     std::printf("SQLite one row per commit (WAL, FULL), same disk:   %8.0f /s\n", peer);
-    std::printf("confirmed publishes:                                %8.0f /s  = %.2f x SQLite  (%llu in %.1f s, "
-                "retried %llu; p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each; CPU per publish: "
-                "broker %.1f us, clients %.1f us)\n",
-                publish.rate(), publish.rate() / peer, static_cast<unsigned long long>(publish.done), publish.seconds,
-                static_cast<unsigned long long>(publish.retried), publish.p50_ms, publish.p99_ms, publish.per_commit(),
-                publish.writer_us_per_request(), publish.broker_us_per_request(), publish.bench_us_per_request());
+    std::printf(
+        "confirmed publishes:                                %8.0f /s  = %.2f x SQLite  (%llu in "
+        "%.1f s, "
+        "retried %llu; p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each; CPU per "
+        "publish: "
+        "broker %.1f us, clients %.1f us)\n",
+        publish.rate(), publish.rate() / peer, static_cast<unsigned long long>(publish.done),
+        publish.seconds, static_cast<unsigned long long>(publish.retried), publish.p50_ms,
+        publish.p99_ms, publish.per_commit(), publish.writer_us_per_request(),
+        publish.broker_us_per_request(), publish.bench_us_per_request());
     if (with_json_path) {
-      std::printf("confirmed publishes, notification as JSON:          %8.0f /s  (p50 %.2f ms, p99 %.2f ms)\n",
-                  publish_json.rate(), publish_json.p50_ms, publish_json.p99_ms);
+      std::printf(
+          "confirmed publishes, notification as JSON:          %8.0f /s  (p50 %.2f ms, p99 %.2f "
+          "ms)\n",
+          publish_json.rate(), publish_json.p50_ms, publish_json.p99_ms);
     }
-    std::printf("publish-to-confirm at %.0f /s offered:                p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms "
-                "(%llu confirmed; %.1f per commit)\n",
-                rate, latency.p50_ms, latency.p99_ms, latency.p999_ms, static_cast<unsigned long long>(latency.done),
-                latency.per_commit());
-    std::printf("the floor: one thread syncing each to the same disk: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f ms "
-                "(%llu, paced the same)\n",
-                floor.p50_ms, floor.p99_ms, floor.p999_ms, static_cast<unsigned long long>(floor.done));
-    std::printf("acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s by %d connections; "
-                "p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each)\n",
-                acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.connections,
-                acks.p50_ms, acks.p99_ms, acks.per_commit(), acks.writer_us_per_request());
+    std::printf(
+        "publish-to-confirm at %.0f /s offered:                p50 %.2f ms, p99 %.2f ms, p99.9 "
+        "%.2f ms "
+        "(%llu confirmed; %.1f per commit)\n",
+        rate, latency.p50_ms, latency.p99_ms, latency.p999_ms,
+        static_cast<unsigned long long>(latency.done), latency.per_commit());
+    std::printf(
+        "the floor: one thread syncing each to the same disk: p50 %.2f ms, p99 %.2f ms, p99.9 %.2f "
+        "ms "
+        "(%llu, paced the same)\n",
+        floor.p50_ms, floor.p99_ms, floor.p999_ms, static_cast<unsigned long long>(floor.done));
+    std::printf(
+        "acknowledgements by duty workers:                   %8.0f /s  (%llu in %.1f s by %d "
+        "connections; "
+        "p50 %.2f ms, p99 %.2f ms; %.1f per commit, writer %.1f us each)\n",
+        acks.rate(), static_cast<unsigned long long>(acks.done), acks.seconds, acks.connections,
+        acks.p50_ms, acks.p99_ms, acks.per_commit(), acks.writer_us_per_request());
   }
   std::filesystem::remove_all(base);
   return 0;

@@ -2,11 +2,11 @@
 // one engine wake-up with 10 and with 10,000 items due (it must grow with the items due,
 // not the items stored), the broker's resident memory serving that store, and, on the
 // real clock, how late escalations fire against their deadlines.
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <chrono>
 #include <cstdio>
 #include <filesystem>
@@ -30,7 +30,8 @@ double Ms(Steady::time_point since) {
 
 // `count` outstanding ROUTINE items in hv-north whose first step falls at `deadline` plus
 // i * `spread`; one notification each, small bodies (the engine never reads them).
-void Fill(dutyhub::Store& store, int64_t first, int64_t count, TimeMs arrival, TimeMs deadline, TimeMs spread) {
+void Fill(dutyhub::Store& store, int64_t first, int64_t count, TimeMs arrival, TimeMs deadline,
+          TimeMs spread) {
   dutyhub::v1::Notification n;
   n.set_type(dutyhub::v1::Notification::HOSPITAL_LIAISON);
   n.set_priority(dutyhub::v1::Notification::ROUTINE);
@@ -40,9 +41,11 @@ void Fill(dutyhub::Store& store, int64_t first, int64_t count, TimeMs arrival, T
     if (!store.Begin().ok()) std::exit(1);
     for (int64_t j = i; j < std::min(count, i + kPerTransaction); ++j) {
       char id[48];
-      std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012lld", static_cast<long long>(first + j));
+      std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012lld",
+                    static_cast<long long>(first + j));
       n.set_id(id);
-      dutyhub::NewDelivery d{std::string("d") + id, "hv-north", deadline, deadline + j * spread, std::nullopt};
+      dutyhub::NewDelivery d{std::string("d") + id, "hv-north", deadline, deadline + j * spread,
+                             std::nullopt};
       if (!store.InsertNotification("gwh-ed", n, arrival, {d}).ok()) std::exit(1);
     }
     if (!store.Commit().ok()) std::exit(1);
@@ -95,15 +98,17 @@ int main(int argc, char** argv) {
     double none = WakeUp(**store, engine, t0 + 30 * dutyhub::kMinuteMs, &steps);
     std::printf("engine wake-up, nothing due:   %9.2f ms (%d steps)\n", none, steps);
     double ten = WakeUp(**store, engine, t0 + dutyhub::kHourMs, &steps);
-    std::printf("engine wake-up, 10 due:        %9.2f ms (%d steps, %.3f ms per step)\n", ten, steps, ten / steps);
+    std::printf("engine wake-up, 10 due:        %9.2f ms (%d steps, %.3f ms per step)\n", ten,
+                steps, ten / steps);
     double many = WakeUp(**store, engine, t0 + 2 * dutyhub::kHourMs, &steps);
-    std::printf("engine wake-up, 10,000 due:    %9.2f ms (%d steps, %.3f ms per step)\n", many, steps,
-                many / steps);
+    std::printf("engine wake-up, 10,000 due:    %9.2f ms (%d steps, %.3f ms per step)\n", many,
+                steps, many / steps);
     std::printf("ratio 10,000 due / 10 due:     %9.1f x (items due grew 1000 x)\n", many / ten);
   }
 
   // The broker serving that store: its resident memory after start and after a read.
-  dutyhub::testing::BrokerProcess broker(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml", base / "data",
+  dutyhub::testing::BrokerProcess broker(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml",
+                                         base / "data",
                                          {"--simulated-clock", "2026-11-23T12:00:00Z"});
   auto start = Steady::now();
   if (!broker.Start()) {
@@ -114,11 +119,13 @@ int main(int argc, char** argv) {
   auto inbox = broker.Cli("alice", {"inbox", "safeguarding-leads"});
   auto stats = broker.Cli("alice", {"admin", "stats"});
   std::printf("broker resident memory with %s outstanding: %.1f MB\n",
-              stats.Json()["outstanding"].dump().c_str(), dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
+              stats.Json()["outstanding"].dump().c_str(),
+              dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
   broker.Stop();
 
   // The real clock: IMMEDIATE items due 2 s after arrival; how late level 1 fires.
-  std::string text = dutyhub::testing::ReadFile(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
+  std::string text =
+      dutyhub::testing::ReadFile(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
   text = std::regex_replace(text, std::regex("IMMEDIATE: \\{after: 15m"), "IMMEDIATE: {after: 2s");
   std::ofstream(base / "fast.yaml") << text;
   std::filesystem::create_directories(base / "real");
@@ -126,17 +133,20 @@ int main(int argc, char** argv) {
   if (!real.Start()) return 1;
   long worst = 0;
   for (int i = 0; i < 5; ++i) {
-    std::string sample = dutyhub::testing::ReadFile(dutyhub::testing::SamplePath("hospital-liaison-non-mobile-injury.json"));
+    std::string sample = dutyhub::testing::ReadFile(
+        dutyhub::testing::SamplePath("hospital-liaison-non-mobile-injury.json"));
     char id[48];
     std::snprintf(id, sizeof id, "\"id\": \"00000000-0000-4000-8000-1000000000%02d\"", i);
     sample = std::regex_replace(sample, std::regex("\"id\": \"[0-9a-f-]+\""), id,
                                 std::regex_constants::format_first_only);
     real.Cli("gwh-ed", {"send", "-"}, sample);
-    std::this_thread::sleep_for(std::chrono::milliseconds(2600));  // a benchmark may wait on a real clock
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(2600));  // a benchmark may wait on a real clock
     long lag = real.Cli("alice", {"admin", "stats"}).Json()["engine_lag_ms"].get<long>();
     worst = std::max(worst, lag);
   }
-  std::printf("real clock: worst lag of an escalation behind its deadline over 5 items: %ld ms\n", worst);
+  std::printf("real clock: worst lag of an escalation behind its deadline over 5 items: %ld ms\n",
+              worst);
   real.Stop();
   std::filesystem::remove_all(base);
   return 0;

@@ -9,7 +9,6 @@
 #include <amqp_tcp_socket.h>
 
 #include <CLI/CLI.hpp>
-
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -84,7 +83,8 @@ void DeclareQueue(const Options& o) {
   version.value.kind = AMQP_FIELD_KIND_I32;
   version.value.value.i32 = o.queue_version;
   const amqp_table_t arguments{1, &version};
-  amqp_queue_declare(c.get(), 1, amqp_cstring_bytes(o.queue.c_str()), 0, /*durable=*/1, 0, 0, arguments);
+  amqp_queue_declare(c.get(), 1, amqp_cstring_bytes(o.queue.c_str()), 0, /*durable=*/1, 0, 0,
+                     arguments);
   Check(amqp_get_rpc_reply(c.get()), "queue.declare");
 }
 
@@ -95,10 +95,13 @@ struct Figures {
   std::string Json() const {
     char out[256];
     std::snprintf(out, sizeof out,
-                  "{\"done\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, \"p99_ms\": %.3f, "
+                  "{\"done\": %llu, \"seconds\": %.3f, \"per_second\": %.1f, \"p50_ms\": %.3f, "
+                  "\"p99_ms\": %.3f, "
                   "\"p999_ms\": %.3f}",
-                  static_cast<unsigned long long>(done), seconds, seconds > 0 ? static_cast<double>(done) / seconds : 0,
-                  Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99), Percentile(latencies_ms, 0.999));
+                  static_cast<unsigned long long>(done), seconds,
+                  seconds > 0 ? static_cast<double>(done) / seconds : 0,
+                  Percentile(latencies_ms, 0.5), Percentile(latencies_ms, 0.99),
+                  Percentile(latencies_ms, 0.999));
     return out;
   }
 };
@@ -123,8 +126,8 @@ void Publish(const Options& o, const std::function<bool(uint64_t)>& more,
     while (static_cast<int>(unconfirmed.size()) < o.window && more(tag)) {
       const Clock::time_point when = due(tag);
       if (when > Clock::now()) break;
-      if (amqp_basic_publish(c.get(), 1, amqp_empty_bytes, amqp_cstring_bytes(o.queue.c_str()), 0, 0, &props,
-                             amqp_bytes_t{body.size(), body.data()}) != AMQP_STATUS_OK) {
+      if (amqp_basic_publish(c.get(), 1, amqp_empty_bytes, amqp_cstring_bytes(o.queue.c_str()), 0,
+                             0, &props, amqp_bytes_t{body.size(), body.data()}) != AMQP_STATUS_OK) {
         std::cerr << "rabbitmq-bench: publish failed\n";
         std::exit(1);
       }
@@ -136,7 +139,8 @@ void Publish(const Options& o, const std::function<bool(uint64_t)>& more,
     int rc = amqp_simple_wait_frame_noblock(c.get(), &frame, &tv);
     if (rc == AMQP_STATUS_TIMEOUT) continue;
     if (rc != AMQP_STATUS_OK) {
-      std::cerr << "rabbitmq-bench: waiting for confirms failed: " << amqp_error_string2(rc) << "\n";
+      std::cerr << "rabbitmq-bench: waiting for confirms failed: " << amqp_error_string2(rc)
+                << "\n";
       std::exit(1);
     }
     if (frame.frame_type != AMQP_FRAME_METHOD) continue;
@@ -147,7 +151,8 @@ void Publish(const Options& o, const std::function<bool(uint64_t)>& more,
     if (frame.payload.method.id != AMQP_BASIC_ACK_METHOD) continue;
     auto* ack = static_cast<amqp_basic_ack_t*>(frame.payload.method.decoded);
     const auto now = Clock::now();
-    auto last = ack->multiple ? unconfirmed.upper_bound(ack->delivery_tag) : unconfirmed.find(ack->delivery_tag);
+    auto last = ack->multiple ? unconfirmed.upper_bound(ack->delivery_tag)
+                              : unconfirmed.find(ack->delivery_tag);
     auto first = ack->multiple ? unconfirmed.begin() : last;
     if (!ack->multiple && last != unconfirmed.end()) ++last;
     for (auto it = first; it != last; ++it) {
@@ -169,7 +174,9 @@ Figures Throughput(const Options& o) {
   std::vector<std::thread> threads;
   for (int i = 0; i < o.connections; ++i) {
     threads.emplace_back([&] {
-      Publish(o, [&](uint64_t) { return Clock::now() < end; }, [](uint64_t) { return Clock::now(); }, figures, mu);
+      Publish(
+          o, [&](uint64_t) { return Clock::now() < end; }, [](uint64_t) { return Clock::now(); },
+          figures, mu);
     });
   }
   for (auto& t : threads) t.join();
@@ -181,16 +188,20 @@ Figures AtFixedRate(const Options& o) {
   Figures figures;
   std::mutex mu;
   const auto start = Clock::now();
-  const uint64_t per_connection = static_cast<uint64_t>(o.rate * o.seconds) / static_cast<uint64_t>(o.connections);
+  const uint64_t per_connection =
+      static_cast<uint64_t>(o.rate * o.seconds) / static_cast<uint64_t>(o.connections);
   const auto interval = std::chrono::duration_cast<Clock::duration>(
       std::chrono::duration<double>(static_cast<double>(o.connections) / o.rate));
   std::vector<std::thread> threads;
   for (int i = 0; i < o.connections; ++i) {
     // Connections take turns: connection i's k-th message is due at (k * N + i) / rate.
-    const auto offset = std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / o.rate));
+    const auto offset =
+        std::chrono::duration_cast<Clock::duration>(std::chrono::duration<double>(i / o.rate));
     threads.emplace_back([&, offset] {
-      Publish(o, [&](uint64_t sent) { return sent < per_connection; },
-              [&](uint64_t sent) { return start + offset + interval * static_cast<long>(sent); }, figures, mu);
+      Publish(
+          o, [&](uint64_t sent) { return sent < per_connection; },
+          [&](uint64_t sent) { return start + offset + interval * static_cast<long>(sent); },
+          figures, mu);
     });
   }
   for (auto& t : threads) t.join();
@@ -210,8 +221,8 @@ Figures ConsumeAndAck(const Options& o, int consumers, uint64_t total) {
       Connection c(o);
       amqp_basic_qos(c.get(), 1, 0, static_cast<uint16_t>(o.window), 0);
       Check(amqp_get_rpc_reply(c.get()), "basic.qos");
-      amqp_basic_consume(c.get(), 1, amqp_cstring_bytes(o.queue.c_str()), amqp_empty_bytes, 0, /*no_ack=*/0, 0,
-                         amqp_empty_table);
+      amqp_basic_consume(c.get(), 1, amqp_cstring_bytes(o.queue.c_str()), amqp_empty_bytes, 0,
+                         /*no_ack=*/0, 0, amqp_empty_table);
       Check(amqp_get_rpc_reply(c.get()), "basic.consume");
       while (acked.load() < total) {
         amqp_envelope_t envelope;
@@ -234,19 +245,23 @@ Figures ConsumeAndAck(const Options& o, int consumers, uint64_t total) {
 }  // namespace
 
 int main(int argc, char** argv) {
-  CLI::App app{"rabbitmq-bench: dutyhub-bench's workload through RabbitMQ (durable queue, confirms, manual acks)"};
+  CLI::App app{
+      "rabbitmq-bench: dutyhub-bench's workload through RabbitMQ (durable queue, confirms, manual "
+      "acks)"};
   Options o;
   app.add_option("--host", o.host);
   app.add_option("--port", o.port);
   app.add_option("--connections", o.connections)->check(CLI::Range(1, 64));
   app.add_option("--consumers", o.consumers,
-                 "consumer connections acknowledging (dutyhub-bench: one per duty worker); default --connections")
+                 "consumer connections acknowledging (dutyhub-bench: one per duty worker); default "
+                 "--connections")
       ->check(CLI::Range(1, 64));
   app.add_option("--window", o.window)->check(CLI::Range(1, 1024));
   app.add_option("--seconds", o.seconds)->check(CLI::PositiveNumber);
   app.add_option("--rate", o.rate)->check(CLI::PositiveNumber);
   app.add_option("--bytes", o.bytes, "message size: dutyhub-bench's average notification");
-  app.add_option("--queue-version", o.queue_version, "the classic queue's store: 1 (3.10's default) or 2")
+  app.add_option("--queue-version", o.queue_version,
+                 "the classic queue's store: 1 (3.10's default) or 2")
       ->check(CLI::IsMember({1, 2}));
   CLI11_PARSE(app, argc, argv);
 
@@ -258,10 +273,11 @@ int main(int argc, char** argv) {
   const int consumers = o.consumers > 0 ? o.consumers : o.connections;
   const Figures acks = ConsumeAndAck(o, consumers, to_ack);
   DeclareQueue(o);  // leaves the queue empty
-  std::cout << "{\"connections\": " << o.connections << ", \"window\": " << o.window << ", \"message_bytes\": " << o.bytes
-            << ", \"queue_version\": " << o.queue_version
+  std::cout << "{\"connections\": " << o.connections << ", \"window\": " << o.window
+            << ", \"message_bytes\": " << o.bytes << ", \"queue_version\": " << o.queue_version
             << ", \"publish\": " << publish.Json() << ", \"fixed_rate\": " << o.rate
-            << ", \"latency_at_fixed_rate\": " << latency.Json() << ", \"acknowledge\": " << acks.Json()
+            << ", \"latency_at_fixed_rate\": " << latency.Json()
+            << ", \"acknowledge\": " << acks.Json()
             << ", \"acknowledging_connections\": " << consumers << "}\n";
   return 0;
 }

@@ -7,11 +7,11 @@
 //   - the broker's resident memory while serving.
 // Filling writes the store directly through Store (in large transactions), which is what
 // the broker's own writer would have written request by request. Outside CI.
-#include <CLI/CLI.hpp>
 #include <signal.h>
 #include <sqlite3.h>
 #include <unistd.h>
 
+#include <CLI/CLI.hpp>
 #include <algorithm>
 #include <atomic>
 #include <chrono>
@@ -26,9 +26,8 @@
 #include "broker/routing.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
-#include "tests/integration/harness.h"
-
 #include "tests/bench/percentile.h"
+#include "tests/integration/harness.h"
 
 namespace {
 
@@ -38,7 +37,9 @@ using Steady = std::chrono::steady_clock;
 using dutyhub::TimeMs;
 namespace v1 = dutyhub::v1;
 
-double Ms(Steady::time_point since) { return std::chrono::duration<double, std::milli>(Steady::now() - since).count(); }
+double Ms(Steady::time_point since) {
+  return std::chrono::duration<double, std::milli>(Steady::now() - since).count();
+}
 
 }  // namespace
 
@@ -50,7 +51,8 @@ int main(int argc, char** argv) {
   std::string dir = "scale-bench-data";
   bool keep = false;
   app.add_option("--stored", stored, "notifications in the store");
-  app.add_option("--outstanding", outstanding_per_inbox, "newest items left outstanding, about, per inbox");
+  app.add_option("--outstanding", outstanding_per_inbox,
+                 "newest items left outstanding, about, per inbox");
   app.add_option("--pages", pages, "inbox pages to ask for");
   app.add_option("--dir", dir, "folder for the store (on the disk being measured)");
   app.add_flag("--keep", keep, "keep the store afterwards (and reuse a store already there)");
@@ -67,17 +69,19 @@ int main(int argc, char** argv) {
     std::filesystem::remove_all(base);
     std::filesystem::create_directories(data);
     std::vector<v1::Notification> samples;
-    for (const char* name : {"hospital-liaison-non-mobile-injury.json", "hospital-liaison-school-age.json",
-                             "mash-request-home-visit.json", "mash-request-gp-information.json",
-                             "scbu-discharge-mental-health-no-meeting.json", "scbu-discharge-unknown-area.json",
-                             "mash-request-unborn-midwifery.json"}) {
-      auto parsed = dutyhub::ParseNotificationJson(dutyhub::testing::ReadFile(dutyhub::testing::SamplePath(name)));
+    for (const char* name :
+         {"hospital-liaison-non-mobile-injury.json", "hospital-liaison-school-age.json",
+          "mash-request-home-visit.json", "mash-request-gp-information.json",
+          "scbu-discharge-mental-health-no-meeting.json", "scbu-discharge-unknown-area.json",
+          "mash-request-unborn-midwifery.json"}) {
+      auto parsed = dutyhub::ParseNotificationJson(
+          dutyhub::testing::ReadFile(dutyhub::testing::SamplePath(name)));
       if (!parsed.ok()) return 1;
       dutyhub::Normalize(*parsed);
       samples.push_back(*parsed);
     }
-    const char* agencies[] = {"gwh-ed", "gwh-ed", "northshire-mash", "northshire-mash", "gwh-scbu", "gwh-scbu",
-                              "northshire-mash"};
+    const char* agencies[] = {"gwh-ed",   "gwh-ed",   "northshire-mash", "northshire-mash",
+                              "gwh-scbu", "gwh-scbu", "northshire-mash"};
     dutyhub::RandomIds ids;
     dutyhub::EscalationEngine engine(*config, ids);
     auto store = dutyhub::Store::Open(store_path.string(), true);
@@ -88,11 +92,13 @@ int main(int argc, char** argv) {
     sqlite3_open(store_path.c_str(), &marker);
     sqlite3_exec(marker, "PRAGMA synchronous=OFF", nullptr, nullptr, nullptr);
     sqlite3_stmt* acknowledge = nullptr;
-    sqlite3_prepare_v2(marker,
-                       "UPDATE deliveries SET state = 3, acknowledged_by = 'bench', acknowledged_at = received_at + "
-                       "3600000, note = 'seen', next_deadline = NULL, escalation_at = NULL, handover_at = NULL "
-                       "WHERE rowid > ?1 AND rowid <= ?2",
-                       -1, &acknowledge, nullptr);
+    sqlite3_prepare_v2(
+        marker,
+        "UPDATE deliveries SET state = 3, acknowledged_by = 'bench', acknowledged_at = received_at "
+        "+ "
+        "3600000, note = 'seen', next_deadline = NULL, escalation_at = NULL, handover_at = NULL "
+        "WHERE rowid > ?1 AND rowid <= ?2",
+        -1, &acknowledge, nullptr);
     // About 1.4 deliveries per notification over 9 inboxes: the newest this many stay outstanding.
     const int64_t keep_outstanding = static_cast<int64_t>(outstanding_per_inbox) * 9 * 10 / 14;
     const int64_t kPerTransaction = 20000;
@@ -138,19 +144,23 @@ int main(int argc, char** argv) {
         sqlite3_reset(acknowledge);
       }
       if ((i / kPerTransaction) % 50 == 0) {
-        std::fprintf(stderr, "  %lld stored (%.0f s)\n", static_cast<long long>(i + kPerTransaction), Ms(start) / 1000);
+        std::fprintf(stderr, "  %lld stored (%.0f s)\n",
+                     static_cast<long long>(i + kPerTransaction), Ms(start) / 1000);
       }
     }
     sqlite3_finalize(acknowledge);
     sqlite3_exec(marker, "PRAGMA wal_checkpoint(TRUNCATE)", nullptr, nullptr, nullptr);
     sqlite3_close(marker);
-    std::printf("stored %lld notifications in %.0f s\n", static_cast<long long>(stored), Ms(start) / 1000);
+    std::printf("stored %lld notifications in %.0f s\n", static_cast<long long>(stored),
+                Ms(start) / 1000);
   }
-  std::printf("store: %.1f GB\n", static_cast<double>(std::filesystem::file_size(store_path)) / 1e9);
+  std::printf("store: %.1f GB\n",
+              static_cast<double>(std::filesystem::file_size(store_path)) / 1e9);
 
   dutyhub::testing::BrokerProcess broker(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml", data,
                                          {"--simulated-clock", "2026-11-23T16:00:00Z"});
-  broker.ListenOn("tcp://127.0.0.1:" + std::to_string(dutyhub::testing::FreePort()));  // the same after kill -9
+  broker.ListenOn("tcp://127.0.0.1:" +
+                  std::to_string(dutyhub::testing::FreePort()));  // the same after kill -9
   auto started = Steady::now();
   if (!broker.Start()) {
     std::fprintf(stderr, "broker did not start\n%s", broker.log().c_str());
@@ -174,16 +184,21 @@ int main(int argc, char** argv) {
     }
     items = static_cast<size_t>(reply->inbox().items_size());
   }
-  std::printf("inbox page (hv-north, %zu outstanding of %lld stored): p50 %.2f ms, p99 %.2f ms over %d pages\n", items,
-              static_cast<long long>(stored), Percentile(latencies, 0.5), Percentile(latencies, 0.99), pages);
-  std::printf("broker resident memory: %.1f MB\n", dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
+  std::printf(
+      "inbox page (hv-north, %zu outstanding of %lld stored): p50 %.2f ms, p99 %.2f ms over %d "
+      "pages\n",
+      items, static_cast<long long>(stored), Percentile(latencies, 0.5),
+      Percentile(latencies, 0.99), pages);
+  std::printf("broker resident memory: %.1f MB\n",
+              dutyhub::testing::ResidentKb(broker.pid()) / 1024.0);
 
   // kill -9 while an agency publishes as fast as it can, then from exec to its first answer.
   std::atomic<bool> publishing{true};
   std::atomic<int64_t> published{0};
   std::thread agency([&] {
     dutyhub::HubClient client(broker.endpoint(), "gwh-ed");
-    const std::string body = dutyhub::testing::ReadFile(dutyhub::testing::SamplePath("hospital-liaison-school-age.json"));
+    const std::string body = dutyhub::testing::ReadFile(
+        dutyhub::testing::SamplePath("hospital-liaison-school-age.json"));
     for (int64_t n = 0; publishing.load(); ++n) {
       char id[48];
       std::snprintf(id, sizeof id, "5ca1e000-0000-4000-9000-%012lld", static_cast<long long>(n));

@@ -17,7 +17,9 @@ bool Armed() {
 
 using SyncFunction = int (*)(int);
 
-SyncFunction Real(const char* name) { return reinterpret_cast<SyncFunction>(dlsym(RTLD_NEXT, name)); }
+SyncFunction Real(const char* name) {
+  return reinterpret_cast<SyncFunction>(dlsym(RTLD_NEXT, name));
+}
 
 }  // namespace
 

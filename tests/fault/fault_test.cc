@@ -26,7 +26,8 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSampleId[] = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";  // school-age: school-nursing only
+constexpr char kSampleId[] =
+    "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";  // school-age: school-nursing only
 
 // The school-age sample with its id replaced: one notification per id.
 class Notifications {
@@ -52,7 +53,9 @@ class Notifications {
 class RetryingAgency {
  public:
   RetryingAgency(std::string endpoint, int number, const Notifications& notifications)
-      : endpoint_(std::move(endpoint)), number_(number), notifications_(notifications),
+      : endpoint_(std::move(endpoint)),
+        number_(number),
+        notifications_(notifications),
         thread_([this] { Run(); }) {}
   ~RetryingAgency() { Finish(); }
   void Finish() {
@@ -104,7 +107,8 @@ TEST(Faults, KillNineAtRandomMomentsUnderLoadLosesAndDoublesNothing) {
   const std::string endpoint = broker.endpoint();
   Notifications notifications;
   std::vector<std::unique_ptr<RetryingAgency>> agencies;
-  for (int i = 0; i < 4; ++i) agencies.push_back(std::make_unique<RetryingAgency>(endpoint, i, notifications));
+  for (int i = 0; i < 4; ++i)
+    agencies.push_back(std::make_unique<RetryingAgency>(endpoint, i, notifications));
 
   // sam acknowledges what arrives, and notes each acknowledgement the broker confirmed.
   std::atomic<bool> stop{false};
@@ -132,7 +136,8 @@ TEST(Faults, KillNineAtRandomMomentsUnderLoadLosesAndDoublesNothing) {
 
   std::mt19937 random(20261201);
   for (int round = 0; round < rounds; ++round) {
-    std::this_thread::sleep_for(std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 900)(random)));
+    std::this_thread::sleep_for(
+        std::chrono::milliseconds(std::uniform_int_distribution<int>(150, 900)(random)));
     broker.Kill9();
     ASSERT_TRUE(broker.Start()) << "restart " << round << ": " << broker.log();
   }
@@ -153,8 +158,10 @@ TEST(Faults, KillNineAtRandomMomentsUnderLoadLosesAndDoublesNothing) {
   ASSERT_TRUE(broker.Start()) << broker.log();
   EXPECT_EQ(SqliteQuery(store, "PRAGMA integrity_check"), "ok");
   std::map<std::string, int> copies;  // notification id -> its school-nursing deliveries
-  std::istringstream rows(SqliteQuery(store, "SELECT n.id, COUNT(d.delivery_id) FROM notifications n LEFT JOIN deliveries d "
-                                        "ON d.notification_seq = n.seq AND d.inbox = 'school-nursing' GROUP BY n.seq"));
+  std::istringstream rows(
+      SqliteQuery(store,
+                  "SELECT n.id, COUNT(d.delivery_id) FROM notifications n LEFT JOIN deliveries d "
+                  "ON d.notification_seq = n.seq AND d.inbox = 'school-nursing' GROUP BY n.seq"));
   for (std::string line; std::getline(rows, line);) {
     const size_t bar = line.find('|');
     copies[line.substr(0, bar)] += std::stoi(line.substr(bar + 1));
@@ -164,14 +171,18 @@ TEST(Faults, KillNineAtRandomMomentsUnderLoadLosesAndDoublesNothing) {
     EXPECT_EQ(copies[id], 1) << id << " is in school-nursing " << copies[id] << " times";
   }
   for (const std::string& delivery : acknowledged) {
-    EXPECT_EQ(SqliteQuery(store, "SELECT state || ' ' || acknowledged_by FROM deliveries WHERE delivery_id = '" + delivery + "'"),
-              "3 sam")
+    EXPECT_EQ(
+        SqliteQuery(store,
+                    "SELECT state || ' ' || acknowledged_by FROM deliveries WHERE delivery_id = '" +
+                        delivery + "'"),
+        "3 sam")
         << "confirmed acknowledgement of " << delivery;
   }
   json verify = broker.Cli("frank", {"audit", "verify"}).Json();
   EXPECT_TRUE(verify["intact"].get<bool>()) << verify;
-  std::cout << "kill -9 " << rounds << " times: " << confirmed.size() << " confirmed notifications, "
-            << acknowledged.size() << " confirmed acknowledgements, all present once\n";
+  std::cout << "kill -9 " << rounds << " times: " << confirmed.size()
+            << " confirmed notifications, " << acknowledged.size()
+            << " confirmed acknowledgements, all present once\n";
 }
 
 // The broker's store on a tmpfs of its own that can fill up. REQUIRES root (mount); the
@@ -195,17 +206,24 @@ class SmallDisk {
 TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   TempDir dir;
   SmallDisk disk(dir.path() / "disk");
-  if (!disk.mounted()) GTEST_SKIP() << "mounting a tmpfs needs root: the full-disk test did not run";
+  if (!disk.mounted())
+    GTEST_SKIP() << "mounting a tmpfs needs root: the full-disk test did not run";
   BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "disk" / "data",
                        {"--simulated-clock", "2026-11-23T16:00:00Z"});
   // The broker's log lives off the full disk, as journald's does in service: what it says
   // while the store's disk is full must have somewhere to go, to be read here.
   std::filesystem::create_directories(dir.path() / "disk" / "data");
-  std::filesystem::create_symlink(dir.path() / "broker.log", dir.path() / "disk" / "data" / "broker.log");
+  std::filesystem::create_symlink(dir.path() / "broker.log",
+                                  dir.path() / "disk" / "data" / "broker.log");
   ASSERT_TRUE(broker.Start()) << broker.log();
-  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()}).exit_code, 0);
+  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()})
+                .exit_code,
+            0);
   // An IMMEDIATE item, due at 16:15, which falls due while the disk is full.
-  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()}).exit_code, 0);
+  ASSERT_EQ(
+      broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()})
+          .exit_code,
+      0);
   // Take all but a little of the space with a file we can delete later.
   const std::filesystem::path filler = dir.path() / "disk" / "filler";
   {
@@ -265,15 +283,19 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
       full_for_good = true;
     }
   }
-  ASSERT_TRUE(full_for_good) << "a publish after a pause was accepted every time: the disk never stayed full";
+  ASSERT_TRUE(full_for_good)
+      << "a publish after a pause was accepted every time: the disk never stayed full";
   const std::string refused_id = Notifications::Id(0, n - 1);
   // The escalation falls due now. Its step is refused (UNAVAILABLE, exit 5) when its commit
   // does not fit, and the writer waits for space instead of spinning on it; but it may fit
   // in log space that a refused, larger commit left written (seen in repeated runs under
   // load), and then it is taken at once. Either way it is taken exactly once, below.
   const CommandResult advanced = broker.Cli("frank", {"admin", "advance-clock", "20m"});
-  EXPECT_TRUE(advanced.exit_code == 5 || advanced.exit_code == 0) << advanced.err << "\n" << broker.log();
-  auto mash_managers_hold = [&] { return broker.Cli("erin", {"inbox", "mash-managers"}).Json()["items"].size(); };
+  EXPECT_TRUE(advanced.exit_code == 5 || advanced.exit_code == 0) << advanced.err << "\n"
+                                                                  << broker.log();
+  auto mash_managers_hold = [&] {
+    return broker.Cli("erin", {"inbox", "mash-managers"}).Json()["items"].size();
+  };
   if (advanced.exit_code == 0) {
     EXPECT_EQ(mash_managers_hold(), 1u) << "the step was confirmed, so its copy is there at once";
   }
@@ -289,12 +311,14 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   const size_t full = count("the disk is full"), space_again = count("there is disk space again");
   EXPECT_GE(full, 1u);
   EXPECT_TRUE(full == space_again || full == space_again + 1)
-      << full << " said full, " << space_again << " said space again\n" << log;
+      << full << " said full, " << space_again << " said space again\n"
+      << log;
   // Reads go on.
   CommandResult inbox = broker.Cli("sam", {"inbox", "school-nursing"});
   EXPECT_EQ(inbox.exit_code, 0) << inbox.err;
   EXPECT_EQ(inbox.Json()["items"].size(), confirmed.size() + 1);
-  EXPECT_EQ(SqliteQuery(dir.path() / "disk" / "data" / "dutyhub.sqlite", "PRAGMA integrity_check"), "ok");
+  EXPECT_EQ(SqliteQuery(dir.path() / "disk" / "data" / "dutyhub.sqlite", "PRAGMA integrity_check"),
+            "ok");
   // Space freed: the same id again is accepted, and so is the rest.
   std::filesystem::remove(filler);
   v1::Request again;
@@ -303,14 +327,17 @@ TEST(Faults, AFullDiskRefusesWithAReasonKeepsReadsAndResumesWhenSpaceIsFreed) {
   ASSERT_TRUE(reply.ok());
   EXPECT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();
   EXPECT_FALSE(reply->send().duplicate()) << "the refused one had not been kept";
-  EXPECT_EQ(broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), confirmed.size() + 2);
+  EXPECT_EQ(broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(),
+            confirmed.size() + 2);
   // The step is taken (now, if it waited for space): the MASH managers have the item, once.
   EXPECT_TRUE(Eventually([&] { return mash_managers_hold() == 1; }, 5000));
   EXPECT_NE(broker.log().find("there is disk space again"), std::string::npos);
   broker.Kill9();
   ASSERT_TRUE(broker.Start()) << broker.log();
-  EXPECT_EQ(SqliteQuery(dir.path() / "disk" / "data" / "dutyhub.sqlite", "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), confirmed.size() + 2);
+  EXPECT_EQ(SqliteQuery(dir.path() / "disk" / "data" / "dutyhub.sqlite", "PRAGMA integrity_check"),
+            "ok");
+  EXPECT_EQ(broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(),
+            confirmed.size() + 2);
   EXPECT_EQ(mash_managers_hold(), 1u) << "the step was taken once, and not again after the restart";
   broker.Stop();
 }
@@ -340,12 +367,14 @@ TEST(Faults, AFailedFsyncStopsEveryConfirmationUntilRestartAndNothingUnsyncedIsC
   std::ofstream(trigger) << "now\n";
   v1::Status failed = send(1);
   EXPECT_EQ(failed.code(), v1::Status::UNAVAILABLE);
-  EXPECT_NE(failed.message().find("until the broker restarts"), std::string::npos) << failed.message();
+  EXPECT_NE(failed.message().find("until the broker restarts"), std::string::npos)
+      << failed.message();
   std::filesystem::remove(trigger);
   // The disk "works" again, but its state after a failed fsync is unknown: still nothing.
   for (int n = 2; n < 5; ++n) EXPECT_EQ(send(n).code(), v1::Status::UNAVAILABLE) << n;
   EXPECT_EQ(broker.Cli("sam", {"inbox", "school-nursing"}).exit_code, 0) << "reads still answer";
-  EXPECT_NE(broker.log().find("nothing more is confirmed until the broker restarts"), std::string::npos);
+  EXPECT_NE(broker.log().find("nothing more is confirmed until the broker restarts"),
+            std::string::npos);
 
   broker.Kill9();
   unsetenv("DUTYHUB_FAIL_FSYNC_WHEN");
@@ -353,12 +382,15 @@ TEST(Faults, AFailedFsyncStopsEveryConfirmationUntilRestartAndNothingUnsyncedIsC
   json first = broker.Cli("gwh-ed", {"status", Notifications::Id(1, 0)}).Json();
   EXPECT_EQ(first["deliveries"].size(), 1u) << "the confirmed one is on disk";
   for (int n = 2; n < 5; ++n) {
-    EXPECT_EQ(broker.Cli("gwh-ed", {"status", Notifications::Id(1, n)}).exit_code, 6) << "refused, so never stored";
+    EXPECT_EQ(broker.Cli("gwh-ed", {"status", Notifications::Id(1, n)}).exit_code, 6)
+        << "refused, so never stored";
   }
   // After the restart it confirms again; the one whose fsync failed is kept at most once.
   EXPECT_EQ(send(1).code(), v1::Status::OK);
   EXPECT_EQ(send(5).code(), v1::Status::OK);
-  EXPECT_EQ(SqliteQuery(dir.path() / "data" / "dutyhub.sqlite", "SELECT COUNT(*) FROM notifications"), "3");
+  EXPECT_EQ(
+      SqliteQuery(dir.path() / "data" / "dutyhub.sqlite", "SELECT COUNT(*) FROM notifications"),
+      "3");
   broker.Stop();
 }
 

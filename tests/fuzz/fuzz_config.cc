@@ -53,8 +53,9 @@ const Fixture& TheFixture() {
     spdlog::set_level(spdlog::level::off);
     Fixture f;
     f.now = ParseTimestamp("2026-11-23T16:00:00Z").value();
-    for (const char* name : {"hospital-liaison-non-mobile-injury.json", "mash-request-gp-information.json",
-                             "scbu-discharge-mental-health-no-meeting.json"}) {
+    for (const char* name :
+         {"hospital-liaison-non-mobile-injury.json", "mash-request-gp-information.json",
+          "scbu-discharge-mental-health-no-meeting.json"}) {
       std::ifstream in(std::string(DUTYHUB_SAMPLES_DIR) + "/" + name, std::ios::binary);
       std::stringstream text;
       text << in.rdbuf();

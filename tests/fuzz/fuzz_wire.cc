@@ -213,7 +213,8 @@ World* MakeWorld() {
   // Protobuf says on stderr whenever a string field is not UTF-8: most mutated frames.
   google::protobuf::SetLogHandler(nullptr);
   auto world = std::make_unique<World>();
-  std::string pattern = (std::filesystem::temp_directory_path() / "dutyhub-fuzz-wire-XXXXXX").string();
+  std::string pattern =
+      (std::filesystem::temp_directory_path() / "dutyhub-fuzz-wire-XXXXXX").string();
   if (mkdtemp(pattern.data()) == nullptr) Die("cannot make a temporary folder");
   world->dir = pattern;
 
@@ -233,27 +234,33 @@ World* MakeWorld() {
   // A Monday as docs/northshire.md tells it, each sample sent a minute after it was made.
   World& w = *world;
   Seed(w, "northshire-mash", "2026-11-23T09:06:00Z", SendSample, "mash-request-home-visit.json");
-  Seed(w, "northshire-mash", "2026-11-23T09:31:00Z", SendSample, "mash-request-gp-information.json");
+  Seed(w, "northshire-mash", "2026-11-23T09:31:00Z", SendSample,
+       "mash-request-gp-information.json");
   Seed(w, "gwh-ed", "2026-11-23T10:16:00Z", SendSample, "hospital-liaison-non-mobile-injury.json");
-  Seed(w, "carol", "2026-11-23T10:20:00Z",
-       [](v1::Request& r, const std::string& id) { r.mutable_show()->set_delivery_id(id); },
-       FirstItem(w, "mash"));
+  Seed(
+      w, "carol", "2026-11-23T10:20:00Z",
+      [](v1::Request& r, const std::string& id) { r.mutable_show()->set_delivery_id(id); },
+      FirstItem(w, "mash"));
   Seed(w, "gwh-ed", "2026-11-23T11:03:00Z", SendSample, "hospital-liaison-school-age.json");
-  Seed(w, "alice", "2026-11-23T11:30:00Z",
-       [](v1::Request& r, const std::string& id) {
-         r.mutable_ack()->set_delivery_id(id);
-         r.mutable_ack()->set_note("Visiting this afternoon.");
-       },
-       FirstItem(w, "hv-north"));
-  Seed(w, "northshire-mash", "2026-11-23T12:01:00Z", SendSample, "mash-request-unborn-midwifery.json");
-  Seed(w, "tess", "2026-11-23T12:30:00Z",
-       [](v1::Request& r, const std::string& id) {
-         r.mutable_transfer()->set_delivery_id(id);
-         r.mutable_transfer()->set_to_inbox("hv-north");
-         r.mutable_transfer()->set_reason("Unborn baby in the north locality: health visiting.");
-       },
-       FirstItem(w, "triage"));
-  Seed(w, "gwh-scbu", "2026-11-23T14:21:00Z", SendSample, "scbu-discharge-mental-health-no-meeting.json");
+  Seed(
+      w, "alice", "2026-11-23T11:30:00Z",
+      [](v1::Request& r, const std::string& id) {
+        r.mutable_ack()->set_delivery_id(id);
+        r.mutable_ack()->set_note("Visiting this afternoon.");
+      },
+      FirstItem(w, "hv-north"));
+  Seed(w, "northshire-mash", "2026-11-23T12:01:00Z", SendSample,
+       "mash-request-unborn-midwifery.json");
+  Seed(
+      w, "tess", "2026-11-23T12:30:00Z",
+      [](v1::Request& r, const std::string& id) {
+        r.mutable_transfer()->set_delivery_id(id);
+        r.mutable_transfer()->set_to_inbox("hv-north");
+        r.mutable_transfer()->set_reason("Unborn baby in the north locality: health visiting.");
+      },
+      FirstItem(w, "triage"));
+  Seed(w, "gwh-scbu", "2026-11-23T14:21:00Z", SendSample,
+       "scbu-discharge-mental-health-no-meeting.json");
   Seed(w, "gwh-scbu", "2026-11-23T15:01:00Z", SendSample, "scbu-discharge-unknown-area.json");
   // The rest of the afternoon: the escalation steps due by the start time, committed.
   w.start = At("2026-11-23T16:00:00Z");

@@ -96,11 +96,11 @@ void WriteWire() {
            ReadSample("scbu-discharge-unknown-area.json"));
 
   // New ones: stored, routed, given deadlines.
-  for (const auto& [file, as, name] :
-       {std::tuple<const char*, const char*, const char*>{
-            "hospital-liaison-non-mobile-injury.json", "gwh-ed", "send-new-hospital-liaison-non-mobile-injury"},
-        {"scbu-discharge-mental-health-no-meeting.json", "gwh-scbu",
-         "send-new-scbu-discharge-mental-health-no-meeting"}}) {
+  for (const auto& [file, as, name] : {std::tuple<const char*, const char*, const char*>{
+                                           "hospital-liaison-non-mobile-injury.json", "gwh-ed",
+                                           "send-new-hospital-liaison-non-mobile-injury"},
+                                       {"scbu-discharge-mental-health-no-meeting.json", "gwh-scbu",
+                                        "send-new-scbu-discharge-mental-health-no-meeting"}}) {
     v1::Notification n = ParsedSample(file);
     n.set_id("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4c01");
     std::string json;
@@ -121,14 +121,17 @@ void WriteWire() {
   SendJson("send-wrong-agency", "gwh-ed", ReadSample("mash-request-home-visit.json"));
   Request("send-nothing", "gwh-ed", [](v1::Request& r) { r.mutable_send(); });
 
-  Request("inbox-hv-north", "alice", [](v1::Request& r) { r.mutable_inbox()->set_inbox("hv-north"); });
+  Request("inbox-hv-north", "alice",
+          [](v1::Request& r) { r.mutable_inbox()->set_inbox("hv-north"); });
   Request("inbox-triage-all", "frank", [](v1::Request& r) {
     r.mutable_inbox()->set_inbox("triage");
     r.mutable_inbox()->set_all(true);
   });
 
-  Request("show-opened", "carol", [](v1::Request& r) { r.mutable_show()->set_delivery_id(Seeded(4)); });
-  Request("show-escalated-copy", "frank", [](v1::Request& r) { r.mutable_show()->set_delivery_id(Seeded(9)); });
+  Request("show-opened", "carol",
+          [](v1::Request& r) { r.mutable_show()->set_delivery_id(Seeded(4)); });
+  Request("show-escalated-copy", "frank",
+          [](v1::Request& r) { r.mutable_show()->set_delivery_id(Seeded(9)); });
 
   Request("ack-outstanding", "bob", [](v1::Request& r) {
     r.mutable_ack()->set_delivery_id(Seeded(1));
@@ -163,10 +166,13 @@ void WriteWire() {
 
   Request("admin-time", "frank", [](v1::Request& r) { r.mutable_admin_time(); });
   // 17:00: the offices close, IMMEDIATE items go to eds as well.
-  Request("advance-clock-1h", "frank", [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(3600000); });
+  Request("advance-clock-1h", "frank",
+          [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(3600000); });
   // Past every ladder's last level: renotified.
-  Request("advance-clock-3d", "frank", [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(259200000); });
-  Request("advance-clock-not-admin", "alice", [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(60000); });
+  Request("advance-clock-3d", "frank",
+          [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(259200000); });
+  Request("advance-clock-not-admin", "alice",
+          [](v1::Request& r) { r.mutable_advance_clock()->set_by_ms(60000); });
 
   Request("watch", "alice", [](v1::Request& r) { r.mutable_watch()->set_inbox("hv-north"); });
   Request("overdue", "frank", [](v1::Request& r) { r.mutable_overdue(); });
@@ -174,7 +180,8 @@ void WriteWire() {
     r.mutable_report()->set_from_date("2026-11-23");
     r.mutable_report()->set_to_date("2026-11-23");
   });
-  Request("report-bad-date", "dan", [](v1::Request& r) { r.mutable_report()->set_from_date("23/11/2026"); });
+  Request("report-bad-date", "dan",
+          [](v1::Request& r) { r.mutable_report()->set_from_date("23/11/2026"); });
   Request("stats", "frank", [](v1::Request& r) { r.mutable_stats(); });
   Request("audit-verify", "frank", [](v1::Request& r) { r.mutable_audit_verify(); });
   Request("audit-access", "frank", [](v1::Request& r) {
@@ -209,9 +216,10 @@ void WriteWire() {
 
 void WriteValidation() {
   for (const char* name :
-       {"hospital-liaison-non-mobile-injury", "hospital-liaison-school-age", "mash-request-home-visit",
-        "mash-request-gp-information", "mash-request-unborn-midwifery",
-        "scbu-discharge-mental-health-no-meeting", "scbu-discharge-unknown-area", "invalid-many-errors"}) {
+       {"hospital-liaison-non-mobile-injury", "hospital-liaison-school-age",
+        "mash-request-home-visit", "mash-request-gp-information", "mash-request-unborn-midwifery",
+        "scbu-discharge-mental-health-no-meeting", "scbu-discharge-unknown-area",
+        "invalid-many-errors"}) {
     Write(validation_dir / (std::string("binary-") + name + ".pb"),
           ParsedSample(std::string(name) + ".json").SerializeAsString());
   }

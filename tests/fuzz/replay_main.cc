@@ -22,7 +22,8 @@ namespace {
 bool Run(const std::filesystem::path& file) {
   std::ifstream in(file, std::ios::binary);
   if (!in) return false;
-  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)), std::istreambuf_iterator<char>());
+  const std::vector<char> bytes((std::istreambuf_iterator<char>(in)),
+                                std::istreambuf_iterator<char>());
   if (in.bad()) return false;
   std::fprintf(stderr, "replay: %s\n", file.string().c_str());
   // A copy of exactly `size` bytes, so a read past the end is caught as under libFuzzer,

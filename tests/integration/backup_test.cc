@@ -24,9 +24,13 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   ASSERT_TRUE(broker.Start()) << broker.log();
   const std::string body = ReadFile(SamplePath("hospital-liaison-school-age.json"));
   const std::string sample_id = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";
-  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()}).exit_code, 0);
+  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()})
+                .exit_code,
+            0);
   json item = broker.Cli("sam", {"inbox", "school-nursing"}).Json()["items"][0];
-  ASSERT_EQ(broker.Cli("sam", {"ack", item["delivery_id"], "--note", "School nurse to meet him"}).exit_code, 0);
+  ASSERT_EQ(broker.Cli("sam", {"ack", item["delivery_id"], "--note", "School nurse to meet him"})
+                .exit_code,
+            0);
 
   // A publisher keeps the writer busy throughout, with fresh ids.
   std::atomic<bool> stop{false};
@@ -58,7 +62,8 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
     before = confirmed;
   }
   const std::filesystem::path copy = dir.path() / "backup.sqlite";
-  CommandResult backup = RunCommand({DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
+  CommandResult backup = RunCommand(
+      {DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
   stop = true;
   publisher.join();
   ASSERT_EQ(backup.exit_code, 0) << backup.err;
@@ -71,21 +76,31 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   // One commit's state: every notification in it has all its deliveries, and every
   // delivery its DELIVERED audit row; everything confirmed before it began is in it.
   EXPECT_EQ(SqliteQuery(copy, "PRAGMA integrity_check"), "ok");
-  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
-                         "(SELECT 1 FROM deliveries d WHERE d.notification_seq = n.seq)"), "0");
-  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS "
-                         "(SELECT 1 FROM events e WHERE e.delivery_id = d.delivery_id AND e.event = 1)"), "0");
+  EXPECT_EQ(SqliteQuery(copy,
+                        "SELECT COUNT(*) FROM notifications n WHERE NOT EXISTS "
+                        "(SELECT 1 FROM deliveries d WHERE d.notification_seq = n.seq)"),
+            "0");
+  EXPECT_EQ(
+      SqliteQuery(copy,
+                  "SELECT COUNT(*) FROM deliveries d WHERE NOT EXISTS "
+                  "(SELECT 1 FROM events e WHERE e.delivery_id = d.delivery_id AND e.event = 1)"),
+      "0");
   const int64_t stored = std::stoll(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications"));
   EXPECT_GE(stored, static_cast<int64_t>(before.size()) + 1);
   EXPECT_LE(stored, static_cast<int64_t>(confirmed.size()) + 1);
-  EXPECT_EQ(SqliteQuery(copy, "SELECT COUNT(*) FROM notifications WHERE id = '" + before.back() + "'"), "1");
+  EXPECT_EQ(
+      SqliteQuery(copy, "SELECT COUNT(*) FROM notifications WHERE id = '" + before.back() + "'"),
+      "1");
 
   // The backup never overwrites.
-  CommandResult again = RunCommand({DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
+  CommandResult again = RunCommand(
+      {DUTYHUB_BROKER_BIN, "backup", copy.string(), "--data", (dir.path() / "data").string()});
   EXPECT_EQ(again.exit_code, 2);
   EXPECT_NE(again.err.find("never overwrites"), std::string::npos) << again.err;
   EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "backup", (dir.path() / "x.sqlite").string(), "--data",
-                        (dir.path() / "nowhere").string()}).exit_code, 2);
+                        (dir.path() / "nowhere").string()})
+                .exit_code,
+            2);
   broker.Stop();
 
   // The documented restore: a new data folder holding the copy as dutyhub.sqlite.
@@ -96,13 +111,16 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   ASSERT_TRUE(restored.Start()) << restored.log();
   json status = restored.Cli("gwh-ed", {"status", sample_id}).Json();
   ASSERT_EQ(status["deliveries"].size(), 1u) << status;
-  EXPECT_EQ(status["deliveries"][0]["acknowledged_by"], "sam") << "the acknowledgement came back too";
+  EXPECT_EQ(status["deliveries"][0]["acknowledged_by"], "sam")
+      << "the acknowledgement came back too";
   EXPECT_EQ(restored.Cli("gwh-ed", {"status", before.front()}).exit_code, 0);
   json verify = restored.Cli("frank", {"audit", "verify"}).Json();
   EXPECT_TRUE(verify["intact"].get<bool>()) << verify;
-  EXPECT_EQ(verify["entries"].get<int64_t>(), std::stoll(SqliteQuery(copy, "SELECT COUNT(*) FROM events")));
+  EXPECT_EQ(verify["entries"].get<int64_t>(),
+            std::stoll(SqliteQuery(copy, "SELECT COUNT(*) FROM events")));
   // And it goes on working: a retry of a stored notification is still a duplicate.
-  CommandResult retry = restored.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
+  CommandResult retry =
+      restored.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
   EXPECT_TRUE(retry.Json()["duplicate"].get<bool>()) << retry.out;
 }
 

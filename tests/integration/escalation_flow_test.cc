@@ -22,7 +22,8 @@ class EscalationThroughTheBinaries : public ::testing::Test {
     return r.Json();
   }
   std::string SendNonMobileInjury() {
-    json sent = Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()});
+    json sent =
+        Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()});
     for (const auto& d : sent["deliveries"]) {
       if (d["inbox"] == "hv-north") return d["delivery_id"];
     }
@@ -56,12 +57,14 @@ TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowl
   EXPECT_EQ(Cli("erin", {"overdue", "--inbox", "mash"})["items"].size(), 1u);
 
   // Transferring the copy back would restart the ladder and hide the overdue original.
-  CommandResult moved = broker_->Cli("dan", {"transfer", copy["delivery_id"], "--to", "hv-north", "--reason", "hers"});
+  CommandResult moved = broker_->Cli(
+      "dan", {"transfer", copy["delivery_id"], "--to", "hv-north", "--reason", "hers"});
   EXPECT_EQ(moved.exit_code, 3);
   EXPECT_EQ(Cli("dan", {"overdue"})["items"].size(), 1u);
 
   // dan acknowledges the copy in the managers' inbox: the original is acknowledged too.
-  json ack = Cli("dan", {"ack", copy["delivery_id"], "--note", "Called the health visitor; visiting at 2pm"});
+  json ack = Cli(
+      "dan", {"ack", copy["delivery_id"], "--note", "Called the health visitor; visiting at 2pm"});
   EXPECT_EQ(ack["acknowledged_by"], "dan");
   json shown = Cli("alice", {"show", root});
   EXPECT_EQ(shown["delivery"]["state"], "ACKNOWLEDGED");
@@ -89,11 +92,12 @@ TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowl
 
 TEST_F(EscalationThroughTheBinaries, WatchIsPushedAsEventsHappen) {
   Start("2026-11-23T11:05:00Z");
-  BackgroundCommand north({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "alice", "watch", "hv-north"},
-                          dir_.path() / "north.jsonl");
-  BackgroundCommand managers({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan", "watch",
-                              "hv-managers"},
-                             dir_.path() / "managers.jsonl");
+  BackgroundCommand north(
+      {DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "alice", "watch", "hv-north"},
+      dir_.path() / "north.jsonl");
+  BackgroundCommand managers(
+      {DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan", "watch", "hv-managers"},
+      dir_.path() / "managers.jsonl");
   // Each says so on standard error once the broker has taken its subscription.
   ASSERT_TRUE(north.WaitFor("watching hv-north")) << north.Output();
   ASSERT_TRUE(managers.WaitFor("watching hv-managers")) << managers.Output();
@@ -149,17 +153,20 @@ TEST_F(EscalationThroughTheBinaries, ReportForManagers) {
             "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02");
 
   // A day with nothing in it.
-  json empty = Cli("dan", {"report", "--from", "2026-11-24", "--to", "2026-11-24", "--inbox", "hv-north"});
+  json empty =
+      Cli("dan", {"report", "--from", "2026-11-24", "--to", "2026-11-24", "--inbox", "hv-north"});
   ASSERT_EQ(empty["inboxes"].size(), 1u);
   EXPECT_EQ(empty["inboxes"][0]["received"], 0);
 
-  CommandResult csv = RunCommand({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan", "report",
-                                  "--csv", "--inbox", "school-nursing"});
+  CommandResult csv = RunCommand({DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--as", "dan",
+                                  "report", "--csv", "--inbox", "school-nursing"});
   ASSERT_EQ(csv.exit_code, 0) << csv.err;
   EXPECT_EQ(csv.out.substr(0, csv.out.find('\n')),
             "inbox,received,acknowledged,median_seconds,p90_seconds,p99_seconds,reached_level_1,"
             "reached_level_2,outstanding,oldest_outstanding_received_at");
-  EXPECT_NE(csv.out.find("\nschool-nursing,1,0,0,0,0,1,1,1,2026-11-23T11:05:00Z\n"), std::string::npos) << csv.out;
+  EXPECT_NE(csv.out.find("\nschool-nursing,1,0,0,0,0,1,1,1,2026-11-23T11:05:00Z\n"),
+            std::string::npos)
+      << csv.out;
 
   EXPECT_EQ(broker_->Cli("alice", {"report"}).exit_code, 4);
   EXPECT_EQ(broker_->Cli("dan", {"report", "--inbox", "mash"}).exit_code, 4);

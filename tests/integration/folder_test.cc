@@ -27,8 +27,9 @@ class FolderAdapter : public ::testing::Test {
  protected:
   void SetUp() override {
     endpoint_ = "tcp://127.0.0.1:" + std::to_string(FreePort());
-    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
-                                              std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
+    broker_ = std::make_unique<BrokerProcess>(
+        ConfigPath("northshire.yaml"), dir_.path() / "data",
+        std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
     broker_->ListenOn(endpoint_);
   }
 
@@ -36,14 +37,16 @@ class FolderAdapter : public ::testing::Test {
   std::unique_ptr<BackgroundCommand> StartAdapter(const std::string& agency) {
     fs::path home = dir_.path() / agency;
     fs::create_directories(home / "drop");
-    std::ofstream(home / "adapter.yaml") << "agency: " << agency << "\nbroker: " << endpoint_
-                                         << "\ninsecure_as: " << agency << "\noutbox: " << (home / "outbox.sqlite").string()
-                                         << "\nfolder: " << (home / "drop").string() << "\n";
+    std::ofstream(home / "adapter.yaml")
+        << "agency: " << agency << "\nbroker: " << endpoint_ << "\ninsecure_as: " << agency
+        << "\noutbox: " << (home / "outbox.sqlite").string()
+        << "\nfolder: " << (home / "drop").string() << "\n";
     // Its log goes where the suite's final check reads every log for a child's details.
     static int count = 0;
     auto adapter = std::make_unique<BackgroundCommand>(
         std::vector<std::string>{DUTYHUB_FOLDER_BIN, "--config", (home / "adapter.yaml").string()},
-        LogFolder() / ("folder-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log"));
+        LogFolder() /
+            ("folder-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log"));
     EXPECT_TRUE(adapter->WaitFor("watching")) << adapter->Output();
     return adapter;
   }
@@ -57,7 +60,8 @@ class FolderAdapter : public ::testing::Test {
 
   size_t Count(const fs::path& folder, const std::string& extension = ".json") {
     size_t n = 0;
-    for (const auto& entry : fs::directory_iterator(folder)) n += entry.path().extension() == extension;
+    for (const auto& entry : fs::directory_iterator(folder))
+      n += entry.path().extension() == extension;
     return n;
   }
 
@@ -75,27 +79,39 @@ TEST_F(FolderAdapter, SamplesGoThroughAndInvalidOnesFailWithTheBrokersViolations
   ASSERT_TRUE(broker_->Start()) << broker_->log();
   auto mash = StartAdapter("northshire-mash");
   for (const char* sample : {"mash-request-home-visit.json", "mash-request-gp-information.json",
-                             "mash-request-unborn-midwifery.json", "invalid-father-recorded-but-absent.json",
-                             "invalid-not-json.txt"}) {
-    Drop("northshire-mash", std::string(sample) + (std::string(sample).ends_with(".txt") ? ".json" : ""),
+                             "mash-request-unborn-midwifery.json",
+                             "invalid-father-recorded-but-absent.json", "invalid-not-json.txt"}) {
+    Drop("northshire-mash",
+         std::string(sample) + (std::string(sample).ends_with(".txt") ? ".json" : ""),
          ReadFile(SamplePath(sample)));
   }
   fs::path drop = dir_.path() / "northshire-mash" / "drop";
   ASSERT_TRUE(Eventually([&] { return Count(drop) == 0; })) << mash->Output();
   EXPECT_EQ(Count(drop / "sent"), 3u);
   EXPECT_EQ(Count(drop / "failed", ".json"), 4u) << "two refused files, each with its .error.json";
-  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") == 1 && Items("gina", "gp-J81034") == 1 &&
-                                      Items("tess", "triage") == 1; }));
+  ASSERT_TRUE(Eventually([&] {
+    return Items("bob", "hv-south") == 1 && Items("gina", "gp-J81034") == 1 &&
+           Items("tess", "triage") == 1;
+  }));
   // The reasons beside the refused file are the broker's own.
-  json reasons = json::parse(ReadFile(drop / "failed" / "invalid-father-recorded-but-absent.json.error.json"));
-  json broker_says = broker_->Cli("northshire-mash", {"send", SamplePath("invalid-father-recorded-but-absent.json").string()}).Json();
+  json reasons =
+      json::parse(ReadFile(drop / "failed" / "invalid-father-recorded-but-absent.json.error.json"));
+  json broker_says =
+      broker_
+          ->Cli("northshire-mash",
+                {"send", SamplePath("invalid-father-recorded-but-absent.json").string()})
+          .Json();
   EXPECT_EQ(reasons["error"]["violations"], broker_says["error"]["violations"]);
   EXPECT_TRUE(fs::exists(drop / "failed" / "invalid-not-json.txt.json.error.json"));
-  EXPECT_TRUE(fs::exists(drop / "failed" / "invalid-not-json.txt.json")) << "a refused file is kept, never deleted";
+  EXPECT_TRUE(fs::exists(drop / "failed" / "invalid-not-json.txt.json"))
+      << "a refused file is kept, never deleted";
 
   // Receipts: bob acknowledges, and the receipt file says so.
   json items = broker_->Cli("bob", {"inbox", "hv-south"}).Json();
-  ASSERT_EQ(broker_->Cli("bob", {"ack", items["items"][0]["delivery_id"], "--note", "Visiting at 3pm"}).exit_code, 0);
+  ASSERT_EQ(
+      broker_->Cli("bob", {"ack", items["items"][0]["delivery_id"], "--note", "Visiting at 3pm"})
+          .exit_code,
+      0);
   fs::path receipt = drop / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03.json";
   ASSERT_TRUE(Eventually([&] {
     return fs::exists(receipt) && ReadFile(receipt).find("Visiting at 3pm") != std::string::npos;
@@ -116,13 +132,14 @@ TEST_F(FolderAdapter, EverySampleThroughItsAgencysFolderAndAlicesAcknowledgement
       {"gwh-scbu", "scbu-discharge-unknown-area.json"},
       {"northshire-mash", "mash-request-unborn-midwifery.json"}};
   std::map<std::string, std::unique_ptr<BackgroundCommand>> adapters;
-  for (const char* agency : {"gwh-ed", "gwh-scbu", "northshire-mash"}) adapters[agency] = StartAdapter(agency);
+  for (const char* agency : {"gwh-ed", "gwh-scbu", "northshire-mash"})
+    adapters[agency] = StartAdapter(agency);
   for (const auto& [agency, file] : samples) Drop(agency, file, ReadFile(SamplePath(file)));
   // samples/README.md: where each goes.
   const std::map<std::pair<std::string, std::string>, size_t> expected = {
-      {{"alice", "hv-north"}, 2}, {{"carol", "mash"}, 1}, {{"sam", "school-nursing"}, 1},
-      {{"bob", "hv-south"}, 1}, {{"gina", "gp-J81034"}, 1}, {{"gina", "gp-J81012"}, 1},
-      {{"priya", "perinatal-mh"}, 1}, {{"tess", "triage"}, 2}, {{"eddie", "eds"}, 0}};
+      {{"alice", "hv-north"}, 2},     {{"carol", "mash"}, 1},     {{"sam", "school-nursing"}, 1},
+      {{"bob", "hv-south"}, 1},       {{"gina", "gp-J81034"}, 1}, {{"gina", "gp-J81012"}, 1},
+      {{"priya", "perinatal-mh"}, 1}, {{"tess", "triage"}, 2},    {{"eddie", "eds"}, 0}};
   ASSERT_TRUE(Eventually([&] {
     for (const auto& [who_inbox, n] : expected) {
       if (Items(who_inbox.first, who_inbox.second) != n) return false;
@@ -135,8 +152,10 @@ TEST_F(FolderAdapter, EverySampleThroughItsAgencysFolderAndAlicesAcknowledgement
     if (i["notification_id"] == "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01") item = i["delivery_id"];
   }
   ASSERT_FALSE(item.empty());
-  ASSERT_EQ(broker_->Cli("alice", {"ack", item, "--note", "Home visit booked for 10:00"}).exit_code, 0);
-  fs::path receipt = dir_.path() / "gwh-ed" / "drop" / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01.json";
+  ASSERT_EQ(broker_->Cli("alice", {"ack", item, "--note", "Home visit booked for 10:00"}).exit_code,
+            0);
+  fs::path receipt =
+      dir_.path() / "gwh-ed" / "drop" / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01.json";
   ASSERT_TRUE(Eventually([&] {
     return fs::exists(receipt) && ReadFile(receipt).find("Home visit booked") != std::string::npos;
   }));
@@ -153,7 +172,8 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
   auto mash = StartAdapter("northshire-mash");
   // A valid form, but of a type the MASH may not send: only the broker can say so.
   Drop("northshire-mash", "liaison.json", ReadFile(SamplePath("hospital-liaison-school-age.json")));
-  fs::path receipt = dir_.path() / "northshire-mash" / "drop" / "receipts" / "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02.json";
+  fs::path receipt = dir_.path() / "northshire-mash" / "drop" / "receipts" /
+                     "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02.json";
   ASSERT_TRUE(Eventually([&] { return fs::exists(receipt); })) << mash->Output();
   json written = json::parse(ReadFile(receipt));
   EXPECT_EQ(written["state"], "REFUSED");
@@ -164,12 +184,15 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
   auto mash = StartAdapter("northshire-mash");  // the broker is not running
   for (int i = 1; i <= 1000; ++i) {
-    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json", WithId("mash-request-home-visit.json", i));
+    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json",
+         WithId("mash-request-home-visit.json", i));
   }
   fs::path drop = dir_.path() / "northshire-mash" / "drop";
-  ASSERT_TRUE(Eventually([&] { return Count(drop / "sent") == 1000; }, 120000)) << Count(drop / "sent");
+  ASSERT_TRUE(Eventually([&] { return Count(drop / "sent") == 1000; }, 120000))
+      << Count(drop / "sent");
   ASSERT_TRUE(broker_->Start()) << broker_->log();
-  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") >= 1000; }, 120000)) << Items("bob", "hv-south");
+  ASSERT_TRUE(Eventually([&] { return Items("bob", "hv-south") >= 1000; }, 120000))
+      << Items("bob", "hv-south");
   json all = broker_->Cli("bob", {"inbox", "hv-south", "--all"}).Json();
   std::set<std::string> ids;
   for (const auto& item : all["items"]) ids.insert(item["notification_id"]);
@@ -182,7 +205,8 @@ TEST_F(FolderAdapter, AnAdapterKilledMidStreamLosesAndDoublesNothing) {
   auto mash = StartAdapter("northshire-mash");
   fs::path drop = dir_.path() / "northshire-mash" / "drop";
   for (int i = 1; i <= 300; ++i) {
-    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json", WithId("mash-request-home-visit.json", i));
+    Drop("northshire-mash", "n" + std::to_string(10000 + i) + ".json",
+         WithId("mash-request-home-visit.json", i));
   }
   // Killed while it is taking them in and sending them on.
   ASSERT_TRUE(Eventually([&] { return Count(drop / "sent") >= 50; }, 60000));

@@ -4,9 +4,9 @@
 #include <fcntl.h>
 #include <gtest/gtest.h>
 #include <netinet/in.h>
-#include <sys/socket.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
 
@@ -53,7 +53,8 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
-    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]}) close(fd);
+    for (int fd : {in_pipe[0], in_pipe[1], out_pipe[0], out_pipe[1], err_pipe[0], err_pipe[1]})
+      close(fd);
     auto args = Argv(argv);
     execv(args[0], args.data());
     _exit(127);
@@ -128,25 +129,28 @@ std::filesystem::path ConfigPath(const std::string& name) {
 void MakeKeys(const std::filesystem::path& dir, const std::vector<std::string>& names) {
   std::filesystem::create_directories(dir);
   auto keygen = [&](const std::string& name, std::vector<std::string> extra) {
-    std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "keygen", "--out", (dir / (name + ".key")).string()};
+    std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "keygen", "--out",
+                                     (dir / (name + ".key")).string()};
     argv.insert(argv.end(), extra.begin(), extra.end());
     CommandResult r = RunCommand(argv);
     std::ofstream(dir / (name + ".pub")) << r.out;
   };
   keygen("broker", {});
-  for (const std::string& name : names) keygen(name, {"--broker-key", (dir / "broker.pub").string()});
+  for (const std::string& name : names)
+    keygen(name, {"--broker-key", (dir / "broker.pub").string()});
 }
 
 std::vector<std::string> NorthshirePrincipals() {
-  return {"gwh-ed", "gwh-scbu", "northshire-mash", "alice", "bob", "carol", "sam", "priya",
-          "gina", "eddie", "dan", "erin", "frank", "tess"};
+  return {"gwh-ed", "gwh-scbu", "northshire-mash", "alice", "bob",  "carol", "sam",
+          "priya",  "gina",     "eddie",           "dan",   "erin", "frank", "tess"};
 }
 
 namespace {
 
 void CollectPersonalDetails(const nlohmann::json& node, std::set<std::string>& out) {
-  static const std::set<std::string> kPersonal = {"given_name", "family_name", "nhs_number",
-                                                  "date_of_birth", "expected_delivery_date", "postcode"};
+  static const std::set<std::string> kPersonal = {
+      "given_name", "family_name", "nhs_number", "date_of_birth", "expected_delivery_date",
+      "postcode"};
   if (node.is_object()) {
     for (const auto& [key, value] : node.items()) {
       if (kPersonal.count(key) && value.is_string()) {
@@ -190,7 +194,8 @@ std::string WithoutTimestamps(const std::string& log) {
 void ExpectNoPersonalDetails(const std::string& stamped_log, const std::string& which) {
   const std::string log = WithoutTimestamps(stamped_log);
   for (const std::string& detail : PersonalDetailsInSamples()) {
-    EXPECT_EQ(log.find(detail), std::string::npos) << which << " holds a personal detail from a sample";
+    EXPECT_EQ(log.find(detail), std::string::npos)
+        << which << " holds a personal detail from a sample";
   }
 }
 
@@ -200,7 +205,8 @@ std::filesystem::path LogFolder() {
   return dir;
 }
 
-BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, std::filesystem::path output)
+BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv,
+                                     std::filesystem::path output)
     : output_(std::move(output)) {
   pid_ = fork();
   if (pid_ == 0) {
@@ -216,11 +222,12 @@ BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv, std::
 
 BackgroundCommand::~BackgroundCommand() { EndChild(pid_, SIGTERM); }
 
-AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config, const std::string& name,
-                               std::string marker)
+AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config,
+                               const std::string& name, std::string marker)
     : binary_(std::move(binary)), config_(std::move(config)), marker_(std::move(marker)) {
   static int count = 0;
-  log_ = LogFolder() / (name + "-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
+  log_ = LogFolder() /
+         (name + "-" + std::to_string(getpid()) + "-" + std::to_string(++count) + ".log");
 }
 
 AdapterProcess::~AdapterProcess() { EndChild(pid_, SIGKILL); }
@@ -232,7 +239,8 @@ bool AdapterProcess::Start() {
     dup2(fd, 1);
     dup2(fd, 2);
     close(fd);
-    execl(binary_.c_str(), binary_.c_str(), "--config", config_.c_str(), static_cast<char*>(nullptr));
+    execl(binary_.c_str(), binary_.c_str(), "--config", config_.c_str(),
+          static_cast<char*>(nullptr));
     _exit(127);
   }
   return Eventually(
@@ -243,7 +251,8 @@ bool AdapterProcess::Start() {
                }
                std::string text = log();
                size_t at = text.rfind(marker_);
-               if (at == std::string::npos || text.find('\n', at) == std::string::npos) return false;
+               if (at == std::string::npos || text.find('\n', at) == std::string::npos)
+                 return false;
                port_ = std::atoi(text.c_str() + at + marker_.size());
                return true;
              },
@@ -313,17 +322,18 @@ BrokerProcess::~BrokerProcess() {
   if (pid_ > 0) Kill9();
   // Keep the log for the check that no child's details reached any log.
   std::error_code ec;
-  std::filesystem::copy_file(data_dir_ / "broker.log",
-                             LogFolder() / ("broker-" + std::to_string(getpid()) + "-" +
-                                            std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log"),
-                             std::filesystem::copy_options::overwrite_existing, ec);
+  std::filesystem::copy_file(
+      data_dir_ / "broker.log",
+      LogFolder() / ("broker-" + std::to_string(getpid()) + "-" +
+                     std::to_string(reinterpret_cast<uintptr_t>(this)) + ".log"),
+      std::filesystem::copy_options::overwrite_existing, ec);
 }
 
 bool BrokerProcess::Start() {
   std::filesystem::create_directories(data_dir_);
   std::filesystem::remove(data_dir_ / "broker.endpoint");
-  std::vector<std::string> args = {DUTYHUB_BROKER_BIN, "--config", config_.string(),
-                                   "--data", data_dir_.string(), "--listen", listen_};
+  std::vector<std::string> args = {DUTYHUB_BROKER_BIN, "--config", config_.string(), "--data",
+                                   data_dir_.string(), "--listen", listen_};
   if (keys_.empty()) {
     args.push_back("--insecure-dev");
   } else {
@@ -350,7 +360,8 @@ bool BrokerProcess::Start() {
     std::string endpoint = ReadFile(data_dir_ / "broker.endpoint");
     if (!endpoint.empty() && endpoint.back() == '\n') {
       endpoint_ = endpoint.substr(0, endpoint.size() - 1);
-      std::vector<std::string> ping = {DUTYHUB_CLI_BIN, "--broker", endpoint_, "--timeout", "2", "ping"};
+      std::vector<std::string> ping = {DUTYHUB_CLI_BIN, "--broker", endpoint_,
+                                       "--timeout",     "2",        "ping"};
       if (!keys_.empty()) ping.insert(ping.begin() + 1, {"--key", (keys_ / "frank.key").string()});
       if (RunCommand(ping).exit_code == 0) {
         return true;
@@ -377,7 +388,8 @@ CommandResult BrokerProcess::Cli(const std::string& as, std::vector<std::string>
   }
   argv.insert(argv.end(), args.begin(), args.end());
   CommandResult result = RunCommand(argv, input);
-  std::ofstream(LogFolder() / ("client-" + std::to_string(getpid()) + ".log"), std::ios::app) << result.err;
+  std::ofstream(LogFolder() / ("client-" + std::to_string(getpid()) + ".log"), std::ios::app)
+      << result.err;
   return result;
 }
 

@@ -49,7 +49,8 @@ std::string WithControlId(const std::string& message, const std::string& control
 class Hl7Adapter : public AdapterProcess {
  public:
   explicit Hl7Adapter(std::filesystem::path config)
-      : AdapterProcess(DUTYHUB_HL7_BIN, std::move(config), "hl7", "listening for MLLP on 127.0.0.1:") {}
+      : AdapterProcess(DUTYHUB_HL7_BIN, std::move(config), "hl7",
+                       "listening for MLLP on 127.0.0.1:") {}
 };
 
 // The hospital's end of one MLLP connection.

@@ -76,7 +76,8 @@ HttpAnswer Call(int port, const std::string& method, const std::string& path,
 class HttpAdapter : public AdapterProcess {
  public:
   explicit HttpAdapter(std::filesystem::path config)
-      : AdapterProcess(DUTYHUB_HTTP_BIN, std::move(config), "http", "listening on http://127.0.0.1:") {}
+      : AdapterProcess(DUTYHUB_HTTP_BIN, std::move(config), "http",
+                       "listening on http://127.0.0.1:") {}
 
   HttpAnswer Post(const std::string& body) const {
     return Call(port(), "POST", "/v1/notifications", body);
@@ -145,7 +146,6 @@ json DeliveryIn(const json& receipt, const std::string& inbox) {
   }
   return nullptr;
 }
-
 
 class HttpAdapterTest : public ::testing::Test {
  protected:

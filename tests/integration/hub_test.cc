@@ -27,22 +27,36 @@ struct Expected {
 
 // samples/README.md, with due times worked out by hand from northshire.md.
 const std::vector<Expected> kValidSamples = {
-    {"hospital-liaison-non-mobile-injury.json", "gwh-ed", "IMMEDIATE",
+    {"hospital-liaison-non-mobile-injury.json",
+     "gwh-ed",
+     "IMMEDIATE",
      {{"hv-north", "2026-11-23T16:15:00Z"}, {"mash", "2026-11-23T16:15:00Z"}}},
-    {"hospital-liaison-school-age.json", "gwh-ed", "ROUTINE",
+    {"hospital-liaison-school-age.json",
+     "gwh-ed",
+     "ROUTINE",
      {{"school-nursing", "2026-11-24T16:00:00Z"}}},
     // URGENT: 4 office hours would be Tuesday 12:00; respond_by caps it at 09:05.
-    {"mash-request-home-visit.json", "northshire-mash", "URGENT",
+    {"mash-request-home-visit.json",
+     "northshire-mash",
+     "URGENT",
      {{"hv-south", "2026-11-24T09:05:00Z"}}},
-    {"mash-request-gp-information.json", "northshire-mash", "ROUTINE",
+    {"mash-request-gp-information.json",
+     "northshire-mash",
+     "ROUTINE",
      {{"gp-J81034", "2026-11-24T16:00:00Z"}}},
-    {"scbu-discharge-mental-health-no-meeting.json", "gwh-scbu", "URGENT",
+    {"scbu-discharge-mental-health-no-meeting.json",
+     "gwh-scbu",
+     "URGENT",
      {{"hv-north", "2026-11-24T12:00:00Z"},
       {"gp-J81012", "2026-11-24T12:00:00Z"},
       {"perinatal-mh", "2026-11-24T12:00:00Z"}}},
-    {"scbu-discharge-unknown-area.json", "gwh-scbu", "ROUTINE",
+    {"scbu-discharge-unknown-area.json",
+     "gwh-scbu",
+     "ROUTINE",
      {{"triage", "2026-11-24T16:00:00Z"}}},
-    {"mash-request-unborn-midwifery.json", "northshire-mash", "URGENT",
+    {"mash-request-unborn-midwifery.json",
+     "northshire-mash",
+     "URGENT",
      {{"triage", "2026-11-24T12:00:00Z"}}},
 };
 
@@ -120,8 +134,10 @@ TEST_F(HubTest, InvalidSamplesAreRejectedWithEveryViolationAndStoredNowhere) {
   for (const Case& c : std::vector<Case>{
            {"invalid-nhs-number.json", "gwh-ed", {"child.nhs_number"}},
            {"invalid-father-recorded-but-absent.json", "northshire-mash", {"father_status"}},
-           {"invalid-many-errors.json", "gwh-scbu",
-            {"summary", "type", "scbu_discharge.gestation_weeks", "scbu_discharge.mental_health_details"}},
+           {"invalid-many-errors.json",
+            "gwh-scbu",
+            {"summary", "type", "scbu_discharge.gestation_weeks",
+             "scbu_discharge.mental_health_details"}},
        }) {
     SCOPED_TRACE(c.file);
     CommandResult r = broker_->Cli(c.sender, {"send", SamplePath(c.file).string()});
@@ -136,13 +152,17 @@ TEST_F(HubTest, InvalidSamplesAreRejectedWithEveryViolationAndStoredNowhere) {
     EXPECT_EQ(fields, c.fields);
     EXPECT_FALSE(r.err.empty()) << "a sentence for a person on standard error";
   }
-  CommandResult garbage = broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
+  CommandResult garbage =
+      broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
   EXPECT_EQ(garbage.exit_code, 3);
   EXPECT_EQ(garbage.Json()["error"]["code"], "INVALID_ARGUMENT");
   // Nothing was stored anywhere, and the hub keeps serving.
-  for (const auto& [user, inbox] : std::map<std::string, std::string>{
-           {"alice", "hv-north"}, {"bob", "hv-south"}, {"carol", "mash"}, {"tess", "triage"},
-           {"priya", "perinatal-mh"}, {"gina", "gp-J81012"}}) {
+  for (const auto& [user, inbox] : std::map<std::string, std::string>{{"alice", "hv-north"},
+                                                                      {"bob", "hv-south"},
+                                                                      {"carol", "mash"},
+                                                                      {"tess", "triage"},
+                                                                      {"priya", "perinatal-mh"},
+                                                                      {"gina", "gp-J81012"}}) {
     json listed = broker_->Cli(user, {"inbox", inbox}).Json();
     EXPECT_EQ(listed["items"].size(), 0u) << inbox;
   }
@@ -160,8 +180,10 @@ TEST_F(HubTest, AnAgencyMaySendOnlyItsOwnTypes) {
     }
   }
   // A person is not an agency; an unknown name is nobody.
-  EXPECT_EQ(broker_->Cli("alice", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code, 4);
-  EXPECT_EQ(broker_->Cli("mallory", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code, 4);
+  EXPECT_EQ(broker_->Cli("alice", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code,
+            4);
+  EXPECT_EQ(broker_->Cli("mallory", {"send", SamplePath(kValidSamples[0].file).string()}).exit_code,
+            4);
   EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 0u);
 }
 
@@ -266,7 +288,8 @@ TEST_F(HubTest, TransferMakesANewItemWithAFreshClock) {
   // The original cannot be acknowledged or transferred again; the new one can.
   EXPECT_EQ(broker_->Cli("bob", {"ack", item, "--note", "x"}).exit_code, 3);
   EXPECT_EQ(broker_->Cli("bob", {"show", transfer["delivery_id"]}).exit_code, 4);
-  EXPECT_EQ(broker_->Cli("alice", {"ack", transfer["delivery_id"], "--note", "Will visit"}).exit_code, 0);
+  EXPECT_EQ(
+      broker_->Cli("alice", {"ack", transfer["delivery_id"], "--note", "Will visit"}).exit_code, 0);
 
   json status = broker_->Cli("northshire-mash", {"status", sent["id"]}).Json();
   std::map<std::string, std::string> states;
@@ -283,8 +306,11 @@ TEST_F(HubTest, TransferMakesANewItemWithAFreshClock) {
     }
   }
   EXPECT_TRUE(recorded);
-  EXPECT_EQ(broker_->Cli("alice", {"transfer", transfer["delivery_id"], "--to", "nowhere",
-                                   "--reason", "x"}).exit_code, 6);
+  EXPECT_EQ(
+      broker_
+          ->Cli("alice", {"transfer", transfer["delivery_id"], "--to", "nowhere", "--reason", "x"})
+          .exit_code,
+      6);
 }
 
 TEST_F(HubTest, NobodyElseSeesAThing) {
@@ -294,9 +320,12 @@ TEST_F(HubTest, NobodyElseSeesAThing) {
   EXPECT_EQ(broker_->Cli("bob", {"inbox", "hv-north"}).exit_code, 4);
   EXPECT_EQ(broker_->Cli("bob", {"show", item}).exit_code, 4);
   EXPECT_EQ(broker_->Cli("bob", {"ack", item, "--note", "x"}).exit_code, 4);
-  EXPECT_EQ(broker_->Cli("bob", {"transfer", item, "--to", "hv-south", "--reason", "x"}).exit_code, 4);
-  EXPECT_EQ(broker_->Cli("gwh-ed", {"inbox", "hv-north"}).exit_code, 4) << "an agency reads no inbox";
-  EXPECT_EQ(broker_->Cli("alice", {"status", sent["id"]}).exit_code, 4) << "a member is not a manager";
+  EXPECT_EQ(broker_->Cli("bob", {"transfer", item, "--to", "hv-south", "--reason", "x"}).exit_code,
+            4);
+  EXPECT_EQ(broker_->Cli("gwh-ed", {"inbox", "hv-north"}).exit_code, 4)
+      << "an agency reads no inbox";
+  EXPECT_EQ(broker_->Cli("alice", {"status", sent["id"]}).exit_code, 4)
+      << "a member is not a manager";
   EXPECT_EQ(broker_->Cli("erin", {"inbox", "hv-north"}).exit_code, 4);
   // Managers may: dan manages hv-north, frank every inbox, erin the MASH's.
   EXPECT_EQ(broker_->Cli("dan", {"inbox", "hv-north"}).exit_code, 0);
@@ -347,7 +376,8 @@ TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
   broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
   ASSERT_EQ(broker_->Stop(), 0);
   std::string log = WithoutTimestamps(broker_->log());
-  ASSERT_NE(log.find("accepted notification"), std::string::npos) << "the log does say what happened";
+  ASSERT_NE(log.find("accepted notification"), std::string::npos)
+      << "the log does say what happened";
   ExpectNoPersonalDetails(log, "the broker log");
   EXPECT_EQ(log.find("Ellis"), std::string::npos);
 }
@@ -360,7 +390,8 @@ TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKi
     json sent = Send(e.sender, e.file);
     const std::string id = sent["id"];
     const std::string item = sent["deliveries"][0]["delivery_id"];
-    EXPECT_NE(broker_->log().find("accepted notification " + id + " from " + e.sender), std::string::npos)
+    EXPECT_NE(broker_->log().find("accepted notification " + id + " from " + e.sender),
+              std::string::npos)
         << e.file << ": confirmed, but the broker's log does not say so yet";
     ASSERT_EQ(broker_->Cli("frank", {"ack", item, "--note", "Checked"}).exit_code, 0);
     EXPECT_NE(broker_->log().find("delivery " + item + " acknowledged by frank"), std::string::npos)
@@ -377,8 +408,8 @@ TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKi
 }
 
 TEST_F(HubTest, NoBrokerIsUnavailable) {
-  CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--broker", "tcp://127.0.0.1:1", "--timeout", "0.5",
-                                "--as", "alice", "--json", "inbox", "hv-north"});
+  CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--broker", "tcp://127.0.0.1:1", "--timeout",
+                                "0.5", "--as", "alice", "--json", "inbox", "hv-north"});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_EQ(r.Json()["error"]["code"], "UNAVAILABLE");
 }

@@ -20,7 +20,8 @@ TEST(Logs, HoldNoChildsDetailsAfterTheWholeIntegrationSuite) {
     broker_logs += name.rfind("broker-", 0) == 0;
     client_logs += name.rfind("client-", 0) == 0;
     for (const std::string& detail : personal) {
-      EXPECT_EQ(log.find(detail), std::string::npos) << name << " holds a personal detail from a sample";
+      EXPECT_EQ(log.find(detail), std::string::npos)
+          << name << " holds a personal detail from a sample";
     }
   }
   // Not vacuous: the suite ran brokers and clients that said things.

@@ -2,13 +2,13 @@
 // garbage on the wire leaves the broker serving; a full pipeline is told to retry; a
 // broken configuration stops the broker before it listens.
 #include <gtest/gtest.h>
-#include <zmq.hpp>
-#include <zmq_addon.hpp>
 
 #include <fstream>
 #include <random>
 #include <regex>
 #include <set>
+#include <zmq.hpp>
+#include <zmq_addon.hpp>
 
 #include "hub.pb.h"
 #include "tests/integration/harness.h"
@@ -26,21 +26,24 @@ std::string WithId(const std::string& sample, int n) {
   char id[40];
   std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", n);
   return std::regex_replace(text, std::regex("\"id\": \"[0-9a-f-]+\""),
-                            std::string("\"id\": \"") + id + "\"", std::regex_constants::format_first_only);
+                            std::string("\"id\": \"") + id + "\"",
+                            std::regex_constants::format_first_only);
 }
 
 TEST(Durability, KillNineLosesNothingConfirmed) {
   TempDir dir;
   auto start = [&] {
-    auto broker = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir.path() / "data",
-                                                  std::vector<std::string>{"--simulated-clock", kMonday});
+    auto broker =
+        std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir.path() / "data",
+                                        std::vector<std::string>{"--simulated-clock", kMonday});
     EXPECT_TRUE(broker->Start()) << broker->log();
     return broker;
   };
   auto broker = start();
   std::vector<std::string> hv_north_items;
   for (int i = 1; i <= 20; ++i) {
-    CommandResult r = broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", i));
+    CommandResult r =
+        broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", i));
     ASSERT_EQ(r.exit_code, 0) << r.err;
     json sent = r.Json();
     for (const auto& d : sent["deliveries"]) {
@@ -48,7 +51,8 @@ TEST(Durability, KillNineLosesNothingConfirmed) {
     }
   }
   ASSERT_EQ(hv_north_items.size(), 20u);
-  ASSERT_EQ(broker->Cli("alice", {"ack", hv_north_items[3], "--note", "Seen; visiting"}).exit_code, 0);
+  ASSERT_EQ(broker->Cli("alice", {"ack", hv_north_items[3], "--note", "Seen; visiting"}).exit_code,
+            0);
   ASSERT_EQ(broker->Cli("alice", {"show", hv_north_items[4]}).exit_code, 0);
   broker->Kill9();
 
@@ -64,7 +68,8 @@ TEST(Durability, KillNineLosesNothingConfirmed) {
   json shown = broker->Cli("alice", {"show", hv_north_items[4]}).Json();
   EXPECT_EQ(shown["history"][1]["event"], "OPENED");
   // A retry after the crash is recognised as the notification already stored.
-  CommandResult retry = broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", 7));
+  CommandResult retry =
+      broker->Cli("gwh-ed", {"send", "-"}, WithId("hospital-liaison-non-mobile-injury.json", 7));
   EXPECT_EQ(retry.Json()["duplicate"], true);
   EXPECT_EQ(broker->Stop(), 0) << "SIGTERM finishes cleanly";
   // The store holds children's details: readable by the broker's own account only.
@@ -80,8 +85,9 @@ TEST(Durability, KillNineLosesNothingConfirmed) {
 class WireTest : public ::testing::Test {
  protected:
   void SetUp() override {
-    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
-                                              std::vector<std::string>{"--simulated-clock", kMonday});
+    broker_ =
+        std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+                                        std::vector<std::string>{"--simulated-clock", kMonday});
     ASSERT_TRUE(broker_->Start()) << broker_->log();
   }
 
@@ -167,7 +173,8 @@ TEST_F(WireTest, PipelinedRequestsAreMatchedByCorrelationId) {
     // is about the notification its request carried.
     EXPECT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();
     char id[40];
-    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d", static_cast<int>(reply->correlation_id() - 1000));
+    std::snprintf(id, sizeof id, "00000000-0000-4000-8000-%012d",
+                  static_cast<int>(reply->correlation_id() - 1000));
     EXPECT_EQ(reply->send().id(), id);
   }
   EXPECT_EQ(answered.size(), 30u);
@@ -194,7 +201,8 @@ TEST(Bounds, TooManyInFlightIsToldToRetryNeverDropped) {
     v1::Request request;
     request.set_correlation_id(static_cast<uint64_t>(i));
     request.set_as("gwh-ed");
-    request.mutable_send()->set_notification_json(WithId("hospital-liaison-non-mobile-injury.json", i));
+    request.mutable_send()->set_notification_json(
+        WithId("hospital-liaison-non-mobile-injury.json", i));
     s.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::dontwait);
   }
   int ok = 0, retry = 0;
@@ -223,8 +231,10 @@ TEST(Bounds, TooManyInFlightIsToldToRetryNeverDropped) {
 TEST(Bounds, AFloodFromOnePrincipalIsToldToRetryAndOthersAreStillServed) {
   TempDir dir;
   std::string config = ReadFile(ConfigPath("northshire.yaml"));
-  config = std::regex_replace(config, std::regex("rate_per_principal: \\d+"), "rate_per_principal: 20");
-  config = std::regex_replace(config, std::regex("burst_per_principal: \\d+"), "burst_per_principal: 20");
+  config =
+      std::regex_replace(config, std::regex("rate_per_principal: \\d+"), "rate_per_principal: 20");
+  config = std::regex_replace(config, std::regex("burst_per_principal: \\d+"),
+                              "burst_per_principal: 20");
   std::filesystem::path path = dir.path() / "slow.yaml";
   std::ofstream(path) << config;
   BrokerProcess broker(path, dir.path() / "data", {"--simulated-clock", kMonday});
@@ -268,29 +278,36 @@ TEST(Configuration, AMistakeStopsTheBrokerBeforeItListensNamingFileLineAndKey) {
   // Break one reference: hv-south's managers' inbox.
   size_t at = config.find("managers_inbox: hv-managers", config.find("hv-south:"));
   ASSERT_NE(at, std::string::npos);
-  config.replace(at, std::string("managers_inbox: hv-managers").size(), "managers_inbox: hv-managerz");
-  int line = 1 + static_cast<int>(std::count(config.begin(), config.begin() + static_cast<long>(at), '\n'));
+  config.replace(at, std::string("managers_inbox: hv-managers").size(),
+                 "managers_inbox: hv-managerz");
+  int line = 1 + static_cast<int>(
+                     std::count(config.begin(), config.begin() + static_cast<long>(at), '\n'));
   std::filesystem::path path = dir.path() / "broken.yaml";
   std::ofstream(path) << config;
   CommandResult r = RunCommand({DUTYHUB_BROKER_BIN, "--config", path.string(), "--data",
                                 (dir.path() / "data").string(), "--insecure-dev"});
   EXPECT_EQ(r.exit_code, 2);
-  EXPECT_NE(r.err.find(path.string() + ":" + std::to_string(line) + ":"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find(path.string() + ":" + std::to_string(line) + ":"), std::string::npos)
+      << r.err;
   EXPECT_NE(r.err.find("inboxes.hv-south.managers_inbox"), std::string::npos) << r.err;
   EXPECT_NE(r.err.find("hv-managerz"), std::string::npos) << r.err;
   EXPECT_FALSE(std::filesystem::exists(dir.path() / "data" / "broker.endpoint"));
 
   std::filesystem::path garbage = dir.path() / "garbage.yaml";
   std::ofstream(garbage) << "partnership: [unclosed\n";
-  EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "--config", garbage.string(), "--insecure-dev"}).exit_code, 2);
-  EXPECT_EQ(RunCommand({DUTYHUB_BROKER_BIN, "--config", "/nonexistent.yaml", "--insecure-dev"}).exit_code, 2);
+  EXPECT_EQ(
+      RunCommand({DUTYHUB_BROKER_BIN, "--config", garbage.string(), "--insecure-dev"}).exit_code,
+      2);
+  EXPECT_EQ(
+      RunCommand({DUTYHUB_BROKER_BIN, "--config", "/nonexistent.yaml", "--insecure-dev"}).exit_code,
+      2);
 }
 
 TEST(Configuration, InsecureDevIsRefusedOffLoopback) {
   TempDir dir;
-  CommandResult r = RunCommand({DUTYHUB_BROKER_BIN, "--config", ConfigPath("northshire.yaml").string(),
-                                "--data", dir.path().string(), "--listen", "tcp://0.0.0.0:5599",
-                                "--insecure-dev"});
+  CommandResult r =
+      RunCommand({DUTYHUB_BROKER_BIN, "--config", ConfigPath("northshire.yaml").string(), "--data",
+                  dir.path().string(), "--listen", "tcp://0.0.0.0:5599", "--insecure-dev"});
   EXPECT_EQ(r.exit_code, 2);
   EXPECT_NE(r.err.find("loopback"), std::string::npos) << r.err;
 }

@@ -17,14 +17,16 @@ class SecureHub : public ::testing::Test {
   void SetUp() override {
     keys_ = dir_.path() / "keys";
     MakeKeys(keys_, NorthshirePrincipals());
-    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
-                                              std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
+    broker_ = std::make_unique<BrokerProcess>(
+        ConfigPath("northshire.yaml"), dir_.path() / "data",
+        std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
     broker_->UseKeys(keys_);
     ASSERT_TRUE(broker_->Start()) << broker_->log();
   }
 
   CommandResult Raw(std::vector<std::string> args) {
-    std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "--broker", broker_->endpoint(), "--json", "--timeout", "1"};
+    std::vector<std::string> argv = {DUTYHUB_CLI_BIN, "--broker",  broker_->endpoint(),
+                                     "--json",        "--timeout", "1"};
     argv.insert(argv.end(), args.begin(), args.end());
     return RunCommand(argv);
   }
@@ -43,7 +45,8 @@ TEST_F(SecureHub, KeygenWritesASecretOnlyItsOwnerCanRead) {
   std::string pub = ReadFile(keys_ / "alice.pub");
   EXPECT_EQ(pub.size(), 41u) << "a Z85 public key and a newline";
   EXPECT_NE(ReadFile(keys_ / "alice.key").find("secret-key = "), std::string::npos);
-  EXPECT_NE(RunCommand({DUTYHUB_CLI_BIN, "keygen", "--out", (keys_ / "alice.key").string()}).exit_code, 0)
+  EXPECT_NE(
+      RunCommand({DUTYHUB_CLI_BIN, "keygen", "--out", (keys_ / "alice.key").string()}).exit_code, 0)
       << "an existing key file is never overwritten";
 }
 
@@ -51,13 +54,15 @@ TEST_F(SecureHub, NoKeyIsRefused) {
   CommandResult r = Raw({"--as", "gwh-ed", "send", Sample("hospital-liaison-school-age.json")});
   EXPECT_EQ(r.exit_code, 5);
   EXPECT_EQ(broker_->Cli("alice", {"inbox", "school-nursing"}).exit_code, 4);
-  EXPECT_EQ(broker_->Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), 0u) << "nothing was stored";
+  EXPECT_EQ(broker_->Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), 0u)
+      << "nothing was stored";
 }
 
 TEST_F(SecureHub, AnUnknownKeyIsRefusedAtTheHandshakeAndLoggedByFingerprint) {
   MakeKeys(dir_.path() / "strangers", {"mallory"});
-  CommandResult r = Raw({"--key", (dir_.path() / "strangers" / "mallory.key").string(), "--broker-key",
-                         (keys_ / "broker.pub").string(), "send", Sample("hospital-liaison-school-age.json")});
+  CommandResult r =
+      Raw({"--key", (dir_.path() / "strangers" / "mallory.key").string(), "--broker-key",
+           (keys_ / "broker.pub").string(), "send", Sample("hospital-liaison-school-age.json")});
   EXPECT_EQ(r.exit_code, 5);
   std::string fingerprint = ReadFile(dir_.path() / "strangers" / "mallory.pub").substr(0, 12);
   EXPECT_NE(broker_->log().find("unknown key " + fingerprint), std::string::npos) << broker_->log();
@@ -74,12 +79,13 @@ TEST_F(SecureHub, APersonsKeyCannotSendAsAnAgency) {
   EXPECT_NE(r.Json()["error"]["message"].get<std::string>().find("alice"), std::string::npos)
       << "the broker judged alice, whatever --as said";
   // And an agency's key does send.
-  EXPECT_EQ(broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-school-age.json")}).exit_code, 0);
+  EXPECT_EQ(broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-school-age.json")}).exit_code,
+            0);
 }
 
 // Every principal, every operation, through the binaries; expected from northshire.md.
 TEST_F(SecureHub, TheWholeMatrix) {
-  std::map<std::string, std::string> sent_by_inbox;  // inbox -> a delivery id there
+  std::map<std::string, std::string> sent_by_inbox;                // inbox -> a delivery id there
   std::vector<std::pair<std::string, std::string>> notifications;  // (sender, id)
   for (const auto& [file, sender] : std::vector<std::pair<std::string, std::string>>{
            {"hospital-liaison-non-mobile-injury.json", "gwh-ed"},
@@ -93,15 +99,23 @@ TEST_F(SecureHub, TheWholeMatrix) {
     for (const auto& d : sent["deliveries"]) sent_by_inbox[d["inbox"]] = d["delivery_id"];
   }
   const std::map<std::string, std::set<std::string>> acts_on = {
-      {"alice", {"hv-north"}}, {"bob", {"hv-south"}}, {"carol", {"mash"}}, {"sam", {"school-nursing"}},
-      {"priya", {"perinatal-mh"}}, {"gina", {"gp-J81012", "gp-J81034"}}, {"eddie", {"eds"}},
+      {"alice", {"hv-north"}},
+      {"bob", {"hv-south"}},
+      {"carol", {"mash"}},
+      {"sam", {"school-nursing"}},
+      {"priya", {"perinatal-mh"}},
+      {"gina", {"gp-J81012", "gp-J81034"}},
+      {"eddie", {"eds"}},
       {"dan", {"hv-managers", "hv-north", "hv-south", "school-nursing"}},
-      {"erin", {"mash-managers", "mash", "eds"}}, {"tess", {"triage"}}};
-  const std::set<std::string> all_inboxes = {"hv-north", "hv-south", "school-nursing", "mash", "perinatal-mh",
-                                             "gp-J81012", "gp-J81034", "eds", "hv-managers", "mash-managers",
-                                             "safeguarding-leads", "triage"};
+      {"erin", {"mash-managers", "mash", "eds"}},
+      {"tess", {"triage"}}};
+  const std::set<std::string> all_inboxes = {
+      "hv-north",  "hv-south", "school-nursing", "mash",          "perinatal-mh",       "gp-J81012",
+      "gp-J81034", "eds",      "hv-managers",    "mash-managers", "safeguarding-leads", "triage"};
   const std::map<std::string, std::set<std::string>> manages = {
-      {"dan", {"hv-north", "hv-south", "school-nursing"}}, {"erin", {"mash", "eds"}}, {"frank", all_inboxes}};
+      {"dan", {"hv-north", "hv-south", "school-nursing"}},
+      {"erin", {"mash", "eds"}},
+      {"frank", all_inboxes}};
   const std::map<std::string, std::string> sends = {
       {"gwh-ed", "hospital-liaison-school-age.json"},
       {"gwh-scbu", "scbu-discharge-unknown-area.json"},
@@ -129,13 +143,16 @@ TEST_F(SecureHub, TheWholeMatrix) {
       ++checked;
       auto item = sent_by_inbox.find(inbox);
       if (item == sent_by_inbox.end()) continue;
-      EXPECT_EQ(allowed(broker_->Cli(who, {"show", item->second})), may_act(inbox)) << "show in " << inbox;
+      EXPECT_EQ(allowed(broker_->Cli(who, {"show", item->second})), may_act(inbox))
+          << "show in " << inbox;
       // Refused acknowledgements and transfers must leave the item outstanding; allowed
       // ones are tried on a fresh copy of the matrix elsewhere, so ask with an empty note
       // (INVALID_ARGUMENT, 3) to tell "allowed" (3) from "refused" (4) without acting.
-      EXPECT_EQ(broker_->Cli(who, {"ack", item->second, "--note", " "}).exit_code, may_act(inbox) ? 3 : 4)
+      EXPECT_EQ(broker_->Cli(who, {"ack", item->second, "--note", " "}).exit_code,
+                may_act(inbox) ? 3 : 4)
           << "ack in " << inbox;
-      EXPECT_EQ(broker_->Cli(who, {"transfer", item->second, "--to", "triage", "--reason", " "}).exit_code,
+      EXPECT_EQ(broker_->Cli(who, {"transfer", item->second, "--to", "triage", "--reason", " "})
+                    .exit_code,
                 may_act(inbox) ? 3 : 4)
           << "transfer in " << inbox;
       checked += 3;
@@ -145,7 +162,8 @@ TEST_F(SecureHub, TheWholeMatrix) {
       bool expected = who == sender;
       if (managed != manages.end()) {
         json status = broker_->Cli("frank", {"status", id}).Json();
-        for (const auto& d : status["deliveries"]) expected = expected || managed->second.count(d["inbox"]) > 0;
+        for (const auto& d : status["deliveries"])
+          expected = expected || managed->second.count(d["inbox"]) > 0;
       }
       EXPECT_EQ(allowed(broker_->Cli(who, {"status", id})), expected) << "status of " << id;
       ++checked;
@@ -153,7 +171,8 @@ TEST_F(SecureHub, TheWholeMatrix) {
     bool manager = managed != manages.end();
     EXPECT_EQ(allowed(broker_->Cli(who, {"overdue"})), manager) << "overdue";
     EXPECT_EQ(allowed(broker_->Cli(who, {"report"})), manager) << "report";
-    EXPECT_EQ(allowed(broker_->Cli(who, {"audit", "access", "--nhs-number", "9993395633"})), manager)
+    EXPECT_EQ(allowed(broker_->Cli(who, {"audit", "access", "--nhs-number", "9993395633"})),
+              manager)
         << "audit access";
     EXPECT_EQ(allowed(broker_->Cli(who, {"admin", "time"})), who == "frank") << "admin";
     EXPECT_EQ(allowed(broker_->Cli(who, {"audit", "verify"})), who == "frank") << "audit verify";
@@ -168,7 +187,8 @@ TEST_F(SecureHub, TheWholeMatrix) {
 }
 
 TEST_F(SecureHub, TheAuditVerifiesAndNamesTheFirstEditedOrDeletedEntry) {
-  json sent = broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-non-mobile-injury.json")}).Json();
+  json sent =
+      broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-non-mobile-injury.json")}).Json();
   std::string item = sent["deliveries"][0]["delivery_id"];
   ASSERT_EQ(broker_->Cli("alice", {"show", item}).exit_code, 0);
   ASSERT_EQ(broker_->Cli("alice", {"ack", item, "--note", "Visited; baby well"}).exit_code, 0);
@@ -179,29 +199,38 @@ TEST_F(SecureHub, TheAuditVerifiesAndNamesTheFirstEditedOrDeletedEntry) {
 
   const std::string store = (dir_.path() / "data" / "dutyhub.sqlite").string();
   // Someone softens the acknowledgement's note behind the hub's back.
-  CommandResult edit = RunCommand({"/usr/bin/sqlite3", store, "UPDATE events SET note = 'Not needed' WHERE seq = 4"});
+  CommandResult edit = RunCommand(
+      {"/usr/bin/sqlite3", store, "UPDATE events SET note = 'Not needed' WHERE seq = 4"});
   ASSERT_EQ(edit.exit_code, 0) << edit.err;
   CommandResult edited = broker_->Cli("frank", {"audit", "verify"});
   EXPECT_EQ(edited.exit_code, 1);
   EXPECT_EQ(edited.Json()["intact"], false);
   EXPECT_EQ(edited.Json()["first_bad_entry"], 4);
-  RunCommand({"/usr/bin/sqlite3", store, "UPDATE events SET note = 'Visited; baby well' WHERE seq = 4"});
-  EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0) << "restored, the chain holds again";
+  RunCommand(
+      {"/usr/bin/sqlite3", store, "UPDATE events SET note = 'Visited; baby well' WHERE seq = 4"});
+  EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0)
+      << "restored, the chain holds again";
 
   // Someone swaps two entries, so that the acknowledgement seems to come before the opening.
-  ASSERT_EQ(RunCommand({"/usr/bin/sqlite3", store,
-                        "UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; "
-                        "UPDATE events SET seq = 4 WHERE seq = -1"}).exit_code, 0);
+  ASSERT_EQ(
+      RunCommand(
+          {"/usr/bin/sqlite3", store,
+           "UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; "
+           "UPDATE events SET seq = 4 WHERE seq = -1"})
+          .exit_code,
+      0);
   CommandResult reordered = broker_->Cli("frank", {"audit", "verify"});
   EXPECT_EQ(reordered.exit_code, 1);
   EXPECT_EQ(reordered.Json()["first_bad_entry"], 3);
   RunCommand({"/usr/bin/sqlite3", store,
               "UPDATE events SET seq = -1 WHERE seq = 3; UPDATE events SET seq = 3 WHERE seq = 4; "
               "UPDATE events SET seq = 4 WHERE seq = -1"});
-  EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0) << "put back, the chain holds again";
+  EXPECT_EQ(broker_->Cli("frank", {"audit", "verify"}).exit_code, 0)
+      << "put back, the chain holds again";
 
   // Someone removes the record that alice opened it.
-  ASSERT_EQ(RunCommand({"/usr/bin/sqlite3", store, "DELETE FROM events WHERE seq = 3"}).exit_code, 0);
+  ASSERT_EQ(RunCommand({"/usr/bin/sqlite3", store, "DELETE FROM events WHERE seq = 3"}).exit_code,
+            0);
   CommandResult deleted = broker_->Cli("frank", {"audit", "verify"});
   EXPECT_EQ(deleted.exit_code, 1);
   EXPECT_EQ(deleted.Json()["first_bad_entry"], 3);
@@ -209,7 +238,8 @@ TEST_F(SecureHub, TheAuditVerifiesAndNamesTheFirstEditedOrDeletedEntry) {
 }
 
 TEST_F(SecureHub, TheAccessLogListsWhoOpenedWhatAboutAChild) {
-  json sent = broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-non-mobile-injury.json")}).Json();
+  json sent =
+      broker_->Cli("gwh-ed", {"send", Sample("hospital-liaison-non-mobile-injury.json")}).Json();
   std::string item = sent["deliveries"][0]["delivery_id"];
   broker_->Cli("alice", {"show", item});
   json log = broker_->Cli("dan", {"audit", "access", "--nhs-number", "999 339 5633"}).Json();
@@ -219,7 +249,10 @@ TEST_F(SecureHub, TheAccessLogListsWhoOpenedWhatAboutAChild) {
   EXPECT_EQ(log["accesses"][0]["notification_id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
   EXPECT_EQ(log["accesses"][0]["at"], "2026-11-23T16:00:00Z");
   // erin manages the MASH, where nobody opened it yet.
-  EXPECT_EQ(broker_->Cli("erin", {"audit", "access", "--nhs-number", "9993395633"}).Json()["accesses"].size(), 0u);
+  EXPECT_EQ(broker_->Cli("erin", {"audit", "access", "--nhs-number", "9993395633"})
+                .Json()["accesses"]
+                .size(),
+            0u);
   EXPECT_EQ(broker_->Cli("dan", {"audit", "access", "--nhs-number", "9990001112"}).exit_code, 3)
       << "not a valid NHS number";
 }

@@ -50,16 +50,18 @@ class Browser {
     return Send("POST", path, body.dump(), std::move(extra));
   }
   Answer SignIn(const std::string& account, const std::string& password) {
-    Answer a = Send("POST", "/api/sign-in", json{{"account", account}, {"password", password}}.dump(), {});
+    Answer a =
+        Send("POST", "/api/sign-in", json{{"account", account}, {"password", password}}.dump(), {});
     if (a.status == 200) csrf_ = a.body["csrf"].get<std::string>();
     return a;
   }
-  Answer Send(const std::string& method, const std::string& path, const std::string& body, httplib::Headers extra,
-              const std::string& content_type = "application/json") {
+  Answer Send(const std::string& method, const std::string& path, const std::string& body,
+              httplib::Headers extra, const std::string& content_type = "application/json") {
     httplib::Client client("127.0.0.1", port_);
     client.set_read_timeout(std::chrono::seconds(10));
     if (!cookie_.empty()) extra.emplace("Cookie", cookie_);
-    httplib::Result res = method == "POST" ? client.Post(path, extra, body, content_type.c_str()) : client.Get(path, extra);
+    httplib::Result res = method == "POST" ? client.Post(path, extra, body, content_type.c_str())
+                                           : client.Get(path, extra);
     Answer answer;
     if (!res) return answer;
     answer.status = res->status;
@@ -87,8 +89,9 @@ class WebGateway : public ::testing::Test {
     std::vector<std::string> principals = NorthshirePrincipals();
     principals.push_back("web");
     MakeKeys(keys_, principals);
-    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
-                                              std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
+    broker_ = std::make_unique<BrokerProcess>(
+        ConfigPath("northshire.yaml"), dir_.path() / "data",
+        std::vector<std::string>{"--simulated-clock", "2026-11-23T16:00:00Z"});
     broker_->UseKeys(keys_);
     ASSERT_TRUE(broker_->Start()) << broker_->log();
     // Every valid sample, as its agency (samples/README.md says where each goes).
@@ -100,10 +103,12 @@ class WebGateway : public ::testing::Test {
       CommandResult sent = broker_->Cli(agency, {"send", SamplePath(sample).string()});
       ASSERT_EQ(sent.exit_code, 0) << sent.err;
       const json reply = sent.Json();
-      for (const auto& d : reply["deliveries"]) delivery_[d["inbox"].get<std::string>() + "/" + sample] = d["delivery_id"];
+      for (const auto& d : reply["deliveries"])
+        delivery_[d["inbox"].get<std::string>() + "/" + sample] = d["delivery_id"];
       notification_[sample] = reply["id"];
     }
-    CommandResult hash = RunCommand({DUTYHUB_WEB_BIN, "hash-password"}, std::string(kPassword) + "\n");
+    CommandResult hash =
+        RunCommand({DUTYHUB_WEB_BIN, "hash-password"}, std::string(kPassword) + "\n");
     ASSERT_EQ(hash.exit_code, 0) << hash.err;
     std::string h = hash.out.substr(0, hash.out.find('\n'));
     ASSERT_EQ(h.rfind("$argon2id$", 0), 0u) << h;
@@ -156,16 +161,19 @@ TEST_F(WebGateway, NobodySignedInGetsNothingButTheSignInPage) {
   StartWeb();
   Browser nobody(web_->port());
   const std::string item = delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json");
-  for (const std::string& path : {std::string("/api/me"), std::string("/api/inboxes/hv-north"), "/api/items/" + item,
-                                  std::string("/api/manager"), std::string("/api/report.csv"),
-                                  "/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json"),
-                                  std::string("/api/events")}) {
+  for (const std::string& path :
+       {std::string("/api/me"), std::string("/api/inboxes/hv-north"), "/api/items/" + item,
+        std::string("/api/manager"), std::string("/api/report.csv"),
+        "/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json"),
+        std::string("/api/events")}) {
     Answer a = nobody.Get(path);
     EXPECT_EQ(a.status, 401) << path;
     EXPECT_EQ(a.text.find("Moss"), std::string::npos) << path;
   }
   EXPECT_EQ(nobody.Post("/api/items/" + item + "/acknowledge", {{"note", "x"}}).status, 401);
-  EXPECT_EQ(nobody.Post("/api/items/" + item + "/transfer", {{"to_inbox", "mash"}, {"reason", "x"}}).status, 401);
+  EXPECT_EQ(nobody.Post("/api/items/" + item + "/transfer", {{"to_inbox", "mash"}, {"reason", "x"}})
+                .status,
+            401);
   EXPECT_EQ(nobody.Post("/api/sign-out", json::object()).status, 401);
   // The pages themselves load (they ask the API, which asks for a sign-in).
   Answer page = nobody.Get("/inbox/hv-north");
@@ -189,7 +197,8 @@ TEST_F(WebGateway, SignInSetsAStrictHttpOnlyCookieAndSignOutEndsTheSession) {
   EXPECT_EQ(me.body["acts_as"], "alice");
   EXPECT_EQ(me.body["member_of"], json::array({"hv-north"}));
   EXPECT_EQ(me.body["csrf"], in.body["csrf"]);
-  EXPECT_EQ(alice.Post("/api/sign-out", json::object(), /*csrf=*/false).status, 403) << "sign-out needs the token too";
+  EXPECT_EQ(alice.Post("/api/sign-out", json::object(), /*csrf=*/false).status, 403)
+      << "sign-out needs the token too";
   const std::string session_cookie = alice.cookie();
   ASSERT_EQ(session_cookie.rfind("dutyhub_session=", 0), 0u) << session_cookie;
   EXPECT_EQ(alice.Post("/api/sign-out", json::object()).status, 200);
@@ -199,7 +208,10 @@ TEST_F(WebGateway, SignInSetsAStrictHttpOnlyCookieAndSignOutEndsTheSession) {
   // And a cookie sent twice (one planted beside the real one) is no session at all.
   Browser bob = SignedIn("bob");
   EXPECT_EQ(bob.Get("/api/me").status, 200);
-  EXPECT_EQ(replay.Send("GET", "/api/me", "", {{"Cookie", bob.cookie() + "; dutyhub_session=planted"}}).status, 401);
+  EXPECT_EQ(
+      replay.Send("GET", "/api/me", "", {{"Cookie", bob.cookie() + "; dutyhub_session=planted"}})
+          .status,
+      401);
 }
 
 TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason) {
@@ -216,7 +228,8 @@ TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason
   EXPECT_NE(right.text.find("locked"), std::string::npos);
   EXPECT_EQ(SignedIn("alice").Get("/api/me").status, 200) << "another account is not locked";
   // Not JSON, not an object, a missing field, a form post: each named.
-  Answer form = b.Send("POST", "/api/sign-in", "account=alice&password=x", {}, "application/x-www-form-urlencoded");
+  Answer form = b.Send("POST", "/api/sign-in", "account=alice&password=x", {},
+                       "application/x-www-form-urlencoded");
   EXPECT_EQ(form.status, 400);
   EXPECT_NE(form.text.find("application/json"), std::string::npos);
   EXPECT_EQ(b.Send("POST", "/api/sign-in", "{not json", {}).status, 400);
@@ -248,35 +261,44 @@ TEST_F(WebGateway, ADutyWorkerSeesActsOnAndTransfersOnlyHerOwnInboxesItems) {
   EXPECT_EQ(forged.text.find("Moss"), std::string::npos);
   Answer item = alice.Get("/api/items/" + mine);
   ASSERT_EQ(item.status, 200);
-  EXPECT_EQ(item.body["history"].size(), 2u) << "delivered, and this one opening: the forged one left no trace";
+  EXPECT_EQ(item.body["history"].size(), 2u)
+      << "delivered, and this one opening: the forged one left no trace";
   EXPECT_EQ(item.body["notification"]["child"]["family_name"], "Moss") << "the whole form, for her";
   EXPECT_EQ(item.body["notification"]["father_status"], "RECORDED");
   EXPECT_EQ(item.body["history"].back()["event"], "OPENED");
   EXPECT_EQ(item.body["history"].back()["by"], "alice") << "audited as alice, not as the gateway";
   EXPECT_EQ(item.body["history"].back()["via"], "web") << "and that it came through the web pages";
-  EXPECT_TRUE(item.body["history"].front()["via"].is_null()) << "the hub's own delivery came through nothing";
+  EXPECT_TRUE(item.body["history"].front()["via"].is_null())
+      << "the hub's own delivery came through nothing";
   Answer theirs = alice.Get("/api/items/" + bobs);
   EXPECT_EQ(theirs.status, 403);
   EXPECT_EQ(theirs.text.find("Price"), std::string::npos);
   EXPECT_EQ(alice.Get("/api/items/00000000-0000-4000-8000-000000000000").status, 404);
 
   // Acknowledge: the token is required; a note is required; then it is done, once.
-  EXPECT_EQ(alice.Post("/api/items/" + mine + "/acknowledge", {{"note", "Visiting today"}}, false).status, 403);
+  EXPECT_EQ(
+      alice.Post("/api/items/" + mine + "/acknowledge", {{"note", "Visiting today"}}, false).status,
+      403);
   Answer empty = alice.Post("/api/items/" + mine + "/acknowledge", {{"note", "  "}});
   EXPECT_EQ(empty.status, 400);
   EXPECT_EQ(empty.body["error"]["violations"][0]["field"], "note");
-  EXPECT_EQ(alice.Post("/api/items/" + mine + "/acknowledge", {{"note", 42}}).status, 400) << "wrong type";
+  EXPECT_EQ(alice.Post("/api/items/" + mine + "/acknowledge", {{"note", 42}}).status, 400)
+      << "wrong type";
   Answer ack = alice.Post("/api/items/" + mine + "/acknowledge", {{"note", "Visiting today"}});
   ASSERT_EQ(ack.status, 200) << ack.text;
   EXPECT_EQ(ack.body["acknowledged_by"], "alice");
   Answer again = alice.Post("/api/items/" + mine + "/acknowledge", {{"note", "Visiting today"}});
   EXPECT_EQ(again.status, 200);
-  EXPECT_TRUE(again.body["already_acknowledged"].get<bool>()) << "a replayed acknowledgement changes nothing";
+  EXPECT_TRUE(again.body["already_acknowledged"].get<bool>())
+      << "a replayed acknowledgement changes nothing";
   EXPECT_EQ(alice.Post("/api/items/" + bobs + "/acknowledge", {{"note", "not mine"}}).status, 403);
   EXPECT_EQ(alice.Get("/api/inboxes/hv-north").body["items"].size(), 1u);
   // The broker's own record: acknowledged by alice, through the gateway.
-  EXPECT_EQ(broker_->Cli("gwh-ed", {"status", notification_.at("hospital-liaison-non-mobile-injury.json")}).Json()["deliveries"][0]["acknowledged_by"],
-            "alice");
+  EXPECT_EQ(
+      broker_
+          ->Cli("gwh-ed", {"status", notification_.at("hospital-liaison-non-mobile-injury.json")})
+          .Json()["deliveries"][0]["acknowledged_by"],
+      "alice");
   // At the command line the same person's opening says no gateway; the chain holds both.
   json shown = broker_->Cli("alice", {"show", mine}).Json();
   EXPECT_TRUE(shown["history"].back()["via"].is_null()) << shown["history"].back();
@@ -287,10 +309,19 @@ TEST_F(WebGateway, ADutyWorkerSeesActsOnAndTransfersOnlyHerOwnInboxesItems) {
 
   // Transfer the other one: to a real inbox with a reason, or refused with what is wrong.
   const std::string scbu = delivery_.at("hv-north/scbu-discharge-mental-health-no-meeting.json");
-  EXPECT_EQ(alice.Post("/api/items/" + scbu + "/transfer", {{"to_inbox", "hv-south"}, {"reason", "moved"}}, false).status, 403);
+  EXPECT_EQ(alice
+                .Post("/api/items/" + scbu + "/transfer",
+                      {{"to_inbox", "hv-south"}, {"reason", "moved"}}, false)
+                .status,
+            403);
   EXPECT_EQ(alice.Post("/api/items/" + scbu + "/transfer", {{"to_inbox", "hv-south"}}).status, 400);
-  EXPECT_EQ(alice.Post("/api/items/" + scbu + "/transfer", {{"to_inbox", "hv-nowhere"}, {"reason", "moved"}}).status, 404);
-  Answer moved = alice.Post("/api/items/" + scbu + "/transfer", {{"to_inbox", "hv-south"}, {"reason", "family moved south"}});
+  EXPECT_EQ(alice
+                .Post("/api/items/" + scbu + "/transfer",
+                      {{"to_inbox", "hv-nowhere"}, {"reason", "moved"}})
+                .status,
+            404);
+  Answer moved = alice.Post("/api/items/" + scbu + "/transfer",
+                            {{"to_inbox", "hv-south"}, {"reason", "family moved south"}});
   ASSERT_EQ(moved.status, 200) << moved.text;
   EXPECT_EQ(moved.body["inbox"], "hv-south");
   EXPECT_EQ(alice.Get("/api/inboxes/hv-north").body["items"].size(), 0u);
@@ -308,7 +339,8 @@ TEST_F(WebGateway, ManagersSeeTheirInboxesFiguresAndTheReportOthersDoNot) {
   for (const auto& i : summary.body["inboxes"]) inboxes.insert(i["inbox"].get<std::string>());
   EXPECT_EQ(inboxes, (std::set<std::string>{"hv-north", "hv-south", "school-nursing"}));
   ASSERT_EQ(summary.body["overdue"].size(), 1u) << summary.text;
-  EXPECT_EQ(summary.body["overdue"][0]["delivery_id"], delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json"));
+  EXPECT_EQ(summary.body["overdue"][0]["delivery_id"],
+            delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json"));
   EXPECT_EQ(summary.body["overdue"][0]["escalation_level"], 1);
   for (const auto& i : summary.body["inboxes"]) {
     if (i["inbox"] == "hv-north") {
@@ -326,10 +358,14 @@ TEST_F(WebGateway, ManagersSeeTheirInboxesFiguresAndTheReportOthersDoNot) {
   EXPECT_NE(csv.text.find("hv-north"), std::string::npos);
   EXPECT_EQ(csv.text.find("mash,"), std::string::npos) << "dan does not manage the MASH";
   // Managers read the status of what reached their inboxes; others do not.
-  EXPECT_EQ(dan.Get("/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json")).status, 200);
+  EXPECT_EQ(
+      dan.Get("/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json"))
+          .status,
+      200);
   Browser alice = SignedIn("alice");
-  for (const std::string& path : {std::string("/api/manager"), std::string("/api/report.csv"),
-                                  "/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json")}) {
+  for (const std::string& path :
+       {std::string("/api/manager"), std::string("/api/report.csv"),
+        "/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json")}) {
     EXPECT_EQ(alice.Get(path).status, 403) << path;
   }
   EXPECT_EQ(dan.Get("/api/inboxes/mash").status, 403);
@@ -340,21 +376,34 @@ TEST_F(WebGateway, AgencyStaffFindTheirOwnNotificationsReceiptsAndNothingElse) {
   Browser staff = SignedIn("gwh-ed-liaison");
   Answer me = staff.Get("/api/me");
   EXPECT_EQ(me.body["kind"], "agency");
-  Answer status = staff.Get("/api/notifications/" + notification_.at("hospital-liaison-non-mobile-injury.json"));
+  Answer status = staff.Get("/api/notifications/" +
+                            notification_.at("hospital-liaison-non-mobile-injury.json"));
   ASSERT_EQ(status.status, 200) << status.text;
   std::set<std::string> inboxes;
   for (const auto& d : status.body["deliveries"]) inboxes.insert(d["inbox"].get<std::string>());
   EXPECT_EQ(inboxes, (std::set<std::string>{"hv-north", "mash"}));
-  EXPECT_EQ(staff.Get("/api/notifications/" + notification_.at("scbu-discharge-mental-health-no-meeting.json")).status, 404)
+  EXPECT_EQ(staff
+                .Get("/api/notifications/" +
+                     notification_.at("scbu-discharge-mental-health-no-meeting.json"))
+                .status,
+            404)
       << "another agency's notification is not found";
   EXPECT_EQ(staff.Get("/api/notifications/not-an-id").status, 404);
-  for (const std::string& path : {std::string("/api/inboxes/hv-north"), "/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json"),
-                                  std::string("/api/manager"), std::string("/api/report.csv")}) {
+  for (const std::string& path :
+       {std::string("/api/inboxes/hv-north"),
+        "/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json"),
+        std::string("/api/manager"), std::string("/api/report.csv")}) {
     Answer a = staff.Get(path);
     EXPECT_EQ(a.status, 403) << path;
     EXPECT_EQ(a.text.find("Moss"), std::string::npos) << path;
   }
-  EXPECT_EQ(staff.Post("/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") + "/acknowledge", {{"note", "x"}}).status, 403);
+  EXPECT_EQ(
+      staff
+          .Post("/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") +
+                    "/acknowledge",
+                {{"note", "x"}})
+          .status,
+      403);
 }
 
 TEST_F(WebGateway, ANewItemReachesTheLivePageOfItsInboxOnly) {
@@ -397,11 +446,13 @@ TEST_F(WebGateway, ANewItemReachesTheLivePageOfItsInboxOnly) {
   stop = true;
   // Wake both streams so they notice: one more item for hv-north, and one for hv-south.
   std::string copy = body;
-  copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36, "6f1c2a7e-3b4d-4e5f-8a9b-999999999999");
+  copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36,
+               "6f1c2a7e-3b4d-4e5f-8a9b-999999999999");
   std::ofstream(dir_.path() / "again.json") << copy;
   broker_->Cli("gwh-ed", {"send", (dir_.path() / "again.json").string()});
   std::string south = ReadFile(SamplePath("mash-request-home-visit.json"));
-  south.replace(south.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03"), 36, "6f1c2a7e-3b4d-4e5f-8a9b-999999999998");
+  south.replace(south.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03"), 36,
+                "6f1c2a7e-3b4d-4e5f-8a9b-999999999998");
   std::ofstream(dir_.path() / "south.json") << south;
   broker_->Cli("northshire-mash", {"send", (dir_.path() / "south.json").string()});
   a.join();
@@ -411,30 +462,46 @@ TEST_F(WebGateway, ANewItemReachesTheLivePageOfItsInboxOnly) {
   EXPECT_NE(alices.find("\"event\":\"NEW\""), std::string::npos);
   EXPECT_EQ(alices.find("Moss"), std::string::npos) << "events carry ids only";
   EXPECT_EQ(bobs.find("hv-north"), std::string::npos) << "bob is not told of hv-north's items";
-  EXPECT_NE(bobs.find("\"inbox\":\"hv-south\""), std::string::npos) << "but of his own inbox's: " << bobs;
+  EXPECT_NE(bobs.find("\"inbox\":\"hv-south\""), std::string::npos)
+      << "but of his own inbox's: " << bobs;
 }
 
 TEST_F(WebGateway, MetricsWantTheTokenAndCountPublishesRejectionsAndOutstandingItems) {
   StartWeb();
-  CommandResult bad = broker_->Cli("gwh-ed", {"send", SamplePath("invalid-nhs-number.json").string()});
+  CommandResult bad =
+      broker_->Cli("gwh-ed", {"send", SamplePath("invalid-nhs-number.json").string()});
   EXPECT_EQ(bad.exit_code, 3);
   Browser scraper(web_->port());
   EXPECT_EQ(scraper.Get("/metrics").status, 401);
-  EXPECT_EQ(scraper.Get("/metrics", {{"Authorization", "Bearer wrong-token-of-some-length"}}).status, 401);
+  EXPECT_EQ(
+      scraper.Get("/metrics", {{"Authorization", "Bearer wrong-token-of-some-length"}}).status,
+      401);
   Answer m = scraper.Get("/metrics", {{"Authorization", "Bearer a-metrics-token-of-some-length"}});
   ASSERT_EQ(m.status, 200) << m.text;
   EXPECT_NE(m.text.find("dutyhub_publishes_total 4\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.text.find("dutyhub_rejections_total{reason=\"invalid\"} 1\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.text.find("dutyhub_rejected_fields_total{field=\"child.nhs_number\"} 1\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.text.find("dutyhub_outstanding_items{inbox=\"hv-north\",level=\"0\"} 2\n"), std::string::npos) << m.text;
+  EXPECT_NE(m.text.find("dutyhub_rejections_total{reason=\"invalid\"} 1\n"), std::string::npos)
+      << m.text;
+  EXPECT_NE(m.text.find("dutyhub_rejected_fields_total{field=\"child.nhs_number\"} 1\n"),
+            std::string::npos)
+      << m.text;
+  EXPECT_NE(m.text.find("dutyhub_outstanding_items{inbox=\"hv-north\",level=\"0\"} 2\n"),
+            std::string::npos)
+      << m.text;
   EXPECT_NE(m.text.find("dutyhub_store_commit_seconds_count "), std::string::npos);
   EXPECT_NE(m.text.find("dutyhub_engine_lag_seconds "), std::string::npos);
   EXPECT_EQ(m.text.find("Moss"), std::string::npos);
   // An acknowledgement shows in the time-to-acknowledge histogram.
   Browser alice = SignedIn("alice");
-  ASSERT_EQ(alice.Post("/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") + "/acknowledge", {{"note", "seen"}}).status, 200);
+  ASSERT_EQ(
+      alice
+          .Post("/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") +
+                    "/acknowledge",
+                {{"note", "seen"}})
+          .status,
+      200);
   m = scraper.Get("/metrics", {{"Authorization", "Bearer a-metrics-token-of-some-length"}});
-  EXPECT_NE(m.text.find("dutyhub_time_to_acknowledge_seconds_count 1\n"), std::string::npos) << m.text;
+  EXPECT_NE(m.text.find("dutyhub_time_to_acknowledge_seconds_count 1\n"), std::string::npos)
+      << m.text;
 }
 
 TEST_F(WebGateway, LivePagesAreBoundedPerSessionSoEveryoneElseIsStillServed) {
@@ -452,13 +519,15 @@ TEST_F(WebGateway, LivePagesAreBoundedPerSessionSoEveryoneElseIsStillServed) {
       if (res && res->status == 503) refused.fetch_add(1);
     });
   }
-  EXPECT_TRUE(Eventually([&] { return refused.load() == 2; }, 10000)) << "4 streams a session, the rest refused";
+  EXPECT_TRUE(Eventually([&] { return refused.load() == 2; }, 10000))
+      << "4 streams a session, the rest refused";
   EXPECT_EQ(SignedIn("bob").Get("/api/inboxes/hv-south").status, 200) << "others are still served";
   stop = true;
   // One more event ends the held streams' waits.
   broker_->Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
   std::string copy = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
-  copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36, "6f1c2a7e-3b4d-4e5f-8a9b-777777777777");
+  copy.replace(copy.find("6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"), 36,
+               "6f1c2a7e-3b4d-4e5f-8a9b-777777777777");
   std::ofstream(dir_.path() / "wake.json") << copy;
   broker_->Cli("gwh-ed", {"send", (dir_.path() / "wake.json").string()});
   for (auto& t : streams) t.join();
@@ -466,25 +535,29 @@ TEST_F(WebGateway, LivePagesAreBoundedPerSessionSoEveryoneElseIsStillServed) {
 
 TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
   const std::filesystem::path cert = dir_.path() / "web.crt", key = dir_.path() / "web.pem";
-  CommandResult made = RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
-                                   "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()});
+  CommandResult made =
+      RunCommand({"/usr/bin/openssl", "req", "-x509", "-newkey", "rsa:2048", "-nodes", "-days", "1",
+                  "-subj", "/CN=127.0.0.1", "-keyout", key.string(), "-out", cert.string()});
   ASSERT_EQ(made.exit_code, 0) << made.err;
   std::ofstream(dir_.path() / "web.yaml")
-      << "listen: 127.0.0.1:0\nbroker: " << broker_->endpoint() << "\ngateway: web\nkey: " << (keys_ / "web.key").string()
-      << "\naccounts: " << (dir_.path() / "accounts.yaml").string() << "\ntls: {certificate: " << cert.string()
-      << ", private_key: " << key.string() << "}\n";
+      << "listen: 127.0.0.1:0\nbroker: " << broker_->endpoint()
+      << "\ngateway: web\nkey: " << (keys_ / "web.key").string()
+      << "\naccounts: " << (dir_.path() / "accounts.yaml").string()
+      << "\ntls: {certificate: " << cert.string() << ", private_key: " << key.string() << "}\n";
   web_ = std::make_unique<AdapterProcess>(DUTYHUB_WEB_BIN, dir_.path() / "web.yaml", "web",
                                           "dutyhub-web listening on https://127.0.0.1:");
   ASSERT_TRUE(web_->Start()) << web_->log();
   httplib::SSLClient client("127.0.0.1", web_->port());
   client.enable_server_certificate_verification(false);  // a certificate made for this test
-  auto res = client.Post("/api/sign-in", json{{"account", "alice"}, {"password", kPassword}}.dump(), "application/json");
+  auto res = client.Post("/api/sign-in", json{{"account", "alice"}, {"password", kPassword}}.dump(),
+                         "application/json");
   ASSERT_TRUE(res) << "no answer over TLS";
   EXPECT_EQ(res->status, 200) << res->body;
   const std::string cookie = res->get_header_value("Set-Cookie");
   EXPECT_NE(cookie.find("Secure"), std::string::npos) << cookie;
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
-  EXPECT_EQ(cookie.rfind("__Host-dutyhub_session=", 0), 0u) << "no other host may plant it: " << cookie;
+  EXPECT_EQ(cookie.rfind("__Host-dutyhub_session=", 0), 0u)
+      << "no other host may plant it: " << cookie;
   // And plain HTTP to the same port gets nothing.
   httplib::Client plain("127.0.0.1", web_->port());
   plain.set_read_timeout(std::chrono::seconds(3));
@@ -504,8 +577,11 @@ TEST_F(WebGateway, ATrustedProxysUserHeaderSignsInItsConfiguredAccountOnly) {
   EXPECT_EQ(other.body["acts_as"], "alice");
   EXPECT_EQ(Browser(web_->port()).Get("/api/me", {{"X-Remote-User", "mallory"}}).status, 401);
   // Changes still need the CSRF token.
-  Answer post = sso.Send("POST", "/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") + "/acknowledge",
-                         R"({"note": "x"})", {{"X-Remote-User", "alice"}});
+  Answer post =
+      sso.Send("POST",
+               "/api/items/" + delivery_.at("hv-north/hospital-liaison-non-mobile-injury.json") +
+                   "/acknowledge",
+               R"({"note": "x"})", {{"X-Remote-User", "alice"}});
   EXPECT_EQ(post.status, 403);
 }
 
@@ -514,7 +590,8 @@ TEST_F(WebGateway, TheBrokerBelievesOnBehalfOfOnlyFromTheConfiguredGatewayKey) {
     auto keys = ReadKeyFile((keys_ / (key_name + ".key")).string());
     EXPECT_TRUE(keys.ok());
     auto broker_key = ReadPublicKey((keys_ / "broker.pub").string());
-    HubClient client(broker_->endpoint(), "", ClientKeys{keys->public_key, keys->secret_key, *broker_key});
+    HubClient client(broker_->endpoint(), "",
+                     ClientKeys{keys->public_key, keys->secret_key, *broker_key});
     request.set_on_behalf_of(acting);
     auto reply = client.Call(request, std::chrono::seconds(5));
     EXPECT_TRUE(reply.ok());
@@ -523,18 +600,26 @@ TEST_F(WebGateway, TheBrokerBelievesOnBehalfOfOnlyFromTheConfiguredGatewayKey) {
   v1::Request inbox;
   inbox.mutable_inbox()->set_inbox("hv-north");
   EXPECT_EQ(call("web", "alice", inbox), v1::Status::OK);
-  EXPECT_EQ(call("bob", "alice", inbox), v1::Status::PERMISSION_DENIED) << "a person claiming to be another";
-  EXPECT_EQ(call("gwh-ed", "alice", inbox), v1::Status::PERMISSION_DENIED) << "an agency claiming to be a person";
-  EXPECT_EQ(call("web", "bob", inbox), v1::Status::PERMISSION_DENIED) << "the gateway acts only as bob may";
-  EXPECT_EQ(call("web", "", inbox), v1::Status::PERMISSION_DENIED) << "the gateway itself reads no inbox";
+  EXPECT_EQ(call("bob", "alice", inbox), v1::Status::PERMISSION_DENIED)
+      << "a person claiming to be another";
+  EXPECT_EQ(call("gwh-ed", "alice", inbox), v1::Status::PERMISSION_DENIED)
+      << "an agency claiming to be a person";
+  EXPECT_EQ(call("web", "bob", inbox), v1::Status::PERMISSION_DENIED)
+      << "the gateway acts only as bob may";
+  EXPECT_EQ(call("web", "", inbox), v1::Status::PERMISSION_DENIED)
+      << "the gateway itself reads no inbox";
   v1::Request clock;
   clock.mutable_advance_clock()->set_by_ms(3600000);
-  EXPECT_EQ(call("web", "frank", clock), v1::Status::PERMISSION_DENIED) << "no administration through a gateway";
+  EXPECT_EQ(call("web", "frank", clock), v1::Status::PERMISSION_DENIED)
+      << "no administration through a gateway";
   v1::Request send;
-  send.mutable_send()->set_notification_json(ReadFile(SamplePath("hospital-liaison-school-age.json")));
-  EXPECT_EQ(call("web", "gwh-ed", send), v1::Status::PERMISSION_DENIED) << "a web page never publishes";
+  send.mutable_send()->set_notification_json(
+      ReadFile(SamplePath("hospital-liaison-school-age.json")));
+  EXPECT_EQ(call("web", "gwh-ed", send), v1::Status::PERMISSION_DENIED)
+      << "a web page never publishes";
   EXPECT_EQ(call("web", "", send), v1::Status::PERMISSION_DENIED);
-  EXPECT_EQ(broker_->Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), 1u) << "nothing was stored";
+  EXPECT_EQ(broker_->Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), 1u)
+      << "nothing was stored";
 }
 
 }  // namespace

@@ -1,11 +1,12 @@
 // Authorisation as a matrix: every principal of config/northshire.yaml against every
 // operation, compared with what docs/northshire.md says, written out here by hand.
+#include "broker/access.h"
+
 #include <gtest/gtest.h>
 
 #include <map>
 #include <set>
 
-#include "broker/access.h"
 #include "broker/config.h"
 
 namespace dutyhub {
@@ -13,8 +14,9 @@ namespace {
 
 using Names = std::set<std::string>;
 
-const Names kInboxes = {"hv-north", "hv-south", "school-nursing", "mash", "perinatal-mh", "gp-J81012",
-                        "gp-J81034", "eds", "hv-managers", "mash-managers", "safeguarding-leads", "triage"};
+const Names kInboxes = {"hv-north",     "hv-south",      "school-nursing",     "mash",
+                        "perinatal-mh", "gp-J81012",     "gp-J81034",          "eds",
+                        "hv-managers",  "mash-managers", "safeguarding-leads", "triage"};
 
 // northshire.md, "People": member of, and manages.
 const std::map<std::string, std::pair<Names, Names>> kPeople = {
@@ -82,8 +84,8 @@ TEST_F(AccessMatrix, EveryPrincipalAgainstEveryOperation) {
     }
     for (const std::string& inbox : kInboxes) {
       bool expected = member.count(inbox) || manages.count(inbox);
-      for (Operation op : {Operation::kListInbox, Operation::kOpen, Operation::kAcknowledge, Operation::kTransfer,
-                           Operation::kWatch}) {
+      for (Operation op : {Operation::kListInbox, Operation::kOpen, Operation::kAcknowledge,
+                           Operation::kTransfer, Operation::kWatch}) {
         Status s = policy.Decide(who, op, {.inbox = inbox});
         EXPECT_EQ(s.ok(), expected) << inbox << " operation " << static_cast<int>(op);
         if (!expected) {
@@ -100,7 +102,8 @@ TEST_F(AccessMatrix, EveryPrincipalAgainstEveryOperation) {
       bool expected = who == sender;
       for (const std::string& inbox : inboxes) expected = expected || manages.count(inbox);
       Target target{.sender = sender, .delivered_to = {inboxes.begin(), inboxes.end()}};
-      EXPECT_EQ(policy.Decide(who, Operation::kStatus, target).ok(), expected) << "status of " << sender;
+      EXPECT_EQ(policy.Decide(who, Operation::kStatus, target).ok(), expected)
+          << "status of " << sender;
       ++decisions;
     }
     for (Operation op : {Operation::kOverdue, Operation::kReport, Operation::kAuditAccess}) {
@@ -144,24 +147,27 @@ TEST_F(AccessMatrix, OnlyAConfiguredGatewayActsOnBehalfOfSomeone) {
 
 TEST_F(AccessMatrix, ThroughAGatewayPeopleDoAllButAdministrationAndAgenciesOnlyReadStatus) {
   AccessPolicy policy(*config_, /*insecure_dev=*/false);
-  const std::vector<Operation> all = {Operation::kSend, Operation::kListInbox, Operation::kOpen,
-                                      Operation::kAcknowledge, Operation::kTransfer, Operation::kWatch,
-                                      Operation::kStatus, Operation::kOverdue, Operation::kReport,
-                                      Operation::kAuditAccess, Operation::kAdmin, Operation::kMetrics};
+  const std::vector<Operation> all = {
+      Operation::kSend,     Operation::kListInbox,   Operation::kOpen,   Operation::kAcknowledge,
+      Operation::kTransfer, Operation::kWatch,       Operation::kStatus, Operation::kOverdue,
+      Operation::kReport,   Operation::kAuditAccess, Operation::kAdmin,  Operation::kMetrics};
   for (Operation op : all) {
     const bool admin = op == Operation::kAdmin || op == Operation::kMetrics;
     EXPECT_EQ(policy.ThroughGateway("frank", op).ok(), !admin) << static_cast<int>(op);
     EXPECT_EQ(policy.ThroughGateway("alice", op).ok(), !admin) << static_cast<int>(op);
-    EXPECT_EQ(policy.ThroughGateway("gwh-ed", op).ok(), op == Operation::kStatus) << static_cast<int>(op);
+    EXPECT_EQ(policy.ThroughGateway("gwh-ed", op).ok(), op == Operation::kStatus)
+        << static_cast<int>(op);
   }
   // The gateway itself: the counters and the events' ids, never an item, never a publish.
   EXPECT_TRUE(policy.Decide("web", Operation::kMetrics, {}).ok());
   EXPECT_TRUE(policy.Decide("frank", Operation::kMetrics, {}).ok());
   EXPECT_FALSE(policy.Decide("alice", Operation::kMetrics, {}).ok());
-  EXPECT_FALSE(policy.Decide("web", Operation::kSend, {.type = v1::Notification::HOSPITAL_LIAISON}).ok());
+  EXPECT_FALSE(
+      policy.Decide("web", Operation::kSend, {.type = v1::Notification::HOSPITAL_LIAISON}).ok());
   EXPECT_FALSE(policy.Decide("web", Operation::kAdmin, {}).ok());
   for (const std::string& inbox : kInboxes) {
-    for (Operation op : {Operation::kListInbox, Operation::kOpen, Operation::kAcknowledge, Operation::kTransfer}) {
+    for (Operation op :
+         {Operation::kListInbox, Operation::kOpen, Operation::kAcknowledge, Operation::kTransfer}) {
       EXPECT_FALSE(policy.Decide("web", op, {.inbox = inbox}).ok()) << inbox;
     }
     // Its own watch on every inbox feeds the live pages (events are ids only).

@@ -14,8 +14,8 @@ int main() {
   std::printf("libcrypto %s\n", sha256 != nullptr ? "hashes" : "cannot");
   EVP_MD_free(sha256);
   for (const dutyhub::AuditHashCase& c : dutyhub::AuditHashCases()) {
-    const std::string hash = dutyhub::AuditHash(c.previous, c.seq, c.delivery_id, c.at, c.event, c.by, c.inbox,
-                                                c.note, c.via);
+    const std::string hash = dutyhub::AuditHash(c.previous, c.seq, c.delivery_id, c.at, c.event,
+                                                c.by, c.inbox, c.note, c.via);
     for (unsigned char byte : hash) std::printf("%02x", byte);
     std::printf("\n");
   }

@@ -1,11 +1,12 @@
 // config/northshire.yaml expresses docs/northshire.md exactly, and mistakes in a
 // configuration are reported with file, line and key.
+#include "broker/config.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
-#include "broker/config.h"
 #include "broker/coverage.h"
 #include "broker/time_text.h"
 
@@ -65,8 +66,8 @@ TEST(NorthshireConfig, InboxesAndTheirManagersInboxes) {
   }
   EXPECT_EQ(c->FindInbox("mash")->managers_inbox, "mash-managers");
   EXPECT_EQ(c->FindInbox("eds")->managers_inbox, "mash-managers");
-  for (const char* other : {"perinatal-mh", "gp-J81012", "gp-J81034", "hv-managers", "mash-managers",
-                            "safeguarding-leads", "triage"}) {
+  for (const char* other : {"perinatal-mh", "gp-J81012", "gp-J81034", "hv-managers",
+                            "mash-managers", "safeguarding-leads", "triage"}) {
     EXPECT_EQ(c->FindInbox(other)->managers_inbox, "safeguarding-leads") << other;
   }
 }
@@ -142,13 +143,15 @@ TEST(NorthshireConfig, EscalationLaddersAsTheTableSays) {
 TEST(NorthshireConfig, EveryHourOfTheWeekHasSomeoneOnDutyForImmediateItems) {
   auto c = Northshire();
   ASSERT_TRUE(c);
-  EXPECT_EQ(FindImmediateGaps(*c, *ParseTimestamp("2026-11-23T00:00:00Z")), std::vector<std::string>{});
+  EXPECT_EQ(FindImmediateGaps(*c, *ParseTimestamp("2026-11-23T00:00:00Z")),
+            std::vector<std::string>{});
 }
 
 TEST(ConfigCheck, AGapInCoverIsReported) {
   // An Emergency Duty Service that works weekends only leaves weekday nights uncovered.
   std::string text = NorthshireText();
-  text.replace(text.find("    complement_of: office"), std::string("    complement_of: office").size(),
+  text.replace(text.find("    complement_of: office"),
+               std::string("    complement_of: office").size(),
                "    weekly: {saturday: [\"00:00-24:00\"], sunday: [\"00:00-24:00\"]}");
   auto config = ParseConfig(text, "test.yaml");
   ASSERT_TRUE(config.ok()) << config.status().ToString();
@@ -156,13 +159,16 @@ TEST(ConfigCheck, AGapInCoverIsReported) {
   ASSERT_FALSE(gaps.empty());
   bool monday_night = false;
   for (const auto& gap : gaps) {
-    monday_night = monday_night || gap == "hv-north: nobody on duty for an IMMEDIATE item from Mon 23 Nov 17:00 GMT "
-                                          "to Tue 24 Nov 09:00 GMT";
+    monday_night = monday_night ||
+                   gap ==
+                       "hv-north: nobody on duty for an IMMEDIATE item from Mon 23 Nov 17:00 GMT "
+                       "to Tue 24 Nov 09:00 GMT";
   }
   EXPECT_TRUE(monday_night) << gaps.front();
   // Christmas Day 2026 is a Friday: nobody at all.
   bool christmas = false;
-  for (const auto& gap : gaps) christmas = christmas || gap.find("Fri 25 Dec 00:00") != std::string::npos;
+  for (const auto& gap : gaps)
+    christmas = christmas || gap.find("Fri 25 Dec 00:00") != std::string::npos;
   EXPECT_TRUE(christmas);
 }
 
@@ -177,47 +183,70 @@ TEST(ConfigErrors, AGatewayMayNotShareAPersonsName) {
   Status s = Broken("  web: {name:", "  alice: {name:");
   EXPECT_NE(s.message().find("gateways.alice"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("already"), std::string::npos) << s.message();
-  EXPECT_NE(Broken("  web: {name:", "  web: {nmae:").message().find("unknown key"), std::string::npos);
+  EXPECT_NE(Broken("  web: {name:", "  web: {nmae:").message().find("unknown key"),
+            std::string::npos);
 }
 
 TEST(ConfigErrors, NameFileLineAndKey) {
   Status s = Broken("alice: {role: health visitor, member_of: [hv-north]}",
                     "alice: {role: health visitor, member_of: [hv-nrth]}");
   EXPECT_EQ(s.code(), Code::kInvalidArgument);
-  EXPECT_NE(s.message().find("test.yaml:" + std::to_string(LineOf("alice: {role"))), std::string::npos)
+  EXPECT_NE(s.message().find("test.yaml:" + std::to_string(LineOf("alice: {role"))),
+            std::string::npos)
       << s.message();
   EXPECT_NE(s.message().find("users.alice.member_of"), std::string::npos) << s.message();
   EXPECT_NE(s.message().find("hv-nrth"), std::string::npos) << s.message();
 }
 
 TEST(ConfigErrors, UnknownReferencesAndKeys) {
-  EXPECT_NE(Broken("deliver: [mash]", "deliver: [mash-duty]").message().find("routing.rules[2].deliver[0]"),
+  EXPECT_NE(Broken("deliver: [mash]", "deliver: [mash-duty]")
+                .message()
+                .find("routing.rules[2].deliver[0]"),
             std::string::npos);
-  EXPECT_NE(Broken("sends: [HOSPITAL_LIAISON]", "sends: [HOSPITAL_LETTER]").message().find("agencies.gwh-ed.sends[0]"),
+  EXPECT_NE(Broken("sends: [HOSPITAL_LIAISON]", "sends: [HOSPITAL_LETTER]")
+                .message()
+                .find("agencies.gwh-ed.sends[0]"),
             std::string::npos);
   EXPECT_NE(Broken("office_hours: office\n    managers_inbox: hv-managers",
-                   "office_hours: offices\n    managers_inbox: hv-managers").message().find("office_hours"),
+                   "office_hours: offices\n    managers_inbox: hv-managers")
+                .message()
+                .find("office_hours"),
             std::string::npos);
-  EXPECT_NE(Broken("fallback_inbox: triage", "fallback_inbox: nowhere").message().find("routing.fallback_inbox"),
+  EXPECT_NE(Broken("fallback_inbox: triage", "fallback_inbox: nowhere")
+                .message()
+                .find("routing.fallback_inbox"),
             std::string::npos);
-  EXPECT_NE(Broken("mash_request.requested_service: GP}", "mash_request.requested_servce: GP}").message().find("requested_servce"),
+  EXPECT_NE(Broken("mash_request.requested_service: GP}", "mash_request.requested_servce: GP}")
+                .message()
+                .find("requested_servce"),
             std::string::npos);
-  EXPECT_NE(Broken("mash_request.requested_service: GP}", "mash_request.requested_service: DENTIST}").message().find("DENTIST"),
+  EXPECT_NE(
+      Broken("mash_request.requested_service: GP}", "mash_request.requested_service: DENTIST}")
+          .message()
+          .find("DENTIST"),
+      std::string::npos);
+  EXPECT_NE(Broken("time_zone: Europe/London", "time_zone: Europe/Londres")
+                .message()
+                .find("Europe/Londres"),
             std::string::npos);
-  EXPECT_NE(Broken("time_zone: Europe/London", "time_zone: Europe/Londres").message().find("Europe/Londres"),
-            std::string::npos);
-  EXPECT_NE(Broken("monday: [\"09:00-17:00\"]", "monday: [\"17:00-09:00\"]").message().find("calendars.office.weekly.monday[0]"),
+  EXPECT_NE(Broken("monday: [\"09:00-17:00\"]", "monday: [\"17:00-09:00\"]")
+                .message()
+                .find("calendars.office.weekly.monday[0]"),
             std::string::npos);
   EXPECT_NE(Broken("partnership:", "partnershp:").message().find("unknown key"), std::string::npos);
   EXPECT_NE(Broken("URGENT: {after: 4h", "URGENT: {after: soon").message().find("due.URGENT.after"),
             std::string::npos);
-  EXPECT_NE(Broken("{to: safeguarding-leads, after: 15m", "{to: leads, after: 15m").message().find(
-                "escalation.IMMEDIATE.levels[1].to"),
+  EXPECT_NE(Broken("{to: safeguarding-leads, after: 15m", "{to: leads, after: 15m")
+                .message()
+                .find("escalation.IMMEDIATE.levels[1].to"),
             std::string::npos);
-  EXPECT_NE(Broken("repeat: {every: 30m", "repeat: {every: 0m").message().find("escalation.IMMEDIATE.repeat"),
+  EXPECT_NE(Broken("repeat: {every: 30m", "repeat: {every: 0m")
+                .message()
+                .find("escalation.IMMEDIATE.repeat"),
             std::string::npos);
   EXPECT_FALSE(ParseConfig("inboxes: [", "bad.yaml").ok());
-  EXPECT_NE(ParseConfig("inboxes: [", "bad.yaml").status().message().find("bad.yaml:"), std::string::npos);
+  EXPECT_NE(ParseConfig("inboxes: [", "bad.yaml").status().message().find("bad.yaml:"),
+            std::string::npos);
   EXPECT_FALSE(LoadConfig("/nonexistent/northshire.yaml").ok());
 }
 

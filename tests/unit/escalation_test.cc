@@ -1,5 +1,7 @@
 // The escalation ladders of docs/northshire.md, step by step on a simulated clock: the
 // store, the routing and the engine as the broker's writer drives them, never sleeping.
+#include "broker/escalation.h"
+
 #include <gtest/gtest.h>
 
 #include <filesystem>
@@ -9,7 +11,6 @@
 #include <sstream>
 
 #include "broker/config.h"
-#include "broker/escalation.h"
 #include "broker/routing.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
@@ -25,7 +26,8 @@ class EscalationTest : public ::testing::Test {
  protected:
   void SetUp() override {
     std::random_device device;
-    dir_ = std::filesystem::temp_directory_path() / ("dutyhub-escalation-" + std::to_string(device()));
+    dir_ =
+        std::filesystem::temp_directory_path() / ("dutyhub-escalation-" + std::to_string(device()));
     std::filesystem::create_directories(dir_);
     auto config = LoadConfig(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
     ASSERT_TRUE(config.ok()) << config.status().ToString();
@@ -48,7 +50,8 @@ class EscalationTest : public ::testing::Test {
 
   // Publishes as the broker does: route, deadlines, one transaction. Returns inbox ->
   // delivery id.
-  std::map<std::string, std::string> Publish(v1::Notification n, const char* at, const std::string& id = "") {
+  std::map<std::string, std::string> Publish(v1::Notification n, const char* at,
+                                             const std::string& id = "") {
     now_ = At(at);
     if (!id.empty()) n.set_id(id);
     RoutePlan plan = Route(*config_, n, now_);
@@ -102,7 +105,8 @@ class EscalationTest : public ::testing::Test {
 
   Status Ack(const std::string& id, const std::string& by) {
     EXPECT_TRUE(store_->Begin().ok());
-    auto ack = store_->Acknowledge(id, by, "on it", now_, [](const std::string&) { return Status::Ok(); });
+    auto ack =
+        store_->Acknowledge(id, by, "on it", now_, [](const std::string&) { return Status::Ok(); });
     EXPECT_TRUE(store_->Commit().ok());
     return ack.ok() ? Status::Ok() : ack.status();
   }
@@ -191,7 +195,8 @@ TEST_F(EscalationTest, AManagersAcknowledgementOfTheCopyEndsItEverywhere) {
 
 TEST_F(EscalationTest, UrgentClimbsInOfficeHours) {
   // Raised to URGENT; 4 office hours from Monday 10:00 is 14:00.
-  auto sent = Publish(Sample("scbu-discharge-mental-health-no-meeting.json"), "2026-11-23T10:00:00Z");
+  auto sent =
+      Publish(Sample("scbu-discharge-mental-health-no-meeting.json"), "2026-11-23T10:00:00Z");
   AdvanceTo("2026-11-23T13:59:00Z");
   EXPECT_TRUE(Outstanding("hv-managers").empty());
   AdvanceTo("2026-11-23T14:00:00Z");
@@ -242,8 +247,8 @@ TEST_F(EscalationTest, BankHolidaysDoNotCount) {
 TEST_F(EscalationTest, BothClockChanges) {
   // URGENT from Friday 27 March 2026 15:00 GMT: due Monday 11:00 BST (10:00Z); level 2 four
   // office hours later, 15:00 BST (14:00Z).
-  auto spring = Publish(Sample("scbu-discharge-mental-health-no-meeting.json"), "2026-03-27T15:00:00Z",
-                        "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4c01");
+  auto spring = Publish(Sample("scbu-discharge-mental-health-no-meeting.json"),
+                        "2026-03-27T15:00:00Z", "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4c01");
   AdvanceTo("2026-03-30T09:59:00Z");
   EXPECT_EQ(Item(spring["hv-north"]).escalation_level(), 0);
   AdvanceTo("2026-03-30T10:00:00Z");
@@ -254,8 +259,8 @@ TEST_F(EscalationTest, BothClockChanges) {
   EXPECT_EQ(Item(spring["hv-north"]).escalation_level(), 2);
 
   // Friday 23 October 2026 15:00 BST (14:00Z): due Monday 11:00 GMT.
-  auto autumn = Publish(Sample("scbu-discharge-mental-health-no-meeting.json"), "2026-10-23T14:00:00Z",
-                        "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4c02");
+  auto autumn = Publish(Sample("scbu-discharge-mental-health-no-meeting.json"),
+                        "2026-10-23T14:00:00Z", "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4c02");
   AdvanceTo("2026-10-26T10:59:00Z");
   EXPECT_EQ(Item(autumn["hv-north"]).escalation_level(), 0);
   AdvanceTo("2026-10-26T11:00:00Z");
@@ -301,7 +306,8 @@ TEST_F(EscalationTest, ImmediateStillOutstandingAtFivePmReachesTheEmergencyDutyS
   // Its own ladder: the EDS's managers are the MASH managers.
   AdvanceTo("2026-11-23T17:15:00Z");
   bool from_eds = false;
-  for (const auto& copy : Outstanding("mash-managers")) from_eds = from_eds || copy.escalated_from() == "eds";
+  for (const auto& copy : Outstanding("mash-managers"))
+    from_eds = from_eds || copy.escalated_from() == "eds";
   EXPECT_TRUE(from_eds);
 }
 
@@ -352,7 +358,8 @@ TEST_F(EscalationTest, RandomisedLadderKeepsOneDeadlinePerOutstandingItem) {
     } else if (action == 6) {
       const std::string& id = roots[random() % roots.size()];
       v1::Delivery d = Item(id);
-      if (d.state() == v1::DELIVERED || d.state() == v1::OPENED) roots.push_back(Transfer(id, "triage"));
+      if (d.state() == v1::DELIVERED || d.state() == v1::OPENED)
+        roots.push_back(Transfer(id, "triage"));
     } else if (action == 7) {
       Reopen();
     } else {
@@ -361,7 +368,8 @@ TEST_F(EscalationTest, RandomisedLadderKeepsOneDeadlinePerOutstandingItem) {
     AdvanceTo(now_);  // the writer runs the engine after every batch
 
     sqlite3* db = nullptr;
-    ASSERT_EQ(sqlite3_open_v2((dir_ / "store.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_open_v2((dir_ / "store.sqlite").c_str(), &db, SQLITE_OPEN_READONLY, nullptr),
+              SQLITE_OK);
     auto count = [&](const std::string& sql) {
       sqlite3_stmt* stmt = nullptr;
       EXPECT_EQ(sqlite3_prepare_v2(db, sql.c_str(), -1, &stmt, nullptr), SQLITE_OK) << sql;
@@ -371,20 +379,33 @@ TEST_F(EscalationTest, RandomisedLadderKeepsOneDeadlinePerOutstandingItem) {
       sqlite3_finalize(stmt);
       return n;
     };
-    EXPECT_EQ(count("SELECT COUNT(*) FROM deliveries WHERE origin <> 'ESCALATED' AND state IN (1, 2) "
-                    "AND (next_deadline IS NULL OR next_deadline <= ?1)"), 0)
+    EXPECT_EQ(
+        count("SELECT COUNT(*) FROM deliveries WHERE origin <> 'ESCALATED' AND state IN (1, 2) "
+              "AND (next_deadline IS NULL OR next_deadline <= ?1)"),
+        0)
         << "an outstanding item without exactly one future deadline, step " << step;
-    EXPECT_EQ(count("SELECT COUNT(*) FROM deliveries WHERE (origin = 'ESCALATED' OR state IN (3, 4)) "
-                    "AND next_deadline IS NOT NULL"), 0)
+    EXPECT_EQ(
+        count("SELECT COUNT(*) FROM deliveries WHERE (origin = 'ESCALATED' OR state IN (3, 4)) "
+              "AND next_deadline IS NOT NULL"),
+        0)
         << "a deadline on an item that is not outstanding, step " << step;
-    EXPECT_EQ(count("SELECT COUNT(*) FROM deliveries WHERE next_deadline IS NOT NULL AND next_deadline <> "
-                    "CASE WHEN handover_at IS NULL THEN escalation_at ELSE MIN(escalation_at, handover_at) END"), 0);
-    EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT source_delivery, inbox FROM deliveries WHERE origin = "
-                    "'ESCALATED' GROUP BY 1, 2 HAVING COUNT(*) > 1)"), 0)
+    EXPECT_EQ(
+        count(
+            "SELECT COUNT(*) FROM deliveries WHERE next_deadline IS NOT NULL AND next_deadline <> "
+            "CASE WHEN handover_at IS NULL THEN escalation_at ELSE MIN(escalation_at, handover_at) "
+            "END"),
+        0);
+    EXPECT_EQ(
+        count("SELECT COUNT(*) FROM (SELECT source_delivery, inbox FROM deliveries WHERE origin = "
+              "'ESCALATED' GROUP BY 1, 2 HAVING COUNT(*) > 1)"),
+        0)
         << "an item escalated twice into one inbox, step " << step;
-    EXPECT_EQ(count("SELECT COUNT(*) FROM (SELECT delivery_id FROM events e WHERE event = 3 AND note IS NULL "
-                    "AND delivery_id IN (SELECT delivery_id FROM deliveries WHERE origin <> 'ESCALATED') "
-                    "GROUP BY 1 HAVING COUNT(*) > 2)"), 0)
+    EXPECT_EQ(
+        count("SELECT COUNT(*) FROM (SELECT delivery_id FROM events e WHERE event = 3 AND note IS "
+              "NULL "
+              "AND delivery_id IN (SELECT delivery_id FROM deliveries WHERE origin <> 'ESCALATED') "
+              "GROUP BY 1 HAVING COUNT(*) > 2)"),
+        0)
         << "an item escalated more often than its ladder has levels, step " << step;
     sqlite3_close(db);
     if (HasFailure()) return;

@@ -267,10 +267,10 @@ TEST(OfficeHoursTest, UnknownTimeZoneIsInvalidArgumentNamingTheZone) {
 
 TEST(OfficeHoursTest, MalformedSpansAreInvalidArgument) {
   const std::vector<std::vector<DailySpan>> bad_days[] = {
-      Weekdays({17 * 60, 9 * 60}),             // begins after it ends
-      Weekdays({9 * 60, 9 * 60}),              // empty
-      Weekdays({-1, 60}),                      // before midnight
-      Weekdays({23 * 60, 24 * 60 + 1}),        // past midnight
+      Weekdays({17 * 60, 9 * 60}),                                        // begins after it ends
+      Weekdays({9 * 60, 9 * 60}),                                         // empty
+      Weekdays({-1, 60}),                                                 // before midnight
+      Weekdays({23 * 60, 24 * 60 + 1}),                                   // past midnight
       {{{9 * 60, 13 * 60}, {12 * 60, 17 * 60}}, {}, {}, {}, {}, {}, {}},  // overlapping
       {{{14 * 60, 17 * 60}, {9 * 60, 12 * 60}}, {}, {}, {}, {}, {}, {}},  // out of order
       {{kNineToFive}, {kNineToFive}, {kNineToFive}, {kNineToFive}, {kNineToFive}, {}},  // 6
@@ -299,9 +299,8 @@ TEST(OfficeHoursTest, CalendarThatNeverOpensFailsInsteadOfLooping) {
   ASSERT_FALSE(due.ok());
   EXPECT_EQ(due.status().code(), Code::kInvalidArgument);
 
-  Result<TimeMs> complement_due =
-      OfficeHours::Complement(OfficeHours::Always())->AddOfficeTime(At("2026-11-20T16:00:00Z"),
-                                                                    kHourMs);
+  Result<TimeMs> complement_due = OfficeHours::Complement(OfficeHours::Always())
+                                      ->AddOfficeTime(At("2026-11-20T16:00:00Z"), kHourMs);
   ASSERT_FALSE(complement_due.ok());
   EXPECT_EQ(complement_due.status().code(), Code::kInvalidArgument);
 }

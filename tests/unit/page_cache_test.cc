@@ -24,17 +24,22 @@ class PageCacheTest : public ::testing::Test {
     // As the broker opens its store: the layer goes in before SQLite starts.
     auto db = Database::Open(path_, /*read_only=*/false, /*gather_log_writes=*/true);
     ASSERT_TRUE(db.ok()) << db.status().message();
-    ASSERT_TRUE(UsePageCacheThatSkipsEmptyTruncations()) << "SQLite started before the layer went in";
+    ASSERT_TRUE(UsePageCacheThatSkipsEmptyTruncations())
+        << "SQLite started before the layer went in";
     writer_ = std::move(*db);
     // The broker's cache size; ids as random as agencies' UUIDs, so pages split all over.
-    ASSERT_TRUE(writer_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "PRAGMA cache_size=-65536;"
-                              "CREATE TABLE t (id TEXT NOT NULL UNIQUE, n INTEGER NOT NULL, body BLOB NOT NULL);")
-                    .ok());
+    ASSERT_TRUE(
+        writer_
+            ->Exec(
+                "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                "PRAGMA cache_size=-65536;"
+                "CREATE TABLE t (id TEXT NOT NULL UNIQUE, n INTEGER NOT NULL, body BLOB NOT NULL);")
+            .ok());
   }
 
   void Insert(Database& db, int rows, int n, int bytes) {
-    auto s = db.Prepare("INSERT INTO t (id, n, body) VALUES (lower(hex(randomblob(16))), ?, zeroblob(?))");
+    auto s = db.Prepare(
+        "INSERT INTO t (id, n, body) VALUES (lower(hex(randomblob(16))), ?, zeroblob(?))");
     ASSERT_TRUE(s.ok());
     for (int i = 0; i < rows; ++i) {
       (*s)->Bind(1, n).Bind(2, bytes);
@@ -106,7 +111,8 @@ TEST_F(PageCacheTest, AReaderSeesEveryCommitOfAnotherConnection) {
     // The reader's cache holds every page from its last read; the writer changes them all.
     ASSERT_EQ(One(**reader, "SELECT sum(n) FROM t"), std::to_string(500 * (round - 1)));
     ASSERT_TRUE(writer_->Exec("UPDATE t SET n = n + 1").ok());
-    EXPECT_EQ(One(**reader, "SELECT sum(n) FROM t"), std::to_string(500 * round)) << "round " << round;
+    EXPECT_EQ(One(**reader, "SELECT sum(n) FROM t"), std::to_string(500 * round))
+        << "round " << round;
   }
 }
 

@@ -1,12 +1,13 @@
 // Northshire's routing rules 1-8 and the due times of northshire.md, against the
 // configuration in config/northshire.yaml.
+#include "broker/routing.h"
+
 #include <gtest/gtest.h>
 
 #include <fstream>
 #include <sstream>
 
 #include "broker/config.h"
-#include "broker/routing.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
 #include "tests/unit/samples.h"
@@ -28,7 +29,9 @@ class RoutingTest : public ::testing::Test {
   }
 
   // Monday 23 November 2026, 11:00 GMT: office hours.
-  RoutePlan RouteInHours(const v1::Notification& n) { return Route(*config_, n, At("2026-11-23T11:00:00Z")); }
+  RoutePlan RouteInHours(const v1::Notification& n) {
+    return Route(*config_, n, At("2026-11-23T11:00:00Z"));
+  }
 
   std::shared_ptr<const Config> config_;
 };
@@ -125,7 +128,8 @@ TEST_F(RoutingTest, Rule3MashRequestsGoByRequestedService) {
   // A GP request for a child with no practice code: nothing placed it, so triage.
   n.mutable_child()->clear_gp_practice_code();
   EXPECT_EQ(route_service(v1::MashRequest::GP), (Inboxes{"triage"}));
-  EXPECT_EQ(RouteInHours(Sample("mash-request-gp-information.json")).inboxes, (Inboxes{"gp-J81034"}));
+  EXPECT_EQ(RouteInHours(Sample("mash-request-gp-information.json")).inboxes,
+            (Inboxes{"gp-J81034"}));
 }
 
 TEST_F(RoutingTest, Rule4ScbuDischargeGoesToHealthVisitorsAndTheGpWhenThereIsOne) {
@@ -172,7 +176,8 @@ TEST_F(RoutingTest, Rule6AnInboxThatDoesNotExistSendsThatCopyToTriage) {
 }
 
 TEST_F(RoutingTest, Rule7NothingPlacedGoesToTriage) {
-  EXPECT_EQ(RouteInHours(Sample("mash-request-unborn-midwifery.json")).inboxes, (Inboxes{"triage"}));
+  EXPECT_EQ(RouteInHours(Sample("mash-request-unborn-midwifery.json")).inboxes,
+            (Inboxes{"triage"}));
 }
 
 TEST_F(RoutingTest, Rule8ImmediateOutOfHoursAlsoGoesToTheEmergencyDutyService) {
@@ -207,19 +212,25 @@ class DueTest : public RoutingTest {
 };
 
 TEST_F(DueTest, ImmediateIsFifteenMinutesRoundTheClock) {
-  EXPECT_EQ(Due("hv-north", v1::Notification::IMMEDIATE, "2026-11-29T03:00:00Z"), "2026-11-29T03:15:00Z");
-  EXPECT_EQ(Due("eds", v1::Notification::IMMEDIATE, "2026-11-23T10:00:00Z"), "2026-11-23T10:15:00Z");
+  EXPECT_EQ(Due("hv-north", v1::Notification::IMMEDIATE, "2026-11-29T03:00:00Z"),
+            "2026-11-29T03:15:00Z");
+  EXPECT_EQ(Due("eds", v1::Notification::IMMEDIATE, "2026-11-23T10:00:00Z"),
+            "2026-11-23T10:15:00Z");
 }
 
 TEST_F(DueTest, RoutineIsOneOfficeDayAcrossTheWeekendAndBankHolidays) {
   // Friday 16:00 -> Monday 16:00.
-  EXPECT_EQ(Due("hv-north", v1::Notification::ROUTINE, "2026-11-20T16:00:00Z"), "2026-11-23T16:00:00Z");
+  EXPECT_EQ(Due("hv-north", v1::Notification::ROUTINE, "2026-11-20T16:00:00Z"),
+            "2026-11-23T16:00:00Z");
   // Friday 16:00 BST before the spring bank holiday Monday -> Tuesday 16:00 BST.
-  EXPECT_EQ(Due("hv-north", v1::Notification::ROUTINE, "2027-05-28T15:00:00Z"), "2027-06-01T15:00:00Z");
+  EXPECT_EQ(Due("hv-north", v1::Notification::ROUTINE, "2027-05-28T15:00:00Z"),
+            "2027-06-01T15:00:00Z");
   // Christmas Eve 15:00: Friday 25th and Monday 28th are bank holidays.
-  EXPECT_EQ(Due("triage", v1::Notification::ROUTINE, "2026-12-24T15:00:00Z"), "2026-12-29T15:00:00Z");
+  EXPECT_EQ(Due("triage", v1::Notification::ROUTINE, "2026-12-24T15:00:00Z"),
+            "2026-12-29T15:00:00Z");
   // Arriving in the evening: the office day starts next morning.
-  EXPECT_EQ(Due("hv-south", v1::Notification::ROUTINE, "2026-11-24T20:00:00Z"), "2026-11-25T17:00:00Z");
+  EXPECT_EQ(Due("hv-south", v1::Notification::ROUTINE, "2026-11-24T20:00:00Z"),
+            "2026-11-25T17:00:00Z");
 }
 
 TEST_F(DueTest, UrgentIsFourOfficeHoursAcrossBothClockChanges) {
@@ -232,9 +243,11 @@ TEST_F(DueTest, UrgentIsFourOfficeHoursAcrossBothClockChanges) {
 
 TEST_F(DueTest, AMashRequestIsDueNoLaterThanItsRespondBy) {
   v1::Notification n = Sample("mash-request-home-visit.json");  // respond_by Tue 09:05Z
-  EXPECT_EQ(Due("hv-south", v1::Notification::URGENT, "2026-11-23T16:00:00Z", n), "2026-11-24T09:05:00Z");
+  EXPECT_EQ(Due("hv-south", v1::Notification::URGENT, "2026-11-23T16:00:00Z", n),
+            "2026-11-24T09:05:00Z");
   // An earlier due time is kept.
-  EXPECT_EQ(Due("hv-south", v1::Notification::IMMEDIATE, "2026-11-23T16:00:00Z", n), "2026-11-23T16:15:00Z");
+  EXPECT_EQ(Due("hv-south", v1::Notification::IMMEDIATE, "2026-11-23T16:00:00Z", n),
+            "2026-11-23T16:15:00Z");
 }
 
 TEST_F(DueTest, EdsCountsItsOwnOutOfHoursTime) {

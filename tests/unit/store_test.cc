@@ -1,5 +1,7 @@
 // The store: idempotent per (agency, id), many requests in one transaction, everything
 // still there after reopening, and the schema versioned.
+#include "broker/store.h"
+
 #include <gtest/gtest.h>
 #include <sodium.h>
 #include <unistd.h>
@@ -12,7 +14,6 @@
 #include <thread>
 
 #include "broker/checkpointer.h"
-#include "broker/store.h"
 #include "tests/unit/audit_hash_cases.h"
 
 namespace dutyhub {
@@ -55,11 +56,18 @@ TEST_F(StoreTest, APublishIsStoredOncePerAgencyAndId) {
   auto before = store->FindPublished("gwh-ed", "n1");
   ASSERT_TRUE(before.ok());
   EXPECT_FALSE(before->has_value());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n1"), 1000, {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}}).ok());
+  ASSERT_TRUE(store
+                  ->InsertNotification("gwh-ed", Notification("n1"), 1000,
+                                       {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}})
+                  .ok());
   // The same id from the same agency again is refused by the schema itself.
-  EXPECT_FALSE(store->InsertNotification("gwh-ed", Notification("n1"), 2000, {{"d3", "hv-north", 5000}}).ok());
+  EXPECT_FALSE(
+      store->InsertNotification("gwh-ed", Notification("n1"), 2000, {{"d3", "hv-north", 5000}})
+          .ok());
   // Another agency may use the same id: it is their own notification.
-  EXPECT_TRUE(store->InsertNotification("gwh-scbu", Notification("n1"), 2000, {{"d4", "hv-south", 5000}}).ok());
+  EXPECT_TRUE(
+      store->InsertNotification("gwh-scbu", Notification("n1"), 2000, {{"d4", "hv-south", 5000}})
+          .ok());
   ASSERT_TRUE(store->Commit().ok());
   auto found = store->FindPublished("gwh-ed", "n1");
   ASSERT_TRUE(found.ok() && found->has_value());
@@ -78,7 +86,8 @@ TEST_F(StoreTest, PublishingOnceStoresTheFirstAndAnswersARetryWithItWritingNothi
   ASSERT_TRUE(store->Begin().ok());
   v1::Notification n = Notification("n1");
   const std::string body = n.SerializeAsString();
-  auto first = store->PublishOnce("gwh-ed", n, body, 1000, {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}});
+  auto first =
+      store->PublishOnce("gwh-ed", n, body, 1000, {{"d1", "hv-north", 5000}, {"d2", "mash", 6000}});
   ASSERT_TRUE(first.ok()) << first.status().ToString();
   EXPECT_FALSE(first->has_value()) << "new: stored, no earlier answer";
   const int64_t changes = store->Changes();
@@ -86,7 +95,8 @@ TEST_F(StoreTest, PublishingOnceStoresTheFirstAndAnswersARetryWithItWritingNothi
   // answer, and not a row written.
   for (int attempt = 0; attempt < 2; ++attempt) {
     n.set_priority(v1::Notification::ROUTINE);
-    auto again = store->PublishOnce("gwh-ed", n, n.SerializeAsString(), 2000, {{"d3", "hv-south", 9000}});
+    auto again =
+        store->PublishOnce("gwh-ed", n, n.SerializeAsString(), 2000, {{"d3", "hv-south", 9000}});
     ASSERT_TRUE(again.ok()) << again.status().ToString();
     ASSERT_TRUE(again->has_value()) << "attempt " << attempt;
     EXPECT_EQ((*again)->priority(), v1::Notification::URGENT);
@@ -114,7 +124,10 @@ TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
     ASSERT_TRUE(store->Begin().ok());
     for (int i = 0; i < 100; ++i) {
       std::string id = "n" + std::to_string(i);
-      ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification(id), i, {{"d" + std::to_string(i), "hv-north", 10000 - i}}).ok());
+      ASSERT_TRUE(store
+                      ->InsertNotification("gwh-ed", Notification(id), i,
+                                           {{"d" + std::to_string(i), "hv-north", 10000 - i}})
+                      .ok());
     }
     // A reader sees nothing until the one commit.
     auto reader = Open(false);
@@ -150,7 +163,8 @@ TEST_F(StoreTest, ManyRequestsCommitInOneTransactionAndSurviveReopening) {
 TEST_F(StoreTest, AnAcknowledgementRefusedOnTheItemsInboxChangesNothing) {
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}}).ok());
+  ASSERT_TRUE(
+      store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}}).ok());
   std::vector<std::string> asked;
   auto refused = store->Acknowledge("a", "bob", "not mine", 10, [&](const std::string& inbox) {
     asked.push_back(inbox);
@@ -158,7 +172,8 @@ TEST_F(StoreTest, AnAcknowledgementRefusedOnTheItemsInboxChangesNothing) {
   });
   EXPECT_EQ(refused.status().code(), Code::kPermissionDenied);
   EXPECT_EQ(asked, std::vector<std::string>{"hv-north"});
-  EXPECT_EQ(store->Acknowledge("missing", "bob", "x", 10, kAnyone).status().code(), Code::kNotFound);
+  EXPECT_EQ(store->Acknowledge("missing", "bob", "x", 10, kAnyone).status().code(),
+            Code::kNotFound);
   ASSERT_TRUE(store->Commit().ok());
   auto item = store->GetDelivery("a");
   ASSERT_TRUE(item.ok());
@@ -172,10 +187,12 @@ TEST_F(StoreTest, ARolledBackSavepointUndoesOnlyItsOwnRequest) {
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
   ASSERT_TRUE(store->Savepoint().ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("kept"), 1, {{"k", "hv-north", 5}}).ok());
+  ASSERT_TRUE(
+      store->InsertNotification("gwh-ed", Notification("kept"), 1, {{"k", "hv-north", 5}}).ok());
   ASSERT_TRUE(store->ReleaseSavepoint().ok());
   ASSERT_TRUE(store->Savepoint().ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("undone"), 1, {{"u", "hv-north", 5}}).ok());
+  ASSERT_TRUE(
+      store->InsertNotification("gwh-ed", Notification("undone"), 1, {{"u", "hv-north", 5}}).ok());
   store->RollbackToSavepoint();
   ASSERT_TRUE(store->Commit().ok());
   EXPECT_TRUE(store->GetDelivery("k").ok());
@@ -185,7 +202,10 @@ TEST_F(StoreTest, ARolledBackSavepointUndoesOnlyItsOwnRequest) {
 TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAcknowledged) {
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n"), 1, {{"a", "hv-north", 5}, {"b", "mash", 5}}).ok());
+  ASSERT_TRUE(store
+                  ->InsertNotification("gwh-ed", Notification("n"), 1,
+                                       {{"a", "hv-north", 5}, {"b", "mash", 5}})
+                  .ok());
   ASSERT_TRUE(store->Acknowledge("a", "alice", "first", 10, kAnyone).ok());
   auto second = store->Acknowledge("a", "dan", "second", 20, kAnyone);
   ASSERT_TRUE(second.ok());
@@ -194,8 +214,10 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
   EXPECT_EQ(second->note(), "first");
   auto moved = store->Transfer("b", "carol", "for the EDS", 30, {"c", "eds", 99});
   ASSERT_TRUE(moved.ok());
-  EXPECT_EQ(store->Acknowledge("b", "carol", "x", 40, kAnyone).status().code(), Code::kInvalidArgument);
-  EXPECT_EQ(store->Transfer("b", "carol", "again", 40, {"d", "eds", 99}).status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(store->Acknowledge("b", "carol", "x", 40, kAnyone).status().code(),
+            Code::kInvalidArgument);
+  EXPECT_EQ(store->Transfer("b", "carol", "again", 40, {"d", "eds", 99}).status().code(),
+            Code::kInvalidArgument);
   ASSERT_TRUE(store->Commit().ok());
   auto c = store->GetDelivery("c");
   ASSERT_TRUE(c.ok());
@@ -213,15 +235,21 @@ TEST_F(StoreTest, AcknowledgingTwiceKeepsTheFirstAndTransferredItemsCannotBeAckn
 TEST_F(StoreTest, TheReportCountsWhatWaitsInAnInboxByLevelAndPastDue) {
   auto store = Open();
   ASSERT_TRUE(store->Begin().ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n1"), 1,
-                                        {{"a", "hv-north", 100, 150}, {"b", "hv-north", 500, 600}, {"x", "hv-north", 10, 20}})
-                  .ok());
-  ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("n2"), 2, {{"d", "mash", 100, 150}}).ok());
+  ASSERT_TRUE(
+      store
+          ->InsertNotification(
+              "gwh-ed", Notification("n1"), 1,
+              {{"a", "hv-north", 100, 150}, {"b", "hv-north", 500, 600}, {"x", "hv-north", 10, 20}})
+          .ok());
+  ASSERT_TRUE(
+      store->InsertNotification("gwh-ed", Notification("n2"), 2, {{"d", "mash", 100, 150}}).ok());
   ASSERT_TRUE(store->Acknowledge("x", "alice", "seen", 30, kAnyone).ok());
-  ASSERT_TRUE(store->Transfer("d", "carol", "for the health visitors", 40, {"e", "hv-north", 50, 60}).ok());
+  ASSERT_TRUE(
+      store->Transfer("d", "carol", "for the health visitors", 40, {"e", "hv-north", 50, 60}).ok());
   auto due = store->DueBy(150, 10);
   ASSERT_TRUE(due.ok());
-  auto a = std::find_if(due->begin(), due->end(), [](const DueItem& item) { return item.delivery_id == "a"; });
+  auto a = std::find_if(due->begin(), due->end(),
+                        [](const DueItem& item) { return item.delivery_id == "a"; });
   ASSERT_NE(a, due->end());
   ASSERT_TRUE(store->Escalate(*a, 1, "hv-managers", "a1", 150, 170).ok());
   a->level = 1;
@@ -261,7 +289,9 @@ TEST_F(StoreTest, ANotificationIsFoundByItsIdAloneWhicheverAgenciesSentIt) {
     for (const char* id : {"m", "x", "y"}) {
       if (std::string(id) == "x" && std::string(agency) == "mash") continue;
       std::string key = std::string(agency) + "-" + id;
-      ASSERT_TRUE(store->InsertNotification(agency, Notification(id), ++day, {{key, "hv-north", 5000}}).ok());
+      ASSERT_TRUE(
+          store->InsertNotification(agency, Notification(id), ++day, {{key, "hv-north", 5000}})
+              .ok());
     }
   }
   ASSERT_TRUE(store->Commit().ok());
@@ -272,7 +302,8 @@ TEST_F(StoreTest, ANotificationIsFoundByItsIdAloneWhicheverAgenciesSentIt) {
     EXPECT_EQ(record.id, "x");
     agencies.push_back(record.agency);
   }
-  EXPECT_EQ(agencies, (std::vector<std::string>{"a-first", "gwh-ed", "gwh-scbu", "z-last"})) << "oldest first";
+  EXPECT_EQ(agencies, (std::vector<std::string>{"a-first", "gwh-ed", "gwh-scbu", "z-last"}))
+      << "oldest first";
   auto none = store->FindNotifications("never-sent");
   ASSERT_TRUE(none.ok());
   EXPECT_TRUE(none->empty());
@@ -282,14 +313,17 @@ TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
   {
     auto store = Open();
     ASSERT_TRUE(store->Begin().ok());
-    ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}}).ok());
+    ASSERT_TRUE(
+        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
+            .ok());
     ASSERT_TRUE(store->Commit().ok());
   }
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   // As a version 3 store left it.
-  ASSERT_EQ(sqlite3_exec(db, "CREATE INDEX notifications_by_id ON notifications (id); PRAGMA user_version=3",
-                         nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(
+                db, "CREATE INDEX notifications_by_id ON notifications (id); PRAGMA user_version=3",
+                nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = Open();
@@ -298,7 +332,8 @@ TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
   EXPECT_EQ(found->size(), 1u);
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   sqlite3_stmt* stmt = nullptr;
-  sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'notifications_by_id'", -1, &stmt, nullptr);
+  sqlite3_prepare_v2(db, "SELECT count(*) FROM sqlite_master WHERE name = 'notifications_by_id'",
+                     -1, &stmt, nullptr);
   ASSERT_EQ(sqlite3_step(stmt), SQLITE_ROW);
   EXPECT_EQ(sqlite3_column_int(stmt, 0), 0);
   sqlite3_finalize(stmt);
@@ -310,8 +345,8 @@ namespace {
 std::string Text(sqlite3* db, const char* sql) {
   sqlite3_stmt* stmt = nullptr;
   std::string out;
-  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK && sqlite3_step(stmt) == SQLITE_ROW &&
-      sqlite3_column_text(stmt, 0) != nullptr) {
+  if (sqlite3_prepare_v2(db, sql, -1, &stmt, nullptr) == SQLITE_OK &&
+      sqlite3_step(stmt) == SQLITE_ROW && sqlite3_column_text(stmt, 0) != nullptr) {
     out = reinterpret_cast<const char*>(sqlite3_column_text(stmt, 0));
   }
   sqlite3_finalize(stmt);
@@ -319,14 +354,16 @@ std::string Text(sqlite3* db, const char* sql) {
 }
 
 constexpr const char* kInsertADelivery =
-    "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, received_at, due_at) "
+    "INSERT INTO deliveries (delivery_id, notification_seq, inbox, origin, state, received_at, "
+    "due_at) "
     "VALUES (?1, 1, 'mash', ?2, 1, 0, 0)";
 
 // Stores delivery `id` with `origin` on `db`: "" when stored, else SQLite's error, which for
 // a check quotes the check's text as the connection parsed it.
 std::string StoreADelivery(sqlite3* db, const char* id, const char* origin) {
   sqlite3_stmt* stmt = nullptr;
-  if (sqlite3_prepare_v2(db, kInsertADelivery, -1, &stmt, nullptr) != SQLITE_OK) return sqlite3_errmsg(db);
+  if (sqlite3_prepare_v2(db, kInsertADelivery, -1, &stmt, nullptr) != SQLITE_OK)
+    return sqlite3_errmsg(db);
   sqlite3_bind_text(stmt, 1, id, -1, SQLITE_STATIC);
   sqlite3_bind_text(stmt, 2, origin, -1, SQLITE_STATIC);
   const int rc = sqlite3_step(stmt);
@@ -350,12 +387,15 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
     ASSERT_TRUE(trees.ok()) << trees.status().ToString();
     EXPECT_EQ(*trees, 0) << "a new store's check builds a temporary b-tree per delivery";
     ASSERT_TRUE(store->Begin().ok());
-    ASSERT_TRUE(store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}}).ok());
+    ASSERT_TRUE(
+        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
+            .ok());
     ASSERT_TRUE(store->Commit().ok());
   }
   // As a version 4 store left it: the check written as a list.
   const std::string comparisons =
-      "CHECK (origin = 'ROUTED' OR origin = 'TRANSFERRED' OR origin = 'ESCALATED' OR origin = 'HANDED_OVER')";
+      "CHECK (origin = 'ROUTED' OR origin = 'TRANSFERRED' OR origin = 'ESCALATED' OR origin = "
+      "'HANDED_OVER')";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   std::string before = Text(db, "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'");
@@ -364,14 +404,16 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
                  "CHECK (origin IN ('ROUTED', 'TRANSFERRED', 'ESCALATED', 'HANDED_OVER'))");
   const int schema = std::stoi(Text(db, "PRAGMA schema_version"));
   char* quoted = sqlite3_mprintf(
-      "BEGIN; PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql = %Q WHERE name = 'deliveries'; "
+      "BEGIN; PRAGMA writable_schema=ON; UPDATE sqlite_schema SET sql = %Q WHERE name = "
+      "'deliveries'; "
       "PRAGMA schema_version=%d; PRAGMA writable_schema=OFF; PRAGMA user_version=4; COMMIT;",
       before.c_str(), schema + 1);
   ASSERT_EQ(sqlite3_exec(db, quoted, nullptr, nullptr, nullptr), SQLITE_OK) << sqlite3_errmsg(db);
   sqlite3_free(quoted);
   sqlite3_close(db);
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
-  EXPECT_NE(RefusalOfAWrongOrigin(db).find("origin IN ("), std::string::npos) << "not the old store";
+  EXPECT_NE(RefusalOfAWrongOrigin(db).find("origin IN ("), std::string::npos)
+      << "not the old store";
 
   // The broker migrates it on the connection it then writes with, while `db` holds the old
   // schema: both go by the new text, the stored item is still there, and a wrong origin is
@@ -380,7 +422,8 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
   auto trees = store->TemporaryTreesIn(kInsertADelivery);
   ASSERT_TRUE(trees.ok()) << trees.status().ToString();
   EXPECT_EQ(*trees, 0) << "the writer's own connection still has the old check";
-  EXPECT_NE(RefusalOfAWrongOrigin(db).find("CHECK constraint failed: origin = 'ROUTED'"), std::string::npos)
+  EXPECT_NE(RefusalOfAWrongOrigin(db).find("CHECK constraint failed: origin = 'ROUTED'"),
+            std::string::npos)
       << "another connection kept the old check";
   auto old = store->GetDelivery("d-old");
   ASSERT_TRUE(old.ok()) << old.status().ToString();
@@ -430,8 +473,9 @@ std::string RunAuditHashProbe(const std::string& environment) {
 // every earlier broker verify against it, so it may never change.
 TEST(AuditHashTest, IsSha256OverEachFieldLengthPrefixedInOrder) {
   for (const AuditHashCase& c : AuditHashCases()) {
-    EXPECT_EQ(AuditHash(c.previous, c.seq, c.delivery_id, c.at, c.event, c.by, c.inbox, c.note, c.via),
-              LibsodiumSha256(c.text))
+    EXPECT_EQ(
+        AuditHash(c.previous, c.seq, c.delivery_id, c.at, c.event, c.by, c.inbox, c.note, c.via),
+        LibsodiumSha256(c.text))
         << c.text;
   }
 }
@@ -441,8 +485,8 @@ TEST(AuditHashTest, IsSha256OverEachFieldLengthPrefixedInOrder) {
 // machine whose OpenSSL has no SHA-256 would write an audit that no longer verifies: run
 // in a process whose OpenSSL loads only its null provider, which has no algorithms at all.
 TEST(AuditHashTest, LibsodiumGivesTheSameDigestsWhenLibcryptoCannot) {
-  const std::filesystem::path config =
-      std::filesystem::temp_directory_path() / ("dutyhub-no-sha256-" + std::to_string(getpid()) + ".cnf");
+  const std::filesystem::path config = std::filesystem::temp_directory_path() /
+                                       ("dutyhub-no-sha256-" + std::to_string(getpid()) + ".cnf");
   {
     std::ofstream out(config);
     out << "openssl_conf = openssl_init\n[openssl_init]\nproviders = provider_sect\n"
@@ -493,7 +537,9 @@ class CheckpointTest : public StoreTest {
     for (int i = first; i < first + count; ++i) {
       v1::Notification n = Notification("c" + std::to_string(i));
       n.set_summary(std::string(4000, 's'));
-      ASSERT_TRUE(store.InsertNotification("gwh-ed", n, i, {{"cd" + std::to_string(i), "hv-north", 5000}}).ok());
+      ASSERT_TRUE(
+          store.InsertNotification("gwh-ed", n, i, {{"cd" + std::to_string(i), "hv-north", 5000}})
+              .ok());
     }
     ASSERT_TRUE(store.Commit().ok());
   }
@@ -517,7 +563,8 @@ TEST_F(CheckpointTest, ALightlyLoadedWriterHasTheCheckpointerThreadCopyTheLog) {
   ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
   const int64_t runs_before = checkpointer.RunsOnThread();
   Publish(*store, 0, 3);
-  EXPECT_LT(checkpointer.Uncopied(), Checkpointer::kIdleWriterCopies) << "too little to be worth copying yet";
+  EXPECT_LT(checkpointer.Uncopied(), Checkpointer::kIdleWriterCopies)
+      << "too little to be worth copying yet";
   store->AskForCheckpoint();
   const auto file_before = std::filesystem::file_size(path_);
   Publish(*store, 3, 200);
@@ -527,7 +574,8 @@ TEST_F(CheckpointTest, ALightlyLoadedWriterHasTheCheckpointerThreadCopyTheLog) {
   EXPECT_TRUE(CopiedDownTo(checkpointer, 1)) << "all of it is copied";
   EXPECT_EQ(checkpointer.RunsOnThread() - runs_before, 1)
       << "by the thread, once: asked only past the threshold";
-  EXPECT_GE(std::filesystem::file_size(path_), file_before + 200 * 4096) << "copied into the database file";
+  EXPECT_GE(std::filesystem::file_size(path_), file_before + 200 * 4096)
+      << "copied into the database file";
   checkpointer.Stop();
 }
 

@@ -484,7 +484,8 @@ TEST(ChildTest, DateOfBirthNotAfterTheLatestTodayAnywhere) {
     n.mutable_child()->set_date_of_birth("2026-11-24");
     n.set_created_at("2026-11-24T00:45:00+01:00");
   };
-  EXPECT_EQ(FieldsAfter(kHomeVisit, born_after_local_midnight, At("2026-11-23T23:45:00Z")), Fields{});
+  EXPECT_EQ(FieldsAfter(kHomeVisit, born_after_local_midnight, At("2026-11-23T23:45:00Z")),
+            Fields{});
 }
 
 TEST(ChildTest, ExpectedDeliveryDateAtMostTenMonthsAhead) {

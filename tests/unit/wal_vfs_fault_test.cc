@@ -33,7 +33,9 @@ sqlite3_file* Real(sqlite3_file* f) { return reinterpret_cast<FailingFile*>(f)->
 const sqlite3_io_methods kFailingMethods = {
     1,
     [](sqlite3_file* f) { return Real(f)->pMethods->xClose(Real(f)); },
-    [](sqlite3_file* f, void* p, int n, sqlite3_int64 o) { return Real(f)->pMethods->xRead(Real(f), p, n, o); },
+    [](sqlite3_file* f, void* p, int n, sqlite3_int64 o) {
+      return Real(f)->pMethods->xRead(Real(f), p, n, o);
+    },
     [](sqlite3_file* f, const void* p, int n, sqlite3_int64 o) {
       return refuse_log_writes ? SQLITE_FULL : Real(f)->pMethods->xWrite(Real(f), p, n, o);
     },
@@ -43,10 +45,17 @@ const sqlite3_io_methods kFailingMethods = {
     [](sqlite3_file* f, int l) { return Real(f)->pMethods->xLock(Real(f), l); },
     [](sqlite3_file* f, int l) { return Real(f)->pMethods->xUnlock(Real(f), l); },
     [](sqlite3_file* f, int* out) { return Real(f)->pMethods->xCheckReservedLock(Real(f), out); },
-    [](sqlite3_file* f, int op, void* arg) { return Real(f)->pMethods->xFileControl(Real(f), op, arg); },
+    [](sqlite3_file* f, int op, void* arg) {
+      return Real(f)->pMethods->xFileControl(Real(f), op, arg);
+    },
     [](sqlite3_file* f) { return Real(f)->pMethods->xSectorSize(Real(f)); },
     [](sqlite3_file* f) { return Real(f)->pMethods->xDeviceCharacteristics(Real(f)); },
-    nullptr, nullptr, nullptr, nullptr, nullptr, nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
+    nullptr,
 };
 
 sqlite3_vfs failing_vfs;
@@ -73,7 +82,8 @@ class WalVfsFaultTest : public ::testing::Test {
     ASSERT_EQ(sqlite3_vfs_register(&failing_vfs, /*makeDflt=*/1), SQLITE_OK);
   }
   void SetUp() override {
-    dir_ = std::filesystem::temp_directory_path() / ("dutyhub-wal-fault-" + std::to_string(::getpid()));
+    dir_ = std::filesystem::temp_directory_path() /
+           ("dutyhub-wal-fault-" + std::to_string(::getpid()));
     std::filesystem::remove_all(dir_);
     std::filesystem::create_directories(dir_);
     path_ = (dir_ / "store.sqlite").string();
@@ -85,7 +95,8 @@ class WalVfsFaultTest : public ::testing::Test {
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     std::string result = "(error)";
-    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, sql.c_str(), -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
       result = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     }
     sqlite3_finalize(s);
@@ -101,11 +112,12 @@ TEST_F(WalVfsFaultTest, AWriteOutRefusedBeforeAReadUndoesTheWholeTransaction) {
   auto opened = Database::Open(path_, /*read_only=*/false, /*gather_log_writes=*/true);
   ASSERT_TRUE(opened.ok()) << opened.status().message();
   std::unique_ptr<Database> db = std::move(*opened);
-  ASSERT_TRUE(db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=5; "
-                       "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL UNIQUE);"
-                       "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50) "
-                       "INSERT INTO t (body) SELECT randomblob(1500) FROM n;")
-                  .ok());
+  ASSERT_TRUE(
+      db->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; PRAGMA cache_size=5; "
+               "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL UNIQUE);"
+               "WITH RECURSIVE n(x) AS (SELECT 1 UNION ALL SELECT x + 1 FROM n WHERE x < 50) "
+               "INSERT INTO t (body) SELECT randomblob(1500) FROM n;")
+          .ok());
   ASSERT_TRUE(db->Exec("BEGIN IMMEDIATE").ok());
   // Spills most of the table's pages into the gathered log: the cache holds five.
   ASSERT_TRUE(db->Exec("UPDATE t SET body = randomblob(1400)").ok());
@@ -131,7 +143,8 @@ TEST_F(WalVfsFaultTest, AWriteOutRefusedBeforeAReadUndoesTheWholeTransaction) {
   const std::string copy = (copy_dir / "store.sqlite").string();
   EXPECT_EQ(One(copy, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(One(copy, "SELECT COUNT(*) FROM t"), "52") << "the 50, then the two made afresh";
-  EXPECT_EQ(One(copy, "SELECT COUNT(*) FROM t WHERE length(body) = 1400"), "0") << "nothing of the undone transaction";
+  EXPECT_EQ(One(copy, "SELECT COUNT(*) FROM t WHERE length(body) = 1400"), "0")
+      << "nothing of the undone transaction";
   EXPECT_EQ(One(path_, "PRAGMA integrity_check"), "ok");
 }
 

@@ -4,7 +4,6 @@
 
 #include <gtest/gtest.h>
 #include <sqlite3.h>
-
 #include <unistd.h>
 
 #include <filesystem>
@@ -28,9 +27,10 @@ class WalVfsTest : public ::testing::Test {
     auto db = Database::Open(path_, /*read_only=*/false, /*gather_log_writes=*/true);
     ASSERT_TRUE(db.ok()) << db.status().message();
     writer_ = std::move(*db);
-    ASSERT_TRUE(writer_->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                              "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL);"
-                              "CREATE INDEX t_by_body ON t (body);")
+    ASSERT_TRUE(writer_
+                    ->Exec("PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                           "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL);"
+                           "CREATE INDEX t_by_body ON t (body);")
                     .ok());
   }
   void TearDown() override {
@@ -44,7 +44,8 @@ class WalVfsTest : public ::testing::Test {
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     int64_t rows = -1;
-    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM t", -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, "SELECT COUNT(*) FROM t", -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
       rows = sqlite3_column_int64(s, 0);
     }
     sqlite3_finalize(s);
@@ -57,7 +58,8 @@ class WalVfsTest : public ::testing::Test {
     EXPECT_EQ(sqlite3_open_v2(path.c_str(), &db, SQLITE_OPEN_READWRITE, nullptr), SQLITE_OK);
     sqlite3_stmt* s = nullptr;
     std::string result;
-    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr) == SQLITE_OK && sqlite3_step(s) == SQLITE_ROW) {
+    if (sqlite3_prepare_v2(db, "PRAGMA integrity_check", -1, &s, nullptr) == SQLITE_OK &&
+        sqlite3_step(s) == SQLITE_ROW) {
       result = reinterpret_cast<const char*>(sqlite3_column_text(s, 0));
     }
     sqlite3_finalize(s);
@@ -103,8 +105,11 @@ class WalVfsTest : public ::testing::Test {
     Insert(50, 1500);
     ASSERT_TRUE(writer_->Exec("BEGIN IMMEDIATE").ok());
     for (int pass = 0; pass < 5; ++pass) {
-      ASSERT_TRUE(writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")").ok());
-      ASSERT_TRUE(writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
+      ASSERT_TRUE(
+          writer_->Exec("UPDATE t SET body = randomblob(1400 + " + std::to_string(pass) + ")")
+              .ok());
+      ASSERT_TRUE(
+          writer_->Exec("INSERT INTO t (body) SELECT randomblob(900) FROM t LIMIT 20").ok());
     }
     ASSERT_TRUE(writer_->Exec("COMMIT").ok());
   }
@@ -136,7 +141,8 @@ TEST_F(WalVfsTest, RewrittenChecksumsReachTheKernelEvenWhenNothingSyncs) {
   ASSERT_TRUE(writer_->Exec("PRAGMA synchronous=NORMAL").ok());
   SpillAndRewriteInOneTransaction();
   // Right after the commit, before any later write could carry its last header out.
-  ExpectACrashKeeps("after-rewrites", 150, "a stale checksum would end the log's recovery before that commit");
+  ExpectACrashKeeps("after-rewrites", 150,
+                    "a stale checksum would end the log's recovery before that commit");
 }
 
 TEST_F(WalVfsTest, PaddingFramesAfterACommitAreWrittenOutToo) {
@@ -147,15 +153,19 @@ TEST_F(WalVfsTest, PaddingFramesAfterACommitAreWrittenOutToo) {
   std::filesystem::create_directories(dir_);
   sqlite3* db = nullptr;
   const std::string uri = "file:" + path_ + "?psow=0";
-  ASSERT_EQ(sqlite3_open_v2(uri.c_str(), &db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
+  ASSERT_EQ(sqlite3_open_v2(uri.c_str(), &db,
+                            SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_URI,
                             GatheringWalVfs()),
             SQLITE_OK);
-  ASSERT_EQ(sqlite3_exec(db, "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
-                             "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
+  ASSERT_EQ(sqlite3_exec(db,
+                         "PRAGMA journal_mode=WAL; PRAGMA synchronous=FULL; "
+                         "CREATE TABLE t (id INTEGER PRIMARY KEY, body BLOB NOT NULL)",
                          nullptr, nullptr, nullptr),
             SQLITE_OK);
   for (int commit = 1; commit <= 10; ++commit) {
-    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO t (body) VALUES (randomblob(3000))", nullptr, nullptr, nullptr), SQLITE_OK);
+    ASSERT_EQ(sqlite3_exec(db, "INSERT INTO t (body) VALUES (randomblob(3000))", nullptr, nullptr,
+                           nullptr),
+              SQLITE_OK);
     EXPECT_EQ(Rows(path_), commit);
   }
   ExpectACrashKeeps("after-padding", 10);

@@ -19,7 +19,8 @@ namespace {
 class TempFile {
  public:
   explicit TempFile(const std::string& text) {
-    path_ = std::filesystem::temp_directory_path() / ("dutyhub-web-test-" + RandomToken().substr(0, 12) + ".yaml");
+    path_ = std::filesystem::temp_directory_path() /
+            ("dutyhub-web-test-" + RandomToken().substr(0, 12) + ".yaml");
     std::ofstream(path_) << text;
   }
   ~TempFile() { std::filesystem::remove(path_); }
@@ -34,8 +35,8 @@ std::string AccountsText() {
     auto alice = HashPassword("correct horse battery");
     auto staff = HashPassword("liaison password");
     EXPECT_TRUE(alice.ok() && staff.ok());
-    return "accounts:\n  alice: {password: \"" + *alice + "\"}\n  gwh-ed-liaison: {acts_as: gwh-ed, password: \"" +
-           *staff + "\"}\n";
+    return "accounts:\n  alice: {password: \"" + *alice +
+           "\"}\n  gwh-ed-liaison: {acts_as: gwh-ed, password: \"" + *staff + "\"}\n";
   }();
   return text;
 }
@@ -75,8 +76,10 @@ TEST_F(AccountsTest, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUn
   EXPECT_NE(third.status().message().find("locked"), std::string::npos) << third.status().message();
   auto right = accounts.SignIn("alice", "correct horse battery");
   ASSERT_FALSE(right.ok()) << "a locked account stays locked whatever the password";
-  EXPECT_NE(right.status().message().find("15 minute"), std::string::npos) << right.status().message();
-  EXPECT_TRUE(accounts.SignIn("gwh-ed-liaison", "liaison password").ok()) << "other accounts are not locked";
+  EXPECT_NE(right.status().message().find("15 minute"), std::string::npos)
+      << right.status().message();
+  EXPECT_TRUE(accounts.SignIn("gwh-ed-liaison", "liaison password").ok())
+      << "other accounts are not locked";
   clock.Advance(15 * kMinuteMs + 1);
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
 }
@@ -140,10 +143,12 @@ TEST(Sessions, TokensAreRandomAndComparedInConstantTime) {
 }
 
 TEST(WebConfig, MistakesNameTheFileLineAndKey) {
-  TempFile unknown("listen: 127.0.0.1:8080\ninsecure_dev: true\naccounts: a.yaml\nlisten_port: 9\n");
+  TempFile unknown(
+      "listen: 127.0.0.1:8080\ninsecure_dev: true\naccounts: a.yaml\nlisten_port: 9\n");
   auto a = LoadWebConfig(unknown.path());
   ASSERT_FALSE(a.ok());
-  EXPECT_NE(a.status().message().find(":4: listen_port: unknown key"), std::string::npos) << a.status().message();
+  EXPECT_NE(a.status().message().find(":4: listen_port: unknown key"), std::string::npos)
+      << a.status().message();
   TempFile no_key("listen: 127.0.0.1:8080\naccounts: a.yaml\n");
   auto b = LoadWebConfig(no_key.path());
   ASSERT_FALSE(b.ok());
@@ -151,11 +156,14 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   TempFile bad_listen("listen: everywhere\ninsecure_dev: true\naccounts: a.yaml\n");
   EXPECT_NE(LoadWebConfig(bad_listen.path()).status().message().find("listen"), std::string::npos);
   TempFile bad_lockout("insecure_dev: true\naccounts: a.yaml\nlockout: {failures: 0}\n");
-  EXPECT_NE(LoadWebConfig(bad_lockout.path()).status().message().find("lockout.failures"), std::string::npos);
+  EXPECT_NE(LoadWebConfig(bad_lockout.path()).status().message().find("lockout.failures"),
+            std::string::npos);
   TempFile half_proxy("insecure_dev: true\ntrusted_proxy: {header: X-Remote-User}\n");
-  EXPECT_NE(LoadWebConfig(half_proxy.path()).status().message().find("trusted_proxy"), std::string::npos);
-  TempFile good("insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
-                "X-Remote-User, from: [127.0.0.1]}\n");
+  EXPECT_NE(LoadWebConfig(half_proxy.path()).status().message().find("trusted_proxy"),
+            std::string::npos);
+  TempFile good(
+      "insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
+      "X-Remote-User, from: [127.0.0.1]}\n");
   auto c = LoadWebConfig(good.path());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->idle_minutes, 10);
@@ -166,8 +174,10 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
 // The manager page's periods start on the partnership's own calendar day, not UTC's.
 TEST(ReportPeriods, DaysAreEuropeLondonDaysAcrossTheClockChanges) {
   EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-11-23T16:00:00Z")), "2026-11-23");
-  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-07-01T23:30:00Z")), "2026-07-02") << "00:30 BST is tomorrow";
-  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-12-31T23:30:00Z")), "2026-12-31") << "GMT is UTC in winter";
+  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-07-01T23:30:00Z")), "2026-07-02")
+      << "00:30 BST is tomorrow";
+  EXPECT_EQ(FormatLocalDate(*ParseTimestamp("2026-12-31T23:30:00Z")), "2026-12-31")
+      << "GMT is UTC in winter";
 }
 
 TEST(PrometheusText, EverySeriesTheIssueNamesWithLabelsAndCumulativeBuckets) {
@@ -198,19 +208,20 @@ TEST(PrometheusText, EverySeriesTheIssueNamesWithLabelsAndCumulativeBuckets) {
   m.mutable_commit_latency()->set_count(11);
   m.mutable_commit_latency()->set_sum_seconds(0.02);
   const std::string text = PrometheusText(m);
-  for (const char* line : {"dutyhub_publishes_total 7\n", "dutyhub_duplicate_publishes_total 2\n",
-                           "dutyhub_rejections_total{reason=\"invalid\"} 3\n",
-                           "dutyhub_rejections_total{reason=\"not_permitted\"} 0\n",
-                           "dutyhub_rejected_fields_total{field=\"household[].relationship\"} 1\n",
-                           "dutyhub_outstanding_items{inbox=\"hv-north\",level=\"1\"} 4\n",
-                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"900\"} 5\n",
-                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"3600\"} 8\n",
-                           "dutyhub_time_to_acknowledge_seconds_bucket{le=\"+Inf\"} 9\n",
-                           "dutyhub_time_to_acknowledge_seconds_count 9\n",
-                           "dutyhub_escalation_steps_total 6\n", "dutyhub_engine_lag_seconds 0.002\n",
-                           "dutyhub_store_commit_seconds_bucket{le=\"0.001\"} 10\n",
-                           "dutyhub_store_commit_seconds_count 11\n",
-                           "# TYPE dutyhub_time_to_acknowledge_seconds histogram\n"}) {
+  for (const char* line :
+       {"dutyhub_publishes_total 7\n", "dutyhub_duplicate_publishes_total 2\n",
+        "dutyhub_rejections_total{reason=\"invalid\"} 3\n",
+        "dutyhub_rejections_total{reason=\"not_permitted\"} 0\n",
+        "dutyhub_rejected_fields_total{field=\"household[].relationship\"} 1\n",
+        "dutyhub_outstanding_items{inbox=\"hv-north\",level=\"1\"} 4\n",
+        "dutyhub_time_to_acknowledge_seconds_bucket{le=\"900\"} 5\n",
+        "dutyhub_time_to_acknowledge_seconds_bucket{le=\"3600\"} 8\n",
+        "dutyhub_time_to_acknowledge_seconds_bucket{le=\"+Inf\"} 9\n",
+        "dutyhub_time_to_acknowledge_seconds_count 9\n", "dutyhub_escalation_steps_total 6\n",
+        "dutyhub_engine_lag_seconds 0.002\n",
+        "dutyhub_store_commit_seconds_bucket{le=\"0.001\"} 10\n",
+        "dutyhub_store_commit_seconds_count 11\n",
+        "# TYPE dutyhub_time_to_acknowledge_seconds histogram\n"}) {
     EXPECT_NE(text.find(line), std::string::npos) << line << "\nin\n" << text;
   }
   // Every sample line is NAME{labels} VALUE: nothing a scraper would choke on.

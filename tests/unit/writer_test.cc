@@ -1,5 +1,7 @@
 // The one writer commits many requests per transaction, and one request's failure rolls
 // back only that request.
+#include "broker/writer.h"
+
 #include <gtest/gtest.h>
 #include <sys/resource.h>
 #include <unistd.h>
@@ -13,7 +15,6 @@
 #include <thread>
 
 #include "broker/config.h"
-#include "broker/writer.h"
 
 namespace dutyhub {
 namespace {
@@ -94,7 +95,8 @@ class WriterTest : public ::testing::Test {
     return reader.ok() ? std::move(*reader) : nullptr;
   }
 
-  std::vector<std::unique_ptr<PendingWrite>> Collect(size_t n, std::vector<v1::WatchEvent>* events = nullptr) {
+  std::vector<std::unique_ptr<PendingWrite>> Collect(
+      size_t n, std::vector<v1::WatchEvent>* events = nullptr) {
     std::vector<std::unique_ptr<PendingWrite>> done;
     zmq::pollitem_t item{writer_->done_socket().handle(), 0, ZMQ_POLLIN, 0};
     while (done.size() < n) {
@@ -203,7 +205,8 @@ TEST_F(WriterTest, AFailedRequestRollsBackOnlyItselfAndTheRestAreConfirmedAndWat
   // The notice follows its answers: wait for it.
   zmq::pollitem_t item{writer_->done_socket().handle(), 0, ZMQ_POLLIN, 0};
   while (events.size() < 2 && zmq::poll(&item, 1, std::chrono::milliseconds(2000)) > 0) {
-    while (auto write = writer_->TakeDone()) events.insert(events.end(), write->events.begin(), write->events.end());
+    while (auto write = writer_->TakeDone())
+      events.insert(events.end(), write->events.begin(), write->events.end());
   }
   std::vector<std::string> delivered;
   for (const auto& e : events) delivered.push_back(e.delivery_id());
@@ -262,8 +265,7 @@ TEST_F(WriterTest, AStoreFailureIsTakenBackWithASavepointEvenWhenNothingCounted)
 
 TEST_F(WriterTest, ARequestRefusedBeforeWritingDoesNotMakeTheBatchRunAgain) {
   auto runs = std::make_shared<int>(0);
-  SubmitAsOneBatch(Publish("a"),
-                   Job([runs](Store&) {
+  SubmitAsOneBatch(Publish("a"), Job([runs](Store&) {
                      ++*runs;
                      return Answer(v1::Status::NOT_FOUND);
                    }),
@@ -280,8 +282,7 @@ TEST_F(WriterTest, ARequestRefusedBeforeWritingDoesNotMakeTheBatchRunAgain) {
 TEST_F(WriterTest, WhenTheStoreRollsTheTransactionBackNothingInTheBatchIsConfirmed) {
   // An injected fault: the transaction ends under the writer, as SQLite does by itself on
   // a full disk or an I/O error.
-  SubmitAsOneBatch(Publish("x"),
-                   Job([](Store& store) {
+  SubmitAsOneBatch(Publish("x"), Job([](Store& store) {
                      store.Rollback();
                      return Answer(v1::Status::OK);
                    }),
