@@ -10,8 +10,8 @@
 #                                        [--queue-version 2]   # RabbitMQ's classic queue store, 1 or 2
 #   DUTYHUB_PRESET=ci bash tests/bench/compare-rabbitmq.sh   # use build-ci/ instead of build/
 #
-# RabbitMQ runs as its own guides tune it for a machine whose few cores are shared: its
-# schedulers do not busy-wait (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, below; set it to "" for
+# RabbitMQ runs tuned for a machine whose few cores are shared: its schedulers do not
+# busy-wait (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, below; set it to "" for
 # Erlang's defaults), and the queue is a version 2 classic queue. Both made it the faster
 # peer here (README.md beside this file).
 set -euo pipefail
@@ -67,10 +67,11 @@ export RABBITMQ_LOG_BASE="$work/rabbitmq/log"
 export RABBITMQ_ENABLED_PLUGINS_FILE="$work/rabbitmq/enabled_plugins"
 export RABBITMQ_CONFIG_FILE="$work/rabbitmq/rabbitmq"   # .conf is added by RabbitMQ
 echo "[]." > "$RABBITMQ_ENABLED_PLUGINS_FILE"
-# Erlang's schedulers spin while they wait for work, by default; RabbitMQ's runtime guide
-# ("Scheduler Busy Waiting") says to turn that off where cores are few or shared, as here,
-# where the spinning holds the cores its own disk writes and its clients wait for (without
-# it, its p99 at 1,000/s fell by a factor of five or more, and it published faster).
+# Erlang's schedulers spin while they wait for work, by default. RabbitMQ's runtime guide
+# shows how to turn that off (runtime.html#busy-waiting), as OpenStack's deployers do; on
+# two shared cores the spinning holds a core that its own disk writes and its clients wait
+# for (without it, its p99 at 1,000/s fell by a factor of five or more, and it published
+# faster: tests/bench/README.md).
 export RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS="${RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS-+sbwt none +sbwtdcpu none +sbwtdio none}"
 # The guest account is loopback-only by default; a bigger message budget than the default
 # so the queue is not throttled by its memory alarm on a 24 GiB machine.
