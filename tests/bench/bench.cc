@@ -86,6 +86,23 @@ void WriteRandomUuid(std::mt19937_64& random, char* out) {
   }
 }
 
+// A random valid NHS number: nine digits and the modulus 11 check digit (NHS Data
+// Dictionary), drawn again when the check would be 10, which no number may have.
+void WriteRandomNhsNumber(std::mt19937_64& random, char* out) {
+  for (;;) {
+    int sum = 0;
+    for (int i = 0; i < 9; ++i) {
+      const int digit = static_cast<int>(random() % 10);
+      out[i] = static_cast<char>('0' + digit);
+      sum += digit * (10 - i);
+    }
+    const int check = (11 - sum % 11) % 11;
+    if (check == 10) continue;
+    out[9] = static_cast<char>('0' + check);
+    return;
+  }
+}
+
 std::string WithId(const std::string& json, const std::string& id) {
   static const std::regex kId("\"id\": \"[0-9a-f-]+\"");
   return std::regex_replace(json, kId, "\"id\": \"" + id + "\"",
@@ -287,9 +304,14 @@ class Pipeline {
 // each publish is its correlation id, then those bytes with a fresh id written over the
 // placeholder. (A message's fields may come in any order and one serialized after another
 // merge, so the broker reads exactly the request it would get from serializing it whole.)
+//
+// With `fresh_nhs_numbers` (protobuf only), each publish whose sample names the child's NHS
+// number gets a random valid one too, written over a placeholder the same way: the samples
+// name six children, so otherwise the store's index of children's NHS numbers takes every
+// insert at one of six places, where a nation's traffic would take a random page each.
 class Publishes {
  public:
-  Publishes(uint64_t run, bool as_json)
+  Publishes(uint64_t run, bool as_json, bool fresh_nhs_numbers = false)
       : samples_(LoadSamples()), random_(std::random_device{}() ^ run), as_json_(as_json) {
     for (const Sample& sample : samples_) {
       v1::Notification parsed;
@@ -297,8 +319,9 @@ class Publishes {
         std::cerr << "bench: a sample does not parse\n";
         std::exit(1);
       }
-      // The sample's request with `id`, built whole.
-      auto request_with = [&](const std::string& id) {
+      const bool fresh_nhs = fresh_nhs_numbers && !as_json_ && !parsed.child().nhs_number().empty();
+      // The sample's request with `id` (and, when fresh, the child's `nhs_number`), built whole.
+      auto request_with = [&](const std::string& id, const std::string& nhs_number) {
         v1::Request request;
         request.set_as(sample.agency);
         if (as_json_) {
@@ -306,15 +329,28 @@ class Publishes {
         } else {
           *request.mutable_send()->mutable_notification() = parsed;
           request.mutable_send()->mutable_notification()->set_id(id);
+          if (fresh_nhs && !nhs_number.empty()) {
+            request.mutable_send()->mutable_notification()->mutable_child()->set_nhs_number(
+                nhs_number);
+          }
         }
         return request;
       };
-      Template t{request_with(kPlaceholder).SerializeAsString(), 0};
+      Template t{request_with(kPlaceholder, kNhsPlaceholder).SerializeAsString(), 0,
+                 std::string::npos};
       t.id_at = t.bytes.find(kPlaceholder);
       if (t.id_at == std::string::npos ||
           t.bytes.find(kPlaceholder, t.id_at + 1) != std::string::npos) {
         std::cerr << "bench: a sample's request does not hold its id once\n";
         std::exit(1);
+      }
+      if (fresh_nhs) {
+        t.nhs_at = t.bytes.find(kNhsPlaceholder);
+        if (t.nhs_at == std::string::npos ||
+            t.bytes.find(kNhsPlaceholder, t.nhs_at + 1) != std::string::npos) {
+          std::cerr << "bench: a sample's request does not hold its child's NHS number once\n";
+          std::exit(1);
+        }
       }
       templates_.push_back(std::move(t));
       // What the broker reads must be the request the sample makes serialized whole, with a
@@ -322,12 +358,14 @@ class Publishes {
       // correlation id is congruent to its index.)
       const uint64_t correlation = samples_.size() + templates_.size() - 1;
       const std::string bytes = Next(correlation);
-      const std::string id =
-          bytes.substr(bytes.size() - templates_.back().bytes.size() + templates_.back().id_at, 36);
-      v1::Request whole = request_with(id);
+      const size_t template_at = bytes.size() - templates_.back().bytes.size();
+      const std::string id = bytes.substr(template_at + templates_.back().id_at, 36);
+      const std::string nhs_number =
+          fresh_nhs ? bytes.substr(template_at + templates_.back().nhs_at, 10) : "";
+      v1::Request whole = request_with(id, nhs_number);
       whole.set_correlation_id(correlation);
       v1::Request sent;
-      if (id == kPlaceholder || !sent.ParseFromString(bytes) ||
+      if (id == kPlaceholder || nhs_number == kNhsPlaceholder || !sent.ParseFromString(bytes) ||
           !google::protobuf::util::MessageDifferencer::Equals(sent, whole)) {
         std::cerr << "bench: a sample's request is not the one it makes serialized whole\n";
         std::exit(1);
@@ -345,6 +383,9 @@ class Publishes {
     const size_t id_at = bytes.size() + t.id_at;
     bytes += t.bytes;
     WriteRandomUuid(random_, bytes.data() + id_at);
+    if (t.nhs_at != std::string::npos) {
+      WriteRandomNhsNumber(random_, bytes.data() + bytes.size() - t.bytes.size() + t.nhs_at);
+    }
     bytes_ += static_cast<double>(samples_[which].json.size());
     ++count_;
     return bytes;
@@ -353,9 +394,11 @@ class Publishes {
 
  private:
   static constexpr const char* kPlaceholder = "00000000-0000-4000-8000-000000000000";
+  static constexpr const char* kNhsPlaceholder = "1357924680";
   struct Template {
     std::string bytes;  // the request without its correlation id, the id a placeholder
     size_t id_at;       // where the placeholder is
+    size_t nhs_at;      // where the NHS number's placeholder is; npos: the sample's own
   };
   std::vector<Sample> samples_;
   std::vector<Template> templates_;
@@ -670,6 +713,10 @@ int main(int argc, char** argv) {
   app.add_flag("--json", json, "print one JSON document");
   app.add_flag("--also-json-payload", with_json_path,
                "also measure notifications sent as JSON (the broker parses)");
+  bool fresh_nhs_numbers = false;
+  app.add_flag("--fresh-nhs-numbers", fresh_nhs_numbers,
+               "give each publish's child a random valid NHS number too, not the samples' six")
+      ->excludes("--also-json-payload");
   app.add_option("--broker", endpoint,
                  "use this running broker (--insecure-dev) instead of starting one");
   app.add_option("--latency-trace", latency_trace,
@@ -694,7 +741,7 @@ int main(int argc, char** argv) {
   {
     SyncedEcho echo(base / "floor.bin");
     if (!echo.Start()) return 1;
-    Publishes to_echo(4, /*as_json=*/false);
+    Publishes to_echo(4, /*as_json=*/false, fresh_nhs_numbers);
     floor = AtFixedRate(echo.endpoint(), connections, rate, seconds, to_echo, nullptr);
   }
 
@@ -732,7 +779,7 @@ int main(int argc, char** argv) {
   std::atexit([] {
     if (started_broker > 0) ::kill(started_broker, SIGKILL);
   });
-  Publishes proto(1, /*as_json=*/false);
+  Publishes proto(1, /*as_json=*/false, fresh_nhs_numbers);
   std::vector<Item> items;
   const Figures publish = Counting(endpoint, broker_pid, [&] {
     return Throughput(endpoint, connections, window, seconds, proto, &items);
@@ -742,7 +789,7 @@ int main(int argc, char** argv) {
     Publishes as_json(2, /*as_json=*/true);
     publish_json = Throughput(endpoint, connections, window, seconds, as_json, nullptr);
   }
-  Publishes paced(3, /*as_json=*/false);
+  Publishes paced(3, /*as_json=*/false, fresh_nhs_numbers);
   std::ostream* to_trace = trace.is_open() ? &trace : nullptr;
   const Figures latency = Counting(endpoint, broker_pid, [&] {
     return AtFixedRate(endpoint, connections, rate, seconds, paced, to_trace);
@@ -756,6 +803,7 @@ int main(int argc, char** argv) {
   if (json) {
     std::cout << "{\"connections\": " << connections << ", \"window\": " << window
               << ", \"notification_bytes\": " << static_cast<int>(proto.average_bytes())
+              << ", \"fresh_nhs_numbers\": " << (fresh_nhs_numbers ? "true" : "false")
               << ", \"sqlite_one_row_per_commit_per_second\": " << peer
               << ", \"publish\": " << FiguresJson(publish)
               << (with_json_path ? ", \"publish_json_payload\": " + FiguresJson(publish_json)
@@ -769,9 +817,9 @@ int main(int argc, char** argv) {
               << ", \"acknowledging_connections\": " << acks.connections << "}\n";
   } else {
     std::printf(
-        "notifications: the 7 valid samples with fresh ids, %.0f bytes of JSON on average, sent as "
-        "protobuf\n",
-        proto.average_bytes());
+        "notifications: the 7 valid samples with fresh ids%s, %.0f bytes of JSON on average, sent "
+        "as protobuf\n",
+        fresh_nhs_numbers ? " and children's NHS numbers" : "", proto.average_bytes());
     std::printf("publishers:    %d connection(s) x %d in flight\n", connections, window);
     std::printf("SQLite one row per commit (WAL, FULL), same disk:   %8.0f /s\n", peer);
     std::printf(
