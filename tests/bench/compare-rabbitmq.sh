@@ -8,6 +8,7 @@
 #
 #   bash tests/bench/compare-rabbitmq.sh [--rounds 3] [--connections 4] [--window 32] [--seconds 10] [--rate 1000]
 #                                        [--queue-version 2]   # RabbitMQ's classic queue store, 1 or 2
+#                                        [--fresh-nhs-numbers] # dutyhub-bench's, README.md
 #   DUTYHUB_PRESET=ci bash tests/bench/compare-rabbitmq.sh   # use build-ci/ instead of build/
 #
 # RabbitMQ runs tuned for a machine whose few cores are shared: its schedulers do not
@@ -20,12 +21,14 @@ root=$(pwd)
 rounds=3
 queue_version=2
 args=()
+dutyhub_args=()  # for dutyhub-bench alone: RabbitMQ's messages are bytes it does not index
 while [ $# -gt 0 ]; do
   case "$1" in
     --rounds) rounds=${2:?--rounds needs a number}; shift 2 ;;
     --rounds=*) rounds=${1#--rounds=}; shift ;;
     --queue-version) queue_version=${2:?--queue-version needs 1 or 2}; shift 2 ;;
     --queue-version=*) queue_version=${1#--queue-version=}; shift ;;
+    --fresh-nhs-numbers) dutyhub_args+=("$1"); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
@@ -101,7 +104,8 @@ fi
 
 run_dutyhub() {
   echo "== round $1: dutyhub-bench"
-  "$bin/tests/dutyhub-bench" --json --dir "$work/dutyhub" ${args[@]+"${args[@]}"} > "$work/dutyhub-$1.json"
+  "$bin/tests/dutyhub-bench" --json --dir "$work/dutyhub" ${args[@]+"${args[@]}"} \
+    ${dutyhub_args[@]+"${dutyhub_args[@]}"} > "$work/dutyhub-$1.json"
 }
 run_rabbitmq() {
   # Messages of the size dutyhub's bench measured for its notifications, and as many
@@ -145,7 +149,8 @@ def ratio(a, b, lower_better):
 print()
 print("same machine, same disk, same run: %d connections x %d in flight, %d-byte messages, %d round(s);"
       % (d0["connections"], d0["window"], d0["notification_bytes"], rounds))
-print("RabbitMQ's queue: a durable classic queue, version %d" % runs[0][1]["queue_version"])
+print("RabbitMQ's queue: a durable classic queue, version %d; dutyhub's children's NHS numbers: %s"
+      % (runs[0][1]["queue_version"], "fresh each" if d0["fresh_nhs_numbers"] else "the samples' six"))
 for i, (d, r) in enumerate(runs, 1):
     print()
     print("round %d %-40s %14s %14s %8s" % (i, "", "dutyhub", "RabbitMQ", "ratio"))
