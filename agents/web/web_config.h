@@ -2,8 +2,8 @@
 //
 //   listen: 127.0.0.1:8080                 # where the pages are served
 //   broker: tcp://127.0.0.1:5570
-//   gateway: web                           # its principal: a `gateways` entry of the broker's
-//   configuration key: /etc/dutyhub/web.key              # its CURVE key file (dutyhub keygen) ...
+//   gateway: web                           # its principal: a broker's `gateways` entry
+//   key: /etc/dutyhub/web.key              # its CURVE key file (dutyhub keygen) ...
 //   broker_key: /etc/dutyhub/broker.pub    # ... and the broker it trusts (or in the key file)
 //   insecure_dev: true                     # instead of keys, against --insecure-dev only
 //   accounts: /etc/dutyhub/web-accounts.yaml
