@@ -307,8 +307,9 @@ class Pipeline {
 //
 // With `fresh_nhs_numbers` (protobuf only), each publish whose sample names the child's NHS
 // number gets a random valid one too, written over a placeholder the same way: the samples
-// name six children, so otherwise the store's index of children's NHS numbers takes every
-// insert at one of six places, where a nation's traffic would take a random page each.
+// name five children (the unborn one has none), so otherwise the store's index of children's
+// NHS numbers takes every insert at one of five places, where a nation's traffic would take
+// a random page each.
 class Publishes {
  public:
   Publishes(uint64_t run, bool as_json, bool fresh_nhs_numbers = false)
@@ -715,7 +716,7 @@ int main(int argc, char** argv) {
                "also measure notifications sent as JSON (the broker parses)");
   bool fresh_nhs_numbers = false;
   app.add_flag("--fresh-nhs-numbers", fresh_nhs_numbers,
-               "give each publish's child a random valid NHS number too, not the samples' six")
+               "give each publish's child a random valid NHS number too, not the samples' five")
       ->excludes("--also-json-payload");
   app.add_option("--broker", endpoint,
                  "use this running broker (--insecure-dev) instead of starting one");

@@ -12,9 +12,9 @@
 #   DUTYHUB_PRESET=ci bash tests/bench/compare-rabbitmq.sh   # use build-ci/ instead of build/
 #
 # RabbitMQ runs tuned for a machine whose few cores are shared: its schedulers do not
-# busy-wait (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, below; set it to "" for
-# Erlang's defaults), and the queue is a version 2 classic queue. Both made it the faster
-# peer here (README.md beside this file).
+# busy-wait (RABBITMQ_SERVER_ADDITIONAL_ERL_ARGS, below; set it to "" for Erlang's
+# defaults), and the queue is a version 2 classic queue. Both made it the faster peer here
+# (README.md beside this file).
 set -euo pipefail
 cd "$(dirname "$0")/../.."
 root=$(pwd)
@@ -150,7 +150,7 @@ print()
 print("same machine, same disk, same run: %d connections x %d in flight, %d-byte messages, %d round(s);"
       % (d0["connections"], d0["window"], d0["notification_bytes"], rounds))
 print("RabbitMQ's queue: a durable classic queue, version %d; dutyhub's children's NHS numbers: %s"
-      % (runs[0][1]["queue_version"], "fresh each" if d0["fresh_nhs_numbers"] else "the samples' six"))
+      % (runs[0][1]["queue_version"], "fresh each" if d0["fresh_nhs_numbers"] else "the samples' five"))
 for i, (d, r) in enumerate(runs, 1):
     print()
     print("round %d %-40s %14s %14s %8s" % (i, "", "dutyhub", "RabbitMQ", "ratio"))
