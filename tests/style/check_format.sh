@@ -19,7 +19,8 @@ done
 if [ ${#differ[@]} -gt 0 ]; then
   echo "check_format: ${#differ[@]} of ${#files[@]} files are not as .clang-format writes them:"
   printf '  %s\n' "${differ[@]}"
-  echo "mend each with: clang-format -i FILE"
+  echo "mend each with: clang-format -i FILE ($(clang-format --version | head -1); the project's"
+  echo "files are as Debian 12's clang-format 14 writes them, and another version may differ)"
   exit 1
 fi
 echo "check_format: all ${#files[@]} C++ files follow .clang-format"
