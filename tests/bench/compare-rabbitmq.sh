@@ -28,7 +28,7 @@ while [ $# -gt 0 ]; do
     --rounds=*) rounds=${1#--rounds=}; shift ;;
     --queue-version) queue_version=${2:?--queue-version needs 1 or 2}; shift 2 ;;
     --queue-version=*) queue_version=${1#--queue-version=}; shift ;;
-    --fresh-nhs-numbers) dutyhub_args+=("$1"); shift ;;
+    --fresh-nhs-numbers | --fresh-nhs-numbers=*) dutyhub_args+=("$1"); shift ;;
     *) args+=("$1"); shift ;;
   esac
 done
