@@ -8,7 +8,13 @@ if ! command -v clang-format >/dev/null; then
   echo "check_format: clang-format is not installed (bash deploy/install-deps.sh --tests installs it)"
   exit 1
 fi
-mapfile -t files < <(find broker agents proto tests -name '*.cc' -o -name '*.h' | sort)
+folders=(broker agents proto tests)
+for folder in "${folders[@]}"; do
+  if [ ! -d "$folder" ]; then
+    echo "check_format: $(pwd)/$folder is missing: say here where the C++ files are now"; exit 1
+  fi
+done
+mapfile -t files < <(find "${folders[@]}" -type f \( -name '*.cc' -o -name '*.h' \) | sort)
 if [ ${#files[@]} -eq 0 ]; then
   echo "check_format: no C++ files found under $(pwd)"; exit 1
 fi
