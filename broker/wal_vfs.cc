@@ -126,8 +126,8 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
     pending.insert(pending.end(), data, data + amount);
   } catch (const std::bad_alloc&) {
     pending.clear();
-    return f->system->pMethods->xWrite(f->system, bytes, amount,
-                                       offset);  // no memory to gather in: write it now
+    // No memory to gather in: write it now.
+    return f->system->pMethods->xWrite(f->system, bytes, amount, offset);
   }
   return SQLITE_OK;
 }

@@ -121,8 +121,8 @@ struct Figures {
   double seconds = 0;
   double p50_ms = 0, p99_ms = 0, p999_ms = 0;
   int connections = 0;  // the connections that sent the requests
-  int64_t commits =
-      0;  // the writer's transactions meanwhile: requests per commit is done / commits
+  // The writer's transactions meanwhile: requests per commit is done / commits.
+  int64_t commits = 0;
   int64_t writer_cpu_us = 0;  // CPU time the broker's writer thread used meanwhile
   int64_t broker_cpu_us = 0;  // CPU time the whole broker process used meanwhile (-1: not known)
   int64_t bench_cpu_us = 0;   // and this process, the clients, the same way
