@@ -8,6 +8,12 @@ namespace {
 
 constexpr size_t kMostTrackedNames = 10000;  // a flood of made-up names must not grow memory
 constexpr size_t kLongestPassword = 1024;
+// Per name, the addresses whose failures are counted apart: a flood from many cannot grow
+// memory either.
+constexpr size_t kMostTrackedAddresses = 1000;
+
+// Whole minutes, rounded up: "try again in 0 minute(s)" would be wrong.
+std::string Minutes(TimeMs ms) { return std::to_string((ms + kMinuteMs - 1) / kMinuteMs); }
 
 // Checked against when the name is unknown, so an unknown name costs as long as a known one.
 const std::string& DecoyHash() {
@@ -79,19 +85,27 @@ const Account* Accounts::Find(const std::string& name) const {
   return it == accounts_.end() ? nullptr : &it->second;
 }
 
-Result<Account> Accounts::SignIn(const std::string& name, const std::string& password) {
+Result<Account> Accounts::SignIn(const std::string& name, const std::string& password,
+                                 const std::string& from) {
   const Status refused = Status::PermissionDenied("that account name and password do not match");
   const TimeMs now = clock_.Now();
   const Account* account = Find(name);
   {
     std::lock_guard lock(mutex_);
-    auto& table = account != nullptr ? failures_ : strangers_;
-    auto it = table.find(name);
-    if (it != table.end() && it->second.locked_until > now) {
-      return Status::PermissionDenied(
-          "this account is locked after repeated failed sign-ins: try again in " +
-          std::to_string((it->second.locked_until - now + kMinuteMs - 1) / kMinuteMs) +
-          " minute(s), or ask your manager");
+    const auto& table = account != nullptr ? failures_ : strangers_;
+    if (auto it = table.find(name); it != table.end()) {
+      const NameFailures& f = it->second;
+      if (f.anywhere.locked_until > now) {
+        return Status::PermissionDenied(
+            "this account is locked after repeated failed sign-ins: try again in " +
+            Minutes(f.anywhere.locked_until - now) + " minute(s), or ask your manager");
+      }
+      if (auto here = f.from.find(from); here != f.from.end() && here->second.locked_until > now) {
+        return Status::PermissionDenied(
+            "sign-ins to this account from this address are locked after repeated failures: "
+            "try again in " +
+            Minutes(here->second.locked_until - now) + " minute(s), or ask your manager");
+      }
     }
   }
   const std::string& hash = account != nullptr ? account->password_hash : DecoyHash();
@@ -101,22 +115,48 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   checking_.release();
   std::lock_guard lock(mutex_);
   if (right && account != nullptr) {
-    failures_.erase(name);
+    if (auto it = failures_.find(name); it != failures_.end()) {
+      it->second.from.erase(from);
+      // Checked unlocked above: a lock another request set meanwhile is left to stand.
+      if (it->second.anywhere.locked_until <= now) it->second.anywhere = Failures{};
+      if (it->second.from.empty() && it->second.anywhere.locked_until == 0) failures_.erase(it);
+    }
     return *account;
   }
-  if (account == nullptr && strangers_.size() >= kMostTrackedNames && !strangers_.count(name)) {
-    // Made-up names are forgotten, never a real account's count: a flood of them cannot
-    // reset anyone's lock.
+  if (account == nullptr && stranger_addresses_ >= kMostTrackedNames) {
+    // Made-up names are forgotten, never a real account's count: a flood of them, from
+    // however many addresses, cannot grow memory or reset anyone's lock.
     strangers_.clear();
+    stranger_addresses_ = 0;
   }
-  Failures& f = (account != nullptr ? failures_ : strangers_)[name];
-  if (f.locked_until != 0 && f.locked_until <= now) f = Failures{};  // a past lock is served
-  if (++f.count >= policy_.failures) {
-    f.locked_until = now + policy_.lock_for;
-    return Status::PermissionDenied("this account is now locked after " + std::to_string(f.count) +
-                                    " failed sign-ins: try again in " +
-                                    std::to_string(policy_.lock_for / kMinuteMs) +
-                                    " minute(s), or ask your manager");
+  NameFailures& f = (account != nullptr ? failures_ : strangers_)[name];
+  const size_t addresses_before = f.from.size();  // counted in stranger_addresses_ already
+  if (f.from.size() >= kMostTrackedAddresses && !f.from.count(from)) {
+    // Only the addresses locked now keep their places; the others' counts start again, and
+    // the count from anywhere, never forgotten, still locks the account at its ceiling.
+    std::erase_if(f.from, [now](const auto& entry) { return entry.second.locked_until <= now; });
+    if (f.from.size() >= kMostTrackedAddresses) f.from.clear();
+  }
+  Failures& here = f.from[from];
+  if (account == nullptr)
+    stranger_addresses_ = stranger_addresses_ - addresses_before + f.from.size();
+  for (Failures* served : {&f.anywhere, &here}) {
+    if (served->locked_until != 0 && served->locked_until <= now) *served = Failures{};
+  }
+  ++here.count;
+  if (++f.anywhere.count >= policy_.account_failures) {
+    f.anywhere.locked_until = now + policy_.lock_for;
+    return Status::PermissionDenied("this account is now locked after " +
+                                    std::to_string(f.anywhere.count) +
+                                    " failed sign-ins in a row: try again in " +
+                                    Minutes(policy_.lock_for) + " minute(s), or ask your manager");
+  }
+  if (here.count >= policy_.failures) {
+    here.locked_until = now + policy_.lock_for;
+    return Status::PermissionDenied(
+        "sign-ins to this account from this address are now locked after " +
+        std::to_string(here.count) + " failures: try again in " + Minutes(policy_.lock_for) +
+        " minute(s), or ask your manager");
   }
   return refused;
 }

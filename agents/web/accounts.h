@@ -1,6 +1,9 @@
 // Local web accounts: who may sign in to the pages, as which principal of the broker's
 // configuration, with an Argon2id password hash (libsodium's crypto_pwhash_str). Repeated
-// failures lock an account for a while, whatever password comes next.
+// failures lock an account for a while, whatever password comes next: from the address
+// they came from, so that someone who knows a duty worker's account name cannot lock her
+// out of her inbox from another machine; and everywhere once there are very many in a row
+// from anywhere (NIST SP 800-63B, 5.2.2, asks for such a ceiling of at most 100).
 //
 // The accounts file (YAML; `dutyhub-web hash-password` makes a hash):
 //
@@ -28,8 +31,9 @@ struct Account {
 };
 
 struct LockoutPolicy {
-  int failures = 5;                  // this many wrong passwords in a row ...
-  TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account this long
+  int failures = 5;                  // this many wrong passwords in a row from one address ...
+  TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account there this long
+  int account_failures = 100;        // this many in a row from anywhere lock it everywhere
 };
 
 // An Argon2id hash of `password` in libsodium's string form, or INTERNAL.
@@ -42,10 +46,14 @@ class Accounts {
   // Reads the accounts file; INVALID_ARGUMENT naming file, line and key.
   Status Load(const std::string& path);
 
-  // The account when `password` is right and the account is not locked. Every failure is
-  // the same PERMISSION_DENIED sentence, so a caller learns nothing about which names
-  // exist; a locked account says so (its owner needs to know to wait or call someone).
-  Result<Account> SignIn(const std::string& name, const std::string& password);
+  // The account when `password` is right and the account is not locked, for `from` (the
+  // client's address) or everywhere. Every failure is the same PERMISSION_DENIED sentence,
+  // so a caller learns nothing about which names exist; a locked account says so (its
+  // owner needs to know to wait or call someone), and an unknown name locks alike.
+  // A success clears the failures from its own address and the count from anywhere, not
+  // another address's: a stranger's tries there are not given back.
+  Result<Account> SignIn(const std::string& name, const std::string& password,
+                         const std::string& from);
 
   // The account of that name, for single sign-on through a trusted proxy.
   const Account* Find(const std::string& name) const;
@@ -55,13 +63,18 @@ class Accounts {
     int count = 0;
     TimeMs locked_until = 0;
   };
+  struct NameFailures {
+    Failures anywhere;                     // in a row, from every address together
+    std::map<std::string, Failures> from;  // by client address; bounded (accounts.cc)
+  };
 
   const Clock& clock_;
   LockoutPolicy policy_;
   std::map<std::string, Account> accounts_;
   std::mutex mutex_;
-  std::map<std::string, Failures> failures_;   // the configured accounts' own, never forgotten
-  std::map<std::string, Failures> strangers_;  // names that are no account: bounded, forgettable
+  std::map<std::string, NameFailures> failures_;   // the accounts' own, never forgotten
+  std::map<std::string, NameFailures> strangers_;  // names that are no account: bounded
+  size_t stranger_addresses_ = 0;                  // strangers_'s addresses, all names
   // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
   // sign-ins waits instead of exhausting memory.
   std::counting_semaphore<4> checking_{4};

@@ -252,7 +252,9 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   if (!name) return;
   auto password = TextField(*body, "password", res);
   if (!password) return;
-  Result<Account> account = accounts_.SignIn(*name, *password);
+  // Failures count by the connection's address: behind a reverse proxy that is the proxy's,
+  // and the lock-out is then the whole account's (README.md).
+  Result<Account> account = accounts_.SignIn(*name, *password, req.remote_addr);
   if (!account.ok()) {
     // The account name a person typed is not logged: it could be anything they typed.
     spdlog::info("sign-in refused from {}", req.remote_addr);

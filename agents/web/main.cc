@@ -61,7 +61,8 @@ int main(int argc, char** argv) {
 
   dutyhub::SystemClock clock;
   dutyhub::web::Accounts accounts(
-      clock, {config->lockout_failures, config->lockout_minutes * dutyhub::kMinuteMs});
+      clock, {config->lockout_failures, config->lockout_minutes * dutyhub::kMinuteMs,
+              config->lockout_account_failures});
   if (!config->accounts.empty()) {
     if (auto s = accounts.Load(config->accounts); !s.ok()) return Fail(s.message());
   }

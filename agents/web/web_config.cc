@@ -133,11 +133,21 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
           config.longest_hours =
               Number(path, value["longest_hours"], "session.longest_hours", 1, 7 * 24);
       } else if (key == "lockout") {
-        ExpectKeys(path, value, "lockout.", {"failures", "minutes"});
+        ExpectKeys(path, value, "lockout.", {"failures", "minutes", "account_failures"});
         if (value["failures"])
           config.lockout_failures = Number(path, value["failures"], "lockout.failures", 1, 100);
         if (value["minutes"])
           config.lockout_minutes = Number(path, value["minutes"], "lockout.minutes", 1, 24 * 60);
+        if (value["account_failures"]) {
+          config.lockout_account_failures =
+              Number(path, value["account_failures"], "lockout.account_failures", 1, 100);
+        }
+        if (config.lockout_account_failures < config.lockout_failures) {
+          throw Mistake{Where(path, value, "lockout.account_failures") +
+                        "must be at least lockout.failures (" +
+                        std::to_string(config.lockout_failures) +
+                        "): it counts the failures from every address together"};
+        }
       }
     }
   } catch (const Mistake& m) {

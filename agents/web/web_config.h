@@ -11,7 +11,7 @@
 //   secure_cookies: true                   # Secure cookies behind a TLS-terminating proxy
 //   trusted_proxy: {header: X-Remote-User, from: [127.0.0.1]}   # single sign-on
 //   session: {idle_minutes: 30, longest_hours: 12}
-//   lockout: {failures: 5, minutes: 15}
+//   lockout: {failures: 5, minutes: 15, account_failures: 100}   # per address; from anywhere
 //   metrics_token_file: /etc/dutyhub/metrics.token   # /metrics wants "Authorization: Bearer" it
 //
 // A mistake stops it before it starts, exit 2, naming file, line and key.
@@ -43,7 +43,8 @@ struct WebConfig {
   int longest_hours = 12;
   int lockout_failures = 5;
   int lockout_minutes = 15;
-  std::string metrics_token;  // empty: /metrics needs no token
+  int lockout_account_failures = 100;  // from anywhere, in a row: at least lockout_failures
+  std::string metrics_token;           // empty: /metrics needs no token
 };
 
 Result<WebConfig> LoadWebConfig(const std::string& path);

@@ -3,8 +3,12 @@
 // managers, agency staff and nobody; sign-in, lock-out, sign-out, CSRF; the live event
 // stream; /metrics; single sign-on through a trusted proxy; and the broker refusing
 // anyone but a configured gateway who claims to act for someone else.
+#include <arpa/inet.h>
 #include <gtest/gtest.h>
 #include <httplib.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -81,6 +85,48 @@ class Browser {
 };
 
 constexpr char kPassword[] = "a long demo password";
+
+// A sign-in sent from `source`, as from another computer: any 127.x address reaches the
+// loopback listener, and the gateway sees it as the connection's address.
+Answer SignInFrom(const std::string& source, int port, const std::string& account,
+                  const std::string& password) {
+  Answer answer;
+  const int fd = socket(AF_INET, SOCK_STREAM, 0);
+  if (fd < 0) return answer;
+  sockaddr_in from{};
+  from.sin_family = AF_INET;
+  inet_pton(AF_INET, source.c_str(), &from.sin_addr);
+  sockaddr_in to{};
+  to.sin_family = AF_INET;
+  to.sin_port = htons(static_cast<uint16_t>(port));
+  to.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+  if (bind(fd, reinterpret_cast<sockaddr*>(&from), sizeof from) != 0 ||
+      connect(fd, reinterpret_cast<sockaddr*>(&to), sizeof to) != 0) {
+    close(fd);
+    return answer;
+  }
+  const std::string body = json{{"account", account}, {"password", password}}.dump();
+  const std::string request =
+      "POST /api/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n"
+      "Content-Type: application/json\r\nConnection: close\r\n"
+      "Content-Length: " +
+      std::to_string(body.size()) + "\r\n\r\n" + body;
+  std::string reply;
+  if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
+      static_cast<ssize_t>(request.size())) {
+    char chunk[4096];
+    for (ssize_t n; (n = recv(fd, chunk, sizeof chunk, 0)) > 0;) reply.append(chunk, n);
+  }
+  close(fd);
+  // "HTTP/1.1 403 Forbidden\r\n...\r\n\r\n{...}"
+  const size_t space = reply.find(' ');
+  const size_t end = reply.find("\r\n\r\n");
+  if (space == std::string::npos || end == std::string::npos) return answer;
+  answer.status = std::atoi(reply.c_str() + space + 1);
+  answer.text = reply.substr(end + 4);
+  answer.body = json::parse(answer.text, nullptr, false);
+  return answer;
+}
 
 class WebGateway : public ::testing::Test {
  protected:
@@ -212,6 +258,22 @@ TEST_F(WebGateway, SignInSetsAStrictHttpOnlyCookieAndSignOutEndsTheSession) {
       replay.Send("GET", "/api/me", "", {{"Cookie", bob.cookie() + "; dutyhub_session=planted"}})
           .status,
       401);
+}
+
+TEST_F(WebGateway, WrongPasswordsFromAnotherComputerDoNotLockTheOwnerOutAtHers) {
+  StartWeb();
+  for (int i = 0; i < 3; ++i) {
+    Answer wrong = SignInFrom("127.0.0.2", web_->port(), "bob", "a guess");
+    ASSERT_EQ(wrong.status, 403) << wrong.text;
+  }
+  Answer there = SignInFrom("127.0.0.2", web_->port(), "bob", kPassword);
+  EXPECT_EQ(there.status, 403) << "locked from that address, whatever the password";
+  EXPECT_NE(there.text.find("from this address are locked"), std::string::npos) << there.text;
+  EXPECT_EQ(SignedIn("bob").Get("/api/me").status, 200) << "bob's own computer, 127.0.0.1";
+  EXPECT_EQ(SignInFrom("127.0.0.3", web_->port(), "bob", kPassword).status, 200)
+      << "a third computer";
+  EXPECT_NE(web_->log().find("sign-in refused from 127.0.0.2"), std::string::npos)
+      << "the log names where refused sign-ins came from";
 }
 
 TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason) {

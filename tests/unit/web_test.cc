@@ -41,56 +41,117 @@ std::string AccountsText() {
   return text;
 }
 
-// Alice's and the hospital's liaison accounts, on a clock the test moves; three failures lock.
+// Alice's and the hospital's liaison accounts, on a clock the test moves; three failures in
+// a row from one address lock the account there, eight from anywhere lock it everywhere.
+// Alice signs in at her computer, kAlicesDesk; someone else tries from kElsewhere.
+constexpr char kAlicesDesk[] = "10.20.0.14";
+constexpr char kElsewhere[] = "10.99.0.7";
+
 class AccountsTest : public ::testing::Test {
  protected:
   void SetUp() override { ASSERT_TRUE(accounts.Load(file.path()).ok()); }
+  // Wrong passwords for `name`, `n` of them from `from`; each must be refused.
+  void Fail(const std::string& name, const std::string& from, int n) {
+    for (int i = 0; i < n; ++i) {
+      EXPECT_FALSE(accounts.SignIn(name, "guess " + std::to_string(i), from).ok()) << from;
+    }
+  }
   SimulatedClock clock{1'000'000};
-  Accounts accounts{clock, {.failures = 3, .lock_for = 15 * kMinuteMs}};
+  Accounts accounts{clock, {.failures = 3, .lock_for = 15 * kMinuteMs, .account_failures = 8}};
   TempFile file{AccountsText()};
 };
 
 TEST_F(AccountsTest, TheRightPasswordSignsInAsTheConfiguredPrincipal) {
-  auto alice = accounts.SignIn("alice", "correct horse battery");
+  auto alice = accounts.SignIn("alice", "correct horse battery", kAlicesDesk);
   ASSERT_TRUE(alice.ok()) << alice.status().ToString();
   EXPECT_EQ(alice->acts_as, "alice");
-  auto staff = accounts.SignIn("gwh-ed-liaison", "liaison password");
+  auto staff = accounts.SignIn("gwh-ed-liaison", "liaison password", kAlicesDesk);
   ASSERT_TRUE(staff.ok());
   EXPECT_EQ(staff->acts_as, "gwh-ed");
 }
 
 TEST_F(AccountsTest, AWrongPasswordAndAnUnknownNameAreRefusedAlike) {
-  auto wrong = accounts.SignIn("alice", "correct horse");
-  auto unknown = accounts.SignIn("mallory", "correct horse battery");
+  auto wrong = accounts.SignIn("alice", "correct horse", kElsewhere);
+  auto unknown = accounts.SignIn("mallory", "correct horse battery", kElsewhere);
   ASSERT_FALSE(wrong.ok());
   ASSERT_FALSE(unknown.ok());
   EXPECT_EQ(wrong.status().code(), Code::kPermissionDenied);
   EXPECT_EQ(wrong.status().message(), unknown.status().message());
+  // And they lock alike: the answers say nothing about which names are accounts.
+  Fail("alice", kElsewhere, 1);
+  Fail("mallory", kElsewhere, 1);
+  auto third = accounts.SignIn("alice", "guess", kElsewhere);
+  auto strangers_third = accounts.SignIn("mallory", "guess", kElsewhere);
+  EXPECT_EQ(third.status().message(), strangers_third.status().message());
+  EXPECT_EQ(accounts.SignIn("alice", "correct horse battery", kElsewhere).status().message(),
+            accounts.SignIn("mallory", "correct horse battery", kElsewhere).status().message());
 }
 
-TEST_F(AccountsTest, RepeatedFailuresLockTheAccountEvenAgainstTheRightPasswordUntilTheTimePasses) {
-  EXPECT_FALSE(accounts.SignIn("alice", "guess 1").ok());
-  EXPECT_FALSE(accounts.SignIn("alice", "guess 2").ok());
-  auto third = accounts.SignIn("alice", "guess 3");
+TEST_F(AccountsTest,
+       RepeatedFailuresLockTheAccountThereEvenAgainstTheRightPasswordUntilTheTimePasses) {
+  Fail("alice", kElsewhere, 2);
+  auto third = accounts.SignIn("alice", "guess 3", kElsewhere);
   ASSERT_FALSE(third.ok());
-  EXPECT_NE(third.status().message().find("locked"), std::string::npos) << third.status().message();
-  auto right = accounts.SignIn("alice", "correct horse battery");
-  ASSERT_FALSE(right.ok()) << "a locked account stays locked whatever the password";
+  EXPECT_NE(third.status().message().find("from this address are now locked"), std::string::npos)
+      << third.status().message();
+  auto right = accounts.SignIn("alice", "correct horse battery", kElsewhere);
+  ASSERT_FALSE(right.ok()) << "locked there whatever the password";
+  EXPECT_NE(right.status().message().find("locked"), std::string::npos) << right.status().message();
   EXPECT_NE(right.status().message().find("15 minute"), std::string::npos)
       << right.status().message();
-  EXPECT_TRUE(accounts.SignIn("gwh-ed-liaison", "liaison password").ok())
+  EXPECT_TRUE(accounts.SignIn("gwh-ed-liaison", "liaison password", kElsewhere).ok())
       << "other accounts are not locked";
   clock.Advance(15 * kMinuteMs + 1);
-  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok());
 }
 
-TEST_F(AccountsTest, ASuccessClearsTheFailures) {
-  EXPECT_FALSE(accounts.SignIn("alice", "typo 1").ok());
-  EXPECT_FALSE(accounts.SignIn("alice", "typo 2").ok());
-  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
-  EXPECT_FALSE(accounts.SignIn("alice", "typo 3").ok());
-  EXPECT_FALSE(accounts.SignIn("alice", "typo 4").ok());
-  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery").ok());
+TEST_F(AccountsTest, SomeoneElsesFailuresDoNotLockTheDutyWorkerOutAtHerOwnComputer) {
+  Fail("alice", kElsewhere, 3);
+  ASSERT_FALSE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok());
+  auto at_her_desk = accounts.SignIn("alice", "correct horse battery", kAlicesDesk);
+  EXPECT_TRUE(at_her_desk.ok()) << at_her_desk.status().ToString();
+  // Nor does her success give the other address its tries back.
+  EXPECT_FALSE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok());
+}
+
+TEST_F(AccountsTest, ASuccessClearsItsOwnAddresssFailuresButNotAnothers) {
+  Fail("alice", kAlicesDesk, 2);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
+  Fail("alice", kAlicesDesk, 2);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok())
+      << "two in a row since the last success: not locked";
+  Fail("alice", kElsewhere, 2);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
+  auto third_elsewhere = accounts.SignIn("alice", "guess", kElsewhere);
+  EXPECT_NE(third_elsewhere.status().message().find("now locked"), std::string::npos)
+      << "three in a row there, whatever happened at her desk: "
+      << third_elsewhere.status().message();
+}
+
+TEST_F(AccountsTest, ManyFailuresFromManyAddressesLockTheAccountEverywhere) {
+  // Two from each of four addresses: none locked on its own, eight in a row in all.
+  for (const char* from : {"10.1.0.1", "10.1.0.2", "10.1.0.3"}) Fail("alice", from, 2);
+  Fail("alice", "10.1.0.4", 1);
+  auto eighth = accounts.SignIn("alice", "guess", "10.1.0.4");
+  ASSERT_FALSE(eighth.ok());
+  EXPECT_NE(eighth.status().message().find("now locked after 8 failed sign-ins in a row"),
+            std::string::npos)
+      << eighth.status().message();
+  auto at_her_desk = accounts.SignIn("alice", "correct horse battery", kAlicesDesk);
+  ASSERT_FALSE(at_her_desk.ok()) << "locked everywhere, her desk too";
+  EXPECT_NE(at_her_desk.status().message().find("this account is locked"), std::string::npos)
+      << at_her_desk.status().message();
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
+}
+
+TEST_F(AccountsTest, ASuccessStartsTheCountFromEverywhereAgain) {
+  for (const char* from : {"10.1.0.1", "10.1.0.2", "10.1.0.3"}) Fail("alice", from, 2);
+  Fail("alice", "10.1.0.4", 1);  // seven in a row
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
+  for (const char* from : {"10.2.0.1", "10.2.0.2", "10.2.0.3"}) Fail("alice", from, 2);
+  Fail("alice", "10.2.0.4", 1);  // seven in a row again, fourteen in all
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
 }
 
 TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {
@@ -158,6 +219,16 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   TempFile bad_lockout("insecure_dev: true\naccounts: a.yaml\nlockout: {failures: 0}\n");
   EXPECT_NE(LoadWebConfig(bad_lockout.path()).status().message().find("lockout.failures"),
             std::string::npos);
+  TempFile low_ceiling(
+      "insecure_dev: true\naccounts: a.yaml\nlockout: {failures: 5, account_failures: 4}\n");
+  const std::string low = LoadWebConfig(low_ceiling.path()).status().message();
+  EXPECT_NE(low.find(":3: lockout.account_failures: must be at least lockout.failures (5)"),
+            std::string::npos)
+      << low;
+  TempFile high_ceiling(
+      "insecure_dev: true\naccounts: a.yaml\nlockout: {account_failures: 1000}\n");
+  EXPECT_NE(LoadWebConfig(high_ceiling.path()).status().message().find("lockout.account_failures"),
+            std::string::npos);
   TempFile half_proxy("insecure_dev: true\ntrusted_proxy: {header: X-Remote-User}\n");
   EXPECT_NE(LoadWebConfig(half_proxy.path()).status().message().find("trusted_proxy"),
             std::string::npos);
@@ -167,6 +238,8 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   auto c = LoadWebConfig(good.path());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->idle_minutes, 10);
+  EXPECT_EQ(c->lockout_failures, 5);
+  EXPECT_EQ(c->lockout_account_failures, 100) << "NIST SP 800-63B's ceiling when not given";
   EXPECT_EQ(c->proxy_header, "X-Remote-User");
   EXPECT_FALSE(c->secure_cookies);
 }
