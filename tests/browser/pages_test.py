@@ -13,7 +13,8 @@ sends the valid samples, then drives the pages as alice, dan and bob:
    7  a change without the CSRF header is refused (403) and changes nothing
    8  the inbox page does not scroll sideways at 320 px
    9  signing in works with the keyboard alone
-  10  the broker's and dutyhub-web's logs hold no child's name or NHS number
+  10  a note typed as her session ended is kept: signed in again, it is there and acknowledges
+  11  the broker's and dutyhub-web's logs hold no child's name or NHS number
 
 Run with Debian's python3, python3-selenium, chromium and chromedriver:
 
@@ -278,8 +279,18 @@ class Browser:
         try:
             return WebDriverWait(self.driver, timeout, poll_frequency=0.1).until(attempt)
         except TimeoutException:
-            raise CheckFailed('%s (waited %d s; at %s; page says: %s)'
-                              % (message, timeout, self.driver.current_url, self.main_text()[:400]))
+            # The page's headings and banners, not its text: an item page shows a child's
+            # details, which test output must not hold (the screenshot kept has them all).
+            raise CheckFailed('%s (waited %d s; at %s; the page shows: %s)'
+                              % (message, timeout, self.driver.current_url, self.outline()[:400]))
+
+    def outline(self):
+        try:
+            return ' | '.join(' '.join(t.split()) for t in self.js(
+                "return [...document.querySelectorAll('#main h1, #main h2, #main .banner')]"
+                ".map((e) => e.innerText);"))
+        except WebDriverException:
+            return '(unreadable)'
 
     def wait_for_path(self, path, timeout=WAIT):
         self.wait(lambda d: self.path() == path, 'the browser did not reach %s' % path, timeout)
@@ -440,8 +451,10 @@ class PagesTest:
         (7, 'a change without the CSRF header is refused with 403 and changes nothing', 'csrf'),
         (8, 'the inbox page does not scroll sideways at 320 px', 'narrow'),
         (9, 'signing in works with the keyboard alone', 'keyboard'),
+        (10, 'a note alice typed as her session ended is kept: signed in again, it is there and acknowledges',
+         'note_kept'),
     ]
-    LOG_CHECK = (10, "the broker's and dutyhub-web's logs hold no child's name or NHS number", 'logs_hold_no_details')
+    LOG_CHECK = (11, "the broker's and dutyhub-web's logs hold no child's name or NHS number", 'logs_hold_no_details')
 
     def check(self, number, name, method):
         """Runs one check; records and returns None when it passes, else what went wrong."""
@@ -737,7 +750,63 @@ class PagesTest:
         require(b.text('#count') == 'Nothing is outstanding in this inbox.', '#count says %r' % b.text('#count'))
         b.screenshot('09-keyboard-signed-in')
 
-    # 10, after the processes have stopped
+    # 10
+    def note_kept(self):
+        b, hub = self.browser, self.hub
+        require('Signed in as alice' in b.text('#nav'), 'alice is not signed in')
+        fresh = dict(self.sample_json['scbu-discharge-mental-health-no-meeting.json'])
+        fresh['id'] = str(uuid.uuid4())
+        path = os.path.join(hub.tmp, 'note-kept.json')
+        with open(path, 'w') as f:
+            json.dump(fresh, f)
+        reply = hub.send('gwh-scbu', path)
+        items = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north']
+        require(len(items) == 1, 'the new SCBU discharge did not reach hv-north once: %s' % reply)
+        item = items[0]
+        b.get('/items/' + item)
+        b.wait(lambda d: b.exists('form#acknowledge'), 'the item page did not draw the acknowledge form')
+        # Another person's draft left in this tab: alice signing in must drop it unseen.
+        b.js("sessionStorage.setItem('dutyhub-draft:bob:' + arguments[0] + ':note', 'bob\\'s words');", item)
+        words = 'Rang the ward: visiting tomorrow at ten with the perinatal mental health team.'
+        b.driver.find_element(By.ID, 'note').send_keys(words)
+        # Her session ends on the server while she writes, as after 30 idle minutes or a
+        # restart of dutyhub-web; the browser still holds its cookie.
+        cookie = b.driver.get_cookie('dutyhub_session')
+        require(cookie is not None, 'the browser holds no dutyhub_session cookie')
+        ended = urllib.request.Request(hub.base + '/api/sign-out', data=b'{}', method='POST', headers={
+            'Cookie': 'dutyhub_session=' + cookie['value'], 'Content-Type': 'application/json',
+            'X-CSRF-Token': b.js('return state.me.csrf')})
+        with urllib.request.urlopen(ended, timeout=5) as r:
+            require(r.status == 200, 'signing the session out answered %s' % r.status)
+        b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
+        b.wait_for_path('/sign-in')
+        require(b.query().get('next') == ['/items/' + item], 'the sign-in page is %s' % b.driver.current_url)
+        b.wait(lambda d: b.exists('#account') and b.exists('#password'), 'the sign-in form did not appear')
+        b.driver.find_element(By.ID, 'account').send_keys('alice')
+        b.driver.find_element(By.ID, 'password').send_keys(hub.passwords['alice'])
+        b.driver.find_element(By.CSS_SELECTOR, 'form button[type=submit]').click()
+        b.wait_for_path('/items/' + item)
+        try:
+            b.wait(lambda d: b.exists('#note') and b.js("return document.getElementById('note').value") == words,
+                   'her note was not put back')
+        except CheckFailed as e:
+            raise CheckFailed('%s; the field holds %r' % (e, b.js(
+                "const n = document.getElementById('note'); return n ? n.value : null")))
+        require('Your note was kept' in b.text('form#acknowledge'), 'the form does not say her note was kept')
+        require(b.js("return sessionStorage.getItem('dutyhub-draft:bob:' + arguments[0] + ':note')", item) is None,
+                "another person's draft survived alice signing in")
+        b.screenshot('10-note-kept')
+        b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
+        b.wait_for_path('/inbox/hv-north')
+        require(b.query().get('acknowledged') == [item], 'the page is %s' % b.driver.current_url)
+        shown = hub.cli('alice', 'show', item)
+        acks = [(e['by'], e['note']) for e in shown['history'] if e['event'] == 'ACKNOWLEDGED']
+        require(shown['delivery']['state'] == 'ACKNOWLEDGED' and acks == [('alice', words)],
+                'the item is %s, acknowledged %s' % (shown['delivery']['state'], acks))
+        left = b.js("return Object.keys(sessionStorage).filter((k) => k.startsWith('dutyhub-draft:'))")
+        require(left == [], 'drafts are left in the tab after acknowledging: %s' % left)
+
+    # 11, after the processes have stopped
     def logs_hold_no_details(self):
         secrets_ = set()
         for sample in self.sample_json.values():

@@ -107,6 +107,43 @@ function errorBanner(error) {
     violations.length ? h('ul', {}, violations.map((v) => h('li', {}, v.field + ': ' + v.description))) : null);
 }
 
+// ---- drafts -----------------------------------------------------------------------------
+
+// What a person types into a note or a reason is kept in this tab's sessionStorage as they
+// type, so a session that ends under them (idle too long, or dutyhub-web restarted) loses
+// none of it: the sign-in page brings them back to the same page, which puts it back. Kept
+// under the account's name, and dropped on signing out and when someone else signs in in
+// this tab, so nobody is shown another person's words. The tab's storage ends with the tab.
+const DRAFT = 'dutyhub-draft:';
+const draftKey = (deliveryId, field) => DRAFT + state.me.account + ':' + deliveryId + ':' + field;
+
+function storage(fn) {
+  try { return fn(window.sessionStorage); } catch (e) { return null; }  // storage turned off
+}
+
+// Fills `textarea` with its kept draft, if any, and keeps what is typed from now on.
+// Returns whether a draft was put back.
+function keepDraft(textarea, deliveryId, field) {
+  const key = draftKey(deliveryId, field);
+  const kept = storage((s) => s.getItem(key));
+  if (kept) textarea.value = kept;
+  textarea.addEventListener('input', () => storage((s) => (textarea.value
+    ? s.setItem(key, textarea.value) : s.removeItem(key))));
+  return Boolean(kept);
+}
+
+function dropDraft(deliveryId, field) { storage((s) => s.removeItem(draftKey(deliveryId, field))); }
+
+// Every draft but `account`'s (none kept when `account` is null).
+function dropDraftsNotOf(account) {
+  storage((s) => {
+    const mine = account === null ? null : DRAFT + account + ':';
+    for (const key of Object.keys(s)) {
+      if (key.startsWith(DRAFT) && (mine === null || !key.startsWith(mine))) s.removeItem(key);
+    }
+  });
+}
+
 // ---- navigation -------------------------------------------------------------------------
 
 function myInboxes() {
@@ -132,6 +169,7 @@ function drawNav() {
 
 async function signOut() {
   try { await api('POST', '/api/sign-out'); } catch (e) { /* signed out either way */ }
+  dropDraftsNotOf(null);
   state.me = null;
   location.assign('/sign-in');
 }
@@ -167,6 +205,7 @@ function signInPage() {
     try {
       await api('POST', '/api/sign-in', { account: account.value, password: password.value });
       state.me = await api('GET', '/api/me');
+      dropDraftsNotOf(state.me.account);
       location.assign(pageAfterSignIn(new URLSearchParams(location.search).get('next')));
     } catch (error) {
       message.replaceChildren(errorBanner(error));
@@ -330,6 +369,7 @@ async function itemPage(id) {
     h('p', { class: 'muted' }, 'Received ' + when(d.received_at) + '; due ' + when(d.due_at) + '. Delivery ',
       h('span', { class: 'id' }, d.delivery_id)),
   ];
+  if (!outstanding) ['note', 'reason'].forEach((field) => dropDraft(d.delivery_id, field));  // too late for them
   const actions = outstanding ? actionForms(d) : [h('div', { class: 'banner' }, h('p', {}, 'This item is ' + words(d.state) + '.'))];
   const history = h('section', { class: 'form-section', 'aria-labelledby': 's-history' },
     h('h2', { id: 's-history' }, 'History'),
@@ -352,11 +392,16 @@ function actionForms(d) {
     h('label', { for: 'note' }, 'Your note'),
     h('p', { class: 'hint', id: 'note-hint' }, 'Say what you will do. Opening an item is not acknowledging it.'),
     note, ackMessage, h('button', { type: 'submit' }, 'Acknowledge'));
+  if (keepDraft(note, d.delivery_id, 'note')) {
+    ackMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
+      h('p', {}, 'Your note was kept while you signed in again. Check it, then acknowledge.')));
+  }
   ack.addEventListener('submit', async (event) => {
     event.preventDefault();
     ackMessage.replaceChildren();
     try {
       await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/acknowledge', { note: note.value });
+      dropDraft(d.delivery_id, 'note');
       // Back to the list it came from: the inbox for its members, the manager page for managers.
       const back = state.me.member_of.includes(d.inbox) ? '/inbox/' + d.inbox : '/manager';
       location.assign(back + '?acknowledged=' + encodeURIComponent(d.delivery_id));
@@ -376,12 +421,17 @@ function actionForms(d) {
       h('label', { for: 'to-inbox' }, 'Transfer to'), to,
       h('label', { for: 'reason' }, 'Reason'), reason, transferMessage,
       h('button', { type: 'submit', class: 'secondary' }, 'Transfer'));
+    if (keepDraft(reason, d.delivery_id, 'reason')) {
+      transferMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
+        h('p', {}, 'Your reason was kept while you signed in again. Choose the inbox, then transfer.')));
+    }
     transfer.addEventListener('submit', async (event) => {
       event.preventDefault();
       transferMessage.replaceChildren();
       try {
         const done = await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/transfer',
           { to_inbox: to.value, reason: reason.value });
+        dropDraft(d.delivery_id, 'reason');
         transferMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
           h('p', {}, 'Transferred to ' + done.inbox + '; it is outstanding there, due ' + when(done.due_at) + '.')));
       } catch (error) {
