@@ -1,19 +1,45 @@
 #include "agents/web/accounts.h"
 
+#include <arpa/inet.h>
 #include <sodium.h>
 #include <yaml-cpp/yaml.h>
+
+#include <cstring>
+#include <optional>
 
 namespace dutyhub::web {
 namespace {
 
-constexpr size_t kMostTrackedNames = 10000;  // a flood of made-up names must not grow memory
 constexpr size_t kLongestPassword = 1024;
-// Per name, the addresses whose failures are counted apart: a flood from many cannot grow
-// memory either.
+// Made-up (name, address) pairs whose failures are counted: a flood of them must not grow
+// memory. Per account, the addresses counted apart.
+constexpr size_t kMostTrackedStrangers = 10000;
 constexpr size_t kMostTrackedAddresses = 1000;
+constexpr TimeMs kLongestLock = 24 * kHourMs;
 
 // Whole minutes, rounded up: "try again in 0 minute(s)" would be wrong.
 std::string Minutes(TimeMs ms) { return std::to_string((ms + kMinuteMs - 1) / kMinuteMs); }
+
+// A made-up name is kept by a hash of it: a name may be as long as a request body.
+std::string StrangerKey(const std::string& name) {
+  unsigned char out[16];
+  crypto_generichash(out, sizeof out, reinterpret_cast<const unsigned char*>(name.data()),
+                     name.size(), nullptr, 0);
+  return std::string(reinterpret_cast<const char*>(out), sizeof out);
+}
+
+// Where failures are counted from: the address, or for IPv6 its /64, which one machine is
+// usually given whole (so it cannot take a new address for every guess).
+std::string AddressKey(const std::string& from) {
+  in6_addr address{};
+  if (inet_pton(AF_INET6, from.c_str(), &address) != 1 || IN6_IS_ADDR_V4MAPPED(&address)) {
+    return from;
+  }
+  std::memset(address.s6_addr + 8, 0, 8);
+  char text[INET6_ADDRSTRLEN];
+  return inet_ntop(AF_INET6, &address, text, sizeof text) != nullptr ? std::string(text) + "/64"
+                                                                     : from;
+}
 
 // Checked against when the name is unknown, so an unknown name costs as long as a known one.
 const std::string& DecoyHash() {
@@ -85,26 +111,98 @@ const Account* Accounts::Find(const std::string& name) const {
   return it == accounts_.end() ? nullptr : &it->second;
 }
 
+TimeMs Accounts::LockLength(const Failures& f) const {
+  TimeMs length = policy_.lock_for;
+  for (int i = 0; i < f.locks && length < kLongestLock; ++i) length *= 2;
+  return std::min(length, kLongestLock);
+}
+
+Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
+                                        const std::string& from, TimeMs now) {
+  const auto running = [now](const auto& entry) { return entry.second.locked_until > now; };
+  if (account) {
+    NameFailures& f = failures_[key];
+    if (f.from.size() >= kMostTrackedAddresses && !f.from.count(from)) {
+      // Only the addresses locked now keep their places; the others' counts start again,
+      // and the count from everywhere still locks the account at its ceiling.
+      std::erase_if(f.from, [&](const auto& entry) { return !running(entry); });
+      if (f.from.size() >= kMostTrackedAddresses) f.from.erase(f.from.begin());
+    }
+    f.from.try_emplace(from);
+    return &f;
+  }
+  auto it = strangers_.find(key);
+  if ((it == strangers_.end() || !it->second.from.count(from)) &&
+      stranger_addresses_ >= kMostTrackedStrangers) {
+    // Full: forget what no running lock needs, never a running lock, since a made-up name
+    // must stay locked as long as an account would or the two could be told apart.
+    stranger_addresses_ = 0;
+    for (auto n = strangers_.begin(); n != strangers_.end();) {
+      std::erase_if(n->second.from, [&](const auto& entry) { return !running(entry); });
+      if (n->second.from.empty() && n->second.anywhere.locked_until <= now) {
+        n = strangers_.erase(n);
+      } else {
+        stranger_addresses_ += n->second.from.size();
+        ++n;
+      }
+    }
+    if (stranger_addresses_ >= kMostTrackedStrangers) return nullptr;
+    it = strangers_.find(key);
+  }
+  NameFailures& f = it != strangers_.end() ? it->second : strangers_[key];
+  if (f.from.try_emplace(from).second) ++stranger_addresses_;
+  return &f;
+}
+
 Result<Account> Accounts::SignIn(const std::string& name, const std::string& password,
-                                 const std::string& from) {
+                                 const std::string& from_address) {
   const Status refused = Status::PermissionDenied("that account name and password do not match");
   const TimeMs now = clock_.Now();
   const Account* account = Find(name);
+  const std::string key = account != nullptr ? name : StrangerKey(name);
+  const std::string from = AddressKey(from_address);
+  std::optional<Status> wrong;  // what this attempt says if its password is wrong
   {
     std::lock_guard lock(mutex_);
-    const auto& table = account != nullptr ? failures_ : strangers_;
-    if (auto it = table.find(name); it != table.end()) {
-      const NameFailures& f = it->second;
-      if (f.anywhere.locked_until > now) {
+    if (NameFailures* f = Track(account != nullptr, key, from, now)) {
+      Failures& here = f->from[from];
+      for (Failures* served : {&f->anywhere, &here}) {
+        // A lock run out: the count starts again, and the next lock will be longer.
+        if (served->locked_until != 0 && served->locked_until <= now) {
+          served->count = 0;
+          served->locked_until = 0;
+        }
+      }
+      if (f->anywhere.locked_until > now) {
         return Status::PermissionDenied(
             "this account is locked after repeated failed sign-ins: try again in " +
-            Minutes(f.anywhere.locked_until - now) + " minute(s), or ask your manager");
+            Minutes(f->anywhere.locked_until - now) + " minute(s), or ask your manager");
       }
-      if (auto here = f.from.find(from); here != f.from.end() && here->second.locked_until > now) {
+      if (here.locked_until > now) {
         return Status::PermissionDenied(
             "sign-ins to this account from this address are locked after repeated failures: "
             "try again in " +
-            Minutes(here->second.locked_until - now) + " minute(s), or ask your manager");
+            Minutes(here.locked_until - now) + " minute(s), or ask your manager");
+      }
+      // Counted before the check, as if wrong: sign-ins sent at once see each other's, so
+      // they get no more tries than one after another.
+      ++here.count;
+      if (++f->anywhere.count >= policy_.account_failures) {
+        const TimeMs length = LockLength(f->anywhere);
+        f->anywhere.locked_until = now + length;
+        ++f->anywhere.locks;
+        wrong = Status::PermissionDenied("this account is now locked after " +
+                                         std::to_string(f->anywhere.count) +
+                                         " failed sign-ins in a row: try again in " +
+                                         Minutes(length) + " minute(s), or ask your manager");
+      } else if (here.count >= policy_.failures) {
+        const TimeMs length = LockLength(here);
+        here.locked_until = now + length;
+        ++here.locks;
+        wrong = Status::PermissionDenied(
+            "sign-ins to this account from this address are now locked after " +
+            std::to_string(here.count) + " failures: try again in " + Minutes(length) +
+            " minute(s), or ask your manager");
       }
     }
   }
@@ -113,52 +211,18 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   const bool right = password.size() <= kLongestPassword && !hash.empty() &&
                      crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
   checking_.release();
-  std::lock_guard lock(mutex_);
   if (right && account != nullptr) {
-    if (auto it = failures_.find(name); it != failures_.end()) {
+    // She has shown she knows the password: the counts from here and from everywhere start
+    // again, with any lock this attempt's own count set. Other addresses' stand.
+    std::lock_guard lock(mutex_);
+    if (auto it = failures_.find(key); it != failures_.end()) {
       it->second.from.erase(from);
-      // Checked unlocked above: a lock another request set meanwhile is left to stand.
-      if (it->second.anywhere.locked_until <= now) it->second.anywhere = Failures{};
-      if (it->second.from.empty() && it->second.anywhere.locked_until == 0) failures_.erase(it);
+      it->second.anywhere = Failures{};
+      if (it->second.from.empty()) failures_.erase(it);
     }
     return *account;
   }
-  if (account == nullptr && stranger_addresses_ >= kMostTrackedNames) {
-    // Made-up names are forgotten, never a real account's count: a flood of them, from
-    // however many addresses, cannot grow memory or reset anyone's lock.
-    strangers_.clear();
-    stranger_addresses_ = 0;
-  }
-  NameFailures& f = (account != nullptr ? failures_ : strangers_)[name];
-  const size_t addresses_before = f.from.size();  // counted in stranger_addresses_ already
-  if (f.from.size() >= kMostTrackedAddresses && !f.from.count(from)) {
-    // Only the addresses locked now keep their places; the others' counts start again, and
-    // the count from anywhere, never forgotten, still locks the account at its ceiling.
-    std::erase_if(f.from, [now](const auto& entry) { return entry.second.locked_until <= now; });
-    if (f.from.size() >= kMostTrackedAddresses) f.from.clear();
-  }
-  Failures& here = f.from[from];
-  if (account == nullptr)
-    stranger_addresses_ = stranger_addresses_ - addresses_before + f.from.size();
-  for (Failures* served : {&f.anywhere, &here}) {
-    if (served->locked_until != 0 && served->locked_until <= now) *served = Failures{};
-  }
-  ++here.count;
-  if (++f.anywhere.count >= policy_.account_failures) {
-    f.anywhere.locked_until = now + policy_.lock_for;
-    return Status::PermissionDenied("this account is now locked after " +
-                                    std::to_string(f.anywhere.count) +
-                                    " failed sign-ins in a row: try again in " +
-                                    Minutes(policy_.lock_for) + " minute(s), or ask your manager");
-  }
-  if (here.count >= policy_.failures) {
-    here.locked_until = now + policy_.lock_for;
-    return Status::PermissionDenied(
-        "sign-ins to this account from this address are now locked after " +
-        std::to_string(here.count) + " failures: try again in " + Minutes(policy_.lock_for) +
-        " minute(s), or ask your manager");
-  }
-  return refused;
+  return wrong ? *wrong : refused;
 }
 
 }  // namespace dutyhub::web

@@ -1,9 +1,12 @@
 // Local web accounts: who may sign in to the pages, as which principal of the broker's
 // configuration, with an Argon2id password hash (libsodium's crypto_pwhash_str). Repeated
-// failures lock an account for a while, whatever password comes next: from the address
-// they came from, so that someone who knows a duty worker's account name cannot lock her
-// out of her inbox from another machine; and everywhere once there are very many in a row
-// from anywhere (NIST SP 800-63B, 5.2.2, asks for such a ceiling of at most 100).
+// failures lock an account for a while, whatever password comes next: for the address they
+// came from (an IPv6 address by its /64), so that a few wrong guesses from elsewhere do not
+// lock a duty worker out at her own computer; and everywhere once there are very many in a
+// row from anywhere (NIST SP 800-63B, 5.2.2: at most 100). Each lock that follows another
+// without a success in between lasts twice as long (to a day), and only a success starts
+// the count again, so guessing does not speed up by spreading over addresses or waiting.
+// Someone with enough addresses can still lock an account everywhere (README.md).
 //
 // The accounts file (YAML; `dutyhub-web hash-password` makes a hash):
 //
@@ -32,7 +35,7 @@ struct Account {
 
 struct LockoutPolicy {
   int failures = 5;                  // this many wrong passwords in a row from one address ...
-  TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account there this long
+  TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account there this long (the first time)
   int account_failures = 100;        // this many in a row from anywhere lock it everywhere
 };
 
@@ -47,11 +50,12 @@ class Accounts {
   Status Load(const std::string& path);
 
   // The account when `password` is right and the account is not locked, for `from` (the
-  // client's address) or everywhere. Every failure is the same PERMISSION_DENIED sentence,
-  // so a caller learns nothing about which names exist; a locked account says so (its
-  // owner needs to know to wait or call someone), and an unknown name locks alike.
-  // A success clears the failures from its own address and the count from anywhere, not
-  // another address's: a stranger's tries there are not given back.
+  // client's address) or everywhere. Every refusal is PERMISSION_DENIED, worded alike for a
+  // made-up name and an account, so a caller learns nothing about which names exist; a
+  // locked account says so (its owner needs to know to wait or call someone). Each attempt
+  // counts before its password is checked, so sign-ins sent at once get no more tries.
+  // A success clears the failures from its own address and from everywhere, not another
+  // address's: a stranger's tries there are not given back.
   Result<Account> SignIn(const std::string& name, const std::string& password,
                          const std::string& from);
 
@@ -60,21 +64,26 @@ class Accounts {
 
  private:
   struct Failures {
-    int count = 0;
+    int count = 0;  // in a row, with the attempts being checked now
     TimeMs locked_until = 0;
+    int locks = 0;  // locks in a row without a success: the next lasts twice the last
   };
   struct NameFailures {
-    Failures anywhere;                     // in a row, from every address together
+    Failures anywhere;                     // from every address together
     std::map<std::string, Failures> from;  // by client address; bounded (accounts.cc)
   };
+  // The failures of `key` from `from`, made if need be; nullptr for a made-up name once
+  // strangers_ is full of locks still running. REQUIRES: mutex_ held.
+  NameFailures* Track(bool account, const std::string& key, const std::string& from, TimeMs now);
+  TimeMs LockLength(const Failures& f) const;
 
   const Clock& clock_;
   LockoutPolicy policy_;
   std::map<std::string, Account> accounts_;
   std::mutex mutex_;
   std::map<std::string, NameFailures> failures_;   // the accounts' own, never forgotten
-  std::map<std::string, NameFailures> strangers_;  // names that are no account: bounded
-  size_t stranger_addresses_ = 0;                  // strangers_'s addresses, all names
+  std::map<std::string, NameFailures> strangers_;  // made-up names, by a hash: bounded
+  size_t stranger_addresses_ = 0;                  // the addresses in strangers_, all names
   // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
   // sign-ins waits instead of exhausting memory.
   std::counting_semaphore<4> checking_{4};

@@ -169,14 +169,15 @@ class WebGateway : public ::testing::Test {
   }
 
   // dutyhub-web against this broker, with `extra` lines of configuration.
-  void StartWeb(const std::string& extra = "") {
+  void StartWeb(const std::string& extra = "",
+                const std::string& lockout = "{failures: 3, minutes: 15}") {
     std::ofstream(dir_.path() / "web.yaml")
         << "listen: 127.0.0.1:0\n"
         << "broker: " << broker_->endpoint() << "\n"
         << "gateway: web\n"
         << "key: " << (keys_ / "web.key").string() << "\n"
         << "accounts: " << (dir_.path() / "accounts.yaml").string() << "\n"
-        << "lockout: {failures: 3, minutes: 15}\n"
+        << "lockout: " << lockout << "\n"
         << "metrics_token_file: " << (dir_.path() / "metrics.token").string() << "\n"
         << extra;
     web_ = std::make_unique<AdapterProcess>(DUTYHUB_WEB_BIN, dir_.path() / "web.yaml", "web",
@@ -274,6 +275,18 @@ TEST_F(WebGateway, WrongPasswordsFromAnotherComputerDoNotLockTheOwnerOutAtHers) 
       << "a third computer";
   EXPECT_NE(web_->log().find("sign-in refused from 127.0.0.2"), std::string::npos)
       << "the log names where refused sign-ins came from";
+}
+
+TEST_F(WebGateway, FailuresFromManyAddressesTogetherLockTheAccountEverywhereAtItsCeiling) {
+  StartWeb("", "{failures: 3, minutes: 15, account_failures: 4}");
+  for (const char* from : {"127.0.0.2", "127.0.0.3"}) {
+    for (int i = 0; i < 2; ++i)
+      ASSERT_EQ(SignInFrom(from, web_->port(), "bob", "a guess").status, 403);
+  }
+  Answer own = Browser(web_->port()).SignIn("bob", kPassword);
+  EXPECT_EQ(own.status, 403) << "four in a row from anywhere: locked at his own computer too";
+  EXPECT_NE(own.text.find("this account is locked"), std::string::npos) << own.text;
+  EXPECT_EQ(SignedIn("alice").Get("/api/me").status, 200) << "another account is not locked";
 }
 
 TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason) {

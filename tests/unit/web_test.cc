@@ -6,6 +6,8 @@
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <thread>
+#include <vector>
 
 #include "agents/web/accounts.h"
 #include "agents/web/metrics.h"
@@ -152,6 +154,57 @@ TEST_F(AccountsTest, ASuccessStartsTheCountFromEverywhereAgain) {
   for (const char* from : {"10.2.0.1", "10.2.0.2", "10.2.0.3"}) Fail("alice", from, 2);
   Fail("alice", "10.2.0.4", 1);  // seven in a row again, fourteen in all
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
+}
+
+TEST_F(AccountsTest, EachLockWithoutASuccessBetweenLastsTwiceTheLastAndASuccessEndsThat) {
+  Fail("alice", kElsewhere, 3);
+  EXPECT_NE(accounts.SignIn("alice", "x", kElsewhere).status().message().find("15 minute"),
+            std::string::npos);
+  clock.Advance(15 * kMinuteMs + 1);
+  Fail("alice", kElsewhere, 2);
+  auto second = accounts.SignIn("alice", "guess", kElsewhere);
+  EXPECT_NE(second.status().message().find("now locked after 3 failures: try again in 30 minute"),
+            std::string::npos)
+      << second.status().message();
+  clock.Advance(15 * kMinuteMs);
+  EXPECT_FALSE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok())
+      << "the second lock has not run out at 15 minutes";
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok());
+  Fail("alice", kElsewhere, 2);
+  auto after_success = accounts.SignIn("alice", "guess", kElsewhere);
+  EXPECT_NE(after_success.status().message().find("try again in 15 minute"), std::string::npos)
+      << after_success.status().message();
+}
+
+TEST_F(AccountsTest, SignInsSentAtOnceGetNoMoreTriesThanOneAfterAnother) {
+  // Each check takes a tenth of a second or so and four run at once: all eight start before
+  // the first is answered, so only counting before the check keeps them to three.
+  std::vector<std::string> answers(8);
+  std::vector<std::thread> senders;
+  for (size_t i = 0; i < answers.size(); ++i) {
+    senders.emplace_back([&, i] {
+      answers[i] =
+          accounts.SignIn("alice", "guess " + std::to_string(i), kElsewhere).status().message();
+    });
+  }
+  for (std::thread& t : senders) t.join();
+  int checked = 0;
+  for (const std::string& answer : answers) {
+    // Refused unchecked: "... are locked after repeated failures"; checked: any other answer.
+    if (answer.find("are locked after repeated failures") == std::string::npos) ++checked;
+  }
+  EXPECT_EQ(checked, 3) << "answers: " << ::testing::PrintToString(answers);
+}
+
+TEST_F(AccountsTest, AnIPv6MachineIsOneAddressByItsSlash64) {
+  for (const char* from : {"2001:db8:1:2::5", "2001:db8:1:2::6", "2001:db8:1:2:aaaa::1"}) {
+    Fail("alice", from, 1);
+  }
+  EXPECT_FALSE(accounts.SignIn("alice", "correct horse battery", "2001:db8:1:2::99").ok())
+      << "the same /64: locked";
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "2001:db8:1:3::5").ok())
+      << "another /64";
 }
 
 TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {

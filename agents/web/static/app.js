@@ -112,34 +112,53 @@ function errorBanner(error) {
 // What a person types into a note or a reason is kept in this tab's sessionStorage as they
 // type, so a session that ends under them (idle too long, or dutyhub-web restarted) loses
 // none of it: the sign-in page brings them back to the same page, which puts it back. Kept
-// under the account's name, and dropped on signing out and when someone else signs in in
-// this tab, so nobody is shown another person's words. The tab's storage ends with the tab.
+// under the account's name, shown to that account only, and dropped once sent, on signing
+// out, when any other account's page loads in this tab, and after DRAFT_KEPT_MS. The
+// browser may keep a tab's storage when it restores the tab, hence the time limit.
 const DRAFT = 'dutyhub-draft:';
-const draftKey = (deliveryId, field) => DRAFT + state.me.account + ':' + deliveryId + ':' + field;
+const DRAFT_KEPT_MS = 2 * 60 * 60 * 1000;
+const draftsOf = (account) => DRAFT + encodeURIComponent(account) + ':';
+const draftKey = (deliveryId, field) => draftsOf(state.me.account) + deliveryId + ':' + field;
 
 function storage(fn) {
   try { return fn(window.sessionStorage); } catch (e) { return null; }  // storage turned off
+}
+
+// A kept draft's text, or '' (none, or too old: then dropped).
+function readDraft(key) {
+  return storage((s) => {
+    let kept = null;
+    try { kept = JSON.parse(s.getItem(key)); } catch (e) { kept = null; }
+    if (kept && typeof kept.text === 'string' && Date.now() - kept.at < DRAFT_KEPT_MS) return kept.text;
+    s.removeItem(key);
+    return '';
+  }) || '';
 }
 
 // Fills `textarea` with its kept draft, if any, and keeps what is typed from now on.
 // Returns whether a draft was put back.
 function keepDraft(textarea, deliveryId, field) {
   const key = draftKey(deliveryId, field);
-  const kept = storage((s) => s.getItem(key));
+  const kept = readDraft(key);
   if (kept) textarea.value = kept;
   textarea.addEventListener('input', () => storage((s) => (textarea.value
-    ? s.setItem(key, textarea.value) : s.removeItem(key))));
+    ? s.setItem(key, JSON.stringify({ text: textarea.value, at: Date.now() })) : s.removeItem(key))));
   return Boolean(kept);
 }
 
-function dropDraft(deliveryId, field) { storage((s) => s.removeItem(draftKey(deliveryId, field))); }
+// The item's drafts, once it is done with: sent, or no longer outstanding.
+function dropDrafts(deliveryId) {
+  for (const field of ['note', 'reason']) storage((s) => s.removeItem(draftKey(deliveryId, field)));
+}
 
-// Every draft but `account`'s (none kept when `account` is null).
+// Every draft but `account`'s (none kept when `account` is null), and any too old.
 function dropDraftsNotOf(account) {
   storage((s) => {
-    const mine = account === null ? null : DRAFT + account + ':';
+    const mine = account === null ? null : draftsOf(account);
     for (const key of Object.keys(s)) {
-      if (key.startsWith(DRAFT) && (mine === null || !key.startsWith(mine))) s.removeItem(key);
+      if (!key.startsWith(DRAFT)) continue;
+      if (mine === null || !key.startsWith(mine)) s.removeItem(key);
+      else readDraft(key);
     }
   });
 }
@@ -205,7 +224,6 @@ function signInPage() {
     try {
       await api('POST', '/api/sign-in', { account: account.value, password: password.value });
       state.me = await api('GET', '/api/me');
-      dropDraftsNotOf(state.me.account);
       location.assign(pageAfterSignIn(new URLSearchParams(location.search).get('next')));
     } catch (error) {
       message.replaceChildren(errorBanner(error));
@@ -369,8 +387,12 @@ async function itemPage(id) {
     h('p', { class: 'muted' }, 'Received ' + when(d.received_at) + '; due ' + when(d.due_at) + '. Delivery ',
       h('span', { class: 'id' }, d.delivery_id)),
   ];
-  if (!outstanding) ['note', 'reason'].forEach((field) => dropDraft(d.delivery_id, field));  // too late for them
-  const actions = outstanding ? actionForms(d) : [h('div', { class: 'banner' }, h('p', {}, 'This item is ' + words(d.state) + '.'))];
+  // No longer outstanding (someone else acted first): her unsent words are shown once, for
+  // her records, then dropped.
+  const unsent = outstanding ? [] : ['note', 'reason'].map((field) => readDraft(draftKey(d.delivery_id, field))).filter(Boolean);
+  if (!outstanding) dropDrafts(d.delivery_id);
+  const actions = outstanding ? actionForms(d) : [h('div', { class: 'banner' }, h('p', {}, 'This item is ' + words(d.state) + '.'),
+    unsent.length ? h('p', {}, 'What you had written but not sent: ' + unsent.join(' / ')) : null)];
   const history = h('section', { class: 'form-section', 'aria-labelledby': 's-history' },
     h('h2', { id: 's-history' }, 'History'),
     h('div', { class: 'table-wrap' }, h('table', {},
@@ -401,7 +423,7 @@ function actionForms(d) {
     ackMessage.replaceChildren();
     try {
       await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/acknowledge', { note: note.value });
-      dropDraft(d.delivery_id, 'note');
+      dropDrafts(d.delivery_id);
       // Back to the list it came from: the inbox for its members, the manager page for managers.
       const back = state.me.member_of.includes(d.inbox) ? '/inbox/' + d.inbox : '/manager';
       location.assign(back + '?acknowledged=' + encodeURIComponent(d.delivery_id));
@@ -431,7 +453,7 @@ function actionForms(d) {
       try {
         const done = await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/transfer',
           { to_inbox: to.value, reason: reason.value });
-        dropDraft(d.delivery_id, 'reason');
+        dropDrafts(d.delivery_id);
         transferMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
           h('p', {}, 'Transferred to ' + done.inbox + '; it is outstanding there, due ' + when(done.due_at) + '.')));
       } catch (error) {
@@ -589,6 +611,8 @@ async function start() {
     if (error.status !== 401) show('dutyhub', h('h1', {}, 'dutyhub'), errorBanner(error));
     return;
   }
+  // However this person came to be signed in (this tab's form, another tab, single sign-on).
+  dropDraftsNotOf(state.me.account);
   drawNav();
   let m;
   if (path === '/') return location.replace(home());
