@@ -766,7 +766,8 @@ class PagesTest:
         b.get('/items/' + item)
         b.wait(lambda d: b.exists('form#acknowledge'), 'the item page did not draw the acknowledge form')
         # Another person's draft left in this tab: alice signing in must drop it unseen.
-        b.js("sessionStorage.setItem('dutyhub-draft:bob:' + arguments[0] + ':note', 'bob\\'s words');", item)
+        b.js("sessionStorage.setItem('dutyhub-draft:bob:' + arguments[0] + ':note', "
+             "JSON.stringify({text: 'words of bob', at: Date.now()}));", item)
         words = 'Rang the ward: visiting tomorrow at ten with the perinatal mental health team.'
         b.driver.find_element(By.ID, 'note').send_keys(words)
         # Her session ends on the server while she writes, as after 30 idle minutes or a
@@ -792,7 +793,7 @@ class PagesTest:
         except CheckFailed as e:
             raise CheckFailed('%s; the field holds %r' % (e, b.js(
                 "const n = document.getElementById('note'); return n ? n.value : null")))
-        require('Your note was kept' in b.text('form#acknowledge'), 'the form does not say her note was kept')
+        require('Your unsent note was kept' in b.text('form#acknowledge'), 'the form does not say her note was kept')
         require(b.js("return sessionStorage.getItem('dutyhub-draft:bob:' + arguments[0] + ':note')", item) is None,
                 "another person's draft survived alice signing in")
         b.screenshot('10-note-kept')

@@ -151,14 +151,15 @@ function dropDrafts(deliveryId) {
   for (const field of ['note', 'reason']) storage((s) => s.removeItem(draftKey(deliveryId, field)));
 }
 
-// Every draft but `account`'s (none kept when `account` is null), and any too old.
+// Every draft but `account`'s (none kept when `account` is null; all but the too old when
+// it is undefined), and any too old.
 function dropDraftsNotOf(account) {
   storage((s) => {
-    const mine = account === null ? null : draftsOf(account);
+    const mine = account ? draftsOf(account) : null;
     for (const key of Object.keys(s)) {
       if (!key.startsWith(DRAFT)) continue;
-      if (mine === null || !key.startsWith(mine)) s.removeItem(key);
-      else readDraft(key);
+      if (account === null || (mine !== null && !key.startsWith(mine))) s.removeItem(key);
+      else readDraft(key);  // drops it when too old
     }
   });
 }
@@ -416,7 +417,7 @@ function actionForms(d) {
     note, ackMessage, h('button', { type: 'submit' }, 'Acknowledge'));
   if (keepDraft(note, d.delivery_id, 'note')) {
     ackMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
-      h('p', {}, 'Your note was kept while you signed in again. Check it, then acknowledge.')));
+      h('p', {}, 'Your unsent note was kept. Check it, then acknowledge.')));
   }
   ack.addEventListener('submit', async (event) => {
     event.preventDefault();
@@ -445,7 +446,7 @@ function actionForms(d) {
       h('button', { type: 'submit', class: 'secondary' }, 'Transfer'));
     if (keepDraft(reason, d.delivery_id, 'reason')) {
       transferMessage.replaceChildren(h('div', { class: 'banner', role: 'status' },
-        h('p', {}, 'Your reason was kept while you signed in again. Choose the inbox, then transfer.')));
+        h('p', {}, 'Your unsent reason was kept. Choose the inbox, then transfer.')));
     }
     transfer.addEventListener('submit', async (event) => {
       event.preventDefault();
@@ -602,6 +603,7 @@ async function senderPage(id) {
 async function start() {
   const path = location.pathname;
   if (path === '/sign-in') {
+    dropDraftsNotOf(undefined);  // only the old ones: whoever signs in next may be their writer
     drawNav();
     return signInPage();
   }
