@@ -3,10 +3,11 @@
 // failures lock an account for a while, whatever password comes next: for the address they
 // came from (an IPv6 address by its /64), so that a few wrong guesses from elsewhere do not
 // lock a duty worker out at her own computer; and everywhere once there are very many in a
-// row from anywhere (NIST SP 800-63B, 5.2.2: at most 100). Each lock that follows another
-// without a success in between lasts twice as long (to a day), and only a success starts
-// the count again, so guessing does not speed up by spreading over addresses or waiting.
-// Someone with enough addresses can still lock an account everywhere (README.md).
+// row from anywhere (NIST SP 800-63B, 5.2.2: at most 100). A lock that has run out starts
+// its count again, but each lock that follows another without a success in between lasts
+// twice as long (to a day), so neither spreading guesses over addresses nor waiting out
+// the locks gives many more of them; a success makes them short again. Someone with enough
+// addresses can still lock an account everywhere (README.md).
 //
 // The accounts file (YAML; `dutyhub-web hash-password` makes a hash):
 //
