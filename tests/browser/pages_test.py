@@ -13,7 +13,8 @@ sends the valid samples, then drives the pages as alice, dan and bob:
    7  a change without the CSRF header is refused (403) and changes nothing
    8  the inbox page does not scroll sideways at 320 px
    9  signing in works with the keyboard alone
-  10  a note typed as her session ended is kept: signed in again, it is there and acknowledges
+  10  a note typed as her session ended is kept: signed in again, it is there and acknowledges;
+      a reason unsent when someone else acted first is shown once
   11  the broker's and dutyhub-web's logs hold no child's name or NHS number
 
 Run with Debian's python3, python3-selenium, chromium and chromedriver:
@@ -806,6 +807,28 @@ class PagesTest:
                 'the item is %s, acknowledged %s' % (shown['delivery']['state'], acks))
         left = b.js("return Object.keys(sessionStorage).filter((k) => k.startsWith('dutyhub-draft:'))")
         require(left == [], 'drafts are left in the tab after acknowledging: %s' % left)
+
+        # A transfer reason she is writing when someone acts on the item first (here at the
+        # command line): the item's page then shows her unsent words once, and drops them.
+        fresh['id'] = str(uuid.uuid4())
+        with open(path, 'w') as f:
+            json.dump(fresh, f)
+        reply = hub.send('gwh-scbu', path)
+        other = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north'][0]
+        b.get('/items/' + other)
+        b.wait(lambda d: b.exists('#reason'), 'the item page did not draw the transfer form')
+        reason = 'This family has moved to the south locality.'
+        b.driver.find_element(By.ID, 'reason').send_keys(reason)
+        hub.cli('alice', 'ack', other, '--note', 'Dealt with by phone.')
+        b.get('/items/' + other)
+        b.wait(lambda d: 'This item is acknowledged' in b.main_text(), 'the page does not say it is acknowledged')
+        require(('What you had written but not sent: ' + reason) in b.main_text(),
+                'the page does not show her unsent reason')
+        require(not b.exists('form#acknowledge') and not b.exists('form#transfer'),
+                'an item no longer outstanding still offers its forms')
+        b.get('/items/' + other)
+        b.wait(lambda d: 'This item is acknowledged' in b.main_text(), 'the page does not say it is acknowledged')
+        require('not sent' not in b.main_text(), 'her unsent reason is shown a second time')
 
     # 11, after the processes have stopped
     def logs_hold_no_details(self):
