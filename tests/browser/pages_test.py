@@ -376,14 +376,18 @@ class Browser:
 
     def sign_in(self, account, password, lands_on):
         self.get('/sign-in')
+        self.submit_sign_in(account, password)
+        require(self.path() == lands_on, '%s landed on %s, not %s' % (account, self.path(), lands_on))
+        self.wait(lambda d: ('Signed in as ' + account) in self.text('#nav'),
+                  'the navigation does not say "Signed in as %s"' % account)
+
+    def submit_sign_in(self, account, password):
+        """Fills and sends the sign-in form of the page the browser is on (its ?next= stays)."""
         self.wait(lambda d: self.exists('#account') and self.exists('#password'), 'the sign-in form did not appear')
         self.driver.find_element(By.ID, 'account').send_keys(account)
         self.driver.find_element(By.ID, 'password').send_keys(password)
         self.driver.find_element(By.CSS_SELECTOR, 'form button[type=submit]').click()
         self.wait(lambda d: self.path() != '/sign-in', '%s was not signed in' % account)
-        require(self.path() == lands_on, '%s landed on %s, not %s' % (account, self.path(), lands_on))
-        self.wait(lambda d: ('Signed in as ' + account) in self.text('#nav'),
-                  'the navigation does not say "Signed in as %s"' % account)
 
     def sign_out(self):
         self.click(lambda d: next((b for b in d.find_elements(By.CSS_SELECTOR, '#nav button')
@@ -410,6 +414,18 @@ class PagesTest:
         self.setup_problem = None
         self.sent = {}  # sample file -> the send reply
         self.sample_json = {}
+
+    def send_fresh(self, sample, agency, inbox):
+        """A copy of `sample` with a new id, sent as `agency`: its delivery id in `inbox`."""
+        fresh = dict(self.sample_json[sample])
+        fresh['id'] = str(uuid.uuid4())
+        path = os.path.join(self.hub.tmp, fresh['id'] + '.json')
+        with open(path, 'w') as f:
+            json.dump(fresh, f)
+        reply = self.hub.send(agency, path)
+        ids = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == inbox]
+        require(len(ids) == 1, 'a fresh copy of %s did not reach %s once: %s' % (sample, inbox, reply))
+        return ids[0]
 
     def delivery(self, sample, inbox):
         for d in self.sent[sample]['deliveries']:
@@ -530,15 +546,7 @@ class PagesTest:
         require(b.path() == '/inbox/hv-north', 'the page moved to %s' % b.driver.current_url)
         b.js("window.__sameDocument = 'yes';")  # gone if the page reloads
 
-        fresh = dict(self.sample_json['hospital-liaison-non-mobile-injury.json'])
-        fresh['id'] = str(uuid.uuid4())
-        path = os.path.join(hub.tmp, 'live-update.json')
-        with open(path, 'w') as f:
-            json.dump(fresh, f)
-        reply = hub.send('gwh-ed', path)
-        new_ids = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north']
-        require(len(new_ids) == 1, 'the new notification did not reach hv-north once: %s' % reply)
-        new_id = new_ids[0]
+        new_id = self.send_fresh('hospital-liaison-non-mobile-injury.json', 'gwh-ed', 'hv-north')
         b.wait(lambda d: len(b.list_items()) == 3, 'the open page did not show a third item', timeout=15)
         b.wait(lambda d: 'hv-north' in b.text('#announcer'),
                '#announcer does not mention hv-north (it says %r)' % b.js(
@@ -755,15 +763,8 @@ class PagesTest:
     def note_kept(self):
         b, hub = self.browser, self.hub
         require('Signed in as alice' in b.text('#nav'), 'alice is not signed in')
-        fresh = dict(self.sample_json['scbu-discharge-mental-health-no-meeting.json'])
-        fresh['id'] = str(uuid.uuid4())
-        path = os.path.join(hub.tmp, 'note-kept.json')
-        with open(path, 'w') as f:
-            json.dump(fresh, f)
-        reply = hub.send('gwh-scbu', path)
-        items = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north']
-        require(len(items) == 1, 'the new SCBU discharge did not reach hv-north once: %s' % reply)
-        item = items[0]
+        scbu = 'scbu-discharge-mental-health-no-meeting.json'
+        item = self.send_fresh(scbu, 'gwh-scbu', 'hv-north')
         b.get('/items/' + item)
         b.wait(lambda d: b.exists('form#acknowledge'), 'the item page did not draw the acknowledge form')
         # Another person's draft left in this tab: alice signing in must drop it unseen.
@@ -783,10 +784,7 @@ class PagesTest:
         b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
         b.wait_for_path('/sign-in')
         require(b.query().get('next') == ['/items/' + item], 'the sign-in page is %s' % b.driver.current_url)
-        b.wait(lambda d: b.exists('#account') and b.exists('#password'), 'the sign-in form did not appear')
-        b.driver.find_element(By.ID, 'account').send_keys('alice')
-        b.driver.find_element(By.ID, 'password').send_keys(hub.passwords['alice'])
-        b.driver.find_element(By.CSS_SELECTOR, 'form button[type=submit]').click()
+        b.submit_sign_in('alice', hub.passwords['alice'])
         b.wait_for_path('/items/' + item)
         try:
             b.wait(lambda d: b.exists('#note') and b.js("return document.getElementById('note').value") == words,
@@ -810,11 +808,7 @@ class PagesTest:
 
         # A transfer reason she is writing when someone acts on the item first (here at the
         # command line): the item's page then shows her unsent words once, and drops them.
-        fresh['id'] = str(uuid.uuid4())
-        with open(path, 'w') as f:
-            json.dump(fresh, f)
-        reply = hub.send('gwh-scbu', path)
-        other = [d['delivery_id'] for d in reply['deliveries'] if d['inbox'] == 'hv-north'][0]
+        other = self.send_fresh(scbu, 'gwh-scbu', 'hv-north')
         b.get('/items/' + other)
         b.wait(lambda d: b.exists('#reason'), 'the item page did not draw the transfer form')
         reason = 'This family has moved to the south locality.'
