@@ -151,17 +151,18 @@ function dropDrafts(deliveryId) {
   for (const field of ['note', 'reason']) storage((s) => s.removeItem(draftKey(deliveryId, field)));
 }
 
-// Every draft but `account`'s (none kept when `account` is null; all but the too old when
-// it is undefined), and any too old.
+// Every draft but `account`'s (all when `account` is null), and any too old.
 function dropDraftsNotOf(account) {
-  storage((s) => {
-    const mine = account ? draftsOf(account) : null;
-    for (const key of Object.keys(s)) {
-      if (!key.startsWith(DRAFT)) continue;
-      if (account === null || (mine !== null && !key.startsWith(mine))) s.removeItem(key);
-      else readDraft(key);  // drops it when too old
-    }
-  });
+  const mine = account === null ? null : draftsOf(account);
+  storage((s) => Object.keys(s).filter((key) => key.startsWith(DRAFT)).forEach((key) => {
+    if (mine !== null && key.startsWith(mine)) readDraft(key);  // drops it when too old
+    else s.removeItem(key);
+  }));
+}
+
+// Only the drafts too old: whoever signs in next may be the writer of the others.
+function dropOldDrafts() {
+  storage((s) => Object.keys(s).filter((key) => key.startsWith(DRAFT)).forEach(readDraft));
 }
 
 // ---- navigation -------------------------------------------------------------------------
@@ -603,7 +604,7 @@ async function senderPage(id) {
 async function start() {
   const path = location.pathname;
   if (path === '/sign-in') {
-    dropDraftsNotOf(undefined);  // only the old ones: whoever signs in next may be their writer
+    dropOldDrafts();
     drawNav();
     return signInPage();
   }
