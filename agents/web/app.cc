@@ -7,6 +7,7 @@
 #include <nlohmann/json.hpp>
 
 #include "agents/cli/render.h"
+#include "agents/web/client_address.h"
 #include "agents/web/metrics.h"
 #include "agents/web/static_files.h"
 #include "broker/time_text.h"
@@ -245,6 +246,14 @@ std::optional<WebApp::Signed> WebApp::Require(const httplib::Request& req, httpl
   return signed_in;
 }
 
+std::string WebApp::ClientOf(const httplib::Request& req) const {
+  if (config_.reverse_proxies.empty()) return req.remote_addr;
+  std::vector<std::string> forwarded;
+  for (size_t h = 0; h < req.get_header_value_count("X-Forwarded-For"); ++h)
+    forwarded.push_back(req.get_header_value("X-Forwarded-For", h));
+  return ClientAddress(req.remote_addr, forwarded, config_.reverse_proxies);
+}
+
 void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   auto body = JsonBody(req, res);
   if (!body) return;
@@ -252,12 +261,13 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   if (!name) return;
   auto password = TextField(*body, "password", res);
   if (!password) return;
-  // Failures count by the connection's address: behind a reverse proxy that is the proxy's,
-  // and the lock-out is then the whole account's (README.md).
-  Result<Account> account = accounts_.SignIn(*name, *password, req.remote_addr);
+  // Failures count by the client's address. Behind a reverse proxy not listed in
+  // `reverse_proxies` that is the proxy's, and the lock-out is then the whole account's.
+  const std::string from = ClientOf(req);
+  Result<Account> account = accounts_.SignIn(*name, *password, from);
   if (!account.ok()) {
     // The account name a person typed is not logged: it could be anything they typed.
-    spdlog::info("sign-in refused from {}", req.remote_addr);
+    spdlog::info("sign-in refused from {}", from);
     return ReplyError(res, v1::Status::PERMISSION_DENIED, account.status().message());
   }
   auto started = StartSession(*account, res);
@@ -265,8 +275,7 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
     return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()),
                       started.status().message());
   }
-  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as,
-               req.remote_addr);
+  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as, from);
   ReplyJson(res, json{{"account", account->name},
                       {"acts_as", account->acts_as},
                       {"csrf", started->session.csrf}});
@@ -470,10 +479,11 @@ void WebApp::Events(const httplib::Request& req, httplib::Response& res) {
 }
 
 void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
-  // Without a token, only this machine's own scraper; with one, whoever presents it.
+  // Without a token, only this machine's own scraper; with one, whoever presents it. A
+  // request through a reverse proxy on this machine is its client's, not this machine's.
   const bool allowed =
       config_.metrics_token.empty()
-          ? IsLoopbackPeer(req.remote_addr)
+          ? IsLoopbackPeer(ClientOf(req))
           : SameSecret(req.get_header_value("Authorization"), "Bearer " + config_.metrics_token);
   if (!allowed) {
     res.status = 401;

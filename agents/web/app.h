@@ -46,6 +46,9 @@ class WebApp {
   // Asks the broker for `acting`; answers `res` with the error when there is one.
   std::optional<v1::Reply> Ask(v1::Request request, const std::string& acting,
                                httplib::Response& res);
+  // The address of the client's computer: the connection's, or behind the configured
+  // reverse proxies the one they name (client_address.h).
+  std::string ClientOf(const httplib::Request& req) const;
   // The broker's time (simulated in the demo), for "due in" on the pages.
   int64_t BrokerNow();
 

@@ -7,6 +7,7 @@
 #include <sstream>
 
 #include "agents/adapter/adapter_config.h"
+#include "agents/web/client_address.h"
 
 namespace dutyhub::web {
 namespace {
@@ -80,10 +81,10 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   std::string key_file, broker_key_file;
   try {
     YAML::Node root = YAML::LoadFile(path);
-    ExpectKeys(
-        path, root, "",
-        {"listen", "broker", "gateway", "key", "broker_key", "insecure_dev", "accounts", "tls",
-         "secure_cookies", "trusted_proxy", "session", "lockout", "metrics_token_file"});
+    ExpectKeys(path, root, "",
+               {"listen", "broker", "gateway", "key", "broker_key", "insecure_dev", "accounts",
+                "tls", "secure_cookies", "trusted_proxy", "reverse_proxies", "session", "lockout",
+                "metrics_token_file"});
     for (const auto& entry : root) {
       const std::string key = entry.first.Scalar();
       const YAML::Node& value = entry.second;
@@ -124,6 +125,20 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
         config.proxy_header = Text(path, value["header"], "trusted_proxy.header");
         for (const auto& from : value["from"])
           config.proxy_from.push_back(Text(path, from, "trusted_proxy.from"));
+      } else if (key == "reverse_proxies") {
+        if (!value.IsSequence() || value.size() == 0) {
+          throw Mistake{Where(path, value, key) +
+                        "give the reverse proxies' addresses as a list, e.g. [127.0.0.1]"};
+        }
+        for (const auto& proxy : value) {
+          const std::string text = Text(path, proxy, key);
+          std::optional<std::string> address = CanonicalAddress(text);
+          if (!address) {
+            throw Mistake{Where(path, proxy, key) + "'" + text +
+                          "' is not an IPv4 or IPv6 address (one address each, no ranges)"};
+          }
+          config.reverse_proxies.push_back(*address);
+        }
       } else if (key == "session") {
         ExpectKeys(path, value, "session.", {"idle_minutes", "longest_hours"});
         if (value["idle_minutes"])

@@ -10,6 +10,7 @@
 //   tls: {certificate: cert.pem, private_key: key.pem}   # HTTPS; cookies are then Secure
 //   secure_cookies: true                   # Secure cookies behind a TLS-terminating proxy
 //   trusted_proxy: {header: X-Remote-User, from: [127.0.0.1]}   # single sign-on
+//   reverse_proxies: [127.0.0.1]           # whose X-Forwarded-For names the client
 //   session: {idle_minutes: 30, longest_hours: 12}
 //   lockout: {failures: 5, minutes: 15, account_failures: 100}   # per address; from anywhere
 //   metrics_token_file: /etc/dutyhub/metrics.token   # /metrics wants "Authorization: Bearer" it
@@ -37,8 +38,9 @@ struct WebConfig {
   std::string tls_certificate;
   std::string tls_private_key;
   bool secure_cookies = false;
-  std::string proxy_header;             // empty: no single sign-on
-  std::vector<std::string> proxy_from;  // peer addresses whose header is believed
+  std::string proxy_header;                  // empty: no single sign-on
+  std::vector<std::string> proxy_from;       // peer addresses whose header is believed
+  std::vector<std::string> reverse_proxies;  // canonical (client_address.h); empty: none
   int idle_minutes = 30;
   int longest_hours = 12;
   int lockout_failures = 5;

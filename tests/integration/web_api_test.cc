@@ -87,9 +87,10 @@ class Browser {
 constexpr char kPassword[] = "a long demo password";
 
 // A sign-in sent from `source`, as from another computer: any 127.x address reaches the
-// loopback listener, and the gateway sees it as the connection's address.
+// loopback listener, and the gateway sees it as the connection's address. With
+// `forwarded_for`, as a reverse proxy at `source` sends it on (X-Forwarded-For).
 Answer SignInFrom(const std::string& source, int port, const std::string& account,
-                  const std::string& password) {
+                  const std::string& password, const std::string& forwarded_for = "") {
   Answer answer;
   const int fd = socket(AF_INET, SOCK_STREAM, 0);
   if (fd < 0) return answer;
@@ -108,9 +109,9 @@ Answer SignInFrom(const std::string& source, int port, const std::string& accoun
   const std::string body = json{{"account", account}, {"password", password}}.dump();
   const std::string request =
       "POST /api/sign-in HTTP/1.1\r\nHost: 127.0.0.1\r\n"
-      "Content-Type: application/json\r\nConnection: close\r\n"
-      "Content-Length: " +
-      std::to_string(body.size()) + "\r\n\r\n" + body;
+      "Content-Type: application/json\r\nConnection: close\r\n" +
+      (forwarded_for.empty() ? "" : "X-Forwarded-For: " + forwarded_for + "\r\n") +
+      "Content-Length: " + std::to_string(body.size()) + "\r\n\r\n" + body;
   std::string reply;
   if (send(fd, request.data(), request.size(), MSG_NOSIGNAL) ==
       static_cast<ssize_t>(request.size())) {
@@ -170,7 +171,8 @@ class WebGateway : public ::testing::Test {
 
   // dutyhub-web against this broker, with `extra` lines of configuration.
   void StartWeb(const std::string& extra = "",
-                const std::string& lockout = "{failures: 3, minutes: 15}") {
+                const std::string& lockout = "{failures: 3, minutes: 15}",
+                bool metrics_token = true) {
     std::ofstream(dir_.path() / "web.yaml")
         << "listen: 127.0.0.1:0\n"
         << "broker: " << broker_->endpoint() << "\n"
@@ -178,7 +180,9 @@ class WebGateway : public ::testing::Test {
         << "key: " << (keys_ / "web.key").string() << "\n"
         << "accounts: " << (dir_.path() / "accounts.yaml").string() << "\n"
         << "lockout: " << lockout << "\n"
-        << "metrics_token_file: " << (dir_.path() / "metrics.token").string() << "\n"
+        << (metrics_token ? "metrics_token_file: " + (dir_.path() / "metrics.token").string()
+                          : std::string("# no metrics token: this machine's scraper only"))
+        << "\n"
         << extra;
     web_ = std::make_unique<AdapterProcess>(DUTYHUB_WEB_BIN, dir_.path() / "web.yaml", "web",
                                             "dutyhub-web listening on http://127.0.0.1:");
@@ -287,6 +291,46 @@ TEST_F(WebGateway, FailuresFromManyAddressesTogetherLockTheAccountEverywhereAtIt
   EXPECT_EQ(own.status, 403) << "four in a row from anywhere: locked at his own computer too";
   EXPECT_NE(own.text.find("this account is locked"), std::string::npos) << own.text;
   EXPECT_EQ(SignedIn("alice").Get("/api/me").status, 200) << "another account is not locked";
+}
+
+// Behind a reverse proxy on this machine (127.0.0.1), which names each client in
+// X-Forwarded-For: failures count by the client's computer, not the proxy's one address.
+TEST_F(WebGateway, BehindAReverseProxyFailuresCountByTheComputerItNames) {
+  StartWeb("reverse_proxies: [127.0.0.1]\n");
+  constexpr char kStranger[] = "203.0.113.7";
+  constexpr char kBobsDesk[] = "198.51.100.20";
+  for (int i = 0; i < 3; ++i)
+    ASSERT_EQ(SignInFrom("127.0.0.1", web_->port(), "bob", "a guess", kStranger).status, 403);
+  Answer there = SignInFrom("127.0.0.1", web_->port(), "bob", kPassword, kStranger);
+  EXPECT_EQ(there.status, 403) << "the stranger's computer is locked out";
+  EXPECT_NE(there.text.find("from this address are locked"), std::string::npos) << there.text;
+  Answer spoofed = SignInFrom("127.0.0.1", web_->port(), "bob", kPassword,
+                              std::string(kBobsDesk) + ", " + kStranger);
+  EXPECT_EQ(spoofed.status, 403) << "writing bob's address in front does not make it his";
+  EXPECT_EQ(SignInFrom("127.0.0.1", web_->port(), "bob", kPassword, kBobsDesk).status, 200)
+      << "bob at his own desk, through the same proxy";
+  EXPECT_NE(web_->log().find(std::string("sign-in refused from ") + kStranger), std::string::npos)
+      << "the log names the client, not the proxy";
+  // A connection that is not the proxy cannot name another computer: its own address counts.
+  for (int i = 0; i < 3; ++i) {
+    ASSERT_EQ(SignInFrom("127.0.0.2", web_->port(), "alice", "a guess",
+                         "192.0.2." + std::to_string(i + 1))
+                  .status,
+              403);
+  }
+  EXPECT_EQ(SignInFrom("127.0.0.2", web_->port(), "alice", kPassword, "192.0.2.9").status, 403)
+      << "three failures from 127.0.0.2, whatever it said it forwarded";
+}
+
+TEST_F(WebGateway, WithoutATokenMetricsThroughAReverseProxyAreNotThisMachines) {
+  StartWeb("reverse_proxies: [127.0.0.1]\n", "{failures: 3, minutes: 15}",
+           /*metrics_token=*/false);
+  Browser scraper(web_->port());
+  EXPECT_EQ(scraper.Get("/metrics").status, 200) << "this machine's own scraper";
+  EXPECT_EQ(scraper.Get("/metrics", {{"X-Forwarded-For", "203.0.113.7"}}).status, 401)
+      << "a computer elsewhere, through the proxy on this machine";
+  EXPECT_EQ(scraper.Get("/metrics", {{"X-Forwarded-For", "127.0.0.1"}}).status, 200)
+      << "this machine's scraper through the proxy";
 }
 
 TEST_F(WebGateway, WrongPasswordsLockTheAccountAndBadBodiesAreRefusedWithAReason) {

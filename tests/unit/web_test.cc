@@ -1,5 +1,6 @@
-// dutyhub-web's parts that need no broker: accounts and lock-out, sessions and their
-// expiry, the configuration's mistakes, and the Prometheus text. The pages themselves are
+// dutyhub-web's parts that need no broker: accounts and lock-out, the client's address
+// behind reverse proxies, sessions and their expiry, the configuration's mistakes, and the
+// Prometheus text. The pages themselves are
 // tested through the real processes (integration/web_test.cc, browser/pages_test.py).
 #include <gtest/gtest.h>
 
@@ -10,6 +11,7 @@
 #include <vector>
 
 #include "agents/web/accounts.h"
+#include "agents/web/client_address.h"
 #include "agents/web/metrics.h"
 #include "agents/web/sessions.h"
 #include "agents/web/web_config.h"
@@ -219,6 +221,47 @@ TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {
   EXPECT_NE(accounts.Load(typo.path()).message().find("unknown key"), std::string::npos);
 }
 
+// Two reverse proxies in front, an outer one (10.0.0.5) and one on this machine; what a
+// client writes into X-Forwarded-For itself is to the left of what they add.
+const std::vector<std::string> kProxies = {"127.0.0.1", "10.0.0.5"};
+
+TEST(ClientAddress, BehindTheProxiesTheClientIsTheRightMostAddressTheyDidNotAdd) {
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"203.0.113.7"}, kProxies), "203.0.113.7");
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"203.0.113.7, 10.0.0.5"}, kProxies), "203.0.113.7")
+      << "through both proxies";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"203.0.113.7", "10.0.0.5"}, kProxies), "203.0.113.7")
+      << "each proxy's entry on a line of its own";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {" 2001:db8::0:1 "}, kProxies), "2001:db8::1")
+      << "in one spelling, so its /64 is counted as one";
+}
+
+TEST(ClientAddress, AClientCannotChooseItsAddress) {
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"198.51.100.20, 203.0.113.7"}, kProxies), "203.0.113.7")
+      << "what the client wrote itself, to the left, is never read";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"198.51.100.20, 10.0.0.5, 203.0.113.7"}, kProxies),
+            "203.0.113.7")
+      << "not even a proxy's address it wrote";
+  EXPECT_EQ(ClientAddress("127.0.0.2", {"198.51.100.20"}, kProxies), "127.0.0.2")
+      << "from a connection that is not one of the proxies, the header is the client's";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"198.51.100.20"}, {}), "127.0.0.1")
+      << "with no proxies configured, the header is never believed";
+}
+
+TEST(ClientAddress, WhenTheProxiesSayNothingUsableTheLastProxyIsWhatIsKnown) {
+  EXPECT_EQ(ClientAddress("127.0.0.1", {}, kProxies), "127.0.0.1") << "no header";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"unknown, 10.0.0.5"}, kProxies), "10.0.0.5")
+      << "garbage is not an address, and nothing left of it is believed";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"198.51.100.20, , 10.0.0.5"}, kProxies), "10.0.0.5");
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"203.0.113.7:4711"}, kProxies), "127.0.0.1")
+      << "an address with a port is not one";
+  EXPECT_EQ(ClientAddress("127.0.0.1", {"10.0.0.5"}, kProxies), "10.0.0.5")
+      << "a request the outer proxy made itself";
+  EXPECT_EQ(CanonicalAddress("0:0:0:0:0:0:0:1"), "::1");
+  EXPECT_EQ(CanonicalAddress("127.0.0.1"), "127.0.0.1");
+  EXPECT_FALSE(CanonicalAddress("localhost"));
+  EXPECT_FALSE(CanonicalAddress("10.0.0.0/8"));
+}
+
 TEST(Sessions, ASessionEndsWhenIdleTooLongOrTooOldOrSignedOut) {
   SimulatedClock clock(0);
   Sessions sessions(clock, 30 * kMinuteMs, 12 * kHourMs);
@@ -285,15 +328,24 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   TempFile half_proxy("insecure_dev: true\ntrusted_proxy: {header: X-Remote-User}\n");
   EXPECT_NE(LoadWebConfig(half_proxy.path()).status().message().find("trusted_proxy"),
             std::string::npos);
+  TempFile range_proxy("insecure_dev: true\naccounts: a.yaml\nreverse_proxies: [10.0.0.0/8]\n");
+  const std::string range = LoadWebConfig(range_proxy.path()).status().message();
+  EXPECT_NE(range.find(":3: reverse_proxies: '10.0.0.0/8' is not an IPv4 or IPv6 address"),
+            std::string::npos)
+      << range;
+  TempFile one_proxy("insecure_dev: true\naccounts: a.yaml\nreverse_proxies: 127.0.0.1\n");
+  EXPECT_NE(LoadWebConfig(one_proxy.path()).status().message().find("as a list"),
+            std::string::npos);
   TempFile good(
       "insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
-      "X-Remote-User, from: [127.0.0.1]}\n");
+      "X-Remote-User, from: [127.0.0.1]}\nreverse_proxies: [\"0:0:0:0:0:0:0:1\", 10.0.0.5]\n");
   auto c = LoadWebConfig(good.path());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->idle_minutes, 10);
   EXPECT_EQ(c->lockout_failures, 5);
   EXPECT_EQ(c->lockout_account_failures, 100) << "NIST SP 800-63B's ceiling when not given";
   EXPECT_EQ(c->proxy_header, "X-Remote-User");
+  EXPECT_EQ(c->reverse_proxies, (std::vector<std::string>{"::1", "10.0.0.5"}));
   EXPECT_FALSE(c->secure_cookies);
 }
 
