@@ -22,9 +22,12 @@ std::optional<std::string> CanonicalAddress(const std::string& text);
 
 // The client's address for a connection from `peer` carrying `forwarded` (every
 // X-Forwarded-For line, in order), when `proxies` (canonical, see above) are the reverse
-// proxies in front. The peer itself when it is not one of them, when they added nothing, or
-// when what they added is not an address (a proxy misconfigured: its own address is then
-// the most that is known).
+// proxies in front. The peer itself when it is not one of them or the header is missing;
+// the last proxy read when the entry left of it is not an address (a proxy misconfigured:
+// its own address is then the most that is known).
+//
+// REQUIRES: every listed proxy appends to the header. One that passes on what the client
+// sent unchanged lets the client write the entry believed.
 std::string ClientAddress(const std::string& peer, const std::vector<std::string>& forwarded,
                           const std::vector<std::string>& proxies);
 

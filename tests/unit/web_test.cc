@@ -1,7 +1,7 @@
 // dutyhub-web's parts that need no broker: accounts and lock-out, the client's address
 // behind reverse proxies, sessions and their expiry, the configuration's mistakes, and the
-// Prometheus text. The pages themselves are
-// tested through the real processes (integration/web_test.cc, browser/pages_test.py).
+// Prometheus text. The pages themselves are tested through the real processes
+// (integration/web_test.cc, browser/pages_test.py).
 #include <gtest/gtest.h>
 
 #include <filesystem>
