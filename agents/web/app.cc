@@ -2,8 +2,10 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
+#include <optional>
 #include <nlohmann/json.hpp>
 
 #include "agents/cli/render.h"
@@ -215,8 +217,10 @@ std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req,
   }
   // Single sign-on: believe the header only from the proxy's own addresses, and only for a
   // configured account; a session started for someone else is not theirs.
-  bool from_proxy = false;
-  for (const std::string& address : config_.proxy_from) from_proxy |= req.remote_addr == address;
+  const std::optional<std::string> peer = CanonicalAddress(req.remote_addr);
+  const bool from_proxy =
+      peer && std::find(config_.proxy_from.begin(), config_.proxy_from.end(), *peer) !=
+                  config_.proxy_from.end();
   const std::string user = from_proxy ? req.get_header_value(config_.proxy_header) : "";
   if (user.empty()) {
     if (!session) return std::nullopt;

@@ -3,6 +3,7 @@
 #include <arpa/inet.h>
 
 #include <algorithm>
+#include <cstring>
 
 namespace dutyhub::web {
 namespace {
@@ -28,6 +29,13 @@ std::optional<std::string> CanonicalAddress(const std::string& text) {
   }
   in6_addr v6{};
   if (inet_pton(AF_INET6, text.c_str(), &v6) == 1) {
+    // An IPv4 client of a socket that takes both is seen as ::ffff:a.b.c.d: the same
+    // computer as a.b.c.d, so spelled as it.
+    if (IN6_IS_ADDR_V4MAPPED(&v6)) {
+      std::memcpy(&v4, &v6.s6_addr[12], sizeof v4);
+      return inet_ntop(AF_INET, &v4, out, sizeof out) ? std::optional<std::string>(out)
+                                                      : std::nullopt;
+    }
     return inet_ntop(AF_INET6, &v6, out, sizeof out) ? std::optional<std::string>(out)
                                                      : std::nullopt;
   }

@@ -17,7 +17,9 @@
 namespace dutyhub::web {
 
 // An IPv4 or IPv6 address literal in one spelling (inet_ntop's), so "::1" and
-// "0:0:0:0:0:0:0:1" are the same proxy; nullopt when `text` is not one.
+// "0:0:0:0:0:0:0:1" are the same proxy, and an IPv4-mapped address ("::ffff:127.0.0.1", as
+// a socket taking both kinds sees an IPv4 client) is its IPv4 address; nullopt when `text`
+// is not one.
 std::optional<std::string> CanonicalAddress(const std::string& text);
 
 // The client's address for a connection from `peer` carrying `forwarded` (every

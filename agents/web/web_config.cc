@@ -53,6 +53,17 @@ int Number(const std::string& path, const YAML::Node& node, const std::string& k
                 " to " + std::to_string(hi)};
 }
 
+// A computer's address in CanonicalAddress's one spelling, as connections are compared.
+std::string Address(const std::string& path, const YAML::Node& node, const std::string& key) {
+  const std::string text = Text(path, node, key);
+  std::optional<std::string> address = CanonicalAddress(text);
+  if (!address) {
+    throw Mistake{Where(path, node, key) + "'" + text +
+                  "' is not an IPv4 or IPv6 address (one address each, no ranges or names)"};
+  }
+  return *address;
+}
+
 bool Flag(const std::string& path, const YAML::Node& node, const std::string& key) {
   const std::string text = Text(path, node, key);
   if (text == "true") return true;
@@ -123,22 +134,17 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
               "give the header the proxy sets and `from`, the proxy's addresses (a list)"};
         }
         config.proxy_header = Text(path, value["header"], "trusted_proxy.header");
+        // Compared with the connection's address, which is always an address in
+        // CanonicalAddress's spelling: a host name here would never match, and single
+        // sign-on would refuse everyone without saying why.
         for (const auto& from : value["from"])
-          config.proxy_from.push_back(Text(path, from, "trusted_proxy.from"));
+          config.proxy_from.push_back(Address(path, from, "trusted_proxy.from"));
       } else if (key == "reverse_proxies") {
         if (!value.IsSequence() || value.size() == 0) {
           throw Mistake{Where(path, value, key) +
                         "give the reverse proxies' addresses as a list, e.g. [127.0.0.1]"};
         }
-        for (const auto& proxy : value) {
-          const std::string text = Text(path, proxy, key);
-          std::optional<std::string> address = CanonicalAddress(text);
-          if (!address) {
-            throw Mistake{Where(path, proxy, key) + "'" + text +
-                          "' is not an IPv4 or IPv6 address (one address each, no ranges)"};
-          }
-          config.reverse_proxies.push_back(*address);
-        }
+        for (const auto& proxy : value) config.reverse_proxies.push_back(Address(path, proxy, key));
       } else if (key == "session") {
         ExpectKeys(path, value, "session.", {"idle_minutes", "longest_hours"});
         if (value["idle_minutes"])

@@ -39,7 +39,7 @@ struct WebConfig {
   std::string tls_private_key;
   bool secure_cookies = false;
   std::string proxy_header;                  // empty: no single sign-on
-  std::vector<std::string> proxy_from;       // peer addresses whose header is believed
+  std::vector<std::string> proxy_from;       // peer addresses whose header is believed (canonical)
   std::vector<std::string> reverse_proxies;  // canonical (client_address.h); empty: none
   int idle_minutes = 30;
   int longest_hours = 12;

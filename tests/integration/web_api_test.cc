@@ -685,7 +685,9 @@ TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
 }
 
 TEST_F(WebGateway, ATrustedProxysUserHeaderSignsInItsConfiguredAccountOnly) {
-  StartWeb("trusted_proxy: {header: X-Remote-User, from: [127.0.0.1]}\n");
+  // The proxy's address as a socket taking both kinds would show it: the same computer as
+  // this test's 127.0.0.1, so it is believed.
+  StartWeb("trusted_proxy: {header: X-Remote-User, from: [\"::1\", \"::ffff:127.0.0.1\"]}\n");
   Browser sso(web_->port());
   Answer me = sso.Get("/api/me", {{"X-Remote-User", "dan"}});
   ASSERT_EQ(me.status, 200) << me.text;

@@ -258,6 +258,9 @@ TEST(ClientAddress, WhenTheProxiesSayNothingUsableTheLastProxyIsWhatIsKnown) {
       << "a request the outer proxy made itself";
   EXPECT_EQ(CanonicalAddress("0:0:0:0:0:0:0:1"), "::1");
   EXPECT_EQ(CanonicalAddress("127.0.0.1"), "127.0.0.1");
+  EXPECT_EQ(CanonicalAddress("::ffff:127.0.0.1"), "127.0.0.1") << "an IPv4 client of a dual socket";
+  EXPECT_EQ(CanonicalAddress("::FFFF:7f00:1"), "127.0.0.1");
+  EXPECT_EQ(CanonicalAddress("::127.0.0.1"), "::127.0.0.1") << "compatible, not mapped: IPv6";
   EXPECT_FALSE(CanonicalAddress("localhost"));
   EXPECT_FALSE(CanonicalAddress("10.0.0.0/8"));
 }
@@ -333,18 +336,28 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   EXPECT_NE(range.find(":3: reverse_proxies: '10.0.0.0/8' is not an IPv4 or IPv6 address"),
             std::string::npos)
       << range;
+  TempFile named_sso(
+      "insecure_dev: true\naccounts: a.yaml\ntrusted_proxy: {header: X-Remote-User,\n  from: "
+      "[127.0.0.1, sso.northshire.example]}\n");
+  const std::string named = LoadWebConfig(named_sso.path()).status().message();
+  EXPECT_NE(named.find(":4: trusted_proxy.from: 'sso.northshire.example' is not an IPv4 or IPv6 "
+                       "address"),
+            std::string::npos)
+      << "a name never matches a connection's address: " << named;
   TempFile one_proxy("insecure_dev: true\naccounts: a.yaml\nreverse_proxies: 127.0.0.1\n");
   EXPECT_NE(LoadWebConfig(one_proxy.path()).status().message().find("as a list"),
             std::string::npos);
   TempFile good(
       "insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
-      "X-Remote-User, from: [127.0.0.1]}\nreverse_proxies: [\"0:0:0:0:0:0:0:1\", 10.0.0.5]\n");
+      "X-Remote-User, from: [\"::ffff:127.0.0.1\", \"0::1\"]}\nreverse_proxies: [\"0:0:0:0:0:0:0:1\", "
+      "10.0.0.5]\n");
   auto c = LoadWebConfig(good.path());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
   EXPECT_EQ(c->idle_minutes, 10);
   EXPECT_EQ(c->lockout_failures, 5);
   EXPECT_EQ(c->lockout_account_failures, 100) << "NIST SP 800-63B's ceiling when not given";
   EXPECT_EQ(c->proxy_header, "X-Remote-User");
+  EXPECT_EQ(c->proxy_from, (std::vector<std::string>{"127.0.0.1", "::1"}));
   EXPECT_EQ(c->reverse_proxies, (std::vector<std::string>{"::1", "10.0.0.5"}));
   EXPECT_FALSE(c->secure_cookies);
 }
