@@ -15,6 +15,9 @@ constexpr size_t kLongestPassword = 1024;
 // memory. Per account, the addresses counted apart.
 constexpr size_t kMostTrackedStrangers = 10000;
 constexpr size_t kMostTrackedAddresses = 1000;
+// Known browsers with failures counted (a success forgets its browser's): only someone who
+// signed in once holds a known browser's token, so this fills only by their own mistakes.
+constexpr size_t kMostTrackedDevices = 10000;
 constexpr TimeMs kLongestLock = 24 * kHourMs;
 
 // Whole minutes, rounded up: "try again in 0 minute(s)" would be wrong.
@@ -154,17 +157,47 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
   return &f;
 }
 
+Accounts::Failures* Accounts::TrackDevice(const std::string& key, TimeMs now) {
+  if (devices_.size() >= kMostTrackedDevices && !devices_.count(key)) {
+    std::erase_if(devices_, [now](const auto& entry) { return entry.second.locked_until <= now; });
+    if (devices_.size() >= kMostTrackedDevices) return nullptr;
+  }
+  return &devices_[key];
+}
+
 Result<Account> Accounts::SignIn(const std::string& name, const std::string& password,
-                                 const std::string& from_address) {
+                                 const std::string& from_address,
+                                 const std::optional<std::string>& device) {
   const Status refused = Status::PermissionDenied("that account name and password do not match");
   const TimeMs now = clock_.Now();
   const Account* account = Find(name);
   const std::string key = account != nullptr ? name : StrangerKey(name);
   const std::string from = AddressKey(from_address);
   std::optional<Status> wrong;  // what this attempt says if its password is wrong
+  // A known browser of this account, not itself locked: its own count, and nothing else's.
+  std::optional<std::string> known;
   {
     std::lock_guard lock(mutex_);
-    if (NameFailures* f = Track(account != nullptr, key, from, now)) {
+    if (account != nullptr && device) {
+      if (Failures* d = TrackDevice(key + '\n' + *device, now)) {
+        if (d->locked_until != 0 && d->locked_until <= now) {
+          d->count = 0;
+          d->locked_until = 0;
+        }
+        if (d->locked_until <= now) {
+          known = key + '\n' + *device;
+          // Counted before the check, as below. Locked, this browser is counted like any
+          // other computer (by its address, and towards the ceiling) until the lock runs out.
+          if (++d->count >= policy_.failures) {
+            d->locked_until = now + LockLength(*d);
+            ++d->locks;
+          }
+        }
+      }
+    }
+    if (known) {
+      // Neither this address's count nor the one from everywhere is read or moved.
+    } else if (NameFailures* f = Track(account != nullptr, key, from, now)) {
       Failures& here = f->from[from];
       for (Failures* served : {&f->anywhere, &here}) {
         // A lock run out: the count starts again, and the next lock will be longer.
@@ -211,6 +244,13 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   const bool right = password.size() <= kLongestPassword && !hash.empty() &&
                      crypto_pwhash_str_verify(hash.c_str(), password.data(), password.size()) == 0;
   checking_.release();
+  if (right && account != nullptr && known) {
+    // Her own browser: its count starts again. A lock from everywhere stands for every
+    // other browser, since whoever set it may still be trying.
+    std::lock_guard lock(mutex_);
+    devices_.erase(*known);
+    return *account;
+  }
   if (right && account != nullptr) {
     // She has shown she knows the password: the counts from here and from everywhere start
     // again, with any lock this attempt's own count set. Other addresses' stand.

@@ -7,7 +7,8 @@
 // its count again, but each lock that follows another without a success in between lasts
 // twice as long (to a day), so neither spreading guesses over addresses nor waiting out
 // the locks gives many more of them; a success makes them short again. Someone with enough
-// addresses can still lock an account everywhere (README.md).
+// addresses can still lock an account everywhere, but not for a browser where it signed in
+// before (a known device, devices.h), which is counted on its own (README.md).
 //
 // The accounts file (YAML; `dutyhub-web hash-password` makes a hash):
 //
@@ -20,6 +21,7 @@
 
 #include <map>
 #include <mutex>
+#include <optional>
 #include <semaphore>
 #include <string>
 
@@ -57,8 +59,16 @@ class Accounts {
   // counts before its password is checked, so sign-ins sent at once get no more tries.
   // A success clears the failures from its own address and from everywhere, not another
   // address's: a stranger's tries there are not given back.
+  //
+  // `device`: the id of a known browser of this account (devices.h), when the sign-in came
+  // from one. Its attempts are counted for that browser alone, and the locks for `from` and
+  // from everywhere do not apply to it, so a duty worker signs in at her own computer
+  // while someone else's guesses have locked the account; its success clears only its own
+  // count. After `failures` wrong passwords in a row it is counted like any other computer
+  // until its lock runs out.
   Result<Account> SignIn(const std::string& name, const std::string& password,
-                         const std::string& from);
+                         const std::string& from,
+                         const std::optional<std::string>& device = std::nullopt);
 
   // The account of that name, for single sign-on through a trusted proxy.
   const Account* Find(const std::string& name) const;
@@ -76,6 +86,10 @@ class Accounts {
   // The failures of `key` from `from`, made if need be; nullptr for a made-up name once
   // strangers_ is full of locks still running. REQUIRES: mutex_ held.
   NameFailures* Track(bool account, const std::string& key, const std::string& from, TimeMs now);
+  // The failures of a known browser (account and device id), made if need be; nullptr
+  // when devices_ is full of locks still running (the browser is then counted as any
+  // other). REQUIRES: mutex_ held.
+  Failures* TrackDevice(const std::string& key, TimeMs now);
   TimeMs LockLength(const Failures& f) const;
 
   const Clock& clock_;
@@ -85,6 +99,7 @@ class Accounts {
   std::map<std::string, NameFailures> failures_;   // the accounts' own, never forgotten
   std::map<std::string, NameFailures> strangers_;  // made-up names, by a hash: bounded
   size_t stranger_addresses_ = 0;                  // the addresses in strangers_, all names
+  std::map<std::string, Failures> devices_;        // known browsers' own: bounded
   // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
   // sign-ins waits instead of exhausting memory.
   std::counting_semaphore<4> checking_{4};

@@ -5,8 +5,8 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
-#include <optional>
 #include <nlohmann/json.hpp>
+#include <optional>
 
 #include "agents/cli/render.h"
 #include "agents/web/client_address.h"
@@ -23,6 +23,10 @@ using nlohmann::json;
 // from this host, over TLS, for the whole site, so a sibling subdomain cannot plant one.
 constexpr char kCookie[] = "dutyhub_session";
 constexpr char kSecureCookie[] = "__Host-dutyhub_session";
+// A known browser's tokens (devices.h), kept for half a year; renewed at each sign-in.
+constexpr char kDeviceCookie[] = "dutyhub_device";
+constexpr char kSecureDeviceCookie[] = "__Host-dutyhub_device";
+constexpr int kDeviceCookieSeconds = 183 * 24 * 3600;
 // Each live page holds one of the 64 HTTP workers: at most this many, so requests always
 // find a worker; a page refused a stream still refreshes its list every 30 s.
 constexpr int kMostStreams = 40;
@@ -151,7 +155,8 @@ WebApp::WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock)
       sessions_(clock, config.idle_minutes * kMinuteMs, config.longest_hours * kHourMs),
       gateway_(BrokerLink{config.broker, config.gateway, config.keys}),
       feed_(gateway_.link()),
-      cookie_name_(config.secure_cookies ? kSecureCookie : kCookie) {}
+      cookie_name_(config.secure_cookies ? kSecureCookie : kCookie),
+      device_cookie_name_(config.secure_cookies ? kSecureDeviceCookie : kDeviceCookie) {}
 
 WebApp::~WebApp() { Stop(); }
 
@@ -218,9 +223,8 @@ std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req,
   // Single sign-on: believe the header only from the proxy's own addresses, and only for a
   // configured account; a session started for someone else is not theirs.
   const std::optional<std::string> peer = CanonicalAddress(req.remote_addr);
-  const bool from_proxy =
-      peer && std::find(config_.proxy_from.begin(), config_.proxy_from.end(), *peer) !=
-                  config_.proxy_from.end();
+  const bool from_proxy = peer && std::find(config_.proxy_from.begin(), config_.proxy_from.end(),
+                                            *peer) != config_.proxy_from.end();
   const std::string user = from_proxy ? req.get_header_value(config_.proxy_header) : "";
   if (user.empty()) {
     if (!session) return std::nullopt;
@@ -268,10 +272,14 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   // Failures count by the client's address. Behind a reverse proxy not listed in
   // `reverse_proxies` that is the proxy's, and the lock-out is then the whole account's.
   const std::string from = ClientOf(req);
-  Result<Account> account = accounts_.SignIn(*name, *password, from);
+  // A browser where this account signed in before is counted on its own (devices.h).
+  const std::string device_cookie = CookieValue(req, device_cookie_name_);
+  const std::optional<std::string> device = devices_.Recognise(device_cookie, *name);
+  const char* const on = device ? " on a browser known to the account" : "";
+  Result<Account> account = accounts_.SignIn(*name, *password, from, device);
   if (!account.ok()) {
     // The account name a person typed is not logged: it could be anything they typed.
-    spdlog::info("sign-in refused from {}", from);
+    spdlog::info("sign-in refused from {}{}", from, on);
     return ReplyError(res, v1::Status::PERMISSION_DENIED, account.status().message());
   }
   auto started = StartSession(*account, res);
@@ -279,7 +287,12 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
     return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()),
                       started.status().message());
   }
-  spdlog::info("{} signed in (acting as {}) from {}", account->name, account->acts_as, from);
+  std::string known =
+      device_cookie_name_ + "=" + devices_.Remember(device_cookie, account->name) +
+      "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(kDeviceCookieSeconds);
+  if (config_.secure_cookies) known += "; Secure";
+  res.set_header("Set-Cookie", known);
+  spdlog::info("{} signed in (acting as {}) from {}{}", account->name, account->acts_as, from, on);
   ReplyJson(res, json{{"account", account->name},
                       {"acts_as", account->acts_as},
                       {"csrf", started->session.csrf}});

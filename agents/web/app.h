@@ -13,6 +13,7 @@
 #include <string>
 
 #include "agents/web/accounts.h"
+#include "agents/web/devices.h"
 #include "agents/web/gateway.h"
 #include "agents/web/sessions.h"
 #include "agents/web/web_config.h"
@@ -71,6 +72,8 @@ class WebApp {
   Gateway gateway_;
   EventFeed feed_;
   const std::string cookie_name_;
+  const std::string device_cookie_name_;
+  KnownDevices devices_;  // a key of this process's: a restart makes every browser unknown
   std::mutex streams_mutex_;
   int streams_ = 0;                                // live pages' event streams
   std::map<std::string, int> streams_by_session_;  // and each session's

@@ -10,10 +10,13 @@
 #include <sys/socket.h>
 #include <unistd.h>
 
+#include <algorithm>
 #include <atomic>
 #include <fstream>
 #include <mutex>
 #include <thread>
+#include <utility>
+#include <vector>
 
 #include "agents/client/hub_client.h"
 #include "broker/keys.h"
@@ -72,14 +75,42 @@ class Browser {
     answer.text = res->body;
     answer.headers = res->headers;
     answer.body = json::parse(res->body, nullptr, false);
-    const std::string set = res->get_header_value("Set-Cookie");
-    if (!set.empty()) cookie_ = set.substr(0, set.find(';'));
+    for (size_t i = 0; i < res->get_header_value_count("Set-Cookie"); ++i) {
+      const std::string set = res->get_header_value("Set-Cookie", i);
+      const std::string pair = set.substr(0, set.find(';'));
+      const size_t equals = pair.find('=');
+      if (equals == std::string::npos) continue;
+      const bool gone = set.find("Max-Age=0") != std::string::npos;
+      Keep(pair.substr(0, equals), gone ? "" : pair.substr(equals + 1));
+    }
     return answer;
   }
+  // What it sends as its Cookie header: each cookie it holds, first set first.
   const std::string& cookie() const { return cookie_; }
+  std::string Cookie(const std::string& name) const {
+    for (const auto& [held, value] : jar_) {
+      if (held == name) return value;
+    }
+    return "";
+  }
+  // As a browser stores a Set-Cookie; an empty value removes it.
+  void Keep(const std::string& name, const std::string& value) {
+    auto held =
+        std::find_if(jar_.begin(), jar_.end(), [&](const auto& c) { return c.first == name; });
+    if (held == jar_.end()) {
+      if (!value.empty()) jar_.emplace_back(name, value);
+    } else if (value.empty()) {
+      jar_.erase(held);
+    } else {
+      held->second = value;
+    }
+    cookie_.clear();
+    for (const auto& [n, v] : jar_) cookie_ += (cookie_.empty() ? "" : "; ") + n + "=" + v;
+  }
 
  private:
   int port_;
+  std::vector<std::pair<std::string, std::string>> jar_;
   std::string cookie_;
   std::string csrf_;
 };
@@ -291,6 +322,49 @@ TEST_F(WebGateway, FailuresFromManyAddressesTogetherLockTheAccountEverywhereAtIt
   EXPECT_EQ(own.status, 403) << "four in a row from anywhere: locked at his own computer too";
   EXPECT_NE(own.text.find("this account is locked"), std::string::npos) << own.text;
   EXPECT_EQ(SignedIn("alice").Get("/api/me").status, 200) << "another account is not locked";
+}
+
+// Bob's own browser, where he signed in before, while guesses from other computers have
+// locked his account everywhere (devices.h).
+TEST_F(WebGateway, AKnownBrowserSignsInWhileTheCeilingLocksTheAccountEverywhere) {
+  StartWeb("", "{failures: 3, minutes: 15, account_failures: 4}");
+  Browser bobs(web_->port());
+  Answer first = bobs.SignIn("bob", kPassword);
+  ASSERT_EQ(first.status, 200) << first.text;
+  std::string set;
+  for (const auto& [name, value] : first.headers) {
+    if (name == "Set-Cookie" && value.rfind("dutyhub_device=", 0) == 0) set = value;
+  }
+  EXPECT_NE(set.find("HttpOnly"), std::string::npos) << set;
+  EXPECT_NE(set.find("SameSite=Strict"), std::string::npos) << set;
+  EXPECT_NE(set.find("Max-Age=15811200"), std::string::npos) << "half a year: " << set;
+  const std::string token = bobs.Cookie("dutyhub_device");
+  ASSERT_FALSE(token.empty()) << set;
+  for (const char* from : {"127.0.0.2", "127.0.0.3"}) {
+    for (int i = 0; i < 2; ++i)
+      ASSERT_EQ(SignInFrom(from, web_->port(), "bob", "a guess").status, 403);
+  }
+  Answer elsewhere = Browser(web_->port()).SignIn("bob", kPassword);
+  EXPECT_EQ(elsewhere.status, 403) << "a browser bob never signed in on";
+  EXPECT_NE(elsewhere.text.find("this account is locked"), std::string::npos) << elsewhere.text;
+  Answer own = bobs.SignIn("bob", kPassword);
+  EXPECT_EQ(own.status, 200) << "his own browser: " << own.text;
+  EXPECT_EQ(bobs.Get("/api/me").body["acts_as"], "bob");
+  EXPECT_EQ(bobs.Cookie("dutyhub_device"), token) << "the same browser, the same token";
+  // A token changed by a character, or another account's, is not his.
+  Browser forged(web_->port());
+  std::string changed = token;
+  changed.back() = changed.back() == '0' ? '1' : '0';
+  forged.Keep("dutyhub_device", changed);
+  EXPECT_EQ(forged.SignIn("bob", kPassword).status, 403);
+  Browser alices = SignedIn("alice");
+  ASSERT_FALSE(alices.Cookie("dutyhub_device").empty());
+  EXPECT_EQ(alices.SignIn("bob", kPassword).status, 403) << "alice's browser is not bob's";
+  EXPECT_NE(web_->log().find("bob signed in (acting as bob) from 127.0.0.1 on a browser known "
+                             "to the account"),
+            std::string::npos);
+  EXPECT_NE(web_->log().find("sign-in refused from 127.0.0.1\n"), std::string::npos)
+      << "a browser not known is logged as such";
 }
 
 // Behind a reverse proxy on this machine (127.0.0.1), which names each client in

@@ -1,17 +1,21 @@
-// dutyhub-web's parts that need no broker: accounts and lock-out, the client's address
-// behind reverse proxies, sessions and their expiry, the configuration's mistakes, and the
+// dutyhub-web's parts that need no broker: accounts and lock-out, known browsers, the client's
+// address behind reverse proxies, sessions and their expiry, the configuration's mistakes, and the
 // Prometheus text. The pages themselves are tested through the real processes
 // (integration/web_test.cc, browser/pages_test.py).
 #include <gtest/gtest.h>
 
+#include <algorithm>
+#include <cctype>
 #include <filesystem>
 #include <fstream>
+#include <optional>
 #include <sstream>
 #include <thread>
 #include <vector>
 
 #include "agents/web/accounts.h"
 #include "agents/web/client_address.h"
+#include "agents/web/devices.h"
 #include "agents/web/metrics.h"
 #include "agents/web/sessions.h"
 #include "agents/web/web_config.h"
@@ -209,6 +213,103 @@ TEST_F(AccountsTest, AnIPv6MachineIsOneAddressByItsSlash64) {
       << "another /64";
 }
 
+// Alice's own browser ("her-browser", the device id its token carries) while guesses from
+// elsewhere have locked her account everywhere.
+TEST_F(AccountsTest, AKnownBrowserSignsInWhileTheAccountIsLockedEverywhere) {
+  for (const char* from : {"10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4"}) Fail("alice", from, 2);
+  ASSERT_NE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk)
+                .status()
+                .message()
+                .find("this account is locked"),
+            std::string::npos)
+      << "locked everywhere for a browser not known";
+  auto own = accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser");
+  ASSERT_TRUE(own.ok()) << own.status().ToString();
+  EXPECT_EQ(own->acts_as, "alice");
+  EXPECT_FALSE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok())
+      << "her success on her own browser does not unlock it for whoever locked it";
+  EXPECT_FALSE(accounts.SignIn("alice", "guess", kAlicesDesk, "her-browser").ok())
+      << "still only with the password";
+}
+
+TEST_F(AccountsTest, WrongPasswordsFromAKnownBrowserCountForItAloneThenLikeAnyOther) {
+  for (int i = 0; i < 2; ++i)
+    EXPECT_FALSE(accounts.SignIn("alice", "guess", kElsewhere, "her-browser").ok());
+  // Had those two counted from kElsewhere, or towards the eight from anywhere, this locks.
+  Fail("alice", kElsewhere, 2);
+  for (const char* from : {"10.1.0.1", "10.1.0.2"}) Fail("alice", from, 2);
+  Fail("alice", "10.1.0.3", 1);  // seven in a row from anywhere
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kElsewhere).ok());
+  // Three wrong in a row from the browser itself: from then on it is any other computer.
+  ASSERT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser").ok())
+      << "its own count starts again";
+  for (const char* from : {"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}) Fail("alice", from, 2);
+  for (int i = 0; i < 3; ++i)
+    EXPECT_FALSE(accounts.SignIn("alice", "guess", kAlicesDesk, "her-browser").ok());
+  auto locked = accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser");
+  ASSERT_FALSE(locked.ok()) << "a known browser that guessed wrong three times is not trusted";
+  EXPECT_NE(locked.status().message().find("this account is locked"), std::string::npos)
+      << locked.status().message();
+  EXPECT_TRUE(
+      accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "another-browser").ok())
+      << "her other browser is counted apart";
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser").ok());
+}
+
+TEST_F(AccountsTest, AMadeUpNameHasNoKnownBrowser) {
+  for (const char* from : {"10.1.0.1", "10.1.0.2", "10.1.0.3", "10.1.0.4"})
+    Fail("mallory", from, 2);
+  auto made_up = accounts.SignIn("mallory", "anything", kAlicesDesk, "a-browser");
+  ASSERT_FALSE(made_up.ok());
+  EXPECT_NE(made_up.status().message().find("this account is locked"), std::string::npos)
+      << "refused as a locked account would be, not told apart: " << made_up.status().message();
+}
+
+TEST(KnownDevices, ATokenIsBelievedOnlyForItsAccountAndOnlyAsThisProcessMadeIt) {
+  KnownDevices devices;
+  const std::string cookie = devices.Remember("", "alice");
+  const std::optional<std::string> device = devices.Recognise(cookie, "alice");
+  ASSERT_TRUE(device);
+  EXPECT_EQ(device->size(), 32u);
+  EXPECT_EQ(cookie.find("alice"), std::string::npos) << "hex, so any name is cookie-safe";
+  EXPECT_FALSE(devices.Recognise(cookie, "bob")) << "made for alice";
+  EXPECT_FALSE(KnownDevices().Recognise(cookie, "alice")) << "another process's key: a restart";
+  for (size_t at = 0; at < cookie.size(); ++at) {
+    std::string changed = cookie;
+    changed[at] = changed[at] == '0' ? '1' : '0';
+    EXPECT_FALSE(devices.Recognise(changed, "alice")) << "one character changed at " << at;
+  }
+  std::string upper = cookie;
+  for (char& c : upper) c = static_cast<char>(std::toupper(static_cast<unsigned char>(c)));
+  EXPECT_FALSE(devices.Recognise(upper, "alice")) << "one spelling only";
+  for (const std::string& garbage :
+       {std::string(""), std::string("~~~"), std::string("..."), std::string(".") + cookie,
+        cookie + ".00", std::string(5000, 'a'), cookie + "~" + std::string(3000, 'b')}) {
+    EXPECT_FALSE(devices.Recognise(garbage, "alice")) << garbage.substr(0, 40);
+  }
+  EXPECT_EQ(devices.Recognise(devices.Remember(cookie, "alice"), "alice"), device)
+      << "signing in again keeps the browser's id";
+}
+
+TEST(KnownDevices, ABrowserKeepsTheLatestSixAccountsAndDropsWhatIsNotATokenOfThisProcess) {
+  KnownDevices devices;
+  std::string cookie = "not-a-token~" + KnownDevices().Remember("", "carol");
+  for (const char* name : {"a1", "a2", "a3", "a4", "a5", "a6", "a7"})
+    cookie = devices.Remember(cookie, name);
+  EXPECT_FALSE(devices.Recognise(cookie, "a1")) << "the oldest of seven is dropped";
+  for (const char* name : {"a2", "a3", "a4", "a5", "a6", "a7"})
+    EXPECT_TRUE(devices.Recognise(cookie, name)) << name;
+  EXPECT_EQ(cookie.find("not-a-token"), std::string::npos);
+  EXPECT_EQ(std::count(cookie.begin(), cookie.end(), '~'), 5);
+  EXPECT_LE(cookie.size(), KnownDevices::kLongestCookie);
+  const std::optional<std::string> a3 = devices.Recognise(cookie, "a3");
+  cookie = devices.Remember(cookie, "a3");
+  EXPECT_EQ(devices.Recognise(cookie, "a3"), a3);
+  EXPECT_TRUE(devices.Recognise(cookie.substr(0, cookie.find('~')), "a3")) << "newest first";
+  EXPECT_TRUE(devices.Recognise(cookie, "a2")) << "re-ordering drops no one";
+}
+
 TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {
   SimulatedClock clock(0);
   Accounts accounts(clock, {});
@@ -349,7 +450,8 @@ TEST(WebConfig, MistakesNameTheFileLineAndKey) {
             std::string::npos);
   TempFile good(
       "insecure_dev: true\naccounts: a.yaml\nsession: {idle_minutes: 10}\ntrusted_proxy: {header: "
-      "X-Remote-User, from: [\"::ffff:127.0.0.1\", \"0::1\"]}\nreverse_proxies: [\"0:0:0:0:0:0:0:1\", "
+      "X-Remote-User, from: [\"::ffff:127.0.0.1\", \"0::1\"]}\nreverse_proxies: "
+      "[\"0:0:0:0:0:0:0:1\", "
       "10.0.0.5]\n");
   auto c = LoadWebConfig(good.path());
   ASSERT_TRUE(c.ok()) << c.status().ToString();
