@@ -6,6 +6,7 @@
 #include <netinet/in.h>
 #include <poll.h>
 #include <signal.h>
+#include <sys/prctl.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
 #include <unistd.h>
@@ -19,6 +20,15 @@
 
 namespace dutyhub::testing {
 namespace {
+
+// In a child just forked: it dies with the test that started it. A test that crashes never
+// runs its fixtures' destructors, and the brokers and gateways it started would otherwise
+// run on, holding ports, waking every second and weighing on every benchmark after them.
+// The signal is sent when the forking thread ends: every fork here is on a test's thread.
+void DieWithTheTest(pid_t test) {
+  prctl(PR_SET_PDEATHSIG, SIGKILL);
+  if (getppid() != test) _exit(127);  // it ended before the line above
+}
 
 std::vector<char*> Argv(const std::vector<std::string>& args) {
   std::vector<char*> out;
@@ -48,8 +58,10 @@ CommandResult RunCommand(const std::vector<std::string>& argv, const std::string
                          int timeout_seconds) {
   int in_pipe[2], out_pipe[2], err_pipe[2];
   if (pipe(in_pipe) != 0 || pipe(out_pipe) != 0 || pipe(err_pipe) != 0) return {};
+  const pid_t test = getpid();
   pid_t pid = fork();
   if (pid == 0) {
+    DieWithTheTest(test);
     dup2(in_pipe[0], 0);
     dup2(out_pipe[1], 1);
     dup2(err_pipe[1], 2);
@@ -208,8 +220,10 @@ std::filesystem::path LogFolder() {
 BackgroundCommand::BackgroundCommand(const std::vector<std::string>& argv,
                                      std::filesystem::path output)
     : output_(std::move(output)) {
+  const pid_t test = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    DieWithTheTest(test);
     int fd = open(output_.c_str(), O_WRONLY | O_CREAT | O_TRUNC, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -233,8 +247,10 @@ AdapterProcess::AdapterProcess(std::string binary, std::filesystem::path config,
 AdapterProcess::~AdapterProcess() { EndChild(pid_, SIGKILL); }
 
 bool AdapterProcess::Start() {
+  const pid_t test = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    DieWithTheTest(test);
     int fd = open(log_.c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(fd, 1);
     dup2(fd, 2);
@@ -340,8 +356,10 @@ bool BrokerProcess::Start() {
     args.insert(args.end(), {"--key", (keys_ / "broker.key").string(), "--keys", keys_.string()});
   }
   args.insert(args.end(), extra_.begin(), extra_.end());
+  const pid_t test = getpid();
   pid_ = fork();
   if (pid_ == 0) {
+    DieWithTheTest(test);
     int log_fd = open((data_dir_ / "broker.log").c_str(), O_WRONLY | O_CREAT | O_APPEND, 0600);
     dup2(log_fd, 1);
     dup2(log_fd, 2);
