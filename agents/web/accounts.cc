@@ -15,9 +15,10 @@ constexpr size_t kLongestPassword = 1024;
 // memory. Per account, the addresses counted apart.
 constexpr size_t kMostTrackedStrangers = 10000;
 constexpr size_t kMostTrackedAddresses = 1000;
-// Known browsers with failures counted (a success forgets its browser's): only someone who
-// signed in once holds a known browser's token, so this fills only by their own mistakes.
-constexpr size_t kMostTrackedDevices = 10000;
+// Known browsers with failures counted, per account (a success forgets its browser's).
+// Only someone who has signed in to the account holds one of its tokens, so only they can
+// fill its table, and a full table makes only that account's browsers unknown.
+constexpr size_t kMostTrackedDevices = 100;
 constexpr TimeMs kLongestLock = 24 * kHourMs;
 
 // Whole minutes, rounded up: "try again in 0 minute(s)" would be wrong.
@@ -157,17 +158,17 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
   return &f;
 }
 
-Accounts::Failures* Accounts::TrackDevice(const std::string& key, TimeMs now) {
-  if (devices_.size() >= kMostTrackedDevices && !devices_.count(key)) {
-    std::erase_if(devices_, [now](const auto& entry) { return entry.second.locked_until <= now; });
-    if (devices_.size() >= kMostTrackedDevices) return nullptr;
+Accounts::Failures* Accounts::TrackDevice(NameFailures& f, const std::string& device, TimeMs now) {
+  if (f.devices.size() >= kMostTrackedDevices && !f.devices.count(device)) {
+    std::erase_if(f.devices, [now](const auto& entry) { return entry.second.locked_until <= now; });
+    if (f.devices.size() >= kMostTrackedDevices) return nullptr;
   }
-  return &devices_[key];
+  return &f.devices[device];
 }
 
 Result<Account> Accounts::SignIn(const std::string& name, const std::string& password,
                                  const std::string& from_address,
-                                 const std::optional<std::string>& device) {
+                                 const std::optional<std::string>& device, bool* as_known_browser) {
   const Status refused = Status::PermissionDenied("that account name and password do not match");
   const TimeMs now = clock_.Now();
   const Account* account = Find(name);
@@ -175,26 +176,32 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   const std::string from = AddressKey(from_address);
   std::optional<Status> wrong;  // what this attempt says if its password is wrong
   // A known browser of this account, not itself locked: its own count, and nothing else's.
-  std::optional<std::string> known;
+  bool known = false;
   {
     std::lock_guard lock(mutex_);
     if (account != nullptr && device) {
-      if (Failures* d = TrackDevice(key + '\n' + *device, now)) {
+      if (Failures* d = TrackDevice(failures_[key], *device, now)) {
         if (d->locked_until != 0 && d->locked_until <= now) {
           d->count = 0;
           d->locked_until = 0;
         }
         if (d->locked_until <= now) {
-          known = key + '\n' + *device;
+          known = true;
           // Counted before the check, as below. Locked, this browser is counted like any
           // other computer (by its address, and towards the ceiling) until the lock runs out.
           if (++d->count >= policy_.failures) {
-            d->locked_until = now + LockLength(*d);
+            const TimeMs length = LockLength(*d);
+            d->locked_until = now + length;
             ++d->locks;
+            wrong = Status::PermissionDenied(
+                "that account name and password do not match, " + std::to_string(d->count) +
+                " times in a row on this browser: for " + Minutes(length) +
+                " minute(s) it is counted like any other computer");
           }
         }
       }
     }
+    if (as_known_browser != nullptr) *as_known_browser = known;
     if (known) {
       // Neither this address's count nor the one from everywhere is read or moved.
     } else if (NameFailures* f = Track(account != nullptr, key, from, now)) {
@@ -248,7 +255,7 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
     // Her own browser: its count starts again. A lock from everywhere stands for every
     // other browser, since whoever set it may still be trying.
     std::lock_guard lock(mutex_);
-    devices_.erase(*known);
+    failures_[key].devices.erase(*device);
     return *account;
   }
   if (right && account != nullptr) {
@@ -258,7 +265,7 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
     if (auto it = failures_.find(key); it != failures_.end()) {
       it->second.from.erase(from);
       it->second.anywhere = Failures{};
-      if (it->second.from.empty()) failures_.erase(it);
+      if (it->second.from.empty() && it->second.devices.empty()) failures_.erase(it);
     }
     return *account;
   }

@@ -65,10 +65,12 @@ class Accounts {
   // from everywhere do not apply to it, so a duty worker signs in at her own computer
   // while someone else's guesses have locked the account; its success clears only its own
   // count. After `failures` wrong passwords in a row it is counted like any other computer
-  // until its lock runs out.
+  // until its lock runs out. `as_known_browser`, when given, is set to whether this attempt
+  // was counted as the known browser's own (for the log).
   Result<Account> SignIn(const std::string& name, const std::string& password,
                          const std::string& from,
-                         const std::optional<std::string>& device = std::nullopt);
+                         const std::optional<std::string>& device = std::nullopt,
+                         bool* as_known_browser = nullptr);
 
   // The account of that name, for single sign-on through a trusted proxy.
   const Account* Find(const std::string& name) const;
@@ -80,16 +82,17 @@ class Accounts {
     int locks = 0;  // locks in a row without a success: the next lasts twice the last
   };
   struct NameFailures {
-    Failures anywhere;                     // from every address together
-    std::map<std::string, Failures> from;  // by client address; bounded (accounts.cc)
+    Failures anywhere;                        // from every address together
+    std::map<std::string, Failures> from;     // by client address; bounded (accounts.cc)
+    std::map<std::string, Failures> devices;  // known browsers', by device id; bounded
   };
   // The failures of `key` from `from`, made if need be; nullptr for a made-up name once
   // strangers_ is full of locks still running. REQUIRES: mutex_ held.
   NameFailures* Track(bool account, const std::string& key, const std::string& from, TimeMs now);
-  // The failures of a known browser (account and device id), made if need be; nullptr
-  // when devices_ is full of locks still running (the browser is then counted as any
-  // other). REQUIRES: mutex_ held.
-  Failures* TrackDevice(const std::string& key, TimeMs now);
+  // The failures of the account's known browser `device`, made if need be; nullptr when
+  // the account's table is full of locks still running (the browser is then counted as
+  // any other). REQUIRES: mutex_ held.
+  Failures* TrackDevice(NameFailures& f, const std::string& device, TimeMs now);
   TimeMs LockLength(const Failures& f) const;
 
   const Clock& clock_;
@@ -99,7 +102,6 @@ class Accounts {
   std::map<std::string, NameFailures> failures_;   // the accounts' own, never forgotten
   std::map<std::string, NameFailures> strangers_;  // made-up names, by a hash: bounded
   size_t stranger_addresses_ = 0;                  // the addresses in strangers_, all names
-  std::map<std::string, Failures> devices_;        // known browsers' own: bounded
   // Each check takes 64 MiB for a moment (Argon2id): a few at a time, so a flood of
   // sign-ins waits instead of exhausting memory.
   std::counting_semaphore<4> checking_{4};

@@ -26,7 +26,7 @@ constexpr char kSecureCookie[] = "__Host-dutyhub_session";
 // A known browser's tokens (devices.h), kept for half a year; renewed at each sign-in.
 constexpr char kDeviceCookie[] = "dutyhub_device";
 constexpr char kSecureDeviceCookie[] = "__Host-dutyhub_device";
-constexpr int kDeviceCookieSeconds = 183 * 24 * 3600;
+constexpr int64_t kDeviceCookieSeconds = KnownDevices::kLongestKnownMs / 1000;
 // Each live page holds one of the 64 HTTP workers: at most this many, so requests always
 // find a worker; a page refused a stream still refreshes its list every 30 s.
 constexpr int kMostStreams = 40;
@@ -100,8 +100,10 @@ std::string CookieValue(const httplib::Request& req, const std::string& name) {
   return seen == 1 ? value : "";
 }
 
+// REQUIRES: `address` in CanonicalAddress's spelling (WebApp::ClientOf's), where an
+// IPv4-mapped loopback address is already 127.x.
 bool IsLoopbackPeer(const std::string& address) {
-  return address.rfind("127.", 0) == 0 || address == "::1" || address == "::ffff:127.0.0.1";
+  return address.rfind("127.", 0) == 0 || address == "::1";
 }
 
 // A JSON object body, or an answer saying what is wrong with it. Changes come from the
@@ -156,7 +158,8 @@ WebApp::WebApp(const WebConfig& config, Accounts& accounts, const Clock& clock)
       gateway_(BrokerLink{config.broker, config.gateway, config.keys}),
       feed_(gateway_.link()),
       cookie_name_(config.secure_cookies ? kSecureCookie : kCookie),
-      device_cookie_name_(config.secure_cookies ? kSecureDeviceCookie : kDeviceCookie) {}
+      device_cookie_name_(config.secure_cookies ? kSecureDeviceCookie : kDeviceCookie),
+      devices_(clock) {}
 
 WebApp::~WebApp() { Stop(); }
 
@@ -255,7 +258,8 @@ std::optional<WebApp::Signed> WebApp::Require(const httplib::Request& req, httpl
 }
 
 std::string WebApp::ClientOf(const httplib::Request& req) const {
-  if (config_.reverse_proxies.empty()) return req.remote_addr;
+  if (config_.reverse_proxies.empty())
+    return CanonicalAddress(req.remote_addr).value_or(req.remote_addr);
   std::vector<std::string> forwarded;
   for (size_t h = 0; h < req.get_header_value_count("X-Forwarded-For"); ++h)
     forwarded.push_back(req.get_header_value("X-Forwarded-For", h));
@@ -275,8 +279,9 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
   // A browser where this account signed in before is counted on its own (devices.h).
   const std::string device_cookie = CookieValue(req, device_cookie_name_);
   const std::optional<std::string> device = devices_.Recognise(device_cookie, *name);
-  const char* const on = device ? " on a browser known to the account" : "";
-  Result<Account> account = accounts_.SignIn(*name, *password, from, device);
+  bool as_known_browser = false;
+  Result<Account> account = accounts_.SignIn(*name, *password, from, device, &as_known_browser);
+  const char* const on = as_known_browser ? " on a browser known to the account" : "";
   if (!account.ok()) {
     // The account name a person typed is not logged: it could be anything they typed.
     spdlog::info("sign-in refused from {}{}", from, on);
@@ -287,11 +292,14 @@ void WebApp::SignIn(const httplib::Request& req, httplib::Response& res) {
     return ReplyError(res, static_cast<v1::Status::Code>(started.status().code()),
                       started.status().message());
   }
-  std::string known =
-      device_cookie_name_ + "=" + devices_.Remember(device_cookie, account->name) +
-      "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(kDeviceCookieSeconds);
-  if (config_.secure_cookies) known += "; Secure";
-  res.set_header("Set-Cookie", known);
+  // Empty only for a name too long for any cookie: the browser then stays unknown.
+  if (std::string tokens = devices_.Remember(device_cookie, account->name); !tokens.empty()) {
+    std::string known =
+        device_cookie_name_ + "=" + tokens +
+        "; Path=/; HttpOnly; SameSite=Strict; Max-Age=" + std::to_string(kDeviceCookieSeconds);
+    if (config_.secure_cookies) known += "; Secure";
+    res.set_header("Set-Cookie", known);
+  }
   spdlog::info("{} signed in (acting as {}) from {}{}", account->name, account->acts_as, from, on);
   ReplyJson(res, json{{"account", account->name},
                       {"acts_as", account->acts_as},

@@ -45,7 +45,8 @@ std::optional<std::string> CanonicalAddress(const std::string& text) {
 std::string ClientAddress(const std::string& peer, const std::vector<std::string>& forwarded,
                           const std::vector<std::string>& proxies) {
   std::optional<std::string> hop = CanonicalAddress(peer);
-  if (!hop || !IsProxy(*hop, proxies)) return peer;
+  if (!hop) return peer;
+  if (!IsProxy(*hop, proxies)) return *hop;
   // Every line as one list, left to right, as RFC 9110 5.3 combines a repeated field.
   std::vector<std::string> entries;
   for (const std::string& line : forwarded) {

@@ -24,7 +24,8 @@ std::optional<std::string> CanonicalAddress(const std::string& text);
 
 // The client's address for a connection from `peer` carrying `forwarded` (every
 // X-Forwarded-For line, in order), when `proxies` (canonical, see above) are the reverse
-// proxies in front. The peer itself when it is not one of them or the header is missing;
+// proxies in front, in CanonicalAddress's spelling when it is an address. The peer itself
+// when it is not one of them or the header is missing;
 // the last proxy read when the entry left of it is not an address (a proxy misconfigured:
 // its own address is then the most that is known).
 //

@@ -43,9 +43,10 @@ std::vector<std::string> Split(const std::string& text, char at) {
   return parts;
 }
 
-// What the MAC covers: the account and the device id, told apart by a byte neither holds.
-std::string Signed(const std::string& account, const std::string& device) {
-  return account + '\0' + device;
+// What the MAC covers: the account, the device id and when it was made, told apart by a
+// byte none of them holds.
+std::string Signed(const std::string& account, const std::string& device, const std::string& made) {
+  return account + '\0' + device + '\0' + made;
 }
 
 struct Known {
@@ -54,19 +55,36 @@ struct Known {
   std::string token;   // as it was in the cookie
 };
 
-std::vector<Known> KnownIn(const std::string& cookie, const unsigned char* key) {
+// Milliseconds since the epoch in decimal digits, no sign or leading zero; nullopt
+// otherwise (one spelling, and no overflow).
+std::optional<TimeMs> Made(const std::string& digits) {
+  if (digits.empty() || digits.size() > 15 || (digits[0] == '0' && digits.size() > 1))
+    return std::nullopt;
+  TimeMs made = 0;
+  for (char c : digits) {
+    if (c < '0' || c > '9') return std::nullopt;
+    made = made * 10 + (c - '0');
+  }
+  return made;
+}
+
+// The tokens in `cookie` this key made, and no more than kLongestKnownMs before `now`,
+// in the cookie's order.
+std::vector<Known> KnownIn(const std::string& cookie, const unsigned char* key, TimeMs now) {
   std::vector<Known> known;
   if (cookie.empty() || cookie.size() > KnownDevices::kLongestCookie) return known;
   for (const std::string& token : Split(cookie, kBetweenTokens)) {
     const std::vector<std::string> parts = Split(token, '.');
-    if (parts.size() != 3 || parts[1].size() != kDeviceBytes * 2) continue;
+    if (parts.size() != 4 || parts[1].size() != kDeviceBytes * 2) continue;
     std::optional<std::string> account = Unhex(parts[0]);
-    std::optional<std::string> mac = Unhex(parts[2]);
-    if (!account || account->empty() || account->find('\0') != std::string::npos || !mac ||
+    std::optional<TimeMs> made = Made(parts[2]);
+    std::optional<std::string> mac = Unhex(parts[3]);
+    if (!account || account->empty() || account->find('\0') != std::string::npos || !made || !mac ||
         mac->size() != crypto_auth_BYTES || !Unhex(parts[1])) {
       continue;
     }
-    const std::string message = Signed(*account, parts[1]);
+    if (*made > now || now - *made > KnownDevices::kLongestKnownMs) continue;
+    const std::string message = Signed(*account, parts[1], parts[2]);
     if (crypto_auth_verify(reinterpret_cast<const unsigned char*>(mac->data()),
                            reinterpret_cast<const unsigned char*>(message.data()), message.size(),
                            key) != 0) {
@@ -79,32 +97,35 @@ std::vector<Known> KnownIn(const std::string& cookie, const unsigned char* key) 
 
 }  // namespace
 
-KnownDevices::KnownDevices() {
+KnownDevices::KnownDevices(const Clock& clock) : clock_(clock) {
   // The key must be random, or every token is forgeable. main() has started libsodium and
   // stopped with a reason if it could not; this call again is then a no-op.
   if (sodium_init() < 0) std::abort();
   crypto_auth_keygen(key_.data());
 }
 
-std::string KnownDevices::Token(const std::string& account, const std::string& device) const {
-  const std::string message = Signed(account, device);
+std::string KnownDevices::Token(const std::string& account, const std::string& device,
+                                TimeMs made) const {
+  const std::string when = std::to_string(made);
+  const std::string message = Signed(account, device, when);
   unsigned char mac[crypto_auth_BYTES];
   crypto_auth(mac, reinterpret_cast<const unsigned char*>(message.data()), message.size(),
               key_.data());
   return Hex(reinterpret_cast<const unsigned char*>(account.data()), account.size()) + "." +
-         device + "." + Hex(mac, sizeof mac);
+         device + "." + when + "." + Hex(mac, sizeof mac);
 }
 
 std::optional<std::string> KnownDevices::Recognise(const std::string& cookie,
                                                    const std::string& account) const {
-  for (const Known& k : KnownIn(cookie, key_.data())) {
+  for (const Known& k : KnownIn(cookie, key_.data(), clock_.Now())) {
     if (k.account == account) return k.device;
   }
   return std::nullopt;
 }
 
 std::string KnownDevices::Remember(const std::string& cookie, const std::string& account) const {
-  const std::vector<Known> known = KnownIn(cookie, key_.data());
+  const TimeMs now = clock_.Now();
+  const std::vector<Known> known = KnownIn(cookie, key_.data(), now);
   std::string device;
   for (const Known& k : known) {
     if (k.account == account) {
@@ -117,11 +138,14 @@ std::string KnownDevices::Remember(const std::string& cookie, const std::string&
     randombytes_buf(fresh, sizeof fresh);
     device = Hex(fresh, sizeof fresh);
   }
-  std::string value = Token(account, device);
+  std::string value = Token(account, device, now);
+  if (value.size() > kLongestCookie) return "";
   std::vector<std::string> kept = {account};
   for (const Known& k : known) {
     if (kept.size() == kMostAccounts) break;
     if (std::find(kept.begin(), kept.end(), k.account) != kept.end()) continue;
+    // The older ones give way: past the length, the browser's whole cookie would be unread.
+    if (value.size() + 1 + k.token.size() > kLongestCookie) break;
     value += kBetweenTokens + k.token;
     kept.push_back(k.account);
   }

@@ -244,16 +244,28 @@ TEST_F(AccountsTest, WrongPasswordsFromAKnownBrowserCountForItAloneThenLikeAnyOt
   ASSERT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser").ok())
       << "its own count starts again";
   for (const char* from : {"10.2.0.1", "10.2.0.2", "10.2.0.3", "10.2.0.4"}) Fail("alice", from, 2);
-  for (int i = 0; i < 3; ++i)
+  for (int i = 0; i < 2; ++i)
     EXPECT_FALSE(accounts.SignIn("alice", "guess", kAlicesDesk, "her-browser").ok());
-  auto locked = accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser");
+  bool counted_apart = false;
+  auto third = accounts.SignIn("alice", "guess", kAlicesDesk, "her-browser", &counted_apart);
+  EXPECT_TRUE(counted_apart);
+  EXPECT_NE(third.status().message().find(
+                "3 times in a row on this browser: for 15 minute(s) it is counted like any other"),
+            std::string::npos)
+      << third.status().message();
+  auto locked =
+      accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser", &counted_apart);
   ASSERT_FALSE(locked.ok()) << "a known browser that guessed wrong three times is not trusted";
+  EXPECT_FALSE(counted_apart) << "the log must not call it a known browser now";
   EXPECT_NE(locked.status().message().find("this account is locked"), std::string::npos)
       << locked.status().message();
   EXPECT_TRUE(
       accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "another-browser").ok())
       << "her other browser is counted apart";
+  // Once its own lock has run out it is hers again, though the account is locked anew.
   clock.Advance(15 * kMinuteMs + 1);
+  for (const char* from : {"10.3.0.1", "10.3.0.2", "10.3.0.3", "10.3.0.4"}) Fail("alice", from, 2);
+  ASSERT_FALSE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk).ok());
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", kAlicesDesk, "her-browser").ok());
 }
 
@@ -267,14 +279,17 @@ TEST_F(AccountsTest, AMadeUpNameHasNoKnownBrowser) {
 }
 
 TEST(KnownDevices, ATokenIsBelievedOnlyForItsAccountAndOnlyAsThisProcessMadeIt) {
-  KnownDevices devices;
+  SimulatedClock clock{1'764'000'000'000};
+  KnownDevices devices(clock);
   const std::string cookie = devices.Remember("", "alice");
   const std::optional<std::string> device = devices.Recognise(cookie, "alice");
   ASSERT_TRUE(device);
   EXPECT_EQ(device->size(), 32u);
   EXPECT_EQ(cookie.find("alice"), std::string::npos) << "hex, so any name is cookie-safe";
   EXPECT_FALSE(devices.Recognise(cookie, "bob")) << "made for alice";
-  EXPECT_FALSE(KnownDevices().Recognise(cookie, "alice")) << "another process's key: a restart";
+  EXPECT_FALSE(KnownDevices(clock).Recognise(cookie, "alice"))
+      << "another process's key: a restart";
+  EXPECT_TRUE(devices.Recognise("x.y~" + cookie + "~~", "alice")) << "among garbage";
   for (size_t at = 0; at < cookie.size(); ++at) {
     std::string changed = cookie;
     changed[at] = changed[at] == '0' ? '1' : '0';
@@ -292,9 +307,24 @@ TEST(KnownDevices, ATokenIsBelievedOnlyForItsAccountAndOnlyAsThisProcessMadeIt) 
       << "signing in again keeps the browser's id";
 }
 
+TEST(KnownDevices, ATokenIsBelievedForHalfAYearFromItsLastSignInAndNotBeforeItWasMade) {
+  SimulatedClock clock{1'764'000'000'000};
+  KnownDevices devices(clock);
+  std::string cookie = devices.Remember("", "alice");
+  clock.Advance(KnownDevices::kLongestKnownMs);
+  EXPECT_TRUE(devices.Recognise(cookie, "alice")) << "half a year to the millisecond";
+  const std::string renewed = devices.Remember(cookie, "alice");
+  clock.Advance(1);
+  EXPECT_FALSE(devices.Recognise(cookie, "alice")) << "a copy taken then is too old now";
+  EXPECT_TRUE(devices.Recognise(renewed, "alice")) << "each sign-in dates it again";
+  clock.Set(1'700'000'000'000);
+  EXPECT_FALSE(devices.Recognise(renewed, "alice")) << "made after now: not one of ours";
+}
+
 TEST(KnownDevices, ABrowserKeepsTheLatestSixAccountsAndDropsWhatIsNotATokenOfThisProcess) {
-  KnownDevices devices;
-  std::string cookie = "not-a-token~" + KnownDevices().Remember("", "carol");
+  SimulatedClock clock{1'764'000'000'000};
+  KnownDevices devices(clock);
+  std::string cookie = "not-a-token~" + KnownDevices(clock).Remember("", "carol");
   for (const char* name : {"a1", "a2", "a3", "a4", "a5", "a6", "a7"})
     cookie = devices.Remember(cookie, name);
   EXPECT_FALSE(devices.Recognise(cookie, "a1")) << "the oldest of seven is dropped";
@@ -308,6 +338,23 @@ TEST(KnownDevices, ABrowserKeepsTheLatestSixAccountsAndDropsWhatIsNotATokenOfThi
   EXPECT_EQ(devices.Recognise(cookie, "a3"), a3);
   EXPECT_TRUE(devices.Recognise(cookie.substr(0, cookie.find('~')), "a3")) << "newest first";
   EXPECT_TRUE(devices.Recognise(cookie, "a2")) << "re-ordering drops no one";
+}
+
+TEST(KnownDevices, LongNamesGiveWayOldestFirstSoTheCookieIsNeverTooLongToRead) {
+  SimulatedClock clock{1'764'000'000'000};
+  KnownDevices devices(clock);
+  std::string cookie;
+  std::vector<std::string> names;
+  for (char c = 'a'; c < 'g'; ++c) {
+    names.push_back(std::string(200, c));
+    cookie = devices.Remember(cookie, names.back());
+    ASSERT_LE(cookie.size(), KnownDevices::kLongestCookie);
+  }
+  EXPECT_TRUE(devices.Recognise(cookie, names.back())) << "the newest is always kept";
+  EXPECT_FALSE(devices.Recognise(cookie, names.front()))
+      << "six tokens of 200 letters are too long";
+  EXPECT_TRUE(devices.Recognise(cookie, names[names.size() - 2]));
+  EXPECT_EQ(devices.Remember(cookie, std::string(1100, 'z')), "") << "no cookie at all can hold it";
 }
 
 TEST(Accounts, AFileWithoutArgon2idHashesIsRefusedWithItsLine) {
@@ -346,6 +393,10 @@ TEST(ClientAddress, AClientCannotChooseItsAddress) {
       << "from a connection that is not one of the proxies, the header is the client's";
   EXPECT_EQ(ClientAddress("127.0.0.1", {"198.51.100.20"}, {}), "127.0.0.1")
       << "with no proxies configured, the header is never believed";
+  EXPECT_EQ(ClientAddress("::ffff:198.51.100.20", {}, kProxies), "198.51.100.20")
+      << "one computer, one spelling, through a proxy or not";
+  EXPECT_EQ(ClientAddress("::ffff:127.0.0.1", {"203.0.113.7"}, kProxies), "203.0.113.7")
+      << "the proxy on this machine, seen through a socket taking both kinds";
 }
 
 TEST(ClientAddress, WhenTheProxiesSayNothingUsableTheLastProxyIsWhatIsKnown) {
