@@ -11,14 +11,6 @@ namespace dutyhub::web {
 namespace {
 
 constexpr size_t kLongestPassword = 1024;
-// Made-up (name, address) pairs whose failures are counted: a flood of them must not grow
-// memory. Per account, the addresses counted apart.
-constexpr size_t kMostTrackedStrangers = 10000;
-constexpr size_t kMostTrackedAddresses = 1000;
-// Known browsers with failures counted, per account (a success forgets its browser's).
-// Only someone who has signed in to the account holds one of its tokens, so only they can
-// fill its table, and a full table makes only that account's browsers unknown.
-constexpr size_t kMostTrackedDevices = 100;
 constexpr TimeMs kLongestLock = 24 * kHourMs;
 
 // Whole minutes, rounded up: "try again in 0 minute(s)" would be wrong.
@@ -126,18 +118,18 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
   const auto running = [now](const auto& entry) { return entry.second.locked_until > now; };
   if (account) {
     NameFailures& f = failures_[key];
-    if (f.from.size() >= kMostTrackedAddresses && !f.from.count(from)) {
+    if (f.from.size() >= policy_.most_addresses && !f.from.count(from)) {
       // Only the addresses locked now keep their places; the others' counts start again,
       // and the count from everywhere still locks the account at its ceiling.
       std::erase_if(f.from, [&](const auto& entry) { return !running(entry); });
-      if (f.from.size() >= kMostTrackedAddresses) f.from.erase(f.from.begin());
+      if (f.from.size() >= policy_.most_addresses) f.from.erase(f.from.begin());
     }
     f.from.try_emplace(from);
     return &f;
   }
   auto it = strangers_.find(key);
   if ((it == strangers_.end() || !it->second.from.count(from)) &&
-      stranger_addresses_ >= kMostTrackedStrangers) {
+      stranger_addresses_ >= policy_.most_stranger_addresses) {
     // Full: forget what no running lock needs, never a running lock, since a made-up name
     // must stay locked as long as an account would or the two could be told apart.
     stranger_addresses_ = 0;
@@ -150,7 +142,7 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
         ++n;
       }
     }
-    if (stranger_addresses_ >= kMostTrackedStrangers) return nullptr;
+    if (stranger_addresses_ >= policy_.most_stranger_addresses) return nullptr;
     it = strangers_.find(key);
   }
   NameFailures& f = it != strangers_.end() ? it->second : strangers_[key];
@@ -159,11 +151,28 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
 }
 
 Accounts::Failures* Accounts::TrackDevice(NameFailures& f, const std::string& device, TimeMs now) {
-  if (f.devices.size() >= kMostTrackedDevices && !f.devices.count(device)) {
+  if (f.devices.size() >= policy_.most_browsers && !f.devices.count(device)) {
     std::erase_if(f.devices, [now](const auto& entry) { return entry.second.locked_until <= now; });
-    if (f.devices.size() >= kMostTrackedDevices) return nullptr;
+    if (f.devices.size() >= policy_.most_browsers) return nullptr;
   }
   return &f.devices[device];
+}
+
+size_t Accounts::StrangerAddressesKept() const {
+  std::lock_guard lock(mutex_);
+  return stranger_addresses_;
+}
+
+size_t Accounts::AddressesKept(const std::string& account) const {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(account);
+  return it == failures_.end() ? 0 : it->second.from.size();
+}
+
+size_t Accounts::BrowsersKept(const std::string& account) const {
+  std::lock_guard lock(mutex_);
+  auto it = failures_.find(account);
+  return it == failures_.end() ? 0 : it->second.devices.size();
 }
 
 Result<Account> Accounts::SignIn(const std::string& name, const std::string& password,

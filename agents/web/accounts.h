@@ -40,6 +40,14 @@ struct LockoutPolicy {
   int failures = 5;                  // this many wrong passwords in a row from one address ...
   TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account there this long (the first time)
   int account_failures = 100;        // this many in a row from anywhere lock it everywhere
+  // How much is remembered, so that a flood of sign-ins cannot grow memory. Not in the
+  // configuration: tests make them small. When full, what no running lock needs gives way
+  // first (accounts.cc):
+  size_t most_stranger_addresses = 10000;  // made-up (name, address) pairs, all names together
+  size_t most_addresses = 1000;            // one account's addresses
+  // One account's known browsers. Only someone who has signed in to the account holds its
+  // tokens, so only they can fill its table, and a full one makes only its browsers unknown.
+  size_t most_browsers = 100;
 };
 
 // An Argon2id hash of `password` in libsodium's string form, or INTERNAL.
@@ -75,6 +83,12 @@ class Accounts {
   // The account of that name, for single sign-on through a trusted proxy.
   const Account* Find(const std::string& name) const;
 
+  // How many entries the lock-out keeps now: made-up (name, address) pairs, and an
+  // account's addresses and known browsers. For tests of the bounds in LockoutPolicy.
+  size_t StrangerAddressesKept() const;
+  size_t AddressesKept(const std::string& account) const;
+  size_t BrowsersKept(const std::string& account) const;
+
  private:
   struct Failures {
     int count = 0;  // in a row, with the attempts being checked now
@@ -98,7 +112,7 @@ class Accounts {
   const Clock& clock_;
   LockoutPolicy policy_;
   std::map<std::string, Account> accounts_;
-  std::mutex mutex_;
+  mutable std::mutex mutex_;
   std::map<std::string, NameFailures> failures_;   // the accounts' own, never forgotten
   std::map<std::string, NameFailures> strangers_;  // made-up names, by a hash: bounded
   size_t stranger_addresses_ = 0;                  // the addresses in strangers_, all names

@@ -278,6 +278,83 @@ TEST_F(AccountsTest, AMadeUpNameHasNoKnownBrowser) {
       << "refused as a locked account would be, not told apart: " << made_up.status().message();
 }
 
+// The lock-out's tables with bounds small enough to fill: three wrong passwords lock, and
+// nothing locks everywhere, so each table is seen alone.
+class LockoutBoundsTest : public ::testing::Test {
+ protected:
+  void SetUp() override { ASSERT_TRUE(accounts.Load(file.path()).ok()); }
+  Status Try(const std::string& name, const std::string& from,
+             const std::optional<std::string>& browser = std::nullopt, bool* apart = nullptr) {
+    return accounts.SignIn(name, "a guess", from, browser, apart).status();
+  }
+  void Lock(const std::string& name, const std::string& from,
+            const std::optional<std::string>& browser = std::nullopt) {
+    for (int i = 0; i < 3; ++i) EXPECT_FALSE(Try(name, from, browser).ok());
+  }
+  SimulatedClock clock{1'000'000};
+  Accounts accounts{clock,
+                    {.failures = 3,
+                     .lock_for = 15 * kMinuteMs,
+                     .account_failures = 100,
+                     .most_stranger_addresses = 3,
+                     .most_addresses = 3,
+                     .most_browsers = 2}};
+  TempFile file{AccountsText()};
+};
+
+TEST_F(LockoutBoundsTest, MadeUpNamesFillTheirTableOnlySoFarAndTheirRunningLocksStay) {
+  Lock("mallory", "10.9.0.1");
+  for (int i = 2; i <= 9; ++i) {
+    EXPECT_FALSE(Try("stranger" + std::to_string(i), "10.9.0." + std::to_string(i)).ok());
+    EXPECT_LE(accounts.StrangerAddressesKept(), 3u);
+  }
+  EXPECT_NE(Try("mallory", "10.9.0.1").message().find("from this address are locked"),
+            std::string::npos)
+      << "a made-up name stays locked as an account would, or the two could be told apart";
+  Lock("trudy", "10.9.0.20");
+  Lock("oscar", "10.9.0.21");
+  EXPECT_EQ(accounts.StrangerAddressesKept(), 3u) << "three running locks fill it";
+  EXPECT_FALSE(Try("eve", "10.9.0.22").ok());
+  EXPECT_EQ(accounts.StrangerAddressesKept(), 3u) << "a fourth is not kept, and none dropped";
+  for (const auto& [name, from] :
+       {std::pair{"mallory", "10.9.0.1"}, std::pair{"trudy", "10.9.0.20"},
+        std::pair{"oscar", "10.9.0.21"}}) {
+    EXPECT_NE(Try(name, from).message().find("locked"), std::string::npos) << name;
+  }
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_FALSE(Try("eve", "10.9.0.22").ok());
+  EXPECT_LE(accounts.StrangerAddressesKept(), 3u) << "locks run out make room";
+}
+
+TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfAddresses) {
+  Lock("alice", "10.8.0.1");
+  for (int i = 2; i <= 8; ++i) {
+    EXPECT_FALSE(Try("alice", "10.8.0." + std::to_string(i)).ok());
+    EXPECT_LE(accounts.AddressesKept("alice"), 3u);
+  }
+  EXPECT_NE(Try("alice", "10.8.0.1").message().find("from this address are locked"),
+            std::string::npos)
+      << "the locked address kept its place while the others' counts gave way";
+}
+
+TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfBrowsersAndAnotherIsThenAnyComputer) {
+  Lock("alice", "10.7.0.1", "browser-1");
+  Lock("alice", "10.7.0.1", "browser-2");
+  EXPECT_EQ(accounts.BrowsersKept("alice"), 2u);
+  bool apart = true;
+  EXPECT_FALSE(Try("alice", "10.7.0.1", "browser-3", &apart).ok());
+  EXPECT_FALSE(apart) << "no room: counted by its address, like any other computer";
+  EXPECT_EQ(accounts.BrowsersKept("alice"), 2u);
+  EXPECT_EQ(accounts.BrowsersKept("gwh-ed-liaison"), 0u) << "another account's table is its own";
+  bool liaison_apart = false;
+  EXPECT_FALSE(Try("gwh-ed-liaison", "10.7.0.1", "browser-1", &liaison_apart).ok());
+  EXPECT_TRUE(liaison_apart) << "one account's full table leaves another's browsers known";
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_FALSE(Try("alice", "10.7.0.9", "browser-3", &apart).ok());
+  EXPECT_TRUE(apart) << "locks run out make room";
+  EXPECT_LE(accounts.BrowsersKept("alice"), 2u);
+}
+
 TEST(KnownDevices, ATokenIsBelievedOnlyForItsAccountAndOnlyAsThisProcessMadeIt) {
   SimulatedClock clock{1'764'000'000'000};
   KnownDevices devices(clock);
