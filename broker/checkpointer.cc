@@ -3,14 +3,17 @@
 #include <spdlog/spdlog.h>
 
 #include <algorithm>
+#include <filesystem>
+#include <system_error>
 
 #include "broker/paced_vfs.h"
 
 namespace dutyhub {
 
-Status Checkpointer::Start(int pages, std::chrono::milliseconds round) {
+Status Checkpointer::Start(int pages, std::chrono::milliseconds round, int64_t cut_log_past) {
   pages_ = pages;
   round_ = round;
+  cut_log_past_ = cut_log_past;
   if (sqlite3_open_v2(path_.c_str(), &db_, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOMUTEX,
                       PacedDatabaseVfs()) != SQLITE_OK) {
     std::string message = db_ != nullptr ? sqlite3_errmsg(db_) : "out of memory";
@@ -60,6 +63,7 @@ bool Checkpointer::CheckpointOnce() {
 }
 
 void Checkpointer::Committed(int log_pages) {
+  commits_.fetch_add(1);
   log_pages_.store(log_pages);
   int copied = copied_.load();
   if (log_pages < copied) {
@@ -81,17 +85,41 @@ void Checkpointer::CopySoon() {
   wake_.notify_one();
 }
 
+void Checkpointer::CutLogBack() {
+  std::error_code error;
+  const auto bytes = std::filesystem::file_size(path_ + "-wal", error);
+  if (error || static_cast<int64_t>(bytes) <= cut_log_past_) return;
+  int log_pages = 0;
+  int copied = 0;
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_pages, &copied) !=
+      SQLITE_OK) {
+    return;  // someone is reading or writing: the next quiet round tries again
+  }
+  copied_.store(0);
+  log_pages_.store(0);
+  log_cuts_.fetch_add(1);
+  spdlog::info("store: the log's file, grown to {} MiB, is cut back while the hub is quiet",
+               bytes >> 20);
+}
+
 void Checkpointer::Run() {
   std::unique_lock lock(mutex_);
   uint64_t answered = 0;  // asks this thread has copied for
+  uint64_t commits_seen = commits_.load();
   bool again = false;
   while (!stopping_) {
-    wake_.wait_for(lock, round_, [&] { return stopping_ || again || asks_.load() != answered; });
+    const bool woken = wake_.wait_for(
+        lock, round_, [&] { return stopping_ || again || asks_.load() != answered; });
     const uint64_t asked = asks_.load();
     lock.unlock();
     runs_started_.fetch_add(1);
     copying_.store(true);
     const int copied_before = copied_.load();
+    const uint64_t commits_now = commits_.load();
+    if (!woken && commits_now == commits_seen) {
+      CutLogBack();  // a whole round without a commit: the writer is quiet
+    }
+    commits_seen = commits_now;
     CheckpointOnce();
     copying_.store(false);
     // Asked meanwhile (by a lightly loaded writer), or with commits that did not ask

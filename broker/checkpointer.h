@@ -42,11 +42,16 @@ class Checkpointer {
   // throughput (measured in interleaved runs against 16,384). A kill -9 leaves at most
   // about this much log for the restart to read.
   static constexpr int kThreadCopiesAt = 16384;
-  // The log's file is cut back to this size when it starts over only if it grew past it:
-  // above the writer's own checkpoint size, so normal running never cuts it. Cut back each
-  // time (it was 64 MiB), the log grew again under the next burst, and a commit's sync of a
-  // file that grew, or was cut, must also commit the file system's journal: the
-  // first commit after a burst took 10-21 ms in traced runs, against 0.2-0.8 ms otherwise.
+  // Past this size the log's file is cut back, once the writer has committed nothing for a
+  // whole round: by this thread, never in a commit. SQLite's own cut (journal_size_limit)
+  // comes in the first commit after the log starts over, on the writer's thread: cutting
+  // 68 MiB took 20 ms on this machine's file system and 208 MiB 58 ms (ftruncate, measured),
+  // and a traced run at 1,000 publishes a second after a burst held every request for the
+  // 80 ms of one. Above the writer's own checkpoint size, so normal running never needs it.
+  // Kept (it was cut back to 64 MiB at every start-over), a burst's log would grow again
+  // under the next one, and a commit's sync of a file that grew, or was cut, must also
+  // commit the file system's journal: the first commit after a burst took 10-21 ms in
+  // traced runs, against 0.2-0.8 ms otherwise.
   static constexpr int64_t kLogKeptBytes = (kWriterCheckpointsAt + kThreadCopiesAt) * int64_t{4096};
 
   explicit Checkpointer(std::string path) : path_(std::move(path)) {}
@@ -58,8 +63,10 @@ class Checkpointer {
   // copies in large steps, each page once however often it was rewritten meanwhile. Its
   // connection paces what it writes into the database file (paced_vfs.h).
   // `round`: the "anyway" period (a test lengthens it to tell the two wake-ups apart).
+  // `cut_log_past`: kLogKeptBytes (a test makes it small).
   Status Start(int pages = kThreadCopiesAt,
-               std::chrono::milliseconds round = std::chrono::seconds(1));
+               std::chrono::milliseconds round = std::chrono::seconds(1),
+               int64_t cut_log_past = kLogKeptBytes);
   // The writer's connection says how many pages its log holds after a commit. Cheap: called
   // on the writer's thread by SQLite's WAL hook, after every commit; it wakes the thread
   // once per checkpoint, not once per commit.
@@ -69,6 +76,8 @@ class Checkpointer {
   void CopySoon();
   // Checkpoints this thread has started, successful or not. Any thread.
   int64_t RunsOnThread() const { return runs_started_.load(); }
+  // Times this thread has cut the log's file back (see kLogKeptBytes). Any thread.
+  int64_t LogCuts() const { return log_cuts_.load(); }
   // Pages in the log that no checkpoint has copied yet, as of the last commit. Any thread.
   int Uncopied() const { return log_pages_.load() - copied_.load(); }
   // A passive checkpoint on `db`, this thread's connection or the writer's, remembering how
@@ -80,6 +89,10 @@ class Checkpointer {
  private:
   void Run();
   bool CheckpointOnce();
+  // Copies all of the log and cuts its file to nothing, if the writer and every reader let
+  // it now (SQLITE_CHECKPOINT_TRUNCATE; this connection waits for no one): for a round
+  // without commits, so a request arriving meanwhile waits at most the cut.
+  void CutLogBack();
 
   std::string path_;
   sqlite3* db_ = nullptr;
@@ -94,6 +107,9 @@ class Checkpointer {
   std::atomic<int> copied_ = 0;
   std::atomic<int> log_pages_ = 0;
   std::atomic<int64_t> runs_started_ = 0;
+  std::atomic<uint64_t> commits_ = 0;  // Committed() calls: a round without any is quiet
+  std::atomic<int64_t> log_cuts_ = 0;
+  int64_t cut_log_past_ = kLogKeptBytes;
   int pages_ = 4000;
   std::chrono::milliseconds round_{1000};
   bool failing_ = false;  // said once in the log, not at every attempt

@@ -286,8 +286,7 @@ Status Store::Commit() {
   return s;
 }
 Status Store::HandOverCheckpoints(Checkpointer& checkpointer) {
-  if (Status s =
-          db_->Exec("PRAGMA journal_size_limit=" + std::to_string(Checkpointer::kLogKeptBytes));
+  if (Status s = db_->Exec("PRAGMA journal_size_limit=-1");  // cut back by the checkpointer instead
       !s.ok()) {
     return s;
   }

@@ -136,6 +136,13 @@ Result<int> Store::SynchronousMode() {
   return static_cast<int>((*s)->Int(0));
 }
 
+Result<int64_t> Store::LogSizeLimit() {
+  auto s = db_->Prepare("PRAGMA journal_size_limit");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading PRAGMA journal_size_limit");
+  return (*s)->Int(0);
+}
+
 Result<int> Store::TemporaryTreesIn(const std::string& sql) {
   auto s = db_->Prepare("EXPLAIN " + sql);
   if (!s.ok()) return s.status();

@@ -612,5 +612,36 @@ TEST_F(CheckpointTest, TheCheckpointerCopiesTheLogOfAWriterThatIsNeverIdle) {
   EXPECT_EQ(*outstanding, 600) << "every item is kept";
 }
 
+// SQLite cuts the log's file back in the first commit after the log starts over (its
+// journal_size_limit), which took the writer's thread tens of milliseconds after a burst;
+// the checkpointer cuts it instead, once a whole round has passed without a commit.
+TEST_F(CheckpointTest, TheLogsFileIsCutBackOnlyWhenTheWriterIsQuietAndNeverInACommit) {
+  auto store = Open();
+  Checkpointer checkpointer(path_);
+  const std::string log = path_ + "-wal";
+  // Never woken by the commits' size; a round of 100 ms; cut past 256 KiB.
+  ASSERT_TRUE(
+      checkpointer.Start(/*pages=*/1000000, std::chrono::milliseconds(100), 256 << 10).ok());
+  ASSERT_TRUE(store->HandOverCheckpoints(checkpointer).ok());
+  auto limit = store->LogSizeLimit();
+  ASSERT_TRUE(limit.ok());
+  EXPECT_EQ(*limit, -1) << "no commit of the writer's may cut the log's file";
+  for (int i = 0; i < 3; ++i) Publish(*store, i * 100, 100);  // about 1.2 MiB of log
+  ASSERT_GT(std::filesystem::file_size(log), 1u << 20);
+  // Quiet now: within a few rounds the file is cut to nothing, everything copied first.
+  for (int waited = 0; waited < 500 && std::filesystem::file_size(log) > 0; ++waited)
+    std::this_thread::sleep_for(std::chrono::milliseconds(10));
+  EXPECT_EQ(std::filesystem::file_size(log), 0u);
+  EXPECT_GE(checkpointer.LogCuts(), 1);
+  Publish(*store, 300, 10);
+  EXPECT_GT(std::filesystem::file_size(log), 0u) << "the log starts again from its beginning";
+  checkpointer.Stop();
+  store.reset();
+  auto reopened = Open();
+  auto outstanding = reopened->CountOutstanding();
+  ASSERT_TRUE(outstanding.ok());
+  EXPECT_EQ(*outstanding, 310) << "every item is kept, before the cut and after it";
+}
+
 }  // namespace
 }  // namespace dutyhub
