@@ -89,14 +89,21 @@ void Checkpointer::CutLogBack() {
   std::error_code error;
   const auto bytes = std::filesystem::file_size(path_ + "-wal", error);
   if (error || static_cast<int64_t>(bytes) <= cut_log_past_) return;
-  int log_pages = 0;
-  int copied = 0;
-  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, &log_pages, &copied) !=
+  // Everything copied first, passively: a TRUNCATE holds the writer off from the start,
+  // so it is left only the cut itself to do.
+  int log_pages = -1;
+  int copied = -1;
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_PASSIVE, &log_pages, &copied) !=
+          SQLITE_OK ||
+      copied != log_pages) {
+    return;  // a reader holds some of it: the next quiet round tries again
+  }
+  if (sqlite3_wal_checkpoint_v2(db_, nullptr, SQLITE_CHECKPOINT_TRUNCATE, nullptr, nullptr) !=
       SQLITE_OK) {
     return;  // someone is reading or writing: the next quiet round tries again
   }
-  copied_.store(0);
-  log_pages_.store(0);
+  // copied_ and log_pages_ are left as they are: the writer's next commit finds the log
+  // started over (Committed).
   log_cuts_.fetch_add(1);
   spdlog::info("store: the log's file, grown to {} MiB, is cut back while the hub is quiet",
                bytes >> 20);
@@ -116,11 +123,9 @@ void Checkpointer::Run() {
     copying_.store(true);
     const int copied_before = copied_.load();
     const uint64_t commits_now = commits_.load();
-    if (!woken && commits_now == commits_seen) {
-      CutLogBack();  // a whole round without a commit: the writer is quiet
-    }
-    commits_seen = commits_now;
     CheckpointOnce();
+    if (!woken && commits_now == commits_seen) CutLogBack();  // a whole round without a commit
+    commits_seen = commits_now;
     copying_.store(false);
     // Asked meanwhile (by a lightly loaded writer), or with commits that did not ask
     // because it was copying: if this copy got somewhere and left enough uncopied, it goes

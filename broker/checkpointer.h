@@ -1,9 +1,11 @@
 // Copies committed pages from the store's write-ahead log into the database file on a
 // thread and connection of its own, so that the writer's commits never stop for a
 // checkpoint (SQLite would otherwise run one inside the commit that crosses 1000 pages).
-// PASSIVE checkpoints only: they never block the writer or a reader. A failed one (a full
-// disk, an I/O error) costs nothing that was confirmed: those pages stay in the log, which
-// is durable, and the next checkpoint tries again.
+// PASSIVE checkpoints, which never block the writer or a reader; and, only after a whole
+// round without a commit, a TRUNCATE that cuts a grown log's file (kLogKeptBytes), holding
+// the writer off for the cut alone. A failed one (a full disk, an I/O error) costs nothing
+// that was confirmed: those pages stay in the log, which is durable, and the next
+// checkpoint tries again.
 //
 // Threads: Start and Stop from one thread; the work happens on its own.
 #pragma once
@@ -42,17 +44,22 @@ class Checkpointer {
   // throughput (measured in interleaved runs against 16,384). A kill -9 leaves at most
   // about this much log for the restart to read.
   static constexpr int kThreadCopiesAt = 16384;
-  // Past this size the log's file is cut back, once the writer has committed nothing for a
-  // whole round: by this thread, never in a commit. SQLite's own cut (journal_size_limit)
-  // comes in the first commit after the log starts over, on the writer's thread: cutting
-  // 68 MiB took 20 ms on this machine's file system and 208 MiB 58 ms (ftruncate, measured),
-  // and a traced run at 1,000 publishes a second after a burst held every request for the
-  // 80 ms of one. Above the writer's own checkpoint size, so normal running never needs it.
-  // Kept (it was cut back to 64 MiB at every start-over), a burst's log would grow again
-  // under the next one, and a commit's sync of a file that grew, or was cut, must also
+  // Past this size the log's file is cut to nothing, by this thread, once a whole round has
+  // passed without a commit, and never in a commit. SQLite's own cut (journal_size_limit)
+  // comes in the first commit after the log starts over, on the writer's thread: cutting a
+  // file back by 68 MiB took 20 ms on this machine's file system, by 208 MiB 58 ms
+  // (ftruncate, measured), and a traced run at 1,000 publishes a second after a burst held
+  // every request for the 80 ms of one. Above the writer's own checkpoint size, so normal
+  // running never needs it. Cut at every start-over (to 64 MiB, once), the log grew again
+  // under the next burst, and a commit's sync of a file that grew, or was cut, must also
   // commit the file system's journal: the first commit after a burst took 10-21 ms in
-  // traced runs, against 0.2-0.8 ms otherwise.
+  // traced runs, against 0.2-0.8 ms otherwise; cut only when quiet, it grows again with
+  // the next traffic, a few pages a commit.
   static constexpr int64_t kLogKeptBytes = (kWriterCheckpointsAt + kThreadCopiesAt) * int64_t{4096};
+  // The backstop: past this size SQLite cuts the log's file in the writer's commit after all
+  // (Store::HandOverCheckpoints), for a log that never meets a quiet round (a reader that
+  // held checkpoints off through hours of traffic).
+  static constexpr int64_t kLogCeilingBytes = int64_t{1} << 30;
 
   explicit Checkpointer(std::string path) : path_(std::move(path)) {}
   ~Checkpointer() { Stop(); }

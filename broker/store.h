@@ -93,8 +93,9 @@ class Store {
   // transaction cleanly, and the store is sound; other failures leave the disk's state unknown.
   bool DiskFull() const;
   // Leaves checkpoints to `checkpointer`'s connection, telling it the log's size after each
-  // commit, so no commit waits for one. No commit cuts the log's file back either: the
-  // checkpointer does, when the writer is quiet (Checkpointer::kLogKeptBytes).
+  // commit, so no commit waits for one. Nor does a commit cut the log's file back, but past
+  // Checkpointer::kLogCeilingBytes: the checkpointer does, when the writer is quiet
+  // (Checkpointer::kLogKeptBytes).
   // REQUIRES: `checkpointer` outlives this store.
   Status HandOverCheckpoints(Checkpointer& checkpointer);
   // Has the checkpointer's thread copy the log's uncopied pages into the database file now,
@@ -177,8 +178,8 @@ class Store {
   bool InTransaction() const;
   // PRAGMA synchronous of this connection: 2 is FULL (DESIGN.md promise 1).
   Result<int> SynchronousMode();
-  // PRAGMA journal_size_limit of this connection: -1 once checkpoints are handed over, so
-  // that no commit cuts the log's file (Checkpointer::kLogKeptBytes).
+  // PRAGMA journal_size_limit of this connection: Checkpointer::kLogCeilingBytes once
+  // checkpoints are handed over.
   Result<int64_t> LogSizeLimit();
   // How many temporary b-trees `sql` builds as it runs on this connection, as it has parsed
   // the schema (OpenEphemeral in its plan): none may be built by a statement the writer runs
