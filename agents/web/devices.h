@@ -49,7 +49,7 @@ class KnownDevices {
 
   // The device id this process gave `account` on the browser whose cookie is `cookie`
   // (its value, as the browser sent it); nullopt when there is none, or it is not one of
-  // this process's, or it was made for another account.
+  // this process's, or it was made for another account, or more than kLongestKnownMs ago.
   std::optional<std::string> Recognise(const std::string& cookie, const std::string& account) const;
 
   // The cookie's value once `account` has signed in on this browser: its token first
