@@ -113,8 +113,8 @@ TimeMs Accounts::LockLength(const Failures& f) const {
   return std::min(length, kLongestLock);
 }
 
-Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
-                                        const std::string& from, TimeMs now) {
+Accounts::Tracked Accounts::Track(bool account, const std::string& key, const std::string& from,
+                                  TimeMs now) {
   const auto running = [now](const auto& entry) { return entry.second.locked_until > now; };
   if (account) {
     NameFailures& f = failures_[key];
@@ -122,10 +122,13 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
       // Only the addresses locked now keep their places; the others' counts start again,
       // and the count from everywhere still locks the account at its ceiling.
       std::erase_if(f.from, [&](const auto& entry) { return !running(entry); });
-      if (f.from.size() >= policy_.most_addresses) f.from.erase(f.from.begin());
+      // Still full: every running lock stays, and this address is counted with the others
+      // not seen before, together, so that many new addresses lock no later than one.
+      if (f.from.size() >= policy_.most_addresses) return {&f, &f.every_other};
     }
-    f.from.try_emplace(from);
-    return &f;
+    // With room again, new addresses are counted alone; what they shared runs out as set.
+    if (f.every_other.locked_until <= now) f.every_other = Failures{};
+    return {&f, &f.from[from]};
   }
   auto it = strangers_.find(key);
   if ((it == strangers_.end() || !it->second.from.count(from)) &&
@@ -142,12 +145,13 @@ Accounts::NameFailures* Accounts::Track(bool account, const std::string& key,
         ++n;
       }
     }
-    if (stranger_addresses_ >= policy_.most_stranger_addresses) return nullptr;
+    if (stranger_addresses_ >= policy_.most_stranger_addresses) return {};
     it = strangers_.find(key);
   }
   NameFailures& f = it != strangers_.end() ? it->second : strangers_[key];
-  if (f.from.try_emplace(from).second) ++stranger_addresses_;
-  return &f;
+  auto [here, made] = f.from.try_emplace(from);
+  if (made) ++stranger_addresses_;
+  return {&f, &here->second};
 }
 
 Accounts::Failures* Accounts::TrackDevice(NameFailures& f, const std::string& device, TimeMs now) {
@@ -213,8 +217,10 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
     if (as_known_browser != nullptr) *as_known_browser = known;
     if (known) {
       // Neither this address's count nor the one from everywhere is read or moved.
-    } else if (NameFailures* f = Track(account != nullptr, key, from, now)) {
-      Failures& here = f->from[from];
+    } else if (const Tracked tracked = Track(account != nullptr, key, from, now); tracked.name) {
+      NameFailures* f = tracked.name;
+      Failures& here = *tracked.here;
+      const bool every_other = tracked.here == &f->every_other;
       for (Failures* served : {&f->anywhere, &here}) {
         // A lock run out: the count starts again, and the next lock will be longer.
         if (served->locked_until != 0 && served->locked_until <= now) {
@@ -226,6 +232,13 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
         return Status::PermissionDenied(
             "this account is locked after repeated failed sign-ins: try again in " +
             Minutes(f->anywhere.locked_until - now) + " minute(s), or ask your manager");
+      }
+      if (here.locked_until > now && every_other) {
+        return Status::PermissionDenied(
+            "sign-ins to this account from addresses not seen before are locked while many "
+            "addresses are locked out: try again in " +
+            Minutes(here.locked_until - now) +
+            " minute(s), from a browser you have signed in with before, or ask your manager");
       }
       if (here.locked_until > now) {
         return Status::PermissionDenied(
@@ -249,9 +262,10 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
         here.locked_until = now + length;
         ++here.locks;
         wrong = Status::PermissionDenied(
-            "sign-ins to this account from this address are now locked after " +
-            std::to_string(here.count) + " failures: try again in " + Minutes(length) +
-            " minute(s), or ask your manager");
+            std::string("sign-ins to this account from ") +
+            (every_other ? "addresses not seen before" : "this address") +
+            " are now locked after " + std::to_string(here.count) + " failures: try again in " +
+            Minutes(length) + " minute(s), or ask your manager");
       }
     }
   }

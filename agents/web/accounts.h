@@ -66,7 +66,8 @@ class Accounts {
   // locked account says so (its owner needs to know to wait or call someone). Each attempt
   // counts before its password is checked, so sign-ins sent at once get no more tries.
   // A success clears the failures from its own address and from everywhere, not another
-  // address's: a stranger's tries there are not given back.
+  // address's: a stranger's tries there are not given back. While an account's table of
+  // addresses is full of running locks, the addresses not in it share one count.
   //
   // `device`: the id of a known browser of this account (devices.h), when the sign-in came
   // from one. Its attempts are counted for that browser alone, and the locks for `from` and
@@ -96,13 +97,20 @@ class Accounts {
     int locks = 0;  // locks in a row without a success: the next lasts twice the last
   };
   struct NameFailures {
-    Failures anywhere;                        // from every address together
-    std::map<std::string, Failures> from;     // by client address; bounded (accounts.cc)
+    Failures anywhere;                     // from every address together
+    std::map<std::string, Failures> from;  // by client address; bounded (accounts.cc)
+    // An account's addresses not in `from` while it is full of running locks, together:
+    // a new address can neither drop a running lock nor go uncounted.
+    Failures every_other;
     std::map<std::string, Failures> devices;  // known browsers', by device id; bounded
   };
-  // The failures of `key` from `from`, made if need be; nullptr for a made-up name once
+  struct Tracked {
+    NameFailures* name = nullptr;  // nullptr: a made-up name while strangers_ is full
+    Failures* here = nullptr;      // this address's count, or the account's every_other
+  };
+  // The failures of `key` from `from`, made if need be; none for a made-up name once
   // strangers_ is full of locks still running. REQUIRES: mutex_ held.
-  NameFailures* Track(bool account, const std::string& key, const std::string& from, TimeMs now);
+  Tracked Track(bool account, const std::string& key, const std::string& from, TimeMs now);
   // The failures of the account's known browser `device`, made if need be; nullptr when
   // the account's table is full of locks still running (the browser is then counted as
   // any other). REQUIRES: mutex_ held.

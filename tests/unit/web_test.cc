@@ -340,6 +340,36 @@ TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfAddresses) {
       << "the locked address kept its place while the others' counts gave way";
 }
 
+TEST_F(LockoutBoundsTest, AnAccountFullOfRunningLocksDropsNoneAndCountsNewAddressesTogether) {
+  for (const char* from : {"10.6.0.1", "10.6.0.2", "10.6.0.3"}) Lock("alice", from);
+  // One guess from each of three new addresses: together they lock as one address would,
+  // so a stranger cannot guess on by taking a new address for every guess.
+  EXPECT_FALSE(Try("alice", "10.6.0.4").ok());
+  EXPECT_FALSE(Try("alice", "10.6.0.5").ok());
+  EXPECT_NE(
+      Try("alice", "10.6.0.6").message().find("from addresses not seen before are now locked"),
+      std::string::npos);
+  const Status refused = accounts.SignIn("alice", "correct horse battery", "10.6.0.7").status();
+  EXPECT_NE(refused.message().find("from addresses not seen before are locked"), std::string::npos)
+      << "the right password from yet another new address waits too: " << refused.message();
+  EXPECT_NE(refused.message().find("a browser you have signed in with before"), std::string::npos)
+      << "she is told how to get in now";
+  EXPECT_EQ(accounts.AddressesKept("alice"), 3u) << "new addresses are not kept one by one";
+  for (const char* from : {"10.6.0.1", "10.6.0.2", "10.6.0.3"}) {
+    EXPECT_NE(Try("alice", from).message().find("from this address are locked"), std::string::npos)
+        << from << ": a running lock was dropped to make room";
+  }
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.6.0.8", "her-browser").ok())
+      << "her own browser is not held by the addresses' locks";
+  clock.Advance(15 * kMinuteMs + 1);
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.6.0.9").ok())
+      << "the locks run out: a new address is counted alone again";
+  EXPECT_FALSE(Try("alice", "10.6.0.10").ok());
+  EXPECT_FALSE(Try("alice", "10.6.0.10").ok());
+  EXPECT_EQ(Try("alice", "10.6.0.11").message(), "that account name and password do not match")
+      << "with room again, each new address is counted alone";
+}
+
 TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfBrowsersAndAnotherIsThenAnyComputer) {
   Lock("alice", "10.7.0.1", "browser-1");
   Lock("alice", "10.7.0.1", "browser-2");
