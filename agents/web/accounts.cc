@@ -113,23 +113,30 @@ TimeMs Accounts::LockLength(const Failures& f) const {
   return std::min(length, kLongestLock);
 }
 
+Accounts::Failures& Accounts::AddressCount(NameFailures& f, const std::string& from, TimeMs now) {
+  if (auto kept = f.from.find(from); kept != f.from.end()) return kept->second;
+  if (f.from.size() >= policy_.most_addresses) {
+    // Only the addresses locked now keep their places; the others' counts start again,
+    // and the count from everywhere still locks the account at its ceiling.
+    std::erase_if(f.from, [now](const auto& entry) { return entry.second.locked_until <= now; });
+    // Still full: every running lock stays, and this address is counted with the others
+    // not seen before, together, so that many new addresses lock no later than one.
+    if (f.from.size() >= policy_.most_addresses) return f.every_other;
+  }
+  // A new address with a place of its own: there is room again, so new addresses are
+  // counted alone, and what they shared starts again once its lock (if any) runs out.
+  // Only here: an attempt from an address already kept must not clear the shared count.
+  if (f.every_other.locked_until <= now) f.every_other = Failures{};
+  return f.from[from];
+}
+
 Accounts::Tracked Accounts::Track(bool account, const std::string& key, const std::string& from,
                                   TimeMs now) {
-  const auto running = [now](const auto& entry) { return entry.second.locked_until > now; };
   if (account) {
     NameFailures& f = failures_[key];
-    if (f.from.size() >= policy_.most_addresses && !f.from.count(from)) {
-      // Only the addresses locked now keep their places; the others' counts start again,
-      // and the count from everywhere still locks the account at its ceiling.
-      std::erase_if(f.from, [&](const auto& entry) { return !running(entry); });
-      // Still full: every running lock stays, and this address is counted with the others
-      // not seen before, together, so that many new addresses lock no later than one.
-      if (f.from.size() >= policy_.most_addresses) return {&f, &f.every_other};
-    }
-    // With room again, new addresses are counted alone; what they shared runs out as set.
-    if (f.every_other.locked_until <= now) f.every_other = Failures{};
-    return {&f, &f.from[from]};
+    return {&f, &AddressCount(f, from, now)};
   }
+  const auto running = [now](const Failures& c) { return c.locked_until > now; };
   auto it = strangers_.find(key);
   if ((it == strangers_.end() || !it->second.from.count(from)) &&
       stranger_addresses_ >= policy_.most_stranger_addresses) {
@@ -137,8 +144,9 @@ Accounts::Tracked Accounts::Track(bool account, const std::string& key, const st
     // must stay locked as long as an account would or the two could be told apart.
     stranger_addresses_ = 0;
     for (auto n = strangers_.begin(); n != strangers_.end();) {
-      std::erase_if(n->second.from, [&](const auto& entry) { return !running(entry); });
-      if (n->second.from.empty() && n->second.anywhere.locked_until <= now) {
+      std::erase_if(n->second.from, [&](const auto& entry) { return !running(entry.second); });
+      if (n->second.from.empty() && !running(n->second.anywhere) &&
+          !running(n->second.every_other)) {
         n = strangers_.erase(n);
       } else {
         stranger_addresses_ += n->second.from.size();
@@ -148,10 +156,12 @@ Accounts::Tracked Accounts::Track(bool account, const std::string& key, const st
     if (stranger_addresses_ >= policy_.most_stranger_addresses) return {};
     it = strangers_.find(key);
   }
+  // Each made-up name's addresses are bounded as an account's are, for the same answers.
   NameFailures& f = it != strangers_.end() ? it->second : strangers_[key];
-  auto [here, made] = f.from.try_emplace(from);
-  if (made) ++stranger_addresses_;
-  return {&f, &here->second};
+  const size_t before = f.from.size();
+  Failures& here = AddressCount(f, from, now);
+  stranger_addresses_ = stranger_addresses_ + f.from.size() - before;
+  return {&f, &here};
 }
 
 Accounts::Failures* Accounts::TrackDevice(NameFailures& f, const std::string& device, TimeMs now) {
@@ -221,6 +231,9 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
       NameFailures* f = tracked.name;
       Failures& here = *tracked.here;
       const bool every_other = tracked.here == &f->every_other;
+      // Where she can sign in meanwhile: a browser she has used, unless this is one (its
+      // own lock running, or the account's table of browsers full).
+      const std::string elsewhere = device ? "" : ", from a browser you have signed in with before";
       for (Failures* served : {&f->anywhere, &here}) {
         // A lock run out: the count starts again, and the next lock will be longer.
         if (served->locked_until != 0 && served->locked_until <= now) {
@@ -237,8 +250,7 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
         return Status::PermissionDenied(
             "sign-ins to this account from addresses not seen before are locked while many "
             "addresses are locked out: try again in " +
-            Minutes(here.locked_until - now) +
-            " minute(s), from a browser you have signed in with before, or ask your manager");
+            Minutes(here.locked_until - now) + " minute(s)" + elsewhere + ", or ask your manager");
       }
       if (here.locked_until > now) {
         return Status::PermissionDenied(
@@ -261,11 +273,12 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
         const TimeMs length = LockLength(here);
         here.locked_until = now + length;
         ++here.locks;
-        wrong = Status::PermissionDenied(
-            std::string("sign-ins to this account from ") +
-            (every_other ? "addresses not seen before" : "this address") +
-            " are now locked after " + std::to_string(here.count) + " failures: try again in " +
-            Minutes(length) + " minute(s), or ask your manager");
+        wrong =
+            Status::PermissionDenied(std::string("sign-ins to this account from ") +
+                                     (every_other ? "addresses not seen before" : "this address") +
+                                     " are now locked after " + std::to_string(here.count) +
+                                     " failures: try again in " + Minutes(length) + " minute(s)" +
+                                     (every_other ? elsewhere : "") + ", or ask your manager");
       }
     }
   }
@@ -283,12 +296,16 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   }
   if (right && account != nullptr) {
     // She has shown she knows the password: the counts from here and from everywhere start
-    // again, with any lock this attempt's own count set. Other addresses' stand.
+    // again, with any lock this attempt's own count set. Other addresses' stand, and so
+    // does the count that new addresses share (every_other): strangers' tries are in it.
     std::lock_guard lock(mutex_);
     if (auto it = failures_.find(key); it != failures_.end()) {
       it->second.from.erase(from);
       it->second.anywhere = Failures{};
-      if (it->second.from.empty() && it->second.devices.empty()) failures_.erase(it);
+      if (it->second.from.empty() && it->second.devices.empty() &&
+          it->second.every_other.locked_until <= now) {
+        failures_.erase(it);
+      }
     }
     return *account;
   }

@@ -111,6 +111,9 @@ class Accounts {
   // The failures of `key` from `from`, made if need be; none for a made-up name once
   // strangers_ is full of locks still running. REQUIRES: mutex_ held.
   Tracked Track(bool account, const std::string& key, const std::string& from, TimeMs now);
+  // `from`'s count among f's addresses (made if need be), or f's every_other while they
+  // are `most_addresses` locks still running; never drops a running lock.
+  Failures& AddressCount(NameFailures& f, const std::string& from, TimeMs now);
   // The failures of the account's known browser `device`, made if need be; nullptr when
   // the account's table is full of locks still running (the browser is then counted as
   // any other). REQUIRES: mutex_ held.

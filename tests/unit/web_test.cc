@@ -346,9 +346,12 @@ TEST_F(LockoutBoundsTest, AnAccountFullOfRunningLocksDropsNoneAndCountsNewAddres
   // so a stranger cannot guess on by taking a new address for every guess.
   EXPECT_FALSE(Try("alice", "10.6.0.4").ok());
   EXPECT_FALSE(Try("alice", "10.6.0.5").ok());
+  EXPECT_NE(Try("alice", "10.6.0.1").message().find("from this address are locked"),
+            std::string::npos);
   EXPECT_NE(
       Try("alice", "10.6.0.6").message().find("from addresses not seen before are now locked"),
-      std::string::npos);
+      std::string::npos)
+      << "an attempt from an address already kept between the guesses clears nothing";
   const Status refused = accounts.SignIn("alice", "correct horse battery", "10.6.0.7").status();
   EXPECT_NE(refused.message().find("from addresses not seen before are locked"), std::string::npos)
       << "the right password from yet another new address waits too: " << refused.message();
@@ -361,13 +364,28 @@ TEST_F(LockoutBoundsTest, AnAccountFullOfRunningLocksDropsNoneAndCountsNewAddres
   }
   EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.6.0.8", "her-browser").ok())
       << "her own browser is not held by the addresses' locks";
+  Lock("alice", "10.6.0.8", "a-locked-browser");
+  const std::string on_it = Try("alice", "10.6.0.8", "a-locked-browser").message();
+  EXPECT_NE(on_it.find("from addresses not seen before are locked"), std::string::npos) << on_it;
+  EXPECT_EQ(on_it.find("a browser you have signed in with before"), std::string::npos)
+      << "not told to use the browser she is on, whose own lock runs: " << on_it;
   clock.Advance(15 * kMinuteMs + 1);
-  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.6.0.9").ok())
-      << "the locks run out: a new address is counted alone again";
-  EXPECT_FALSE(Try("alice", "10.6.0.10").ok());
-  EXPECT_FALSE(Try("alice", "10.6.0.10").ok());
-  EXPECT_EQ(Try("alice", "10.6.0.11").message(), "that account name and password do not match")
-      << "with room again, each new address is counted alone";
+  // The locks run out with two guesses shared since; a new address then has room. The
+  // table fills with locks again: the shared count starts from nothing, not from two.
+  for (const char* from : {"10.6.0.1", "10.6.0.2", "10.6.0.3"}) Lock("alice", from);
+  EXPECT_FALSE(Try("alice", "10.6.0.4").ok());
+  EXPECT_FALSE(Try("alice", "10.6.0.5").ok());
+  clock.Advance(30 * kMinuteMs + 1);
+  EXPECT_EQ(Try("alice", "10.6.0.9").message(), "that account name and password do not match");
+  Lock("alice", "10.6.0.10");
+  Lock("alice", "10.6.0.11");
+  EXPECT_FALSE(Try("alice", "10.6.0.9").ok());
+  EXPECT_NE(Try("alice", "10.6.0.9").message().find("from this address are now locked"),
+            std::string::npos);
+  EXPECT_EQ(Try("alice", "10.6.0.12").message(), "that account name and password do not match")
+      << "what new addresses shared before there was room again was carried over";
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.6.0.13").ok())
+      << "one guess shared: the right password from a new address gets in";
 }
 
 TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfBrowsersAndAnotherIsThenAnyComputer) {
@@ -386,6 +404,36 @@ TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfBrowsersAndAnotherIsThen
   EXPECT_FALSE(Try("alice", "10.7.0.9", "browser-3", &apart).ok());
   EXPECT_TRUE(apart) << "locks run out make room";
   EXPECT_LE(accounts.BrowsersKept("alice"), 2u);
+}
+
+TEST(Lockout, AMadeUpNameFullOfRunningLocksAnswersNewAddressesAsAnAccountDoes) {
+  SimulatedClock clock{1'000'000};
+  Accounts accounts{clock,
+                    {.failures = 3,
+                     .lock_for = 15 * kMinuteMs,
+                     .account_failures = 100,
+                     .most_stranger_addresses = 100,
+                     .most_addresses = 3,
+                     .most_browsers = 2}};
+  TempFile file{AccountsText()};
+  ASSERT_TRUE(accounts.Load(file.path()).ok());
+  // Three addresses locked, then one guess from each of four new ones.
+  const auto answers = [&](const std::string& name) {
+    std::vector<std::string> said;
+    for (int a = 1; a <= 7; ++a) {
+      for (int i = 0; i < (a <= 3 ? 3 : 1); ++i) {
+        said.push_back(accounts.SignIn(name, "a guess", "10.5." + std::to_string(a) + ".1")
+                           .status()
+                           .message());
+      }
+    }
+    return said;
+  };
+  const std::vector<std::string> account = answers("alice");
+  EXPECT_NE(account.back().find("from addresses not seen before are locked"), std::string::npos)
+      << account.back();
+  EXPECT_EQ(answers("mallory"), account) << "a made-up name is told apart from an account";
+  EXPECT_EQ(accounts.StrangerAddressesKept(), 3u) << "a made-up name's addresses are bounded too";
 }
 
 TEST(KnownDevices, ATokenIsBelievedOnlyForItsAccountAndOnlyAsThisProcessMadeIt) {
