@@ -126,7 +126,10 @@ Accounts::Failures& Accounts::AddressCount(NameFailures& f, const std::string& f
   // A new address with a place of its own: there is room again, so new addresses are
   // counted alone, and what they shared starts again once its lock (if any) runs out.
   // Only here: an attempt from an address already kept must not clear the shared count.
-  if (f.every_other.locked_until <= now) f.every_other = Failures{};
+  if (f.every_other.locked_until <= now && f.every_other.count + f.every_other.locks > 0) {
+    f.every_other = Failures{};
+    ++f.every_other_round;
+  }
   return f.from[from];
 }
 
@@ -138,8 +141,13 @@ Accounts::Tracked Accounts::Track(bool account, const std::string& key, const st
   }
   const auto running = [now](const Failures& c) { return c.locked_until > now; };
   auto it = strangers_.find(key);
-  if ((it == strangers_.end() || !it->second.from.count(from)) &&
-      stranger_addresses_ >= policy_.most_stranger_addresses) {
+  // A name whose own table is full takes no new place from the strangers' table: either
+  // one of its own locks has run out and gives its place, or the address is counted with
+  // its every_other, as an account's would be (AddressCount).
+  const bool needs_place =
+      (it == strangers_.end() || !it->second.from.count(from)) &&
+      (it == strangers_.end() || it->second.from.size() < policy_.most_addresses);
+  if (needs_place && stranger_addresses_ >= policy_.most_stranger_addresses) {
     // Full: forget what no running lock needs, never a running lock, since a made-up name
     // must stay locked as long as an account would or the two could be told apart.
     stranger_addresses_ = 0;
@@ -198,6 +206,7 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   const std::string key = account != nullptr ? name : StrangerKey(name);
   const std::string from = AddressKey(from_address);
   std::optional<Status> wrong;  // what this attempt says if its password is wrong
+  std::optional<int> shared;    // this attempt was counted in that round of every_other
   // A known browser of this account, not itself locked: its own count, and nothing else's.
   bool known = false;
   {
@@ -231,6 +240,7 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
       NameFailures* f = tracked.name;
       Failures& here = *tracked.here;
       const bool every_other = tracked.here == &f->every_other;
+      if (every_other) shared = f->every_other_round;
       // Where she can sign in meanwhile: a browser she has used, unless this is one (its
       // own lock running, or the account's table of browsers full).
       const std::string elsewhere = device ? "" : ", from a browser you have signed in with before";
@@ -297,11 +307,18 @@ Result<Account> Accounts::SignIn(const std::string& name, const std::string& pas
   if (right && account != nullptr) {
     // She has shown she knows the password: the counts from here and from everywhere start
     // again, with any lock this attempt's own count set. Other addresses' stand, and so
-    // does the count that new addresses share (every_other): strangers' tries are in it.
+    // does the count that new addresses share (every_other), strangers' tries being in it:
+    // only her own attempt there is taken back, unless it set the lock (she is in; the
+    // guesses before hers still count against the others).
     std::lock_guard lock(mutex_);
     if (auto it = failures_.find(key); it != failures_.end()) {
       it->second.from.erase(from);
       it->second.anywhere = Failures{};
+      if (Failures& others = it->second.every_other; shared == it->second.every_other_round &&
+                                                     others.count > 0 &&
+                                                     others.locked_until <= now) {
+        --others.count;
+      }
       if (it->second.from.empty() && it->second.devices.empty() &&
           it->second.every_other.locked_until <= now) {
         failures_.erase(it);

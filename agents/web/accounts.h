@@ -41,10 +41,18 @@ struct LockoutPolicy {
   TimeMs lock_for = 15 * kMinuteMs;  // ... lock the account there this long (the first time)
   int account_failures = 100;        // this many in a row from anywhere lock it everywhere
   // How much is remembered, so that a flood of sign-ins cannot grow memory. Not in the
-  // configuration: tests make them small. When full, what no running lock needs gives way
-  // first (accounts.cc):
-  size_t most_stranger_addresses = 10000;  // made-up (name, address) pairs, all names together
-  size_t most_addresses = 1000;            // one account's addresses
+  // configuration: tests make them small. When full, what no running lock needs gives way;
+  // a running lock never does (accounts.cc).
+  //
+  // Made-up (name, address) pairs, all names together: about 350-400 bytes each (measured
+  // with these maps), so 50,000 is under 20 MB. Once they are all running locks, further
+  // made-up pairs go uncounted and can be told from an account's. Holding 50,000 locks at
+  // once takes 250,000 wrong guesses inside one lock's length; at four Argon2id checks at a
+  // time (about 24 a second on two cores, measured) that is 2.9 hours, so only a fifth lock
+  // in a row (4 hours) lasts long enough: 1.25 million guesses, some 14 hours of the
+  // gateway checking nothing else, where 10,000 took 150,000 (under two hours).
+  size_t most_stranger_addresses = 50000;
+  size_t most_addresses = 1000;  // one account's addresses, and each made-up name's
   // One account's known browsers. Only someone who has signed in to the account holds its
   // tokens, so only they can fill its table, and a full one makes only its browsers unknown.
   size_t most_browsers = 100;
@@ -67,7 +75,8 @@ class Accounts {
   // counts before its password is checked, so sign-ins sent at once get no more tries.
   // A success clears the failures from its own address and from everywhere, not another
   // address's: a stranger's tries there are not given back. While an account's table of
-  // addresses is full of running locks, the addresses not in it share one count.
+  // addresses is full of running locks, the addresses not in it share one count, and a
+  // success from one of them takes back its own attempt from that count, no more.
   //
   // `device`: the id of a known browser of this account (devices.h), when the sign-in came
   // from one. Its attempts are counted for that browser alone, and the locks for `from` and
@@ -102,14 +111,17 @@ class Accounts {
     // An account's addresses not in `from` while it is full of running locks, together:
     // a new address can neither drop a running lock nor go uncounted.
     Failures every_other;
+    int every_other_round = 0;  // counts its fresh starts: a success takes back only its own
     std::map<std::string, Failures> devices;  // known browsers', by device id; bounded
   };
   struct Tracked {
     NameFailures* name = nullptr;  // nullptr: a made-up name while strangers_ is full
-    Failures* here = nullptr;      // this address's count, or the account's every_other
+    Failures* here = nullptr;      // this address's count, or the name's every_other
   };
-  // The failures of `key` from `from`, made if need be; none for a made-up name once
-  // strangers_ is full of locks still running. REQUIRES: mutex_ held.
+  // The failures of `key` from `from`, made if need be; none for a made-up name needing a
+  // new place once strangers_ is full of locks still running. A made-up name whose own
+  // addresses are full of running locks needs none: its every_other, as an account's.
+  // REQUIRES: mutex_ held.
   Tracked Track(bool account, const std::string& key, const std::string& from, TimeMs now);
   // `from`'s count among f's addresses (made if need be), or f's every_other while they
   // are `most_addresses` locks still running; never drops a running lock.

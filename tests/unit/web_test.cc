@@ -388,6 +388,37 @@ TEST_F(LockoutBoundsTest, AnAccountFullOfRunningLocksDropsNoneAndCountsNewAddres
       << "one guess shared: the right password from a new address gets in";
 }
 
+TEST_F(LockoutBoundsTest, ARightPasswordFromANewAddressTakesBackOnlyItsOwnAttemptFromTheShared) {
+  for (const char* from : {"10.3.0.1", "10.3.0.2", "10.3.0.3"}) Lock("alice", from);
+  EXPECT_FALSE(Try("alice", "10.3.0.4").ok());  // a stranger's guess: one shared
+  EXPECT_TRUE(accounts.SignIn("alice", "correct horse battery", "10.3.0.5").ok());
+  EXPECT_EQ(Try("alice", "10.3.0.6").message(), "that account name and password do not match")
+      << "her own right password was counted against the addresses not seen before";
+  EXPECT_NE(
+      Try("alice", "10.3.0.7").message().find("from addresses not seen before are now locked"),
+      std::string::npos)
+      << "the stranger's guess was taken back with hers";
+}
+
+TEST_F(LockoutBoundsTest, AMadeUpNameFullOfItsOwnLocksIsCountedAsAnAccountWithTheStrangersFull) {
+  // Three addresses locked, then one guess from each of three new ones: the third locks.
+  const auto answers = [&](const std::string& name, const std::string& network) {
+    std::vector<std::string> said;
+    for (int a = 1; a <= 6; ++a) {
+      for (int i = 0; i < (a <= 3 ? 3 : 1); ++i) {
+        said.push_back(Try(name, network + std::to_string(a)).message());
+      }
+    }
+    return said;
+  };
+  const std::vector<std::string> account = answers("alice", "10.4.0.");
+  EXPECT_NE(account.back().find("from addresses not seen before are now locked"), std::string::npos)
+      << account.back();
+  EXPECT_EQ(answers("mallory", "10.4.1."), account)
+      << "its new addresses took no place in the full strangers' table, so went uncounted";
+  EXPECT_EQ(accounts.StrangerAddressesKept(), 3u) << "mallory's own three fill it";
+}
+
 TEST_F(LockoutBoundsTest, AnAccountKeepsAtMostItsBoundOfBrowsersAndAnotherIsThenAnyComputer) {
   Lock("alice", "10.7.0.1", "browser-1");
   Lock("alice", "10.7.0.1", "browser-2");
