@@ -243,7 +243,7 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
                          ": " + v1::Notification::Priority_Name(plan.priority) + " to " +
                          Joined(plan.inboxes);
   if (!plan.unknown_inboxes.empty()) {
-    log_line += " (no inbox " + Joined(plan.unknown_inboxes) + ": fallback used)";
+    log_line += " (no inbox for " + Joined(plan.unknown_templates) + ": fallback used)";
   }
   std::string body;
   if (!notification.SerializeToString(&body)) {
@@ -289,6 +289,12 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
   reply.mutable_inbox()->set_inbox(request.inbox());
   for (auto& item : *items) *reply.mutable_inbox()->add_items() = std::move(item);
   return reply;
+}
+
+std::string Hub::RateShare(const std::string& principal, const std::string& on_behalf_of) const {
+  if (!access_.Known(principal).ok()) return "";
+  if (on_behalf_of.empty() || !access_.Acting(principal, on_behalf_of).ok()) return principal;
+  return principal + "/" + on_behalf_of;
 }
 
 std::string Hub::NotificationIdOf(const std::string& delivery_id) {

@@ -72,6 +72,12 @@ class Hub {
   // The id of the notification an item carries; empty when it cannot be read (an event
   // then goes out without it rather than not at all). REQUIRES: reactor thread.
   std::string NotificationIdOf(const std::string& delivery_id);
+  // Whose share of the request rate a request spends: the principal's own; a configured
+  // gateway's for each person or agency it may act for, apart; and one share for every
+  // name the configuration does not know (under --insecure-dev anyone may claim one, and
+  // each is refused). Only configured names, so what the rates remember is bounded by the
+  // configuration, never by what clients send.
+  std::string RateShare(const std::string& principal, const std::string& on_behalf_of) const;
 
  private:
   // Takes the notification out of `send` rather than copying it.

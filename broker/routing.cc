@@ -181,6 +181,7 @@ RoutePlan Route(const Config& config, const v1::Notification& notification, Time
       if (!inbox) continue;
       if (config.FindInbox(*inbox) == nullptr) {
         plan.unknown_inboxes.push_back(*inbox);
+        plan.unknown_templates.push_back(t.text);
         place(fallback);
       } else {
         place(*inbox);

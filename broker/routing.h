@@ -18,6 +18,9 @@ struct RoutePlan {
   // Templates that named an inbox that does not exist, e.g. "hv-west"; the copy went to
   // the fallback inbox instead.
   std::vector<std::string> unknown_inboxes;
+  // The same, as the rules wrote them ("hv-{area}"), for the log: an expanded name holds
+  // the payload's own words (`area` is any text), which promise 7 keeps out of logs.
+  std::vector<std::string> unknown_templates;
 };
 
 // Applies every rule in order. Never returns an empty plan: with no inbox placed, the

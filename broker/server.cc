@@ -105,11 +105,9 @@ void Server::OnRequest() {
       principal = user != nullptr ? user : "";
     }
     // A gateway's requests count against each person it acts for, so one person's script
-    // through the web pages cannot use up everyone else's share. (Whoever else names someone
-    // gets a bucket of their own for it, and the hub then refuses them.)
-    const std::string bucket =
-        request.on_behalf_of().empty() ? principal : principal + "/" + request.on_behalf_of();
-    if (!WithinRate(bucket)) {
+    // through the web pages cannot use up everyone else's share. Anyone else who names
+    // someone spends their own share, and the hub then refuses them.
+    if (!WithinRate(hub_.RateShare(principal, request.on_behalf_of()))) {
       AnswerError(routing_id, request.correlation_id(),
                   Status::Unavailable("too many requests from '" + principal + "' (at most " +
                                       std::to_string(settings_.rate_per_principal) +
@@ -159,12 +157,11 @@ void Server::OnRequest() {
   }
 }
 
-bool Server::WithinRate(const std::string& principal) {
+bool Server::WithinRate(const std::string& share) {
   const auto now = std::chrono::steady_clock::now();
-  // Under --insecure-dev a client may claim any name; a flood of made-up names must not
-  // grow this map without bound. Forgetting every bucket only refills them.
-  if (buckets_.size() > 10000) buckets_.clear();
-  auto [it, added] = buckets_.try_emplace(principal);
+  // Keys are configured names only (Hub::RateShare): made-up names share one bucket, so
+  // neither a flood of them nor long ones grow this map, and none refills another's.
+  auto [it, added] = buckets_.try_emplace(share);
   Bucket& bucket = it->second;
   if (added) {
     bucket.tokens = settings_.burst_per_principal;

@@ -46,8 +46,8 @@ class Server {
   // Takes one request from the ROUTER: the first payload frame; any further frames are
   // read and dropped (the request is then refused). False when nothing was waiting.
   bool Receive(std::string& routing_id, zmq::message_t& payload, size_t& frames);
-  // Spends one of `principal`'s tokens; false when its rate is used up.
-  bool WithinRate(const std::string& principal);
+  // Spends one of the share's tokens (Hub::RateShare); false when its rate is used up.
+  bool WithinRate(const std::string& share);
   void OnWriteDone();
   // False when the connection is gone.
   bool Answer(const std::string& routing_id, const v1::Reply& reply);
@@ -67,7 +67,7 @@ class Server {
     double tokens = 0;
     std::chrono::steady_clock::time_point refilled;
   };
-  std::map<std::string, Bucket> buckets_;  // per principal
+  std::map<std::string, Bucket> buckets_;  // per share of the rate (Hub::RateShare)
   int total_in_flight_ = 0;
 };
 

@@ -2,6 +2,7 @@
 // with a real SQLite store in a temporary folder and the Northshire configuration.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <map>
 #include <set>
 
@@ -374,12 +375,23 @@ TEST_F(HubTest, TheBrokerLogNamesIdsNeverAChildsDetails) {
     broker_->Cli("gwh-scbu", {"send", SamplePath(invalid).string()});
   }
   broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
+  // `area` is any text, and a rule makes an inbox's name of it: someone's address written
+  // there names no inbox, and the log says which rule's template missed, not the name.
+  json odd = json::parse(ReadFile(SamplePath("scbu-discharge-unknown-area.json")));
+  odd["id"] = "6f1c3a52-8d7e-4b7a-9c1e-2a4d5e6f7a8b";
+  odd["area"] = "12 Acacia Avenue, NS1 4AB";
+  const std::filesystem::path odd_path = dir_.path() / "odd-area.json";
+  std::ofstream(odd_path) << odd.dump();
+  EXPECT_EQ(broker_->Cli("gwh-scbu", {"send", odd_path.string()}).exit_code, 0);
   ASSERT_EQ(broker_->Stop(), 0);
   std::string log = WithoutTimestamps(broker_->log());
   ASSERT_NE(log.find("accepted notification"), std::string::npos)
       << "the log does say what happened";
   ExpectNoPersonalDetails(log, "the broker log");
   EXPECT_EQ(log.find("Ellis"), std::string::npos);
+  EXPECT_EQ(log.find("Acacia"), std::string::npos) << "the payload's area is in the log";
+  EXPECT_NE(log.find("no inbox for hv-{area}: fallback used"), std::string::npos)
+      << "the log says why a copy went to triage";
 }
 
 TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKill) {

@@ -4,6 +4,8 @@
 #include <gtest/gtest.h>
 
 #include <fstream>
+#include <functional>
+#include <map>
 #include <random>
 #include <regex>
 #include <set>
@@ -228,8 +230,8 @@ TEST(Bounds, TooManyInFlightIsToldToRetryNeverDropped) {
   EXPECT_EQ(static_cast<int>(inbox["items"].size()), ok);
 }
 
-TEST(Bounds, AFloodFromOnePrincipalIsToldToRetryAndOthersAreStillServed) {
-  TempDir dir;
+// Northshire's configuration with a rate of 20 a second and a burst of 20 per share.
+std::filesystem::path SlowConfig(const TempDir& dir) {
   std::string config = ReadFile(ConfigPath("northshire.yaml"));
   config =
       std::regex_replace(config, std::regex("rate_per_principal: \\d+"), "rate_per_principal: 20");
@@ -237,38 +239,82 @@ TEST(Bounds, AFloodFromOnePrincipalIsToldToRetryAndOthersAreStillServed) {
                               "burst_per_principal: 20");
   std::filesystem::path path = dir.path() / "slow.yaml";
   std::ofstream(path) << config;
-  BrokerProcess broker(path, dir.path() / "data", {"--simulated-clock", kMonday});
-  ASSERT_TRUE(broker.Start()) << broker.log();
+  return path;
+}
+
+// Sends `count` requests on one connection at once, the i-th (from 1) made by `make`, and
+// counts the answers: every one answered, by status code; those told to slow down must say
+// so.
+std::map<v1::Status::Code, int> Flood(BrokerProcess& broker, int count,
+                                      const std::function<void(int, v1::Request&)>& make) {
   zmq::context_t context;
   zmq::socket_t flood(context, zmq::socket_type::dealer);
   flood.set(zmq::sockopt::linger, 0);
   flood.connect(broker.endpoint());
-  for (int i = 1; i <= 200; ++i) {
+  for (int i = 1; i <= count; ++i) {
     v1::Request request;
     request.set_correlation_id(static_cast<uint64_t>(i));
-    request.set_as("alice");
-    request.mutable_inbox()->set_inbox("hv-north");
+    make(i, request);
     flood.send(zmq::buffer(request.SerializeAsString()), zmq::send_flags::none);
   }
-  int served = 0, refused = 0;
-  for (int i = 0; i < 200; ++i) {
+  std::map<v1::Status::Code, int> answers;
+  for (int i = 0; i < count; ++i) {
     zmq::pollitem_t item{flood.handle(), 0, ZMQ_POLLIN, 0};
     zmq::poll(&item, 1, std::chrono::milliseconds(5000));
-    ASSERT_TRUE(item.revents & ZMQ_POLLIN) << "request " << i << " never answered";
+    EXPECT_TRUE(item.revents & ZMQ_POLLIN) << "request " << i << " never answered";
+    if (!(item.revents & ZMQ_POLLIN)) break;
     zmq::message_t m;
     (void)flood.recv(m);
     v1::Reply reply;
-    ASSERT_TRUE(reply.ParseFromArray(m.data(), static_cast<int>(m.size())));
-    if (reply.status().code() == v1::Status::OK) ++served;
+    EXPECT_TRUE(reply.ParseFromArray(m.data(), static_cast<int>(m.size())));
+    ++answers[reply.status().code()];
     if (reply.status().code() == v1::Status::UNAVAILABLE) {
-      ++refused;
-      EXPECT_NE(reply.status().message().find("too many requests"), std::string::npos);
+      EXPECT_NE(reply.status().message().find("too many requests"), std::string::npos)
+          << reply.status().message();
     }
   }
+  return answers;
+}
+
+TEST(Bounds, AFloodFromOnePrincipalIsToldToRetryAndOthersAreStillServed) {
+  TempDir dir;
+  BrokerProcess broker(SlowConfig(dir), dir.path() / "data", {"--simulated-clock", kMonday});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  auto answers = Flood(broker, 200, [](int, v1::Request& request) {
+    request.set_as("alice");
+    request.mutable_inbox()->set_inbox("hv-north");
+  });
+  const int served = answers[v1::Status::OK], refused = answers[v1::Status::UNAVAILABLE];
   EXPECT_EQ(served + refused, 200) << "every request answered, none dropped";
   EXPECT_GE(served, 20);
   EXPECT_GE(refused, 100) << "a burst of 20, then about 20 a second";
   // Bob, meanwhile, is served at once.
+  EXPECT_EQ(broker.Cli("bob", {"inbox", "hv-south"}).exit_code, 0);
+}
+
+TEST(Bounds, NamingSomeoneToActForOrAMadeUpNameGivesNoFreshShareOfTheRate) {
+  TempDir dir;
+  BrokerProcess broker(SlowConfig(dir), dir.path() / "data", {"--simulated-clock", kMonday});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  // Alice is no gateway: each request names another person, long, to act for. Each is
+  // refused, and each spends alice's own share: the names are not kept one by one.
+  auto acting = Flood(broker, 200, [](int i, v1::Request& request) {
+    request.set_as("alice");
+    request.set_on_behalf_of("person-" + std::to_string(i) + std::string(10000, 'x'));
+    request.mutable_inbox()->set_inbox("hv-north");
+  });
+  EXPECT_EQ(acting[v1::Status::PERMISSION_DENIED] + acting[v1::Status::UNAVAILABLE], 200);
+  EXPECT_GE(acting[v1::Status::UNAVAILABLE], 100)
+      << "each new name acted for was given a fresh burst of its own";
+  // Names the configuration does not know (--insecure-dev believes `as`) share one share.
+  auto strangers = Flood(broker, 200, [](int i, v1::Request& request) {
+    request.set_as("stranger-" + std::to_string(i));
+    request.mutable_inbox()->set_inbox("hv-north");
+  });
+  EXPECT_EQ(strangers[v1::Status::PERMISSION_DENIED] + strangers[v1::Status::UNAVAILABLE], 200);
+  EXPECT_GE(strangers[v1::Status::UNAVAILABLE], 100)
+      << "each made-up name was given a fresh burst of its own";
+  // Neither flood spent or refilled anyone else's.
   EXPECT_EQ(broker.Cli("bob", {"inbox", "hv-south"}).exit_code, 0);
 }
 
