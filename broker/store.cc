@@ -8,6 +8,9 @@
 #include <memory>
 #include <string_view>
 
+#include "broker/time_text.h"
+#include "broker/validation.h"
+
 namespace dutyhub {
 
 namespace {
@@ -480,7 +483,30 @@ Result<std::optional<v1::SendReply>> Store::PublishOnce(
                                   /*unless_stored=*/true);
   if (!stored.ok()) return stored.status();
   if (*stored) return std::optional<v1::SendReply>();
+  if (Status same = SameAsStored(agency, notification); !same.ok()) return same;
   return FindPublished(agency, notification.id());
+}
+
+Status Store::SameAsStored(const std::string& agency, const v1::Notification& notification) {
+  auto s = db_->Prepare("SELECT body, received_at FROM notifications WHERE agency = ? AND id = ?");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, agency).Bind(2, notification.id());
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading a stored notification");
+  v1::Notification first;
+  const std::string_view bytes = (*s)->Blob(0);
+  if (!first.ParseFromArray(bytes.data(), static_cast<int>(bytes.size()))) {
+    // Every stored body parses; were one not to, the retry is answered as one.
+    return Status::Ok();
+  }
+  if (SameNotification(std::move(first), notification)) return Status::Ok();
+  return Status::InvalidArgument(
+      "notification " + notification.id() + " was stored from " + agency + " at " +
+          FormatTimestamp((*s)->Int(1)) +
+          " with other contents: a retry must send the same notification, and a new or "
+          "corrected one needs an id of its own",
+      {{"id",
+        "already used by this agency for a notification with other contents: give this "
+        "one an id of its own"}});
 }
 
 Result<bool> Store::StoreNotification(const std::string& agency,

@@ -127,6 +127,9 @@ class Store {
   // (agency, id) is stored already, in which case nothing is written and the first answer
   // is returned. One walk of the (agency, id) index for a new notification, where a lookup
   // first took two.
+  // A notification of that (agency, id) with other contents is no retry: it is refused,
+  // INVALID_ARGUMENT naming `id`, rather than confirmed and then found in no inbox (promise
+  // 2). Contents are compared as stored (normalised), all but the priority routing raised.
   Result<std::optional<v1::SendReply>> PublishOnce(const std::string& agency,
                                                    const v1::Notification& notification,
                                                    const std::string& body, TimeMs received_at,
@@ -216,6 +219,9 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   Status Migrate();
+  // OK when the stored notification of (agency, notification.id()) has the same contents;
+  // else INVALID_ARGUMENT naming `id`. REQUIRES: it is stored.
+  Status SameAsStored(const std::string& agency, const v1::Notification& notification);
   // An audit row about `item`; `inbox` is where it points (the target of a transfer or an
   // escalation), the item's own inbox when empty.
   Status AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event, const std::string& by,

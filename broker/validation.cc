@@ -5,6 +5,7 @@
 
 #include <date/date.h>
 #include <google/protobuf/util/json_util.h>
+#include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 #include <cctype>
@@ -615,6 +616,14 @@ void Normalize(v1::Notification& notification) {
   if (notification.has_scbu_discharge() && notification.scbu_discharge().has_discharge_address()) {
     NormalizeAddress(*notification.mutable_scbu_discharge()->mutable_discharge_address());
   }
+}
+
+bool SameNotification(v1::Notification a, v1::Notification b) {
+  Normalize(a);
+  Normalize(b);
+  a.clear_priority();
+  b.clear_priority();
+  return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
 // From the descriptor, so the sentence cannot drift from the .proto.

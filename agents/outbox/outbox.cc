@@ -6,6 +6,7 @@
 #include <map>
 
 #include "broker/sqlite.h"
+#include "broker/time_text.h"
 #include "broker/validation.h"
 
 namespace dutyhub {
@@ -70,13 +71,30 @@ Status Outbox::LoadCounters() {
 
 Result<Accepted> Outbox::Accept(v1::Notification notification) {
   // A retry of what was accepted before is answered as before, even if the rules of the
-  // day would now judge it differently: the first one stands, as at the broker.
+  // day would now judge it differently: the first one stands, as at the broker. Its id
+  // with other contents is no retry, and is refused as the broker refuses it: answered as
+  // a duplicate, the second form would be "accepted" and reach no one.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto seen = db_->Prepare("SELECT 1 FROM outbox WHERE id = ?");
+    auto seen = db_->Prepare("SELECT body, accepted_at FROM outbox WHERE id = ?");
     if (!seen.ok()) return seen.status();
     (*seen)->Bind(1, notification.id());
-    if ((*seen)->Step() == SQLITE_ROW) return Accepted{notification.id(), true};
+    if ((*seen)->Step() == SQLITE_ROW) {
+      v1::Notification first;
+      const std::string_view bytes = (*seen)->Blob(0);
+      if (!first.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+          SameNotification(std::move(first), notification)) {
+        return Accepted{notification.id(), true};
+      }
+      return Status::InvalidArgument(
+          "notification " + notification.id() + " was accepted at " +
+              FormatTimestamp((*seen)->Int(1)) +
+              " with other contents: a retry must send the same notification, and a new or "
+              "corrected one needs an id of its own",
+          {{"id",
+            "already used for a notification with other contents: give this one an id "
+            "of its own"}});
+    }
   }
   if (Status s = CheckNotification(notification, clock_.Now()); !s.ok()) return s;
   std::string body;

@@ -65,8 +65,9 @@ class Outbox {
   ~Outbox();
 
   // Validates with the broker's rules at `clock` time and stores. INVALID_ARGUMENT with
-  // every violation for a bad form (nothing stored). The same id again is OK with
-  // `duplicate` set, whatever the body: the first one stands, as at the broker.
+  // every violation for a bad form (nothing stored). The same notification again (a
+  // retry: SameNotification) is OK with `duplicate` set, and the first one stands, as at
+  // the broker; its id with other contents is INVALID_ARGUMENT naming `id`.
   Result<Accepted> Accept(v1::Notification notification);
 
   // Starts and stops the sender thread. Stop returns after the current attempt.

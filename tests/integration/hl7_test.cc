@@ -238,11 +238,21 @@ TEST_F(Hl7AdapterTest, ARepeatedControlIdIsAcceptedAgainAndStoredOnce) {
   EXPECT_EQ(Items("hv-north").size(), 1u);
   EXPECT_EQ(Items("mash").size(), 1u);
 
+  // The same control id on a message that says something else is no retry (an interface
+  // engine that reset its counter): refused naming MSH-10, where accepting it as a retry
+  // would have answered AA for a form that reaches no one.
+  AckSeen reused = ReadAck(restarted.Exchange(Replaced(
+      Sample(), "small bruise to left side of neck", "small bruise to right side of neck")));
+  EXPECT_EQ(reused.code, "AR") << reused.text;
+  EXPECT_EQ(reused.control_id, kSampleControlId);
+  EXPECT_TRUE(AnyErrorHolds(reused, "id (MSH-10)")) << reused.text;
+
   // Another control id is another notification, even with the same form.
   AckSeen other = ReadAck(restarted.Exchange(WithControlId(Sample(), "GWHED-20261123-000119")));
   ASSERT_EQ(other.code, "AA");
   EXPECT_NE(AcceptedId(other), id);
   EXPECT_TRUE(WaitUntil([&] { return Items("hv-north").size() == 2u; }));
+  EXPECT_EQ(CountIn("hv-north", id), 1) << "the first form stands, alone";
 }
 
 TEST_F(Hl7AdapterTest, BrokenRulesGetArUnreadableMessagesAeAndTheAdapterKeepsServing) {

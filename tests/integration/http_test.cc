@@ -262,6 +262,37 @@ TEST_F(HttpAdapterTest, EverySampleThroughItsAgencysAdapterReachesItsInboxesOnce
       << "the log does say what happened";
 }
 
+TEST_F(HttpAdapterTest, TheSameIdWithOtherContentsIsRefusedAndTheFirstStands) {
+  HttpAdapter& adapter = StartAdapter("gwh-ed");
+  const std::string text = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
+  const json form = json::parse(text);
+  const std::string id = form["id"];
+  ASSERT_EQ(adapter.Post(text).status, 202);
+  // Written differently, the same notification: a retry.
+  json respelt = form;
+  respelt["child"]["nhs_number"] = "9993395633";
+  HttpAnswer retry = adapter.Post(respelt.dump());
+  EXPECT_EQ(retry.status, 202) << retry.body.dump();
+  EXPECT_EQ(retry.body["duplicate"], true);
+  // Other contents under its id: refused naming the id, so the sender knows it is not sent.
+  json corrected = form;
+  corrected["summary"] = "Corrected: the bruise is on the right side of the neck.";
+  HttpAnswer refused = adapter.Post(corrected.dump());
+  ASSERT_EQ(refused.status, 400) << refused.body.dump();
+  const json& error = refused.body["error"];
+  EXPECT_EQ(error["code"], "INVALID_ARGUMENT");
+  ASSERT_EQ(error["violations"].size(), 1u) << refused.body.dump();
+  EXPECT_EQ(error["violations"][0]["field"], "id");
+  EXPECT_NE(error["message"].get<std::string>().find("needs an id of its own"), std::string::npos);
+  // The first reaches its inbox, once, with what it said.
+  ASSERT_TRUE(Eventually([&] { return CountIn("hv-north", id) == 1; }, kWaitMs));
+  json listed = broker_->Cli("frank", {"inbox", "hv-north", "--all"}).Json();
+  ASSERT_EQ(listed["items"].size(), 1u);
+  json shown = broker_->Cli("frank", {"show", listed["items"][0]["delivery_id"]}).Json();
+  EXPECT_EQ(shown["notification"]["summary"], form["summary"]);
+  EXPECT_EQ(adapter.Stop(), 0) << adapter.log();
+}
+
 TEST_F(HttpAdapterTest, InvalidSamplesAreRefusedAtTheAdapterWithTheBrokersViolations) {
   for (const std::string& agency : kAgencies) StartAdapter(agency);
   struct Case {

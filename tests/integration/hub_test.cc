@@ -199,6 +199,49 @@ TEST_F(HubTest, ARetryIsStoredOnceAndAnsweredTheSame) {
   EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 1u);
 }
 
+TEST_F(HubTest, TheSameIdWithOtherContentsIsRefusedNamingTheIdAndTheFirstStands) {
+  StartBroker();
+  const char* sample = "hospital-liaison-non-mobile-injury.json";
+  json first = Send("gwh-ed", sample);
+  const auto send = [&](const json& form, const std::string& name) {
+    const std::filesystem::path path = dir_.path() / name;
+    std::ofstream(path) << form.dump();
+    return broker_->Cli("gwh-ed", {"send", path.string()});
+  };
+  // The same notification, written differently (the NHS number without its spaces): a
+  // retry, stored once, since both are stored normalised.
+  json respelt = json::parse(ReadFile(SamplePath(sample)));
+  respelt["child"]["nhs_number"] = "9993395633";
+  CommandResult retry = send(respelt, "respelt.json");
+  ASSERT_EQ(retry.exit_code, 0) << retry.err;
+  EXPECT_EQ(retry.Json()["duplicate"], true);
+  EXPECT_EQ(retry.Json()["deliveries"], first["deliveries"]);
+  // Its id reused for other contents: refused, so the sender knows it reached no one.
+  json corrected = json::parse(ReadFile(SamplePath(sample)));
+  corrected["summary"] = "Corrected: the bruise is on the right side of the neck.";
+  CommandResult refused = send(corrected, "corrected.json");
+  EXPECT_EQ(refused.exit_code, 3) << refused.out;
+  const json error = refused.Json()["error"];
+  EXPECT_EQ(error["code"], "INVALID_ARGUMENT");
+  ASSERT_EQ(error["violations"].size(), 1u) << refused.out;
+  EXPECT_EQ(error["violations"][0]["field"], "id");
+  EXPECT_NE(error["message"].get<std::string>().find("needs an id of its own"), std::string::npos)
+      << error["message"];
+  EXPECT_EQ(error["message"].get<std::string>().find("bruise"), std::string::npos)
+      << "the error names ids, not what either form says";
+  // The first stands, alone.
+  json items = broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"];
+  ASSERT_EQ(items.size(), 1u);
+  json shown = broker_->Cli("alice", {"show", first["deliveries"][0]["delivery_id"]}).Json();
+  EXPECT_EQ(shown["notification"]["summary"], json::parse(ReadFile(SamplePath(sample)))["summary"]);
+  // With an id of its own it is a new notification.
+  corrected["id"] = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a99";
+  CommandResult fresh = send(corrected, "fresh.json");
+  ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
+  EXPECT_EQ(fresh.Json()["duplicate"], false);
+  EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 2u);
+}
+
 TEST_F(HubTest, OpenedIsNotAcknowledged) {
   StartBroker();
   json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");
