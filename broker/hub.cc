@@ -212,7 +212,10 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
   } else if (send.payload_case() == v1::SendRequest::kNotification) {
     notification = std::move(*send.mutable_notification());
   } else {
-    return ErrorReply(Status::InvalidArgument("the send request carries no notification"));
+    return ErrorReply(Status::InvalidArgument(
+        "the send request carries no notification: set `notification` (protobuf) or "
+        "`notification_json` (the notifications.md form)",
+        {{"notification", "Required: the notification, as protobuf or as JSON."}}));
   }
   // Validate before the type check: a form whose type contradicts its body has no
   // trustworthy type to authorise, and its sender needs every violation to fix it.

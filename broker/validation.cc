@@ -145,17 +145,19 @@ std::string SafeParserMessage(std::string_view message) {
   const size_t for_type = text.rfind(" for type ");
   if (invalid != std::string::npos && for_type != std::string::npos && for_type > invalid) {
     const size_t value = invalid + kInvalid.size();
-    text = text.compare(value, 12, "oneof field ") == 0
+    return text.compare(value, 12, "oneof field ") == 0
                ? "more than one of hospital_liaison, mash_request, scbu_discharge is set"
                : text.substr(0, value) + "(not shown)" + text.substr(for_type);
   }
   // "(child) nickname: Cannot find field." names a key from the document: keep it only when
   // it looks like a field name (lower-case letters and underscores, as every field of the
   // notification is) rather than a name with capitals or an NHS number: a misspelt field is
-  // what a sender needs to see.
+  // what a sender needs to see. The path in brackets, when there is one, comes first and
+  // holds only fields already found; a key at the top has none, and a bracket in it is the
+  // document's own.
   constexpr std::string_view kUnknown = ": Cannot find field.";
   if (text.ends_with(kUnknown)) {
-    const size_t close = text.find(") ");
+    const size_t close = text.starts_with("(") ? text.find(") ") : std::string::npos;
     const size_t start = close == std::string::npos ? 0 : close + 2;
     const size_t end = text.size() - kUnknown.size();
     bool field_like = end > start && end - start <= 64;
@@ -163,6 +165,13 @@ std::string SafeParserMessage(std::string_view message) {
       field_like = std::islower(static_cast<unsigned char>(text[i])) || text[i] == '_';
     }
     if (!field_like) text = text.substr(0, start) + "(a field name not shown)" + text.substr(end);
+    return text;
+  }
+  // Any other shape ("Message too deep ... for key '...'", a number out of range): said as
+  // it is only when it quotes nothing and holds no digits, either of which may be the form's.
+  if (text.find_first_of("'\"`0123456789") != std::string::npos) {
+    return "the parser's own message is not shown, as it quotes the form: check the JSON's "
+           "nesting, quoting and numbers";
   }
   return text;
 }

@@ -148,6 +148,24 @@ TEST_F(WireTest, GarbageFramesGetAnErrorAndLeaveTheBrokerServing) {
   EXPECT_TRUE(StillServing());
 }
 
+TEST_F(WireTest, ASendWithoutANotificationIsToldWhichFieldToSet) {
+  zmq::socket_t s = Connect();
+  v1::Request request;
+  request.set_correlation_id(7);
+  request.set_as("gwh-ed");
+  request.mutable_send();  // neither `notification` nor `notification_json`
+  s.send(zmq::buffer(request.SerializeAsString()));
+  auto reply = Receive(s);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->correlation_id(), 7u);
+  EXPECT_EQ(reply->status().code(), v1::Status::INVALID_ARGUMENT);
+  ASSERT_EQ(reply->status().violations_size(), 1) << reply->status().message();
+  EXPECT_EQ(reply->status().violations(0).field(), "notification");
+  EXPECT_NE(reply->status().message().find("notification_json"), std::string::npos)
+      << reply->status().message();
+  EXPECT_TRUE(StillServing());
+}
+
 TEST_F(WireTest, AnOversizeMessageClosesThatConnectionOnly) {
   zmq::socket_t big = Connect();
   std::string huge(2 << 20, 'x');  // twice the configured maximum

@@ -213,6 +213,28 @@ TEST(ParseTest, TextAroundASyntaxErrorIsNotEchoed) {
   EXPECT_EQ(parsed.status().message().find("Moss"), std::string::npos) << parsed.status().message();
 }
 
+TEST(ParseTest, AKeyAtTheTopThatHoldsABracketIsNotEchoed) {
+  Result<Notification> parsed = ParseNotificationJson(
+      Replace(ReadSample(kNonMobile), "\"summary\":", "\"9434765919) x\": 1, \"summary\":"));
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().message().find("9434765919"), std::string::npos)
+      << parsed.status().message();
+}
+
+TEST(ParseTest, AMessageOfAnyOtherShapeQuotesNothingFromTheForm) {
+  // Nested past the parser's depth: its message names the key where it gave up.
+  std::string deep;
+  for (int i = 0; i < 120; ++i) deep += "{\"Ava Moss 9434765919\": ";
+  deep += "1";
+  for (int i = 0; i < 120; ++i) deep += "}";
+  Result<Notification> parsed = ParseNotificationJson(deep);
+  ASSERT_FALSE(parsed.ok());
+  const std::string& message = parsed.status().message();
+  EXPECT_EQ(message.rfind(kUnreadablePrefix, 0), 0u) << message;
+  EXPECT_EQ(message.find("Ava"), std::string::npos) << message;
+  EXPECT_EQ(message.find("9434765919"), std::string::npos) << message;
+}
+
 TEST(ParseTest, TwoBodiesAreRefused) {
   Result<Notification> parsed =
       ParseNotificationJson(Replace(ReadSample(kHomeVisit), "\"mash_request\": {",
