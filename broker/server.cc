@@ -124,7 +124,7 @@ void Server::OnRequest() {
     if (auto* subscription = std::get_if<Subscription>(&outcome)) {
       // A repeated watch from the same connection refreshes it (clients resend it to
       // survive a broker restart); it never doubles the events.
-      watchers_[subscription->inbox][routing_id] = correlation;
+      Watch(subscription->inbox, routing_id, principal, correlation);
       v1::Reply ok;
       ok.set_correlation_id(correlation);
       ok.mutable_status()->set_code(v1::Status::OK);
@@ -225,6 +225,27 @@ bool Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
   }
 }
 
+void Server::Watch(const std::string& inbox, const std::string& routing_id,
+                   const std::string& principal, uint64_t correlation_id) {
+  auto& watching = watchers_[inbox];
+  auto [it, added] = watching.try_emplace(routing_id);
+  it->second.correlation_id = correlation_id;
+  it->second.since = ++watches_made_;  // a refreshed watch is as new as a fresh one
+  if (!added) return;
+  it->second.principal = principal;
+  // A connection that went away is only noticed when an event to it fails, so a client
+  // reconnecting in a loop to a quiet inbox would grow this without end: each principal
+  // keeps its newest few connections per inbox, and its oldest gives way.
+  size_t theirs = 0;
+  auto oldest = watching.end();
+  for (auto w = watching.begin(); w != watching.end(); ++w) {
+    if (w->second.principal != principal) continue;
+    ++theirs;
+    if (oldest == watching.end() || w->second.since < oldest->second.since) oldest = w;
+  }
+  if (theirs > kMostWatchesPerPrincipal) watching.erase(oldest);
+}
+
 void Server::Publish(std::vector<v1::WatchEvent>& events) {
   for (v1::WatchEvent& event : events) {
     auto watching = watchers_.find(event.inbox());
@@ -235,7 +256,7 @@ void Server::Publish(std::vector<v1::WatchEvent>& events) {
       event.set_notification_id(hub_.NotificationIdOf(event.delivery_id()));
     for (auto it = watching->second.begin(); it != watching->second.end();) {
       v1::Reply reply;
-      reply.set_correlation_id(it->second);
+      reply.set_correlation_id(it->second.correlation_id);
       reply.mutable_status()->set_code(v1::Status::OK);
       *reply.mutable_event() = event;
       it = Answer(it->first, reply) ? std::next(it) : watching->second.erase(it);

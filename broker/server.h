@@ -51,6 +51,9 @@ class Server {
   void OnWriteDone();
   // False when the connection is gone.
   bool Answer(const std::string& routing_id, const v1::Reply& reply);
+  // Starts (or refreshes) `routing_id`'s watch of `inbox`, within kMostWatchesPerPrincipal.
+  void Watch(const std::string& inbox, const std::string& routing_id, const std::string& principal,
+             uint64_t correlation_id);
   // Sends committed events to the connections watching their inboxes.
   void Publish(std::vector<v1::WatchEvent>& events);
   void AnswerError(const std::string& routing_id, uint64_t correlation_id, const Status& status);
@@ -60,8 +63,17 @@ class Server {
   Writer& writer_;
   zmq::socket_t router_;
   std::map<std::string, int> in_flight_;  // writes waiting, per connection
-  // inbox -> (connection -> the correlation id its watch request carried)
-  std::map<std::string, std::map<std::string, uint64_t>> watchers_;
+  struct Watcher {
+    uint64_t correlation_id = 0;  // what its watch request carried
+    std::string principal;
+    uint64_t since = 0;  // the order watches were made in: the oldest gives way first
+  };
+  // Per inbox and principal, at most this many connections watch at once (the web gateway
+  // and the folder adapter use one each; a person may run a few `dutyhub watch`).
+  static constexpr size_t kMostWatchesPerPrincipal = 16;
+  // inbox -> (connection -> its watch)
+  std::map<std::string, std::map<std::string, Watcher>> watchers_;
+  uint64_t watches_made_ = 0;
   ZapHandler* zap_;
   struct Bucket {
     double tokens = 0;

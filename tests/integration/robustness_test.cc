@@ -166,6 +166,43 @@ TEST_F(WireTest, ASendWithoutANotificationIsToldWhichFieldToSet) {
   EXPECT_TRUE(StillServing());
 }
 
+TEST_F(WireTest, EachPrincipalKeepsItsNewestWatchesOfAnInboxAndTheOldestGiveWay) {
+  const auto watch = [&](const std::string& as, uint64_t correlation) {
+    zmq::socket_t s = Connect();
+    v1::Request request;
+    request.set_correlation_id(correlation);
+    request.set_as(as);
+    request.mutable_watch()->set_inbox("hv-north");
+    s.send(zmq::buffer(request.SerializeAsString()));
+    auto started = Receive(s);
+    EXPECT_TRUE(started && started->status().code() == v1::Status::OK);
+    return s;
+  };
+  // Dan, who manages hv-north, watches first; then alice from twenty connections, as a
+  // client reconnecting in a loop would (the broker cannot tell a dead one from a quiet one).
+  zmq::socket_t dan = watch("dan", 100);
+  std::vector<zmq::socket_t> alice;
+  for (uint64_t i = 1; i <= 20; ++i) alice.push_back(watch("alice", i));
+  ASSERT_EQ(
+      broker_
+          ->Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()})
+          .exit_code,
+      0);
+  auto to_dan = Receive(dan);
+  ASSERT_TRUE(to_dan) << "another principal's watch gave way to alice's";
+  EXPECT_TRUE(to_dan->has_event());
+  EXPECT_EQ(to_dan->correlation_id(), 100u);
+  for (size_t i = 4; i < alice.size(); ++i) {
+    auto event = Receive(alice[i]);
+    ASSERT_TRUE(event) << "alice's watch " << i + 1 << ", among her newest 16, got no event";
+    EXPECT_EQ(event->correlation_id(), i + 1);
+  }
+  for (size_t i = 0; i < 4; ++i) {
+    EXPECT_FALSE(Receive(alice[i], 300)) << "alice's watch " << i + 1 << " is still kept";
+  }
+  EXPECT_TRUE(StillServing());
+}
+
 TEST_F(WireTest, AnOversizeMessageClosesThatConnectionOnly) {
   zmq::socket_t big = Connect();
   std::string huge(2 << 20, 'x');  // twice the configured maximum
