@@ -234,6 +234,7 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
     return ErrorReply(s);
   }
   Normalize(notification);
+  const v1::Notification::Priority as_sent = notification.priority();
   RoutePlan plan = Route(*config_, notification, now);
   notification.set_priority(plan.priority);
   std::vector<NewDelivery> deliveries;
@@ -254,9 +255,16 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
   }
   WriteJob job;
   job.log_line = std::move(log_line);
+  job.refused = [this, principal, id = LoggableId(notification.id())](const v1::Reply& reply) {
+    if (reply.status().code() != v1::Status::INVALID_ARGUMENT) return;
+    spdlog::info("refused notification {} from {}: its id was used before for other contents", id,
+                 principal);
+    ++rejections_["id_reused"];
+    ++rejected_fields_["id"];
+  };
   job.apply = [principal, notification = std::move(notification), body = std::move(body), now,
-               deliveries = std::move(deliveries)](Store& store) -> v1::Reply {
-    auto existing = store.PublishOnce(principal, notification, body, now, deliveries);
+               deliveries = std::move(deliveries), as_sent](Store& store) -> v1::Reply {
+    auto existing = store.PublishOnce(principal, notification, body, now, deliveries, as_sent);
     if (!existing.ok()) return ErrorReply(existing.status());
     v1::Reply reply = OkReply();
     if (existing->has_value()) {  // a retry: the first answer, and nothing stored again

@@ -34,6 +34,9 @@ struct WriteJob {
   bool needs_engine = false;
   // The gateway that carried it on a person's behalf: written beside their audit entries.
   std::string via;
+  // Run on the reactor's thread with the answer, once the transaction is over, for a
+  // refusal only the store could decide (a publish's id used before for other contents).
+  std::function<void(const v1::Reply&)> refused;
 };
 
 // Start sending this connection the inbox's events (the reactor keeps the subscription).

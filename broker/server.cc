@@ -190,6 +190,8 @@ void Server::OnWriteDone() {
     // before any answer below, so a line in the log never lags the confirmation it describes.
     if (write->reply.status().code() == v1::Status::OK && !write->job.log_line.empty()) {
       spdlog::info("{}", write->job.log_line);
+    } else if (write->reply.status().code() != v1::Status::OK && write->job.refused) {
+      write->job.refused(write->reply);
     }
     answered.push_back(std::move(write));
   }

@@ -69,7 +69,9 @@ class Server {
     uint64_t since = 0;  // the order watches were made in: the oldest gives way first
   };
   // Per inbox and principal, at most this many connections watch at once (the web gateway
-  // and the folder adapter use one each; a person may run a few `dutyhub watch`).
+  // uses one for every inbox; a person may run a few `dutyhub watch`). A watch renewed is
+  // as new as a fresh one; `dutyhub watch` renews only after 10 s without an event, so a
+  // person's 17th watch of a busy inbox may end her oldest.
   static constexpr size_t kMostWatchesPerPrincipal = 16;
   // inbox -> (connection -> its watch)
   std::map<std::string, std::map<std::string, Watcher>> watchers_;

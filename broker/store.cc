@@ -478,16 +478,21 @@ Status Store::InsertNotification(const std::string& agency, const v1::Notificati
 
 Result<std::optional<v1::SendReply>> Store::PublishOnce(
     const std::string& agency, const v1::Notification& notification, const std::string& body,
-    TimeMs received_at, const std::vector<NewDelivery>& deliveries) {
+    TimeMs received_at, const std::vector<NewDelivery>& deliveries,
+    std::optional<v1::Notification::Priority> as_sent) {
   auto stored = StoreNotification(agency, notification, body, received_at, deliveries,
                                   /*unless_stored=*/true);
   if (!stored.ok()) return stored.status();
   if (*stored) return std::optional<v1::SendReply>();
-  if (Status same = SameAsStored(agency, notification); !same.ok()) return same;
+  if (Status same = SameAsStored(agency, notification, as_sent.value_or(notification.priority()));
+      !same.ok()) {
+    return same;
+  }
   return FindPublished(agency, notification.id());
 }
 
-Status Store::SameAsStored(const std::string& agency, const v1::Notification& notification) {
+Status Store::SameAsStored(const std::string& agency, const v1::Notification& notification,
+                           v1::Notification::Priority as_sent) {
   auto s = db_->Prepare("SELECT body, received_at FROM notifications WHERE agency = ? AND id = ?");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, agency).Bind(2, notification.id());
@@ -498,7 +503,10 @@ Status Store::SameAsStored(const std::string& agency, const v1::Notification& no
     // Every stored body parses; were one not to, the retry is answered as one.
     return Status::Ok();
   }
-  if (SameNotification(std::move(first), notification)) return Status::Ok();
+  // Routing only raises a priority: a retry sent at the priority first sent is at most the
+  // one stored, whatever routing makes of it now; one sent higher than that is a change.
+  const bool same_priority = as_sent <= first.priority();
+  if (same_priority && SameNotification(std::move(first), notification)) return Status::Ok();
   return Status::InvalidArgument(
       "notification " + notification.id() + " was stored from " + agency + " at " +
           FormatTimestamp((*s)->Int(1)) +

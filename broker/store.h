@@ -129,11 +129,12 @@ class Store {
   // first took two.
   // A notification of that (agency, id) with other contents is no retry: it is refused,
   // INVALID_ARGUMENT naming `id`, rather than confirmed and then found in no inbox (promise
-  // 2). Contents are compared as stored (normalised), all but the priority routing raised.
-  Result<std::optional<v1::SendReply>> PublishOnce(const std::string& agency,
-                                                   const v1::Notification& notification,
-                                                   const std::string& body, TimeMs received_at,
-                                                   const std::vector<NewDelivery>& deliveries);
+  // 2). Contents are compared as SameNotification does; `as_sent`, the priority the sender
+  // gave (`notification`'s own when not given), must be no higher than the one stored.
+  Result<std::optional<v1::SendReply>> PublishOnce(
+      const std::string& agency, const v1::Notification& notification, const std::string& body,
+      TimeMs received_at, const std::vector<NewDelivery>& deliveries,
+      std::optional<v1::Notification::Priority> as_sent = std::nullopt);
 
   // An OPENED audit row; the item's state moves from DELIVERED to OPENED.
   Status RecordOpened(const std::string& delivery_id, const std::string& by, TimeMs at);
@@ -219,9 +220,10 @@ class Store {
  private:
   explicit Store(std::unique_ptr<Database> db) : db_(std::move(db)) {}
   Status Migrate();
-  // OK when the stored notification of (agency, notification.id()) has the same contents;
-  // else INVALID_ARGUMENT naming `id`. REQUIRES: it is stored.
-  Status SameAsStored(const std::string& agency, const v1::Notification& notification);
+  // OK when the stored notification of (agency, notification.id()) has the same contents
+  // and a priority at least `as_sent`; else INVALID_ARGUMENT naming `id`. REQUIRES: stored.
+  Status SameAsStored(const std::string& agency, const v1::Notification& notification,
+                      v1::Notification::Priority as_sent);
   // An audit row about `item`; `inbox` is where it points (the target of a transfer or an
   // escalation), the item's own inbox when empty.
   Status AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event, const std::string& by,

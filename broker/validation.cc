@@ -157,7 +157,12 @@ std::string SafeParserMessage(std::string_view message) {
   // document's own.
   constexpr std::string_view kUnknown = ": Cannot find field.";
   if (text.ends_with(kUnknown)) {
-    const size_t close = text.starts_with("(") ? text.find(") ") : std::string::npos;
+    size_t close = text.starts_with("(") ? text.find(") ") : std::string::npos;
+    for (size_t i = 1; close != std::string::npos && i < close; ++i) {
+      const unsigned char c = static_cast<unsigned char>(text[i]);
+      if (!std::islower(c) && !std::isdigit(c) && c != '_' && c != '.' && c != '[' && c != ']')
+        close = std::string::npos;  // not a path of fields: the document's own key
+    }
     const size_t start = close == std::string::npos ? 0 : close + 2;
     const size_t end = text.size() - kUnknown.size();
     bool field_like = end > start && end - start <= 64;
@@ -632,6 +637,8 @@ bool SameNotification(v1::Notification a, v1::Notification b) {
   Normalize(b);
   a.clear_priority();
   b.clear_priority();
+  a.clear_created_at();
+  b.clear_created_at();
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 

@@ -47,10 +47,12 @@ std::string EnumChoices(const google::protobuf::EnumDescriptor* type);
 // in upper case). Applied after a notification passed validation, before it is stored.
 void Normalize(v1::Notification& notification);
 
-// Whether `b` is a retry of `a`: the same contents once both are normalised, whatever the
-// priority (routing raises it by rules that may look at when it arrived, so a retry's may
-// differ). Promise 3 is for retries; the same id with other contents is not one, and is
-// refused rather than answered as the first (which would confirm a form no inbox gets).
+// Whether `b` says what `a` says: the same contents once both are normalised, leaving out
+// the priority, which callers compare (routing raises it, by rules that may look at when it
+// arrived), and `created_at`, which an HL7 interface engine may rebuild (MSH-7) when it
+// sends a message again. Promise 3 is for retries; the same id with other contents is no
+// retry, and is refused rather than answered as the first (which would confirm a form no
+// inbox gets).
 bool SameNotification(v1::Notification a, v1::Notification b);
 
 }  // namespace dutyhub

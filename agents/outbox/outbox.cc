@@ -69,6 +69,35 @@ Status Outbox::LoadCounters() {
   return Status::Ok();
 }
 
+std::optional<Result<Accepted>> Outbox::AnswerIfSeen(const v1::Notification& notification) {
+  auto seen = db_->Prepare("SELECT body, accepted_at FROM outbox WHERE id = ?");
+  if (!seen.ok()) return Result<Accepted>(seen.status());
+  (*seen)->Bind(1, notification.id());
+  const int rc = (*seen)->Step();
+  if (rc == SQLITE_DONE) return std::nullopt;
+  if (rc != SQLITE_ROW) return Result<Accepted>(db_->Error("reading the outbox"));
+  v1::Notification first;
+  const std::string_view bytes = (*seen)->Blob(0);
+  // The outbox routes nothing, so a retry's priority is the first one's exactly.
+  if (!first.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
+      (first.priority() == notification.priority() &&
+       SameNotification(std::move(first), notification))) {
+    return Result<Accepted>(Accepted{notification.id(), true});
+  }
+  // Every reason at once, as the broker gives them: the id's, and any rule the form breaks.
+  std::vector<Violation> violations = {
+      {"id",
+       "already used for a notification with other contents: give this one an id of its "
+       "own"}};
+  const Status rules = CheckNotification(notification, clock_.Now());
+  violations.insert(violations.end(), rules.violations().begin(), rules.violations().end());
+  return Result<Accepted>(Status::InvalidArgument(
+      "notification " + notification.id() + " was accepted at " + FormatTimestamp((*seen)->Int(1)) +
+          " with other contents: a retry must send the same notification, and a new or "
+          "corrected one needs an id of its own",
+      std::move(violations)));
+}
+
 Result<Accepted> Outbox::Accept(v1::Notification notification) {
   // A retry of what was accepted before is answered as before, even if the rules of the
   // day would now judge it differently: the first one stands, as at the broker. Its id
@@ -76,25 +105,7 @@ Result<Accepted> Outbox::Accept(v1::Notification notification) {
   // a duplicate, the second form would be "accepted" and reach no one.
   {
     std::lock_guard<std::mutex> lock(mu_);
-    auto seen = db_->Prepare("SELECT body, accepted_at FROM outbox WHERE id = ?");
-    if (!seen.ok()) return seen.status();
-    (*seen)->Bind(1, notification.id());
-    if ((*seen)->Step() == SQLITE_ROW) {
-      v1::Notification first;
-      const std::string_view bytes = (*seen)->Blob(0);
-      if (!first.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
-          SameNotification(std::move(first), notification)) {
-        return Accepted{notification.id(), true};
-      }
-      return Status::InvalidArgument(
-          "notification " + notification.id() + " was accepted at " +
-              FormatTimestamp((*seen)->Int(1)) +
-              " with other contents: a retry must send the same notification, and a new or "
-              "corrected one needs an id of its own",
-          {{"id",
-            "already used for a notification with other contents: give this one an id "
-            "of its own"}});
-    }
+    if (auto answered = AnswerIfSeen(notification)) return std::move(*answered);
   }
   if (Status s = CheckNotification(notification, clock_.Now()); !s.ok()) return s;
   std::string body;
@@ -106,12 +117,16 @@ Result<Accepted> Outbox::Accept(v1::Notification notification) {
   if (!s.ok()) return s.status();
   (*s)->Bind(1, notification.id()).Bind(2, clock_.Now()).BindBlob(3, body);
   if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing in the outbox");
-  Accepted accepted{notification.id(), db_->Changes() == 0};
-  if (!accepted.duplicate) {
-    ++pending_;
-    spdlog::info("accepted notification {} into the outbox", accepted.id);
+  if (db_->Changes() == 0) {
+    // Another request stored this id while this one was being checked: answered as if it
+    // had come after it, same contents or not.
+    if (auto answered = AnswerIfSeen(notification)) return std::move(*answered);
+    return Status::Internal("the outbox neither stored notification " + notification.id() +
+                            " nor holds it");
   }
-  return accepted;
+  ++pending_;
+  spdlog::info("accepted notification {} into the outbox", notification.id());
+  return Accepted{notification.id(), false};
 }
 
 Result<std::optional<Receipt>> Outbox::GetReceipt(const std::string& id) {

@@ -87,6 +87,10 @@ class Outbox {
   void Run();
   // One round: publish what is pending; false when the broker did not answer.
   bool SendPending(HubClient& client);
+  // The answer to `notification` when its id is in the outbox already: a duplicate when it
+  // says the same (SameNotification, the same priority), else INVALID_ARGUMENT naming `id`
+  // and every rule it breaks; nullopt when the id is new. REQUIRES: mu_ held.
+  std::optional<Result<Accepted>> AnswerIfSeen(const v1::Notification& notification);
   void FetchReceipts(HubClient& client);
   Status LoadCounters();
 

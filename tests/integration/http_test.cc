@@ -284,6 +284,19 @@ TEST_F(HttpAdapterTest, TheSameIdWithOtherContentsIsRefusedAndTheFirstStands) {
   ASSERT_EQ(error["violations"].size(), 1u) << refused.body.dump();
   EXPECT_EQ(error["violations"][0]["field"], "id");
   EXPECT_NE(error["message"].get<std::string>().find("needs an id of its own"), std::string::npos);
+  // A higher priority is other contents too (the adapter routes nothing), and a form that
+  // also breaks a rule hears every reason at once.
+  json raised = form;
+  raised["priority"] = "IMMEDIATE";
+  HttpAnswer higher = adapter.Post(raised.dump());
+  EXPECT_EQ(higher.status, 400) << higher.body.dump();
+  json broken = corrected;
+  broken["child"]["nhs_number"] = "9993395634";  // a wrong check digit
+  HttpAnswer both = adapter.Post(broken.dump());
+  ASSERT_EQ(both.status, 400) << both.body.dump();
+  std::set<std::string> fields;
+  for (const auto& v : both.body["error"]["violations"]) fields.insert(v["field"]);
+  EXPECT_EQ(fields, (std::set<std::string>{"id", "child.nhs_number"})) << both.body.dump();
   // The first reaches its inbox, once, with what it said.
   ASSERT_TRUE(Eventually([&] { return CountIn("hv-north", id) == 1; }, kWaitMs));
   json listed = broker_->Cli("frank", {"inbox", "hv-north", "--all"}).Json();

@@ -234,12 +234,34 @@ TEST_F(HubTest, TheSameIdWithOtherContentsIsRefusedNamingTheIdAndTheFirstStands)
   ASSERT_EQ(items.size(), 1u);
   json shown = broker_->Cli("alice", {"show", first["deliveries"][0]["delivery_id"]}).Json();
   EXPECT_EQ(shown["notification"]["summary"], json::parse(ReadFile(SamplePath(sample)))["summary"]);
+  // Its priority: routing raised this one to IMMEDIATE, so a retry sent IMMEDIATE asks for
+  // nothing it has not got; a form first sent ROUTINE and stored so, sent again URGENT, is a
+  // change the duty worker would never see.
+  json urgent = respelt;
+  urgent["priority"] = "IMMEDIATE";
+  urgent["created_at"] = "2026-11-23T10:16:00Z";  // an HL7 engine may rebuild MSH-7
+  CommandResult raised_already = send(urgent, "urgent.json");
+  ASSERT_EQ(raised_already.exit_code, 0) << raised_already.err;
+  EXPECT_EQ(raised_already.Json()["duplicate"], true);
+  const char* routine = "mash-request-gp-information.json";
+  ASSERT_EQ(Send("northshire-mash", routine)["priority"], "ROUTINE");
+  json raised = json::parse(ReadFile(SamplePath(routine)));
+  raised["priority"] = "URGENT";
+  const std::filesystem::path raised_path = dir_.path() / "raised.json";
+  std::ofstream(raised_path) << raised.dump();
+  CommandResult higher = broker_->Cli("northshire-mash", {"send", raised_path.string()});
+  EXPECT_EQ(higher.exit_code, 3) << higher.out;
+  EXPECT_EQ(higher.Json()["error"]["violations"][0]["field"], "id") << higher.out;
   // With an id of its own it is a new notification.
   corrected["id"] = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a99";
   CommandResult fresh = send(corrected, "fresh.json");
   ASSERT_EQ(fresh.exit_code, 0) << fresh.err;
   EXPECT_EQ(fresh.Json()["duplicate"], false);
   EXPECT_EQ(broker_->Cli("alice", {"inbox", "hv-north"}).Json()["items"].size(), 2u);
+  EXPECT_NE(broker_->log().find("refused notification 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01 from "
+                                "gwh-ed: its id was used before for other contents"),
+            std::string::npos)
+      << "operators are told, as of every other refusal";
 }
 
 TEST_F(HubTest, OpenedIsNotAcknowledged) {

@@ -214,11 +214,15 @@ TEST(ParseTest, TextAroundASyntaxErrorIsNotEchoed) {
 }
 
 TEST(ParseTest, AKeyAtTheTopThatHoldsABracketIsNotEchoed) {
-  Result<Notification> parsed = ParseNotificationJson(
-      Replace(ReadSample(kNonMobile), "\"summary\":", "\"9434765919) x\": 1, \"summary\":"));
-  ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.status().message().find("9434765919"), std::string::npos)
-      << parsed.status().message();
+  for (const std::string key : {"9434765919) x", "(Ava Moss 9434765919) x"}) {
+    Result<Notification> parsed = ParseNotificationJson(
+        Replace(ReadSample(kNonMobile), "\"summary\":", "\"" + key + "\": 1, \"summary\":"));
+    ASSERT_FALSE(parsed.ok()) << key;
+    EXPECT_EQ(parsed.status().message().find("9434765919"), std::string::npos)
+        << parsed.status().message();
+    EXPECT_EQ(parsed.status().message().find("Ava"), std::string::npos)
+        << parsed.status().message();
+  }
 }
 
 TEST(ParseTest, AMessageOfAnyOtherShapeQuotesNothingFromTheForm) {
