@@ -7,6 +7,7 @@
 
 #include <cerrno>
 #include <cstring>
+#include <filesystem>
 #include <fstream>
 #include <sstream>
 
@@ -98,7 +99,13 @@ Result<KeyPair> ReadKeyFile(const std::string& path) {
 }
 
 Result<std::string> ReadPublicKey(const std::string& key_or_path) {
-  if (IsZ85Key(key_or_path)) return key_or_path;
+  // A file first: a path of 40 characters all in Z85's alphabet (letters, digits, '/', '.',
+  // '-') decodes as a key too, and was taken for one ("/tmp/demo/.demo/keys/northshire-
+  // mash.pub"): its principal then had a key nobody holds, and could not connect.
+  std::error_code error;
+  if (!std::filesystem::is_regular_file(key_or_path, error) && IsZ85Key(key_or_path)) {
+    return key_or_path;
+  }
   std::ifstream in(key_or_path);
   if (!in)
     return Status::InvalidArgument("'" + key_or_path +

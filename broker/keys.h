@@ -32,7 +32,7 @@ Status WriteKeyFile(const std::string& path, const KeyPair& keys);
 Result<KeyPair> ReadKeyFile(const std::string& path);
 
 // A public key given as Z85 text, or as the path of a file holding one (a key file or a
-// .pub file).
+// .pub file). A file that exists is read, even when its path would decode as Z85.
 Result<std::string> ReadPublicKey(const std::string& key_or_path);
 
 bool IsZ85Key(const std::string& text);
