@@ -92,6 +92,14 @@ Result<WebConfig> LoadWebConfig(const std::string& path) {
   std::string key_file, broker_key_file;
   try {
     YAML::Node root = YAML::LoadFile(path);
+    // Under TLS every cookie is Secure, whatever order the keys come in: a later
+    // `secure_cookies: false` must not quietly take that back.
+    if (root.IsMap() && root["tls"] && root["secure_cookies"] &&
+        !Flag(path, root["secure_cookies"], "secure_cookies")) {
+      throw Mistake{Where(path, root["secure_cookies"], "secure_cookies") +
+                    "cannot be false with tls: cookies under TLS are always Secure; remove "
+                    "secure_cookies"};
+    }
     ExpectKeys(path, root, "",
                {"listen", "broker", "gateway", "key", "broker_key", "insecure_dev", "accounts",
                 "tls", "secure_cookies", "trusted_proxy", "reverse_proxies", "session", "lockout",

@@ -643,6 +643,22 @@ TEST(Sessions, TokensAreRandomAndComparedInConstantTime) {
   EXPECT_FALSE(SameSecret("", "a"));
 }
 
+TEST(WebConfig, TlsCookiesAreSecureAndALaterSecureCookiesFalseIsRefused) {
+  TempFile tls(
+      "insecure_dev: true\naccounts: a.yaml\ntls: {certificate: c.pem, private_key: k.pem}\n");
+  auto secure = LoadWebConfig(tls.path());
+  ASSERT_TRUE(secure.ok()) << secure.status().ToString();
+  EXPECT_TRUE(secure->secure_cookies);
+  TempFile contradicted(
+      "insecure_dev: true\naccounts: a.yaml\ntls: {certificate: c.pem, private_key: k.pem}\n"
+      "secure_cookies: false\n");
+  auto refused = LoadWebConfig(contradicted.path());
+  ASSERT_FALSE(refused.ok()) << "under TLS the cookies lost Secure";
+  EXPECT_NE(refused.status().message().find(contradicted.path() + ":4:"), std::string::npos)
+      << refused.status().message();
+  EXPECT_NE(refused.status().message().find("secure_cookies"), std::string::npos);
+}
+
 TEST(WebConfig, MistakesNameTheFileLineAndKey) {
   TempFile unknown(
       "listen: 127.0.0.1:8080\ninsecure_dev: true\naccounts: a.yaml\nlisten_port: 9\n");
