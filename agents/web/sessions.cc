@@ -23,11 +23,24 @@ std::string Sessions::Start(Session session) {
   session.last_seen = now;
   std::string token = RandomToken();
   std::lock_guard lock(mutex_);
-  // Sweep the expired ones now and then, so memory follows the people signed in.
+  // Sweep the expired ones now and then, so memory follows the people signed in; and
+  // keep each account's newest few, so that a script without a cookie jar behind single
+  // sign-on (each request a new session) cannot grow them without end.
+  size_t theirs = 0;
+  auto oldest = by_token_.end();
   for (auto it = by_token_.begin(); it != by_token_.end();) {
     bool expired = now - it->second.last_seen > idle_ || now - it->second.started > longest_;
-    it = expired ? by_token_.erase(it) : std::next(it);
+    if (expired) {
+      it = by_token_.erase(it);
+      continue;
+    }
+    if (it->second.account == session.account) {
+      ++theirs;
+      if (oldest == by_token_.end() || it->second.last_seen < oldest->second.last_seen) oldest = it;
+    }
+    ++it;
   }
+  if (theirs >= kMostSessionsPerAccount) by_token_.erase(oldest);
   by_token_[token] = std::move(session);
   return token;
 }

@@ -36,8 +36,10 @@ class Sessions {
   Sessions(const Clock& clock, TimeMs idle, TimeMs longest)
       : clock_(clock), idle_(idle), longest_(longest) {}
 
-  // A new session for `session`'s person (its csrf is made here); returns its token.
+  // A new session for `session`'s person (its csrf is made here); returns its token. An
+  // account has at most kMostSessionsPerAccount at once: the one seen longest ago ends.
   std::string Start(Session session);
+  static constexpr size_t kMostSessionsPerAccount = 20;
   // The live session of this token, seen now; nullopt when unknown, idle too long or too old.
   std::optional<Session> Find(const std::string& token);
   // Whether the session is live, without counting this as activity (a live-update stream

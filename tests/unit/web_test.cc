@@ -635,6 +635,30 @@ TEST(Sessions, ASessionEndsWhenIdleTooLongOrTooOldOrSignedOut) {
   EXPECT_FALSE(sessions.Find(out));
 }
 
+TEST(Sessions, AnAccountKeepsItsNewestSessionsAndTheOneSeenLongestAgoEnds) {
+  SimulatedClock clock(0);
+  Sessions sessions(clock, 30 * kMinuteMs, 12 * kHourMs);
+  const std::string bobs = sessions.Start({.account = "bob", .acts_as = "bob"});
+  // A script behind single sign-on without a cookie jar: a new session every request.
+  // Her own browser's session, the first, stays in use throughout.
+  std::vector<std::string> alices;
+  for (size_t i = 0; i < Sessions::kMostSessionsPerAccount + 5; ++i) {
+    clock.Advance(1000);
+    alices.push_back(sessions.Start({.account = "alice", .acts_as = "alice"}));
+    clock.Advance(1000);
+    ASSERT_TRUE(sessions.Find(alices[0])) << "her session in use ended, at " << i;
+  }
+  size_t live = 0;
+  for (const std::string& token : alices) live += sessions.Alive(token);
+  EXPECT_EQ(live, Sessions::kMostSessionsPerAccount);
+  EXPECT_TRUE(sessions.Alive(alices.back())) << "the newest is kept";
+  for (size_t i = 1; i <= 5; ++i) {
+    EXPECT_FALSE(sessions.Alive(alices[i])) << i << ": the ones seen longest ago end first";
+  }
+  EXPECT_TRUE(sessions.Alive(alices[6]));
+  EXPECT_TRUE(sessions.Alive(bobs)) << "another account's session is its own";
+}
+
 TEST(Sessions, TokensAreRandomAndComparedInConstantTime) {
   EXPECT_NE(RandomToken(), RandomToken());
   EXPECT_TRUE(SameSecret("abc", "abc"));
