@@ -507,14 +507,8 @@ Status Store::SameAsStored(const std::string& agency, const v1::Notification& no
   // one stored, whatever routing makes of it now; one sent higher than that is a change.
   const bool same_priority = as_sent <= first.priority();
   if (same_priority && SameNotification(std::move(first), notification)) return Status::Ok();
-  return Status::InvalidArgument(
-      "notification " + notification.id() + " was stored from " + agency + " at " +
-          FormatTimestamp((*s)->Int(1)) +
-          " with other contents: a retry must send the same notification, and a new or "
-          "corrected one needs an id of its own",
-      {{"id",
-        "already used by this agency for a notification with other contents: give this "
-        "one an id of its own"}});
+  return ReusedIdRefusal(notification.id(),
+                         "stored from " + agency + " at " + FormatTimestamp((*s)->Int(1)));
 }
 
 Result<bool> Store::StoreNotification(const std::string& agency,

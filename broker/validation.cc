@@ -642,6 +642,18 @@ bool SameNotification(v1::Notification a, v1::Notification b) {
   return google::protobuf::util::MessageDifferencer::Equals(a, b);
 }
 
+Status ReusedIdRefusal(const std::string& id, const std::string& first,
+                       std::vector<Violation> more) {
+  more.insert(more.begin(), {"id",
+                             "already used for a notification with other contents: give this "
+                             "one an id of its own"});
+  return Status::InvalidArgument("notification " + id + " was " + first +
+                                     " with other contents: a retry must send the same "
+                                     "notification, and a new or corrected one needs an id of "
+                                     "its own",
+                                 std::move(more));
+}
+
 // From the descriptor, so the sentence cannot drift from the .proto.
 std::string EnumChoices(const google::protobuf::EnumDescriptor* type) {
   std::string text;

@@ -55,4 +55,10 @@ void Normalize(v1::Notification& notification);
 // inbox gets).
 bool SameNotification(v1::Notification a, v1::Notification b);
 
+// The refusal of a notification whose id was used before for other contents, as the broker
+// and the adapters' outbox both give it: INVALID_ARGUMENT naming `id`, then `more` (the rules
+// it also breaks). `first` says where and when the first came ("accepted at ...").
+Status ReusedIdRefusal(const std::string& id, const std::string& first,
+                       std::vector<Violation> more = {});
+
 }  // namespace dutyhub

@@ -85,17 +85,9 @@ std::optional<Result<Accepted>> Outbox::AnswerIfSeen(const v1::Notification& not
     return Result<Accepted>(Accepted{notification.id(), true});
   }
   // Every reason at once, as the broker gives them: the id's, and any rule the form breaks.
-  std::vector<Violation> violations = {
-      {"id",
-       "already used for a notification with other contents: give this one an id of its "
-       "own"}};
-  const Status rules = CheckNotification(notification, clock_.Now());
-  violations.insert(violations.end(), rules.violations().begin(), rules.violations().end());
-  return Result<Accepted>(Status::InvalidArgument(
-      "notification " + notification.id() + " was accepted at " + FormatTimestamp((*seen)->Int(1)) +
-          " with other contents: a retry must send the same notification, and a new or "
-          "corrected one needs an id of its own",
-      std::move(violations)));
+  return Result<Accepted>(ReusedIdRefusal(notification.id(),
+                                          "accepted at " + FormatTimestamp((*seen)->Int(1)),
+                                          Validate(notification, clock_.Now())));
 }
 
 Result<Accepted> Outbox::Accept(v1::Notification notification) {

@@ -203,10 +203,11 @@ TEST_F(HubTest, TheSameIdWithOtherContentsIsRefusedNamingTheIdAndTheFirstStands)
   StartBroker();
   const char* sample = "hospital-liaison-non-mobile-injury.json";
   json first = Send("gwh-ed", sample);
-  const auto send = [&](const json& form, const std::string& name) {
+  const auto send = [&](const json& form, const std::string& name,
+                        const std::string& as = "gwh-ed") {
     const std::filesystem::path path = dir_.path() / name;
     std::ofstream(path) << form.dump();
-    return broker_->Cli("gwh-ed", {"send", path.string()});
+    return broker_->Cli(as, {"send", path.string()});
   };
   // The same notification, written differently (the NHS number without its spaces): a
   // retry, stored once, since both are stored normalised.
@@ -247,9 +248,7 @@ TEST_F(HubTest, TheSameIdWithOtherContentsIsRefusedNamingTheIdAndTheFirstStands)
   ASSERT_EQ(Send("northshire-mash", routine)["priority"], "ROUTINE");
   json raised = json::parse(ReadFile(SamplePath(routine)));
   raised["priority"] = "URGENT";
-  const std::filesystem::path raised_path = dir_.path() / "raised.json";
-  std::ofstream(raised_path) << raised.dump();
-  CommandResult higher = broker_->Cli("northshire-mash", {"send", raised_path.string()});
+  CommandResult higher = send(raised, "raised.json", "northshire-mash");
   EXPECT_EQ(higher.exit_code, 3) << higher.out;
   EXPECT_EQ(higher.Json()["error"]["violations"][0]["field"], "id") << higher.out;
   // With an id of its own it is a new notification.
