@@ -96,16 +96,15 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
   const EscalationPolicy& policy = found->second;
 
   if (item.handover_at && *item.handover_at <= now) {
-    auto body = store.GetNotificationBody(item.delivery_id);
-    if (!body.ok()) return body.status();
-    auto handed = NewItem(policy.when_office_closes, item.priority, *body, now);
-    if (!handed.ok()) return handed.status();
-    Result<bool> delivered = store.HandOver(item, *handed, now);
-    if (!delivered.ok()) return delivered.status();
-    if (*delivered) {
+    // A copy in the group, not an item of its own: the EDS's acknowledgement is the
+    // original's, and the original's acknowledgement closes it (CLI.md, `inbox`).
+    const std::string copy_id = ids_.NewId();
+    Result<bool> copied = store.HandOver(item, policy.when_office_closes, copy_id, now);
+    if (!copied.ok()) return copied.status();
+    if (*copied) {
       pending_log_.push_back("delivery " + item.delivery_id + " outstanding as " + item.inbox +
-                             " closed: delivered to " + handed->inbox + " as " +
-                             handed->delivery_id);
+                             " closed: escalated to " + policy.when_office_closes + " as " +
+                             copy_id);
     }
     item.handover_at.reset();
     if (item.escalation_at > now) return Status::Ok();

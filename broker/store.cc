@@ -79,7 +79,7 @@ namespace {
 // The schema, one migration per version. Never edit a shipped migration: add the next.
 // Times are milliseconds since the epoch, UTC. `next_deadline` is the one next deadline
 // of an outstanding item (DESIGN.md promise 5); NULL once acknowledged or transferred.
-const std::array<const char*, 5> kMigrations = {
+const std::array<const char*, 6> kMigrations = {
     R"sql(
 CREATE TABLE notifications (
   seq          INTEGER PRIMARY KEY,
@@ -161,6 +161,13 @@ UPDATE sqlite_schema SET sql = replace(sql,
     'CHECK (origin = ''ROUTED'' OR origin = ''TRANSFERRED'' OR origin = ''ESCALATED'' OR origin = ''HANDED_OVER'')')
   WHERE type = 'table' AND name = 'deliveries';
 PRAGMA writable_schema=RESET;
+)sql",
+    // 6: when a root's office closed with it outstanding and a copy went to the EDS. That
+    // copy is one of the root's escalated copies (acknowledging it acknowledges the root), and
+    // a root can have one while still at level 0, so Group() must look for copies then too.
+    // Items handed over by an older broker stay what it made them: items of their own.
+    R"sql(
+ALTER TABLE deliveries ADD COLUMN handed_over_at INTEGER;
 )sql",
 };
 
@@ -592,7 +599,7 @@ namespace {
 constexpr const char* kGroupColumns =
     "SELECT rowid, notification_seq, origin, source_delivery, delivery_id, inbox, state, "
     "received_at, "
-    "escalation_level, acknowledged_by, acknowledged_at, note FROM deliveries ";
+    "escalation_level, acknowledged_by, acknowledged_at, note, handed_over_at FROM deliveries ";
 
 }  // namespace
 
@@ -610,6 +617,7 @@ Store::GroupMember Store::ReadGroupMember(const Statement& s) {
   if (!s.IsNull(9)) m.item.set_acknowledged_by(s.Text(9));
   if (!s.IsNull(10)) m.item.set_acknowledged_at_ms(s.Int(10));
   if (!s.IsNull(11)) m.item.set_note(s.Text(11));
+  m.handed_over = !s.IsNull(12);
   return m;
 }
 
@@ -638,11 +646,12 @@ Result<std::vector<Store::GroupMember>> Store::Group(const std::string& delivery
   // OR query would gather both into a temporary B-tree to sort them).
   std::vector<GroupMember> group;
   group.push_back(std::move(*first));
-  // Copies are made only by escalation, which raises the root's level in the same
-  // transaction (Store::Escalate; no step lowers it): a root still at level 0 has none. Most
-  // of what duty workers acknowledge never escalated, and the lookup was a twentieth of the
-  // writer's instructions per acknowledgement (counted with callgrind).
-  if (group.front().item.escalation_level() == 0) return group;
+  // Copies are made by escalation, which raises the root's level in the same transaction
+  // (Store::Escalate; no step lowers it), and by the hand-over to the EDS, which stamps the
+  // root's handed_over_at (Store::HandOver): a root at level 0 without that stamp has none.
+  // Most of what duty workers acknowledge never escalated, and the lookup was a twentieth of
+  // the writer's instructions per acknowledgement (counted with callgrind).
+  if (group.front().item.escalation_level() == 0 && !group.front().handed_over) return group;
   static const std::string kCopies =
       std::string(kGroupColumns) +
       "WHERE source_delivery = ? AND origin = 'ESCALATED' ORDER BY rowid";

@@ -8,10 +8,11 @@
 // the writer.
 //
 // Escalation state (DESIGN.md promise 5): an outstanding item delivered to an inbox (a
-// "root": routed, transferred or handed over) carries its ladder level, the time of its
-// next escalation step, optionally the time its inbox's office closes (the EDS hand-over),
-// and `next_deadline`, the earlier of the two: its one next deadline. An escalated copy in
-// a managers' inbox carries no deadline of its own; acknowledging it acknowledges its root.
+// "root": routed, transferred, or handed over by a broker older than schema 6) carries its ladder
+// level, the time of its next escalation step, optionally the time its inbox's office closes (the
+// EDS hand-over), and `next_deadline`, the earlier of the two: its one next deadline. An escalated
+// copy (in a managers' inbox, the safeguarding leads', or the EDS's when the root's office closed
+// on it) carries no deadline of its own; acknowledging it acknowledges its root.
 #pragma once
 
 #include <functional>
@@ -166,11 +167,15 @@ class Store {
                   const std::string& copy_id, TimeMs at, TimeMs next_escalation_at);
   // Past the last level: a RENOTIFIED audit row on the root and every outstanding copy.
   Status Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at);
-  // The root's inbox has closed with it outstanding: `item` is delivered as well, as an
-  // item of its own, unless the notification is outstanding in that inbox already (rule 8
-  // put it there, or another inbox handed it over). The root's hand-over deadline is
-  // cleared either way. True when `item` was delivered.
-  Result<bool> HandOver(const DueItem& root, const NewDelivery& item, TimeMs at);
+  // The root's inbox has closed with it outstanding: an escalated copy of it goes to
+  // `target` (the EDS) at the root's level, as CLI.md has it: shown there with the root's
+  // inbox as `escalated_from`, acknowledged there for the root and every copy, closed when the
+  // root is acknowledged, renotified with the root's ladder; the root's ladder goes on. None
+  // when the notification is outstanding in `target` as an item of its own already (rule 8
+  // put it there on arrival) or as this root's copy. The root's hand-over deadline is cleared
+  // either way. True when a copy was made.
+  Result<bool> HandOver(const DueItem& root, const std::string& target, const std::string& copy_id,
+                        TimeMs at);
 
   // Moves a root's deadlines to no earlier than `until` (a step that failed is tried again).
   Status Defer(const DueItem& root, TimeMs until);
@@ -244,7 +249,8 @@ class Store {
     int64_t rowid = 0;
     int64_t notification_seq = 0;
     std::string origin;
-    std::string source;  // the item it was escalated, transferred or handed over from
+    std::string source;        // the item it was escalated, transferred or handed over from
+    bool handed_over = false;  // a root whose office closed on it: it has a copy in the EDS
     v1::Delivery item;
   };
   static GroupMember ReadGroupMember(const Statement& s);

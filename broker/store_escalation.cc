@@ -89,29 +89,36 @@ Status Store::Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at
   return SetTimers(root.delivery_id, root.level, next_escalation_at, root.handover_at);
 }
 
-Result<bool> Store::HandOver(const DueItem& root, const NewDelivery& item, TimeMs at) {
+Result<bool> Store::HandOver(const DueItem& root, const std::string& target,
+                             const std::string& copy_id, TimeMs at) {
+  // Another root's copy there does not count: each original is its own duty, and only a
+  // copy of this one is acknowledged for it.
   auto there = db_->Prepare(
-      "SELECT 1 FROM deliveries WHERE notification_seq = ? AND inbox = ? AND state IN (1, 2)");
+      "SELECT 1 FROM deliveries WHERE notification_seq = ? AND inbox = ? AND state IN (1, 2) "
+      "AND (origin <> 'ESCALATED' OR source_delivery = ?)");
   if (!there.ok()) return there.status();
-  (*there)->Bind(1, root.notification_seq).Bind(2, item.inbox);
+  (*there)->Bind(1, root.notification_seq).Bind(2, target).Bind(3, root.delivery_id);
   int rc = (*there)->Step();
   if (rc != SQLITE_ROW && rc != SQLITE_DONE) return db_->Error("handing over");
-  if (rc == SQLITE_DONE) {  // not already there (rule 8 may have put it there on arrival)
+  if (rc == SQLITE_DONE) {
+    NewDelivery d{copy_id, target, at, 0, std::nullopt};
     if (Status s =
-            InsertDelivery(root.notification_seq, item, "HANDED_OVER", root.delivery_id, at, 0);
+            InsertDelivery(root.notification_seq, d, "ESCALATED", root.delivery_id, at, root.level);
         !s.ok()) {
       return s;
     }
+    auto stamp = db_->Prepare("UPDATE deliveries SET handed_over_at = ? WHERE delivery_id = ?");
+    if (!stamp.ok()) return stamp.status();
+    (*stamp)->Bind(1, at).Bind(2, root.delivery_id);
+    if ((*stamp)->Step() != SQLITE_DONE) return db_->Error("handing over");
     auto source = GetDelivery(root.delivery_id);
     if (!source.ok()) return source.status();
     const std::string note = "office hours of " + root.inbox + " ended with it outstanding";
-    v1::Delivery handed = *source;
-    handed.set_delivery_id(item.delivery_id);
-    handed.set_inbox(item.inbox);
-    handed.set_escalation_level(0);
-    if (Status s = AddEvent(handed, at, v1::EVENT_DELIVERED, "", note); !s.ok()) return s;
-    if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, item.inbox); !s.ok())
-      return s;
+    v1::Delivery copy = *source;
+    copy.set_delivery_id(copy_id);
+    copy.set_inbox(target);
+    if (Status s = AddEvent(copy, at, v1::EVENT_ESCALATED, "", note); !s.ok()) return s;
+    if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, target); !s.ok()) return s;
   }
   if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt);
       !s.ok()) {

@@ -34,6 +34,51 @@ class EscalationThroughTheBinaries : public ::testing::Test {
   std::unique_ptr<BrokerProcess> broker_;
 };
 
+// CLI.md, `inbox`: an item escalated into eds appears there with `escalated_from`, and
+// acknowledging it there acknowledges the original; the sender sees who did.
+TEST_F(EscalationThroughTheBinaries, AtFivePmTheEmergencyDutyServiceActsForTheOriginal) {
+  Start("2026-11-23T16:50:00Z");
+  std::string root = SendNonMobileInjury();
+  EXPECT_EQ(Cli("eddie", {"inbox", "eds"})["items"].size(), 0u) << "in office hours";
+  Cli("alice", {"admin", "advance-clock", "10m"});  // 17:00: hv-north and the MASH close
+
+  json eds = Cli("eddie", {"inbox", "eds"});
+  ASSERT_EQ(eds["items"].size(), 2u) << eds.dump();
+  json for_hv;
+  for (const auto& item : eds["items"]) {
+    if (item["escalated_from"] == "hv-north") for_hv = item;
+  }
+  ASSERT_TRUE(for_hv.is_object()) << eds.dump();
+  EXPECT_EQ(for_hv["notification_id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+
+  json ack = Cli("eddie", {"ack", for_hv["delivery_id"], "--note", "Visiting tonight with police"});
+  EXPECT_EQ(ack["acknowledged_by"], "eddie");
+  json shown = Cli("alice", {"show", root});
+  EXPECT_EQ(shown["delivery"]["state"], "ACKNOWLEDGED");
+  bool by_eddie = false;
+  for (const auto& e : shown["history"])
+    by_eddie = by_eddie || (e["event"] == "ACKNOWLEDGED" && e["by"] == "eddie");
+  EXPECT_TRUE(by_eddie) << shown["history"].dump();
+  EXPECT_EQ(Cli("alice", {"inbox", "hv-north"})["items"].size(), 0u);
+  json status = Cli("gwh-ed", {"status", "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01"});
+  bool seen = false;
+  for (const auto& d : status["deliveries"]) {
+    if (d["inbox"] != "hv-north") continue;
+    seen = true;
+    EXPECT_EQ(d["acknowledged_by"], "eddie");
+    EXPECT_EQ(d["note"], "Visiting tonight with police");
+  }
+  EXPECT_TRUE(seen) << status.dump();
+  // The MASH's item is its own duty: still outstanding, for the MASH and the EDS.
+  EXPECT_EQ(Cli("carol", {"inbox", "mash"})["items"].size(), 1u);
+  json left = Cli("eddie", {"inbox", "eds"});
+  ASSERT_EQ(left["items"].size(), 1u);
+  EXPECT_EQ(left["items"][0]["escalated_from"], "mash");
+  Cli("carol", {"ack", Cli("carol", {"inbox", "mash"})["items"][0]["delivery_id"], "--note",
+                "Strategy meeting at 9am"});
+  EXPECT_EQ(Cli("eddie", {"inbox", "eds"})["items"].size(), 0u) << "acted on: gone from the EDS";
+}
+
 TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowledgementEndsIt) {
   Start("2026-11-23T11:05:00Z");
   std::string root = SendNonMobileInjury();

@@ -6,6 +6,7 @@
 
 #include <filesystem>
 #include <fstream>
+#include <map>
 #include <random>
 #include <set>
 #include <sstream>
@@ -293,22 +294,60 @@ TEST_F(EscalationTest, TransferStartsTheLadderAfresh) {
   EXPECT_EQ(Events(sent["school-nursing"], v1::EVENT_RENOTIFIED), 0);
 }
 
-TEST_F(EscalationTest, ImmediateStillOutstandingAtFivePmReachesTheEmergencyDutyService) {
+// CLI.md: an item escalated into eds appears there with `escalated_from`, and acknowledging
+// it there acknowledges the original; one acknowledgement ends the escalation everywhere.
+TEST_F(EscalationTest, ImmediateStillOutstandingAtFivePmReachesTheEmergencyDutyServiceAsACopy) {
   auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:50:00Z");
   EXPECT_EQ(sent.count("eds"), 0u) << "arrived in office hours";
   AdvanceTo("2026-11-23T16:59:00Z");
   EXPECT_TRUE(Outstanding("eds").empty());
   AdvanceTo("2026-11-23T17:00:00Z");
-  auto eds = Outstanding("eds");
-  ASSERT_EQ(eds.size(), 1u) << "one item for the EDS, though two inboxes closed on it";
-  EXPECT_EQ(eds[0].due_at_ms(), At("2026-11-23T17:15:00Z"));
-  EXPECT_EQ(eds[0].escalation_level(), 0);
-  // Its own ladder: the EDS's managers are the MASH managers.
-  AdvanceTo("2026-11-23T17:15:00Z");
-  bool from_eds = false;
-  for (const auto& copy : Outstanding("mash-managers"))
-    from_eds = from_eds || copy.escalated_from() == "eds";
-  EXPECT_TRUE(from_eds);
+  std::map<std::string, v1::Delivery> in_eds;  // by the inbox each was escalated from
+  for (const auto& copy : Outstanding("eds")) in_eds[copy.escalated_from()] = copy;
+  ASSERT_EQ(in_eds.size(), 2u) << "one copy for each original still outstanding";
+  ASSERT_EQ(in_eds.count("hv-north"), 1u);
+  ASSERT_EQ(in_eds.count("mash"), 1u);
+  EXPECT_EQ(in_eds["hv-north"].escalation_level(), 0) << "at the original's level";
+  EXPECT_EQ(Events(sent["hv-north"], v1::EVENT_ESCALATED), 1);
+
+  // Both still at level 0: the hand-over alone tells the store they have copies.
+  ASSERT_TRUE(Ack(in_eds["hv-north"].delivery_id(), "eddie").ok());
+  EXPECT_EQ(Item(sent["hv-north"]).state(), v1::ACKNOWLEDGED) << "the EDS acted for hv-north";
+  EXPECT_EQ(Item(sent["hv-north"]).acknowledged_by(), "eddie");
+  EXPECT_EQ(Item(sent["mash"]).state(), v1::DELIVERED) << "the MASH's own duty is its own";
+  ASSERT_TRUE(Ack(sent["mash"], "carol").ok());
+  EXPECT_EQ(Item(in_eds["mash"].delivery_id()).state(), v1::ACKNOWLEDGED)
+      << "the MASH acted: nothing left for the EDS";
+  EXPECT_TRUE(Outstanding("eds").empty());
+
+  AdvanceTo("2026-11-23T18:00:00Z");
+  EXPECT_TRUE(Outstanding("hv-managers").empty()) << "acknowledged before it was due";
+  EXPECT_TRUE(Outstanding("mash-managers").empty());
+  EXPECT_FALSE(NextDeadline().has_value()) << "nothing outstanding, no deadline";
+}
+
+TEST_F(EscalationTest, TheEmergencyDutyServicesCopyFollowsTheOriginalsLadder) {
+  auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:50:00Z");
+  AdvanceTo("2026-11-23T17:00:00Z");
+  std::string eds_copy;
+  for (const auto& copy : Outstanding("eds"))
+    if (copy.escalated_from() == "hv-north") eds_copy = copy.delivery_id();
+  ASSERT_FALSE(eds_copy.empty());
+  AdvanceTo("2026-11-23T17:05:00Z");  // due: level 1, the original's managers
+  ASSERT_EQ(Outstanding("hv-managers").size(), 1u);
+  EXPECT_EQ(Item(eds_copy).escalation_level(), 0) << "a copy is not raised by another's step";
+  AdvanceTo("2026-11-23T17:50:00Z");  // level 2 at 17:20, every level again at 17:50
+  EXPECT_EQ(Events(eds_copy, v1::EVENT_RENOTIFIED), 1) << "notified again with the rest";
+  EXPECT_EQ(Events(eds_copy, v1::EVENT_ESCALATED), 1) << "no ladder of its own";
+
+  ASSERT_TRUE(Ack(eds_copy, "eddie").ok());
+  EXPECT_EQ(Item(sent["hv-north"]).state(), v1::ACKNOWLEDGED);
+  for (const char* inbox : {"hv-managers", "safeguarding-leads"}) {
+    for (const auto& copy : Outstanding(inbox))
+      EXPECT_NE(copy.escalated_from(), "hv-north") << inbox << ": closed everywhere";
+  }
+  AdvanceTo("2026-11-23T19:00:00Z");
+  EXPECT_EQ(Events(eds_copy, v1::EVENT_RENOTIFIED), 1) << "its escalation ended";
 }
 
 TEST_F(EscalationTest, AcknowledgedBeforeFivePmIsNotHandedOver) {

@@ -321,9 +321,10 @@ TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   // As a version 3 store left it.
-  ASSERT_EQ(sqlite3_exec(
-                db, "CREATE INDEX notifications_by_id ON notifications (id); PRAGMA user_version=3",
-                nullptr, nullptr, nullptr),
+  ASSERT_EQ(sqlite3_exec(db,
+                         "CREATE INDEX notifications_by_id ON notifications (id); ALTER TABLE "
+                         "deliveries DROP COLUMN handed_over_at; PRAGMA user_version=3",
+                         nullptr, nullptr, nullptr),
             SQLITE_OK);
   sqlite3_close(db);
   auto store = Open();
@@ -398,6 +399,9 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
       "'HANDED_OVER')";
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(sqlite3_exec(db, "ALTER TABLE deliveries DROP COLUMN handed_over_at", nullptr, nullptr,
+                         nullptr),
+            SQLITE_OK);
   std::string before = Text(db, "SELECT sql FROM sqlite_schema WHERE name = 'deliveries'");
   ASSERT_NE(before.find(comparisons), std::string::npos) << before;
   before.replace(before.find(comparisons), comparisons.size(),
@@ -429,10 +433,51 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
   ASSERT_TRUE(old.ok()) << old.status().ToString();
   EXPECT_EQ(old->inbox(), "hv-north");
   EXPECT_EQ(Text(db, "PRAGMA user_version"), std::to_string(Store::SchemaVersion()));
-  EXPECT_EQ(Store::SchemaVersion(), 5);
+  EXPECT_EQ(Store::SchemaVersion(), 6);
   EXPECT_EQ(Text(db, "PRAGMA integrity_check"), "ok");
   EXPECT_EQ(StoreADelivery(db, "d-ok", "HANDED_OVER"), "");
   sqlite3_close(db);
+}
+
+// Before schema 6 a hand-over made an item of its own in the EDS, with a ladder of its own.
+// The migration adds the column that marks a root with a copy there, and changes no row: an
+// older broker's items stay what they were, and acknowledging one does not reach the other.
+TEST_F(StoreTest, VersionSixLeavesAnOlderBrokersHandOversAsItemsOfTheirOwn) {
+  {
+    auto store = Open();
+    ASSERT_TRUE(store->Begin().ok());
+    ASSERT_TRUE(
+        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
+            .ok());
+    ASSERT_TRUE(store->Commit().ok());
+  }
+  sqlite3* db = nullptr;
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  ASSERT_EQ(
+      sqlite3_exec(db,
+                   "ALTER TABLE deliveries DROP COLUMN handed_over_at; INSERT INTO deliveries "
+                   "(delivery_id, notification_seq, inbox, origin, source_delivery, state, "
+                   "received_at, due_at, escalation_level, escalation_at, next_deadline) "
+                   "VALUES ('d-eds', 1, 'eds', 'HANDED_OVER', 'd-old', 1, 2, 3, 0, 10, 10); "
+                   "PRAGMA user_version=5",
+                   nullptr, nullptr, nullptr),
+      SQLITE_OK)
+      << sqlite3_errmsg(db);
+  sqlite3_close(db);
+
+  auto store = Open();
+  ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
+  EXPECT_EQ(Text(db, "PRAGMA user_version"), "6");
+  EXPECT_EQ(Text(db, "SELECT count(*) FROM deliveries WHERE handed_over_at IS NULL"), "2");
+  sqlite3_close(db);
+  auto anyone = [](const std::string&) { return Status::Ok(); };
+  ASSERT_TRUE(store->Begin().ok());
+  ASSERT_TRUE(store->Acknowledge("d-old", "alice", "seen", 20, anyone).ok());
+  ASSERT_TRUE(store->Commit().ok());
+  auto eds = store->GetDelivery("d-eds");
+  ASSERT_TRUE(eds.ok()) << eds.status().ToString();
+  EXPECT_EQ(eds->state(), v1::DELIVERED) << "still the EDS's own item";
+  EXPECT_TRUE(eds->escalated_from().empty());
 }
 
 namespace {
