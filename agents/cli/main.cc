@@ -6,6 +6,7 @@
 #include <fstream>
 #include <iostream>
 #include <sstream>
+#include <zmq.hpp>
 
 #include "agents/cli/render.h"
 #include "agents/client/hub_client.h"
@@ -52,16 +53,22 @@ int ExitCodeFor(dutyhub::v1::Status::Code code) {
   }
 }
 
+// The error document goes out whatever bytes it quotes: a command line or a message that is
+// not UTF-8 is written with U+FFFD where the bad bytes were, never a throw and an abort.
+std::string ErrorDocument(const json& document) {
+  return document.dump(-1, ' ', false, json::error_handler_t::replace);
+}
+
 int Usage(const Options& options, const std::string& message) {
   if (options.json) {
-    std::cout << json{{"error", {{"code", "USAGE"}, {"message", message}}}}.dump() << "\n";
+    std::cout << ErrorDocument(json{{"error", {{"code", "USAGE"}, {"message", message}}}}) << "\n";
   }
   std::cerr << "dutyhub: " << message << "\n";
   return kExitUsage;
 }
 
 int ReportError(const Options& options, const dutyhub::v1::Status& status) {
-  if (options.json) std::cout << dutyhub::cli::ErrorJson(status).dump() << "\n";
+  if (options.json) std::cout << ErrorDocument(dutyhub::cli::ErrorJson(status)) << "\n";
   std::cerr << "dutyhub: " << dutyhub::cli::ErrorText(status) << "\n";
   return ExitCodeFor(status.code());
 }
@@ -136,6 +143,21 @@ int Watch(const Options& options, const std::string& inbox) {
 }
 
 int Run(int argc, char** argv);
+
+// Why ZeroMQ refuses to connect to `endpoint`, or "" when it accepts it. Asked before any
+// request, so a mistyped --broker is a usage error (exit 2, and the error document with
+// --json) rather than an exception.
+std::string UnusableEndpoint(const std::string& endpoint) {
+  try {
+    zmq::context_t context(1);
+    zmq::socket_t probe(context, zmq::socket_type::dealer);
+    probe.set(zmq::sockopt::linger, 0);
+    probe.connect(endpoint);
+  } catch (const zmq::error_t& e) {
+    return e.what();
+  }
+  return "";
+}
 
 }  // namespace
 
@@ -247,6 +269,10 @@ int Run(int argc, char** argv) {
       std::cout << keys->public_key << "\n";
     }
     return 0;
+  }
+  if (std::string why = UnusableEndpoint(options.broker); !why.empty()) {
+    return Usage(options, "--broker " + options.broker + " is not an endpoint ZeroMQ can use (" +
+                              why + "): give one such as tcp://127.0.0.1:5570");
   }
   if (!options.key.empty()) {
     auto keys = dutyhub::ReadKeyFile(options.key);

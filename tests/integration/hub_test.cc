@@ -483,6 +483,26 @@ TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKi
   EXPECT_EQ(accepted, kValidSamples.size()) << "every confirmation's line survives a kill -9";
 }
 
+// CLI.md: on any error, with --json, standard output holds the error document.
+TEST_F(HubTest, AnEndpointZeroMqCannotUseIsAUsageErrorWithTheErrorDocument) {
+  for (const char* endpoint : {"foo", "tcp://", "tcp://127.0.0.1:notaport"}) {
+    CommandResult r = RunCommand(
+        {DUTYHUB_CLI_BIN, "--broker", endpoint, "--as", "alice", "--json", "inbox", "hv-north"});
+    EXPECT_EQ(r.exit_code, 2) << endpoint << ": " << r.err;
+    EXPECT_EQ(r.Json()["error"]["code"], "USAGE") << endpoint << ": " << r.out;
+    EXPECT_NE(r.err.find("--broker"), std::string::npos) << r.err;
+  }
+}
+
+TEST_F(HubTest, ACommandLineThatIsNotUtf8StillGetsAnErrorDocument) {
+  CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--as", "alice", "--json", "inbox", "hv-north",
+                                "extra\xff\xfe", "--bogus\xc3"});
+  EXPECT_EQ(r.exit_code, 2) << r.err;
+  json error = json::parse(r.out, nullptr, false);
+  ASSERT_FALSE(error.is_discarded()) << r.out;
+  EXPECT_EQ(error["error"]["code"], "USAGE");
+}
+
 TEST_F(HubTest, NoBrokerIsUnavailable) {
   CommandResult r = RunCommand({DUTYHUB_CLI_BIN, "--broker", "tcp://127.0.0.1:1", "--timeout",
                                 "0.5", "--as", "alice", "--json", "inbox", "hv-north"});
