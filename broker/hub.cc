@@ -486,7 +486,32 @@ Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request
       !s.ok()) {
     return ErrorReply(s);
   }
-  return Subscription{request.inbox()};
+  // A watcher picking up again gets what it missed from the audit (a paging script must not
+  // lose the escalations a restarted broker takes before it subscribes again), within a
+  // window of the audit's entries, so that one long gone does not hold up the reactor.
+  constexpr int64_t kMostReplayed = 10'000;
+  if (request.after_seq() < 0) {
+    return ErrorReply(Status::InvalidArgument(
+        "after_seq is negative", {{"after_seq", "give the seq of the last event seen, or 0"}}));
+  }
+  auto head = reader_.LastEventSeq();
+  if (!head.ok()) return ErrorReply(head.status());
+  Subscription subscription{request.inbox(), {}, {}};
+  subscription.started.set_seq(*head);
+  if (request.resume() && request.after_seq() < *head) {
+    if (*head - request.after_seq() > kMostReplayed) {
+      subscription.started.set_missed(true);
+    } else {
+      auto events = reader_.InboxEventsBetween(request.inbox(), request.after_seq(), *head);
+      if (!events.ok()) return ErrorReply(events.status());
+      subscription.replayed = std::move(*events);
+    }
+  } else if (request.resume() && request.after_seq() > *head) {
+    // The audit is behind what the watcher saw: the store was restored from a backup.
+    subscription.started.set_missed(true);
+  }
+  subscription.started.set_replayed(static_cast<int32_t>(subscription.replayed.size()));
+  return subscription;
 }
 
 Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& request) {

@@ -10,6 +10,7 @@
 #include <memory>
 #include <string>
 #include <variant>
+#include <vector>
 
 #include "broker/access.h"
 #include "broker/clock.h"
@@ -42,6 +43,8 @@ struct WriteJob {
 // Start sending this connection the inbox's events (the reactor keeps the subscription).
 struct Subscription {
   std::string inbox;
+  v1::WatchReply started;                // the answer that starts it
+  std::vector<v1::WatchEvent> replayed;  // sent after that answer, before any new event
 };
 
 using Outcome = std::variant<v1::Reply, WriteJob, Subscription>;

@@ -124,10 +124,23 @@ void Server::OnRequest() {
     if (auto* subscription = std::get_if<Subscription>(&outcome)) {
       // A repeated watch from the same connection refreshes it (clients resend it to
       // survive a broker restart); it never doubles the events.
+      // What it missed first, then the answer that says up to where (the watcher takes
+      // every later event with a seq up to it for a repeat), then the new ones. All on this
+      // thread, before any other commit's events are published: nothing between the
+      // replay's read and the subscription is lost, and a commit both read and published
+      // reaches the watcher twice, the second time a repeat by its seq.
       Watch(subscription->inbox, routing_id, principal, correlation);
+      for (v1::WatchEvent& event : subscription->replayed) {
+        v1::Reply reply;
+        reply.set_correlation_id(correlation);
+        reply.mutable_status()->set_code(v1::Status::OK);
+        *reply.mutable_event() = std::move(event);
+        if (!Answer(routing_id, reply)) break;
+      }
       v1::Reply ok;
       ok.set_correlation_id(correlation);
       ok.mutable_status()->set_code(v1::Status::OK);
+      *ok.mutable_watch() = subscription->started;
       Answer(routing_id, ok);
       continue;
     }

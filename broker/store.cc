@@ -398,6 +398,7 @@ Status Store::AddEvent(const v1::Delivery& item, TimeMs at, v1::EventKind event,
     e.set_notification_id(item.notification_id());
     e.set_by(by);
     e.set_escalation_level(item.escalation_level());
+    e.set_seq(seq);
   }
   return Status::Ok();
 }
@@ -847,6 +848,42 @@ Result<std::vector<NotificationRecord>> Store::FindNotifications(const std::stri
                                      (*s)->Int(4)});
   }
   if (rc != SQLITE_DONE) return db_->Error("finding a notification");
+  return out;
+}
+
+Result<int64_t> Store::LastEventSeq() {
+  auto s = db_->Prepare("SELECT COALESCE(MAX(seq), 0) FROM events");
+  if (!s.ok()) return s.status();
+  if ((*s)->Step() != SQLITE_ROW) return db_->Error("reading the audit's last entry");
+  return (*s)->Int(0);
+}
+
+Result<std::vector<v1::WatchEvent>> Store::InboxEventsBetween(const std::string& inbox,
+                                                              int64_t after_seq, int64_t upto_seq) {
+  // By the item's inbox, as the writer's events are sent (an escalation's entry on the root
+  // names the inbox it went to, but is the root's inbox's event). A range of the audit's
+  // rowid, each entry's item looked up by its key: bounded by the caller's window.
+  auto s = db_->Prepare(
+      "SELECT e.seq, e.event, e.at, e.by, e.delivery_id, n.id, d.escalation_level "
+      "FROM events e JOIN deliveries d ON d.delivery_id = e.delivery_id "
+      "JOIN notifications n ON n.seq = d.notification_seq "
+      "WHERE e.seq > ?1 AND e.seq <= ?2 AND d.inbox = ?3 ORDER BY e.seq");
+  if (!s.ok()) return s.status();
+  (*s)->Bind(1, after_seq).Bind(2, upto_seq).Bind(3, inbox);
+  std::vector<v1::WatchEvent> out;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) {
+    v1::WatchEvent& e = out.emplace_back();
+    e.set_seq((*s)->Int(0));
+    e.set_event(static_cast<v1::EventKind>((*s)->Int(1)));
+    e.set_at_ms((*s)->Int(2));
+    if (!(*s)->IsNull(3)) e.set_by((*s)->Text(3));
+    e.set_inbox(inbox);
+    e.set_delivery_id((*s)->Text(4));
+    e.set_notification_id((*s)->Text(5));
+    e.set_escalation_level(static_cast<int32_t>((*s)->Int(6)));
+  }
+  if (rc != SQLITE_DONE) return db_->Error("reading an inbox's events");
   return out;
 }
 

@@ -207,6 +207,12 @@ class Store {
   Result<std::vector<v1::Delivery>> Overdue(const std::string& inbox, TimeMs now);
   Result<std::vector<v1::HistoryEntry>> History(const std::string& delivery_id);
   Result<v1::Notification> GetNotificationBody(const std::string& delivery_id);
+  // The audit's last entry's seq (0 when it has none).
+  Result<int64_t> LastEventSeq();
+  // The events of items in `inbox` with after_seq < seq <= upto_seq, oldest first, as the
+  // writer sends them to watchers, but with each item's escalation level as it is now.
+  Result<std::vector<v1::WatchEvent>> InboxEventsBetween(const std::string& inbox,
+                                                         int64_t after_seq, int64_t upto_seq);
   // Every notification with this id (one per sending agency that used it).
   Result<std::vector<NotificationRecord>> FindNotifications(const std::string& id);
   Result<std::vector<v1::Delivery>> DeliveriesOf(int64_t notification_seq);

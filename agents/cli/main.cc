@@ -1,6 +1,7 @@
 // dutyhub: the command line for duty workers, managers, scripts and the demo.
 // Commands, JSON shapes and exit codes as docs/CLI.md says; keep them stable.
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <chrono>
 #include <cstdlib>
 #include <fstream>
@@ -99,16 +100,28 @@ int Call(const Options& options, Request request, const std::function<json(const
 }
 
 // Streams the inbox's events as JSON lines until interrupted. The subscription is renewed
-// after every quiet spell, so a restarted broker picks the watcher up again; a broker that
+// after every quiet spell, so a restarted broker picks the watcher up again, and it asks for
+// what came after the last event it printed (or after the audit's last entry when it began),
+// so the events of the gap (the escalations a restarted broker takes at once) come then,
+// each once: an event whose seq was printed already is not printed again. A broker that
 // stops answering ends the command with UNAVAILABLE.
 int Watch(const Options& options, const std::string& inbox) {
   dutyhub::HubClient client(options.broker, options.as, options.keys);
   auto timeout = std::chrono::milliseconds(static_cast<int64_t>(options.timeout_seconds * 1000));
   constexpr auto kQuiet = std::chrono::seconds(10);
   bool announced = false;
+  bool resuming = false;  // after the first answer: ask for what came after `seen`
+  int64_t seen = 0;       // the last audit seq printed or known to be before the watch
+  auto print = [&](const dutyhub::v1::WatchEvent& event) {
+    if (event.seq() != 0 && event.seq() <= seen) return;  // a repeat of one printed
+    seen = std::max(seen, event.seq());
+    std::cout << dutyhub::cli::EventJson(event).dump() << std::endl;
+  };
   while (true) {
     Request request;
     request.mutable_watch()->set_inbox(inbox);
+    request.mutable_watch()->set_after_seq(seen);
+    request.mutable_watch()->set_resume(resuming);
     dutyhub::Result<uint64_t> id = client.Post(request, timeout);
     std::optional<Reply> answer;
     if (id.ok()) {
@@ -117,7 +130,7 @@ int Watch(const Options& options, const std::string& inbox) {
         auto reply = client.Next(timeout);
         if (!reply) break;
         if (reply->has_event()) {
-          std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
+          print(reply->event());
         } else if (reply->correlation_id() == *id || reply->correlation_id() == 0) {
           answer = std::move(reply);
         }
@@ -131,13 +144,20 @@ int Watch(const Options& options, const std::string& inbox) {
     }
     if (answer->status().code() != dutyhub::v1::Status::OK)
       return ReportError(options, answer->status());
+    if (answer->watch().missed()) {
+      std::cerr << "dutyhub: events of " << inbox
+                << " may have been missed while the broker was away; read the inbox" << std::endl;
+    }
+    // The replay came before the answer; every event up to the answer's seq has been sent
+    // now, and any such event sent again is a repeat.
+    seen = std::max(seen, answer->watch().seq());
+    resuming = true;
     if (!announced) {
       std::cerr << "dutyhub: watching " << inbox << " (Ctrl-C to stop)" << std::endl;
       announced = true;
     }
     while (auto reply = client.Next(kQuiet)) {
-      if (reply->has_event())
-        std::cout << dutyhub::cli::EventJson(reply->event()).dump() << std::endl;
+      if (reply->has_event()) print(reply->event());
     }
   }
 }

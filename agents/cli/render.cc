@@ -191,7 +191,8 @@ json EventJson(const v1::WatchEvent& e) {
               {"delivery_id", e.delivery_id()},
               {"notification_id", e.notification_id()},
               {"by", TextOrNull(e.by())},
-              {"escalation_level", e.escalation_level()}};
+              {"escalation_level", e.escalation_level()},
+              {"seq", e.seq()}};
 }
 
 json StatsJson(const v1::StatsReply& r) {

@@ -2,6 +2,10 @@
 // docs/CLI.md says, and a kill -9 just after a deadline taking the step exactly once.
 #include <gtest/gtest.h>
 
+#include <set>
+#include <sstream>
+#include <thread>
+
 #include "tests/integration/harness.h"
 
 namespace dutyhub::testing {
@@ -171,6 +175,53 @@ TEST_F(EscalationThroughTheBinaries, WatchIsPushedAsEventsHappen) {
   EXPECT_EQ(acked["by"], "alice");
   EXPECT_EQ(acked["inbox"], "hv-managers");
   EXPECT_EQ(broker_->Cli("bob", {"watch", "hv-north"}).exit_code, 4);
+}
+
+// A paging script watching the managers' inbox must not lose the escalations a restarted
+// broker takes at once, before the script's watch has found it again.
+TEST_F(EscalationThroughTheBinaries, WatchGetsWhatHappenedWhileTheBrokerRestartedEachOnce) {
+  const std::string endpoint = "tcp://127.0.0.1:" + std::to_string(FreePort());
+  auto broker_at = [&](const char* clock) {
+    auto broker =
+        std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+                                        std::vector<std::string>{"--simulated-clock", clock});
+    broker->ListenOn(endpoint);
+    return broker;
+  };
+  broker_ = broker_at("2026-11-23T11:05:00Z");
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  BackgroundCommand managers({DUTYHUB_CLI_BIN, "--broker", endpoint, "--as", "dan", "--timeout",
+                              "2", "watch", "hv-managers"},
+                             dir_.path() / "managers.jsonl");
+  ASSERT_TRUE(managers.WaitFor("watching hv-managers")) << managers.Output();
+  std::string root = SendNonMobileInjury();  // due 11:20, then level 1 in hv-managers
+
+  broker_->Kill9();
+  broker_ = broker_at("2026-11-23T11:30:00Z");  // the deadline passed while it was down
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  // The broker took the step before it listened; the watch renews after 10 s of quiet.
+  ASSERT_TRUE(managers.WaitFor("\"event\":\"ESCALATED\"", 20000)) << managers.Output();
+  Cli("dan", {"ack", Cli("dan", {"inbox", "hv-managers"})["items"][0]["delivery_id"], "--note",
+              "Rang the health visitor"});
+  ASSERT_TRUE(managers.WaitFor("\"event\":\"ACKNOWLEDGED\"")) << managers.Output();
+  // And after the next renewal (another 10 s of quiet) nothing comes twice.
+  std::this_thread::sleep_for(std::chrono::seconds(11));
+  std::string output = managers.Output();
+  size_t escalated = 0, acknowledged = 0;
+  std::set<int64_t> seqs;
+  std::istringstream lines(output);
+  for (std::string line; std::getline(lines, line);) {
+    if (line.rfind("{", 0) != 0) continue;
+    json event = json::parse(line);
+    EXPECT_TRUE(seqs.insert(event["seq"].get<int64_t>()).second) << "printed twice: " << line;
+    escalated += event["event"] == "ESCALATED";
+    acknowledged += event["event"] == "ACKNOWLEDGED";
+    EXPECT_EQ(event["inbox"], "hv-managers");
+    EXPECT_EQ(event["notification_id"], "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a01");
+  }
+  EXPECT_EQ(escalated, 1u) << output;
+  EXPECT_EQ(acknowledged, 1u) << output;
+  EXPECT_EQ(output.find("missed"), std::string::npos) << output;
 }
 
 TEST_F(EscalationThroughTheBinaries, ReportForManagers) {

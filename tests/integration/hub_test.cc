@@ -6,6 +6,7 @@
 #include <map>
 #include <set>
 
+#include "agents/client/hub_client.h"
 #include "tests/integration/harness.h"
 
 namespace dutyhub::testing {
@@ -481,6 +482,60 @@ TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKi
     ++accepted;
   }
   EXPECT_EQ(accepted, kValidSamples.size()) << "every confirmation's line survives a kill -9";
+}
+
+// A watch that picks up again is sent the events of its own inbox after the seq it names,
+// before the answer that says up to where; far behind (or ahead of) the audit, it is told
+// it may have missed some, and nothing is sent again.
+TEST_F(HubTest, AResumedWatchSendsItsInboxsEventsAfterTheSeqThenSaysUpToWhere) {
+  StartBroker();
+  struct Started {
+    std::vector<v1::WatchEvent> events;  // before the answer
+    v1::Reply answer;
+  };
+  auto watch = [&](bool resume, int64_t after_seq) {
+    HubClient client(broker_->endpoint(), "alice");
+    v1::Request request;
+    request.mutable_watch()->set_inbox("hv-north");
+    request.mutable_watch()->set_resume(resume);
+    request.mutable_watch()->set_after_seq(after_seq);
+    Started started;
+    auto id = client.Post(request, std::chrono::seconds(5));
+    EXPECT_TRUE(id.ok());
+    while (auto reply = client.Next(std::chrono::seconds(5))) {
+      if (reply->has_event()) {
+        started.events.push_back(reply->event());
+        continue;
+      }
+      started.answer = *reply;
+      break;
+    }
+    return started;
+  };
+  Started first = watch(false, 0);
+  ASSERT_EQ(first.answer.status().code(), v1::Status::OK);
+  const int64_t before = first.answer.watch().seq();
+  Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");  // hv-north and the MASH
+  Send("gwh-ed", "hospital-liaison-school-age.json");         // school nursing only
+
+  Started again = watch(true, before);
+  ASSERT_EQ(again.answer.status().code(), v1::Status::OK);
+  ASSERT_EQ(again.events.size(), 1u) << "hv-north's one event, not the other inboxes'";
+  EXPECT_EQ(again.events[0].event(), v1::EVENT_DELIVERED);
+  EXPECT_EQ(again.events[0].inbox(), "hv-north");
+  EXPECT_GT(again.events[0].seq(), before);
+  EXPECT_EQ(again.answer.watch().replayed(), 1);
+  EXPECT_FALSE(again.answer.watch().missed());
+  EXPECT_EQ(again.answer.watch().seq(), before + 3) << "three deliveries, three audit entries";
+
+  EXPECT_TRUE(watch(false, before).events.empty()) << "without resume: from now";
+  Started ahead = watch(true, 1'000'000);  // a store restored from an older backup
+  EXPECT_TRUE(ahead.answer.watch().missed());
+  EXPECT_TRUE(ahead.events.empty());
+  Started negative = watch(true, -1);
+  EXPECT_EQ(negative.answer.status().code(), v1::Status::INVALID_ARGUMENT);
+  ASSERT_EQ(negative.answer.status().violations_size(), 1);
+  EXPECT_EQ(negative.answer.status().violations(0).field(), "after_seq");
 }
 
 // CLI.md: on any error, with --json, standard output holds the error document.
