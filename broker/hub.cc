@@ -294,10 +294,12 @@ Outcome Hub::Inbox(const std::string& principal, const v1::InboxRequest& request
       !s.ok()) {
     return ErrorReply(s);
   }
-  auto items = reader_.ListInbox(request.inbox(), request.all());
+  bool truncated = false;
+  auto items = reader_.ListInbox(request.inbox(), request.all(), &truncated);
   if (!items.ok()) return ErrorReply(items.status());
   v1::Reply reply = OkReply();
   reply.mutable_inbox()->set_inbox(request.inbox());
+  reply.mutable_inbox()->set_truncated(truncated);
   for (auto& item : *items) *reply.mutable_inbox()->add_items() = std::move(item);
   return reply;
 }

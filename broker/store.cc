@@ -775,7 +775,8 @@ Result<v1::Delivery> Store::GetDeliveryBrief(const std::string& delivery_id) {
   return std::move(found->front());
 }
 
-Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, bool all) {
+Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, bool all,
+                                                   bool* truncated) {
   // Outstanding first, earliest due first: what must be done next is at the top.
   // With `all`: what is outstanding, earliest due first, then the newest of the rest; at
   // most kMaxListed, so an inbox's years of history never stall the broker.
@@ -783,9 +784,13 @@ Result<std::vector<v1::Delivery>> Store::ListInbox(const std::string& inbox, boo
       all ? "WHERE d.inbox = ? ORDER BY d.state IN (3, 4), "
             "CASE WHEN d.state IN (1, 2) THEN d.due_at ELSE -d.received_at END, d.rowid "
             "LIMIT " +
-                std::to_string(kMaxListed)
+                std::to_string(kMaxListed + 1)  // one more: whether any was left out
           : "WHERE d.inbox = ? AND d.state IN (1, 2) ORDER BY d.due_at, d.rowid";
   auto items = QueryDeliveries(where, inbox);
+  if (!items.ok()) return items;
+  const bool more = all && items->size() > static_cast<size_t>(kMaxListed);
+  if (more) items->resize(kMaxListed);
+  if (truncated != nullptr) *truncated = more;
   return items;
 }
 

@@ -202,7 +202,9 @@ class Store {
   Result<v1::Delivery> GetDeliveryBrief(const std::string& delivery_id);
   // Outstanding items, earliest due first; with `all`, outstanding first, then the most
   // recent acknowledged and transferred ones (5,000 items at most).
-  Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all);
+  // `truncated`, when given, is set when `all` left older items out.
+  Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all,
+                                              bool* truncated = nullptr);
   // Outstanding items past due in `inbox`, most overdue first.
   Result<std::vector<v1::Delivery>> Overdue(const std::string& inbox, TimeMs now);
   Result<std::vector<v1::HistoryEntry>> History(const std::string& delivery_id);

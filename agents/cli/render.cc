@@ -92,7 +92,10 @@ json SendJson(const v1::SendReply& reply) {
 json InboxJson(const v1::InboxReply& reply) {
   json items = json::array();
   for (const auto& d : reply.items()) items.push_back(ItemJson(d));
-  return json{{"inbox", reply.inbox()}, {"items", items}};
+  json out{{"inbox", reply.inbox()}, {"items", items}};
+  // Only when it happens (docs/CLI.md): the shape CLI.md gives is otherwise unchanged.
+  if (reply.truncated()) out["truncated"] = true;
+  return out;
 }
 
 json ShowJson(const v1::ShowReply& reply) {
@@ -239,7 +242,11 @@ std::string InboxText(const v1::InboxReply& reply) {
                     v1::DeliveryState_Name(d.state()), escalated,
                     v1::Notification::Type_Name(d.type()), d.from(), d.delivery_id(), summary});
   }
-  return reply.inbox() + ": " + std::to_string(reply.items_size()) + " item(s)\n" + Table(rows);
+  return reply.inbox() + ": " + std::to_string(reply.items_size()) + " item(s)" +
+         (reply.truncated() ? " listed: the first 5,000 (outstanding first, then the newest); "
+                              "more are stored"
+                            : "") +
+         "\n" + Table(rows);
 }
 
 std::string ShowText(const v1::ShowReply& reply) {

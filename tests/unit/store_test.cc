@@ -544,6 +544,37 @@ TEST(AuditHashTest, LibsodiumGivesTheSameDigestsWhenLibcryptoCannot) {
   std::filesystem::remove(config);
 }
 
+// docs/CLI.md: `inbox --all` lists at most 5,000 items and says when it left some out.
+TEST_F(StoreTest, AListOfEverythingSaysWhenItLeftItemsOut) {
+  auto store = Open(true);
+  auto fill = [&](int from, int to) {
+    ASSERT_TRUE(store->Begin().ok());
+    for (int i = from; i < to; ++i) {
+      const std::string n = std::to_string(i);
+      ASSERT_TRUE(store
+                      ->InsertNotification("gwh-ed", Notification("n-" + n), i,
+                                           {{"d-" + n, "hv-north", 1000 + i}})
+                      .ok());
+    }
+    ASSERT_TRUE(store->Commit().ok());
+  };
+  fill(0, 5000);
+  bool truncated = true;
+  auto all = store->ListInbox("hv-north", true, &truncated);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5000u);
+  EXPECT_FALSE(truncated) << "exactly the most it lists: nothing left out";
+  fill(5000, 5001);
+  all = store->ListInbox("hv-north", true, &truncated);
+  ASSERT_TRUE(all.ok());
+  EXPECT_EQ(all->size(), 5000u);
+  EXPECT_TRUE(truncated);
+  auto outstanding = store->ListInbox("hv-north", false, &truncated);
+  ASSERT_TRUE(outstanding.ok());
+  EXPECT_EQ(outstanding->size(), 5001u) << "every outstanding item, however many";
+  EXPECT_FALSE(truncated);
+}
+
 TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
   auto writer = Open(true);
   auto mode = writer->SynchronousMode();
