@@ -46,7 +46,11 @@ Result<NewDelivery> EscalationEngine::NewItem(const std::string& inbox,
   if (!first_step.ok()) return first_step.status();
   NewDelivery item{ids_.NewId(), inbox, *due, *first_step, std::nullopt};
   if (!policy.when_office_closes.empty() && policy.when_office_closes != inbox) {
-    item.handover_at = OfficeClosesAfter(*config_->FindInbox(inbox)->office_hours, arrival);
+    // Arriving while the inbox is closed (a transfer out of hours, or routing: rule 8 then
+    // has it in eds already, and the hand-over finds it there): handed over at once.
+    const OfficeHours& hours = *config_->FindInbox(inbox)->office_hours;
+    item.handover_at =
+        hours.IsOpen(arrival) ? OfficeClosesAfter(hours, arrival) : std::optional<TimeMs>(arrival);
   }
   return item;
 }

@@ -492,6 +492,9 @@ Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request
   // lose the escalations a restarted broker takes before it subscribes again), within a
   // window of the audit's entries, so that one long gone does not hold up the reactor.
   constexpr int64_t kMostReplayed = 10'000;
+  // And at most this many of them sent again: well under the socket's queue of 1,000
+  // replies to one connection, past which ZeroMQ would drop them without a word.
+  constexpr size_t kMostResent = 500;
   if (request.after_seq() < 0) {
     return ErrorReply(Status::InvalidArgument(
         "after_seq is negative", {{"after_seq", "give the seq of the last event seen, or 0"}}));
@@ -506,7 +509,11 @@ Outcome Hub::Watch(const std::string& principal, const v1::WatchRequest& request
     } else {
       auto events = reader_.InboxEventsBetween(request.inbox(), request.after_seq(), *head);
       if (!events.ok()) return ErrorReply(events.status());
-      subscription.replayed = std::move(*events);
+      if (events->size() > kMostResent) {
+        subscription.started.set_missed(true);
+      } else {
+        subscription.replayed = std::move(*events);
+      }
     }
   } else if (request.resume() && request.after_seq() > *head) {
     // The audit is behind what the watcher saw: the store was restored from a backup.

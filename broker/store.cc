@@ -863,16 +863,20 @@ Result<int64_t> Store::LastEventSeq() {
   return (*s)->Int(0);
 }
 
+const char* const Store::kInboxEventsBetween =
+    "SELECT e.seq, e.event, e.at, e.by, e.delivery_id, n.id, d.escalation_level "
+    // CROSS JOIN keeps the audit's seq range outermost: without statistics SQLite would
+    // otherwise start from every item the inbox ever had (its index looks selective).
+    "FROM events e CROSS JOIN deliveries d ON d.delivery_id = e.delivery_id "
+    "JOIN notifications n ON n.seq = d.notification_seq "
+    "WHERE e.seq > ?1 AND e.seq <= ?2 AND d.inbox = ?3 ORDER BY e.seq";
+
 Result<std::vector<v1::WatchEvent>> Store::InboxEventsBetween(const std::string& inbox,
                                                               int64_t after_seq, int64_t upto_seq) {
   // By the item's inbox, as the writer's events are sent (an escalation's entry on the root
   // names the inbox it went to, but is the root's inbox's event). A range of the audit's
   // rowid, each entry's item looked up by its key: bounded by the caller's window.
-  auto s = db_->Prepare(
-      "SELECT e.seq, e.event, e.at, e.by, e.delivery_id, n.id, d.escalation_level "
-      "FROM events e JOIN deliveries d ON d.delivery_id = e.delivery_id "
-      "JOIN notifications n ON n.seq = d.notification_seq "
-      "WHERE e.seq > ?1 AND e.seq <= ?2 AND d.inbox = ?3 ORDER BY e.seq");
+  auto s = db_->Prepare(kInboxEventsBetween);
   if (!s.ok()) return s.status();
   (*s)->Bind(1, after_seq).Bind(2, upto_seq).Bind(3, inbox);
   std::vector<v1::WatchEvent> out;

@@ -215,6 +215,9 @@ class Store {
   // writer sends them to watchers, but with each item's escalation level as it is now.
   Result<std::vector<v1::WatchEvent>> InboxEventsBetween(const std::string& inbox,
                                                          int64_t after_seq, int64_t upto_seq);
+  static const char* const kInboxEventsBetween;  // its query, for a test of its plan
+  // SQLite's plan for `sql`, one line per step ("SEARCH e USING INTEGER PRIMARY KEY ...").
+  Result<std::string> PlanOf(const std::string& sql);
   // Every notification with this id (one per sending agency that used it).
   Result<std::vector<NotificationRecord>> FindNotifications(const std::string& id);
   Result<std::vector<v1::Delivery>> DeliveriesOf(int64_t notification_seq);

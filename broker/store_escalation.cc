@@ -160,6 +160,16 @@ Result<int> Store::TemporaryTreesIn(const std::string& sql) {
   return trees;
 }
 
+Result<std::string> Store::PlanOf(const std::string& sql) {
+  auto s = db_->Prepare("EXPLAIN QUERY PLAN " + sql);
+  if (!s.ok()) return s.status();
+  std::string plan;
+  int rc;
+  while ((rc = (*s)->Step()) == SQLITE_ROW) plan += (*s)->Text(3) + "\n";
+  if (rc != SQLITE_DONE) return db_->Error("planning a statement");
+  return plan;
+}
+
 Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {
   // Escalated copies are left out: their root, in the inbox it was delivered to, is listed.
   return QueryDeliveries(

@@ -149,8 +149,14 @@ int Watch(const Options& options, const std::string& inbox) {
                 << " may have been missed while the broker was away; read the inbox" << std::endl;
     }
     // The replay came before the answer; every event up to the answer's seq has been sent
-    // now, and any such event sent again is a repeat.
-    seen = std::max(seen, answer->watch().seq());
+    // now, and any such event sent again is a repeat. After a miss, or a store restored
+    // behind what was seen (its seqs are handed out again), the answer's seq is where to go
+    // on from: the new events must not be taken for repeats.
+    if (answer->watch().missed() || answer->watch().seq() < seen) {
+      seen = answer->watch().seq();
+    } else {
+      seen = std::max(seen, answer->watch().seq());
+    }
     resuming = true;
     if (!announced) {
       std::cerr << "dutyhub: watching " << inbox << " (Ctrl-C to stop)" << std::endl;

@@ -484,41 +484,48 @@ TEST_F(HubTest, EveryConfirmationIsInTheBrokerLogAsSoonAsConfirmedAndSurvivesAKi
   EXPECT_EQ(accepted, kValidSamples.size()) << "every confirmation's line survives a kill -9";
 }
 
+// A watch started on a connection of its own: the events sent before its answer, and the
+// answer.
+struct StartedWatch {
+  std::vector<v1::WatchEvent> events;
+  v1::Reply answer;
+};
+StartedWatch StartWatch(const std::string& endpoint, const std::string& as,
+                        const std::string& inbox, bool resume, int64_t after_seq) {
+  HubClient client(endpoint, as);
+  v1::Request request;
+  request.mutable_watch()->set_inbox(inbox);
+  request.mutable_watch()->set_resume(resume);
+  request.mutable_watch()->set_after_seq(after_seq);
+  StartedWatch started;
+  auto id = client.Post(request, std::chrono::seconds(5));
+  EXPECT_TRUE(id.ok());
+  while (auto reply = client.Next(std::chrono::seconds(5))) {
+    if (reply->has_event()) {
+      started.events.push_back(reply->event());
+      continue;
+    }
+    started.answer = *reply;
+    break;
+  }
+  return started;
+}
+
 // A watch that picks up again is sent the events of its own inbox after the seq it names,
 // before the answer that says up to where; far behind (or ahead of) the audit, it is told
 // it may have missed some, and nothing is sent again.
 TEST_F(HubTest, AResumedWatchSendsItsInboxsEventsAfterTheSeqThenSaysUpToWhere) {
   StartBroker();
-  struct Started {
-    std::vector<v1::WatchEvent> events;  // before the answer
-    v1::Reply answer;
-  };
   auto watch = [&](bool resume, int64_t after_seq) {
-    HubClient client(broker_->endpoint(), "alice");
-    v1::Request request;
-    request.mutable_watch()->set_inbox("hv-north");
-    request.mutable_watch()->set_resume(resume);
-    request.mutable_watch()->set_after_seq(after_seq);
-    Started started;
-    auto id = client.Post(request, std::chrono::seconds(5));
-    EXPECT_TRUE(id.ok());
-    while (auto reply = client.Next(std::chrono::seconds(5))) {
-      if (reply->has_event()) {
-        started.events.push_back(reply->event());
-        continue;
-      }
-      started.answer = *reply;
-      break;
-    }
-    return started;
+    return StartWatch(broker_->endpoint(), "alice", "hv-north", resume, after_seq);
   };
-  Started first = watch(false, 0);
+  StartedWatch first = watch(false, 0);
   ASSERT_EQ(first.answer.status().code(), v1::Status::OK);
   const int64_t before = first.answer.watch().seq();
   Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");  // hv-north and the MASH
   Send("gwh-ed", "hospital-liaison-school-age.json");         // school nursing only
 
-  Started again = watch(true, before);
+  StartedWatch again = watch(true, before);
   ASSERT_EQ(again.answer.status().code(), v1::Status::OK);
   ASSERT_EQ(again.events.size(), 1u) << "hv-north's one event, not the other inboxes'";
   EXPECT_EQ(again.events[0].event(), v1::EVENT_DELIVERED);
@@ -529,13 +536,44 @@ TEST_F(HubTest, AResumedWatchSendsItsInboxsEventsAfterTheSeqThenSaysUpToWhere) {
   EXPECT_EQ(again.answer.watch().seq(), before + 3) << "three deliveries, three audit entries";
 
   EXPECT_TRUE(watch(false, before).events.empty()) << "without resume: from now";
-  Started ahead = watch(true, 1'000'000);  // a store restored from an older backup
+  StartedWatch ahead = watch(true, 1'000'000);  // a store restored from an older backup
   EXPECT_TRUE(ahead.answer.watch().missed());
   EXPECT_TRUE(ahead.events.empty());
-  Started negative = watch(true, -1);
+  StartedWatch negative = watch(true, -1);
   EXPECT_EQ(negative.answer.status().code(), v1::Status::INVALID_ARGUMENT);
   ASSERT_EQ(negative.answer.status().violations_size(), 1);
   EXPECT_EQ(negative.answer.status().violations(0).field(), "after_seq");
+}
+
+// More of an inbox's events than one connection's queue of replies safely holds are not
+// sent again (ZeroMQ would drop the excess without a word): the watcher is told it missed
+// some, and where the watch goes on from.
+TEST_F(HubTest, AResumedWatchWithTooManyEventsToResendIsToldItMissedThem) {
+  StartBroker();
+  const int64_t before =
+      StartWatch(broker_->endpoint(), "sam", "school-nursing", false, 0).answer.watch().seq();
+  const std::string body = ReadFile(SamplePath("hospital-liaison-school-age.json"));
+  const std::string sample_id = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";
+  HubClient agency(broker_->endpoint(), "gwh-ed");
+  for (int n = 0; n < 501; ++n) {
+    std::string copy = body;
+    char id[40];
+    std::snprintf(id, sizeof id, "6f1c2a7e-3b4d-4e5f-9000-%012d", n);
+    copy.replace(copy.find(sample_id), 36, id);
+    v1::Request request;
+    request.mutable_send()->set_notification_json(copy);
+    auto reply = agency.Call(request, std::chrono::seconds(5));
+    ASSERT_TRUE(reply.ok());
+    ASSERT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();
+  }
+  StartedWatch resumed = StartWatch(broker_->endpoint(), "sam", "school-nursing", true, before);
+  ASSERT_EQ(resumed.answer.status().code(), v1::Status::OK);
+  EXPECT_TRUE(resumed.answer.watch().missed());
+  EXPECT_TRUE(resumed.events.empty());
+  EXPECT_EQ(resumed.answer.watch().seq(), before + 501);
+  StartedWatch fewer = StartWatch(broker_->endpoint(), "sam", "school-nursing", true, before + 1);
+  EXPECT_FALSE(fewer.answer.watch().missed());
+  EXPECT_EQ(fewer.events.size(), 500u);
 }
 
 // CLI.md: on any error, with --json, standard output holds the error document.

@@ -350,6 +350,20 @@ TEST_F(EscalationTest, TheEmergencyDutyServicesCopyFollowsTheOriginalsLadder) {
   EXPECT_EQ(Events(eds_copy, v1::EVENT_RENOTIFIED), 1) << "its escalation ended";
 }
 
+// A handed-over item transferred at night to an inbox that is closed: the EDS's copy goes
+// with the old item, and the new one is handed over at once, not left to wait for morning.
+TEST_F(EscalationTest, AnImmediateItemTransferredIntoAClosedInboxIsHandedOverAtOnce) {
+  auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:50:00Z");
+  AdvanceTo("2026-11-23T19:00:00Z");
+  const std::string moved = Transfer(sent["hv-north"], "hv-south");
+  AdvanceTo("2026-11-23T19:00:00Z");
+  std::set<std::string> from;
+  for (const auto& copy : Outstanding("eds")) from.insert(copy.escalated_from());
+  EXPECT_EQ(from, (std::set<std::string>{"hv-south", "mash"}))
+      << "the transferred item's copy, and the MASH's own";
+  EXPECT_EQ(Events(moved, v1::EVENT_ESCALATED), 1);
+}
+
 TEST_F(EscalationTest, AcknowledgedBeforeFivePmIsNotHandedOver) {
   auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:50:00Z");
   ASSERT_TRUE(Ack(sent["hv-north"], "alice").ok());

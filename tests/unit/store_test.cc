@@ -575,6 +575,20 @@ TEST_F(StoreTest, AListOfEverythingSaysWhenItLeftItemsOut) {
   EXPECT_FALSE(truncated);
 }
 
+// A watcher's replay runs on the reactor's thread: it must walk the audit's range of seqs
+// (bounded by the caller), never every item the inbox has ever had.
+TEST_F(StoreTest, AWatchersReplayReadsTheAuditsRangeNotTheInboxsHistory) {
+  auto store = Open();
+  auto plan = store->PlanOf(Store::kInboxEventsBetween);
+  ASSERT_TRUE(plan.ok()) << plan.status().ToString();
+  const std::string first = plan->substr(0, plan->find('\n'));
+  EXPECT_NE(first.find("SEARCH e USING INTEGER PRIMARY KEY (rowid>? AND rowid<?)"),
+            std::string::npos)
+      << *plan;
+  EXPECT_EQ(plan->find("SCAN"), std::string::npos) << *plan;
+  EXPECT_EQ(plan->find("TEMP B-TREE"), std::string::npos) << *plan;
+}
+
 TEST_F(StoreTest, TheWriterCommitsWithSynchronousFull) {
   auto writer = Open(true);
   auto mode = writer->SynchronousMode();
