@@ -44,7 +44,7 @@ struct WriteJob {
 struct Subscription {
   std::string inbox;
   v1::WatchReply started;                // the answer that starts it
-  std::vector<v1::WatchEvent> replayed;  // sent after that answer, before any new event
+  std::vector<v1::WatchEvent> replayed;  // sent before that answer and any new event
 };
 
 using Outcome = std::variant<v1::Reply, WriteJob, Subscription>;
