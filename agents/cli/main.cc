@@ -60,6 +60,14 @@ std::string ErrorDocument(const json& document) {
   return document.dump(-1, ' ', false, json::error_handler_t::replace);
 }
 
+// For errors met before (or without) the parsed options: whether the command line asked for
+// JSON.
+bool AskedForJson(int argc, char** argv) {
+  for (int i = 1; i < argc; ++i)
+    if (std::string_view(argv[i]) == "--json") return true;
+  return false;
+}
+
 int Usage(const Options& options, const std::string& message) {
   if (options.json) {
     std::cout << ErrorDocument(json{{"error", {{"code", "USAGE"}, {"message", message}}}}) << "\n";
@@ -170,31 +178,18 @@ int Watch(const Options& options, const std::string& inbox) {
 
 int Run(int argc, char** argv);
 
-// Why ZeroMQ refuses to connect to `endpoint`, or "" when it accepts it. Asked before any
-// request, so a mistyped --broker is a usage error (exit 2, and the error document with
-// --json) rather than an exception.
-std::string UnusableEndpoint(const std::string& endpoint) {
-  try {
-    zmq::context_t context(1);
-    zmq::socket_t probe(context, zmq::socket_type::dealer);
-    probe.set(zmq::sockopt::linger, 0);
-    probe.connect(endpoint);
-  } catch (const zmq::error_t& e) {
-    return e.what();
-  }
-  return "";
-}
-
 }  // namespace
 
 int main(int argc, char** argv) {
   try {
     return Run(argc, argv);
   } catch (const zmq::error_t& e) {
-    // ZeroMQ refuses an endpoint it cannot parse, e.g. --broker foo.
-    std::cerr << "dutyhub: the broker endpoint is not usable (" << e.what()
-              << "): give one such as tcp://127.0.0.1:5570\n";
-    return 2;
+    // ZeroMQ refuses an endpoint it cannot parse (--broker foo) as the client connects,
+    // before any request: a usage error, with the error document under --json.
+    Options options;
+    options.json = AskedForJson(argc, argv);
+    return Usage(options, std::string("the broker endpoint is not usable (") + e.what() +
+                              "): give --broker one such as tcp://127.0.0.1:5570");
   }
 }
 
@@ -275,8 +270,7 @@ int Run(int argc, char** argv) {
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
   } catch (const CLI::ParseError& e) {
-    for (int i = 1; i < argc; ++i)
-      options.json = options.json || std::string_view(argv[i]) == "--json";
+    options.json = AskedForJson(argc, argv);
     return Usage(options, e.what());
   }
   if (keygen->parsed()) {
@@ -295,10 +289,6 @@ int Run(int argc, char** argv) {
       std::cout << keys->public_key << "\n";
     }
     return 0;
-  }
-  if (std::string why = UnusableEndpoint(options.broker); !why.empty()) {
-    return Usage(options, "--broker " + options.broker + " is not an endpoint ZeroMQ can use (" +
-                              why + "): give one such as tcp://127.0.0.1:5570");
   }
   if (!options.key.empty()) {
     auto keys = dutyhub::ReadKeyFile(options.key);

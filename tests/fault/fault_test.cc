@@ -26,28 +26,6 @@ namespace {
 
 using nlohmann::json;
 
-constexpr char kSampleId[] =
-    "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";  // school-age: school-nursing only
-
-// The school-age sample with its id replaced: one notification per id.
-class Notifications {
- public:
-  Notifications() : body_(ReadFile(SamplePath("hospital-liaison-school-age.json"))) {}
-  std::string With(const std::string& id) const {
-    std::string copy = body_;
-    copy.replace(copy.find(kSampleId), 36, id);
-    return copy;
-  }
-  static std::string Id(int client, int n) {
-    char id[40];
-    std::snprintf(id, sizeof id, "6f1c2a7e-3b4d-4e5f-%04x-%012d", 0x8000 + client, n);
-    return id;
-  }
-
- private:
-  std::string body_;
-};
-
 // Sends until it is told to stop, each notification retried with its id until the broker
 // confirms it, as the agencies' outboxes do; records what was confirmed.
 class RetryingAgency {

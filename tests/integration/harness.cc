@@ -134,6 +134,21 @@ std::filesystem::path SamplePath(const std::string& name) {
   return std::filesystem::path(DUTYHUB_SAMPLES_DIR) / name;
 }
 
+Notifications::Notifications() : body_(ReadFile(SamplePath("hospital-liaison-school-age.json"))) {}
+
+std::string Notifications::With(const std::string& id) const {
+  static constexpr char kSampleId[] = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";
+  std::string copy = body_;
+  copy.replace(copy.find(kSampleId), 36, id);
+  return copy;
+}
+
+std::string Notifications::Id(int client, int n) {
+  char id[40];
+  std::snprintf(id, sizeof id, "6f1c2a7e-3b4d-4e5f-%04x-%012d", 0x8000 + client, n);
+  return id;
+}
+
 std::filesystem::path ConfigPath(const std::string& name) {
   return std::filesystem::path(DUTYHUB_CONFIG_DIR) / name;
 }

@@ -39,6 +39,19 @@ std::string ReadFile(const std::filesystem::path& path);
 std::filesystem::path SamplePath(const std::string& name);
 std::filesystem::path ConfigPath(const std::string& name);
 
+// The school-age sample (school nursing only) with its id replaced: one notification per id,
+// for tests that send many.
+class Notifications {
+ public:
+  Notifications();
+  std::string With(const std::string& id) const;
+  // A distinct id for each (client, n).
+  static std::string Id(int client, int n);
+
+ private:
+  std::string body_;
+};
+
 // A command left running (dutyhub watch), its standard output going to a file.
 class BackgroundCommand {
  public:

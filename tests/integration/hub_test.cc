@@ -552,16 +552,11 @@ TEST_F(HubTest, AResumedWatchWithTooManyEventsToResendIsToldItMissedThem) {
   StartBroker();
   const int64_t before =
       StartWatch(broker_->endpoint(), "sam", "school-nursing", false, 0).answer.watch().seq();
-  const std::string body = ReadFile(SamplePath("hospital-liaison-school-age.json"));
-  const std::string sample_id = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a02";
+  Notifications notifications;
   HubClient agency(broker_->endpoint(), "gwh-ed");
   for (int n = 0; n < 501; ++n) {
-    std::string copy = body;
-    char id[40];
-    std::snprintf(id, sizeof id, "6f1c2a7e-3b4d-4e5f-9000-%012d", n);
-    copy.replace(copy.find(sample_id), 36, id);
     v1::Request request;
-    request.mutable_send()->set_notification_json(copy);
+    request.mutable_send()->set_notification_json(notifications.With(Notifications::Id(0, n)));
     auto reply = agency.Call(request, std::chrono::seconds(5));
     ASSERT_TRUE(reply.ok());
     ASSERT_EQ(reply->status().code(), v1::Status::OK) << reply->status().message();

@@ -37,6 +37,17 @@ class StoreTest : public ::testing::Test {
     return store.ok() ? std::move(*store) : nullptr;
   }
 
+  // A store at this schema holding one notification "old" with one item, d-old in
+  // hv-north: the start of each migration test, which then winds the store back.
+  void StoreAnOldNotification() {
+    auto store = Open();
+    ASSERT_TRUE(store->Begin().ok());
+    ASSERT_TRUE(
+        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
+            .ok());
+    ASSERT_TRUE(store->Commit().ok());
+  }
+
   static v1::Notification Notification(const std::string& id) {
     v1::Notification n;
     n.set_id(id);
@@ -310,14 +321,7 @@ TEST_F(StoreTest, ANotificationIsFoundByItsIdAloneWhicheverAgenciesSentIt) {
 }
 
 TEST_F(StoreTest, VersionFourDropsTheIndexOfIdsAlone) {
-  {
-    auto store = Open();
-    ASSERT_TRUE(store->Begin().ok());
-    ASSERT_TRUE(
-        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
-            .ok());
-    ASSERT_TRUE(store->Commit().ok());
-  }
+  StoreAnOldNotification();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   // As a version 3 store left it.
@@ -387,12 +391,8 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
     auto trees = store->TemporaryTreesIn(kInsertADelivery);
     ASSERT_TRUE(trees.ok()) << trees.status().ToString();
     EXPECT_EQ(*trees, 0) << "a new store's check builds a temporary b-tree per delivery";
-    ASSERT_TRUE(store->Begin().ok());
-    ASSERT_TRUE(
-        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
-            .ok());
-    ASSERT_TRUE(store->Commit().ok());
   }
+  StoreAnOldNotification();
   // As a version 4 store left it: the check written as a list.
   const std::string comparisons =
       "CHECK (origin = 'ROUTED' OR origin = 'TRANSFERRED' OR origin = 'ESCALATED' OR origin = "
@@ -443,14 +443,7 @@ TEST_F(StoreTest, VersionFiveChecksADeliverysOriginWithoutATemporaryTree) {
 // The migration adds the column that marks a root with a copy there, and changes no row: an
 // older broker's items stay what they were, and acknowledging one does not reach the other.
 TEST_F(StoreTest, VersionSixLeavesAnOlderBrokersHandOversAsItemsOfTheirOwn) {
-  {
-    auto store = Open();
-    ASSERT_TRUE(store->Begin().ok());
-    ASSERT_TRUE(
-        store->InsertNotification("gwh-ed", Notification("old"), 1, {{"d-old", "hv-north", 5}})
-            .ok());
-    ASSERT_TRUE(store->Commit().ok());
-  }
+  StoreAnOldNotification();
   sqlite3* db = nullptr;
   ASSERT_EQ(sqlite3_open(path_.c_str(), &db), SQLITE_OK);
   ASSERT_EQ(
