@@ -8,6 +8,7 @@
 
 #include "broker/keys.h"
 #include "broker/time_text.h"
+#include "broker/validation.h"
 
 namespace dutyhub {
 namespace {
@@ -439,7 +440,11 @@ void ReadBroker(const Node& root, Config& config) {
     config.broker.burst_per_principal = b.Get("burst_per_principal").Int(1, 10000000);
   if (b.Has("listen")) config.broker.listen = b.Get("listen").Text();
   if (b.Has("max_message_bytes"))
-    config.broker.max_message_bytes = b.Get("max_message_bytes").Int(1024, 64 << 20);
+    // Room for the largest notification validation lets through and the request around it:
+    // a smaller bound would drop forms that passed, unanswered (validation.h).
+    config.broker.max_message_bytes =
+        b.Get("max_message_bytes")
+            .Int(static_cast<int>(kMaxNotificationBytes) + 64 * 1024, 64 << 20);
   if (b.Has("max_in_flight_per_connection")) {
     config.broker.max_in_flight_per_connection =
         b.Get("max_in_flight_per_connection").Int(1, 100000);

@@ -570,8 +570,52 @@ Result<v1::Notification> ParseNotificationJson(std::string_view json) {
   return notification;
 }
 
+// The path of the longest text in `message` ("hospital_liaison.injury_description",
+// "household[1].name.family"), so the sender of an oversized form knows what to shorten.
+void LongestText(const google::protobuf::Message& message, const std::string& prefix,
+                 std::string& path, size_t& longest) {
+  using google::protobuf::FieldDescriptor;
+  const google::protobuf::Reflection* reflection = message.GetReflection();
+  std::vector<const FieldDescriptor*> fields;
+  reflection->ListFields(message, &fields);
+  for (const FieldDescriptor* field : fields) {
+    const std::string name = prefix.empty() ? field->name() : Path(prefix, field->name());
+    const int count = field->is_repeated() ? reflection->FieldSize(message, field) : 1;
+    for (int i = 0; i < count; ++i) {
+      const std::string at = field->is_repeated() ? Indexed(name, i) : name;
+      if (field->type() == FieldDescriptor::TYPE_STRING ||
+          field->type() == FieldDescriptor::TYPE_BYTES) {
+        std::string scratch;
+        const std::string& text =
+            field->is_repeated()
+                ? reflection->GetRepeatedStringReference(message, field, i, &scratch)
+                : reflection->GetStringReference(message, field, &scratch);
+        if (text.size() > longest) {
+          longest = text.size();
+          path = at;
+        }
+      } else if (field->type() == FieldDescriptor::TYPE_MESSAGE) {
+        LongestText(field->is_repeated() ? reflection->GetRepeatedMessage(message, field, i)
+                                         : reflection->GetMessage(message, field),
+                    at, path, longest);
+      }
+    }
+  }
+}
+
+void CheckSize(ViolationList& out, const Notification& n) {
+  if (n.ByteSizeLong() <= kMaxNotificationBytes) return;
+  std::string path = "id";
+  size_t longest = 0;
+  LongestText(n, "", path, longest);
+  out.Add(path,
+          "The notification is larger than 960 KiB, far more than any form (about 1.5 KB), and "
+          "this is its longest field: shorten it; detail belongs in the agency's own record.");
+}
+
 std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now) {
   ViolationList out;
+  CheckSize(out, notification);
   Reference ref;
   ref.today = UtcDay(now);
   ref.latest_today = UtcDay(now + 14 * kHourMs);

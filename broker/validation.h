@@ -21,6 +21,13 @@ namespace dutyhub {
 // document's content is never echoed (it may hold a child's details).
 Result<v1::Notification> ParseNotificationJson(std::string_view json);
 
+// The most a notification may hold, as protobuf. A form is about 1.5 KB; the bound keeps
+// every form that passes here inside the broker's smallest message bound (config.cc:
+// max_message_bytes is at least this plus room for the request around it), because a
+// request over that bound is dropped by the broker's socket unanswered, and an outbox
+// that sent it would send it again forever, holding up everything queued behind it.
+inline constexpr size_t kMaxNotificationBytes = 960 * 1024;
+
 // Every rule the notification breaks, each with its field path
 // ("child.nhs_number", "scbu_discharge.mental_health_details", "household[1].relationship")
 // and a sentence a person can act on. Empty when the notification is valid.

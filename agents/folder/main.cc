@@ -79,13 +79,16 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   } else {
     status = parsed.status();
   }
-  if (status.code() != dutyhub::Code::kInvalidArgument) {
+  // Not stored (the outbox's disk): left where it is, for the next look. Anything else is
+  // final: a broken rule, or a form the hub refused when it was sent before (its receipt
+  // says so too), which sending again would not change.
+  if (status.code() == dutyhub::Code::kUnavailable || status.code() == dutyhub::Code::kInternal) {
     spdlog::error("{}: not taken yet: {}", file.filename().string(),
                   dutyhub::CodeName(status.code()));
     return;
   }
   dutyhub::v1::Status wire;
-  wire.set_code(dutyhub::v1::Status::INVALID_ARGUMENT);
+  wire.set_code(static_cast<dutyhub::v1::Status::Code>(status.code()));
   wire.set_message(status.message());
   for (const auto& v : status.violations()) {
     auto* out = wire.add_violations();
@@ -96,8 +99,8 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n");
   std::error_code ec;
   fs::rename(file, failed, ec);
-  spdlog::warn("{}: refused with {} violation(s); see failed/", file.filename().string(),
-               wire.violations_size());
+  spdlog::warn("{}: refused ({}) with {} violation(s); see failed/", file.filename().string(),
+               dutyhub::CodeName(status.code()), wire.violations_size());
 }
 
 }  // namespace

@@ -876,9 +876,9 @@ Ack AcceptedAck(std::string_view notification_id, bool duplicate) {
   return ack;
 }
 
-Ack RejectedAck(const Status& status) {
+Ack BrokenRulesAck(const Status& status) {
   Ack ack;
-  ack.code = AckCode::kRejected;
+  ack.code = AckCode::kError;
   std::string fields;
   for (const Violation& v : status.violations()) {
     fields += (fields.empty() ? "" : ", ") + v.field;
@@ -888,7 +888,7 @@ Ack RejectedAck(const Status& status) {
          v.field + (location.empty() ? "" : " (" + location + ")") + ": " + v.description});
   }
   const size_t count = status.violations().size();
-  ack.text = "Rejected: the form breaks " + std::to_string(count) +
+  ack.text = "Error: the form breaks " + std::to_string(count) +
              (count == 1 ? " rule: " : " rules: ") + fields;
   return ack;
 }
@@ -906,6 +906,17 @@ Ack ErrorAck(const Status& status) {
     ack.errors.push_back(
         {"", status.code() == Code::kInvalidArgument ? 100 : 207, "", status.message()});
   }
+  for (const AckError& error : ack.errors) {
+    if (error.hl7_code >= 200) ack.code = AckCode::kRejected;  // 200, 202, 203, 207
+  }
+  return ack;
+}
+
+Ack NotTakenAck(const Status& status) {
+  Ack ack;
+  ack.code = AckCode::kRejected;
+  ack.text = "Not taken: " + status.message();
+  ack.errors.push_back({"", 207, "", status.message()});
   return ack;
 }
 

@@ -125,10 +125,15 @@ std::string Hl7FieldFor(std::string_view notification_field);
 
 // --- The answer: an HL7 ACK in original acknowledgement mode. ---
 
+// As HL7 table 0008 has them: AE is an error in the message itself (the sender fixes it),
+// AR a refusal for a reason unrelated to its content or format (the sender decides whether
+// to send it again). An engine may act on the difference, holding AE messages for a person
+// and sending AR ones again by itself, so the two must not be swapped.
 enum class AckCode {
   kAccepted,  // AA: in the outbox (or already there: a retry)
-  kRejected,  // AR: the form breaks a rule of notifications.md
-  kError,     // AE: the message could not be read or stored
+  kError,     // AE: the form breaks a rule of notifications.md, or the message cannot be read
+  kRejected,  // AR: not stored (send again later), refused by the hub, or a message type,
+              // processing id or version this adapter does not take (MSH-9, -11, -12)
 };
 
 struct AckError {
@@ -145,10 +150,14 @@ struct Ack {
 };
 
 Ack AcceptedAck(std::string_view notification_id, bool duplicate);
-// From Outbox::Accept's INVALID_ARGUMENT: one ERR per violation.
-Ack RejectedAck(const Status& status);
-// From ParseLiaisonForm's error (or any other status that means "not taken").
+// From Outbox::Accept's INVALID_ARGUMENT: AE, one ERR per violation.
+Ack BrokenRulesAck(const Status& status);
+// From ParseLiaisonForm's error: AE, one ERR per field that cannot be read; AR when it is
+// MSH-9, MSH-11 or MSH-12 (a message this adapter does not take at all).
 Ack ErrorAck(const Status& status);
+// Not taken for a reason that is not the message's: AR with ERR 207 and `status`'s message
+// (the outbox could not store it; the hub refused it when it was sent on).
+Ack NotTakenAck(const Status& status);
 
 // The ACK message, segments ended by \r. `request` is what it answers (nullopt when not
 // even the header could be read); `control_id` is the ACK's own MSH-10.

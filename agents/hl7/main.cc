@@ -2,9 +2,10 @@
 // liaison form as an HL7 v2.5 ADT message over MLLP; each is read, validated with the
 // broker's own rules and stored in the adapter's durable outbox before the ACK (AA) goes
 // back, so the hub being away never loses a form. A form that breaks a rule is answered
-// AR with every broken rule; a message that cannot be read, AE naming the field. The same
-// control id again is the same notification (AA, stored once). README.md beside this file
-// is the contract for integration engineers.
+// AE with every broken rule, as is a message that cannot be read (naming the field); one
+// that could not be stored, or that the hub refused when it was sent on, AR (HL7 table
+// 0008). The same control id again is the same notification (AA, stored once). README.md
+// beside this file is the contract for integration engineers.
 //
 // One thread serves every connection (a poll loop that owns them all); the outbox's sender
 // runs on its own. Logs name control ids, notification ids, peers and field names only,
@@ -21,8 +22,10 @@
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
+#include <algorithm>
 #include <atomic>
 #include <cerrno>
+#include <chrono>
 #include <cstring>
 #include <iostream>
 #include <list>
@@ -39,6 +42,15 @@ constexpr int kExitConfiguration = 2;
 constexpr size_t kMostConnections = 64;  // a hospital has a handful of interface engines
 constexpr int kFramesPerTurn = 32;       // answered per connection before the others' turn
 constexpr int kPollMs = 200;             // how soon a signal is noticed
+// A full house gives way to a new connection: the one quiet longest goes, if it has been
+// quiet this long. Otherwise 64 connections opened and left idle (or a scanner's) would
+// lock the interface engine out when it reconnects.
+constexpr auto kQuietEnoughToClose = std::chrono::seconds(5);
+// A message begun and not finished for this long is abandoned (its sender will have given
+// up on the ACK long since), and the connection closed.
+constexpr auto kMostForOneMessage = std::chrono::seconds(30);
+
+using Moment = std::chrono::steady_clock::time_point;
 
 std::atomic<bool> g_stop{false};
 
@@ -120,6 +132,7 @@ struct Connection {
   std::string unsent;      // framed ACKs not yet written
   bool peer_done = false;  // the peer closed its side: close once the ACKs are out
   bool broken = false;
+  Moment last_active = std::chrono::steady_clock::now();  // bytes read or written
 };
 
 // The answer to one framed message: read, validate, store, ACK.
@@ -160,15 +173,22 @@ class LiaisonDesk {
     }
     const dutyhub::Status& status = accepted.status();
     if (status.code() == dutyhub::Code::kInvalidArgument) {
-      spdlog::warn("from {}: control id {} rejected, breaking {} rule(s): {}", peer, control_id,
+      spdlog::warn("from {}: control id {} answered AE, breaking {} rule(s): {}", peer, control_id,
                    status.violations().size(), Fields(status));
-      return dutyhub::RejectedAck(status);
+      return dutyhub::BrokenRulesAck(status);
     }
-    // Not stored: AE, so the sender keeps the message and sends it again.
-    spdlog::error("from {}: control id {} could not be stored in the outbox ({}): answered AE",
+    if (status.code() == dutyhub::Code::kPermissionDenied ||
+        status.code() == dutyhub::Code::kNotFound) {
+      // Sent before, taken (AA) and then refused by the hub: the engine hears it now.
+      spdlog::warn("from {}: control id {} again: notification {} was refused by the hub ({})",
+                   peer, control_id, id, dutyhub::CodeName(status.code()));
+      return dutyhub::NotTakenAck(status);
+    }
+    // Not stored: AR, so the sender keeps the message and sends it again.
+    spdlog::error("from {}: control id {} could not be stored in the outbox ({}): answered AR",
                   peer, control_id, dutyhub::CodeName(status.code()));
-    return dutyhub::ErrorAck(
-        dutyhub::Status::Internal("the adapter could not store the form: send it again later"));
+    return dutyhub::NotTakenAck(
+        dutyhub::Status::Unavailable("the adapter could not store the form: send it again later"));
   }
 
   dutyhub::Outbox& outbox_;
@@ -189,6 +209,7 @@ void ReadFrom(Connection& c) {
     c.broken = errno != EAGAIN && errno != EWOULDBLOCK && errno != EINTR;
     return;
   }
+  c.last_active = std::chrono::steady_clock::now();
   c.decoder.Feed(std::string_view(buffer, static_cast<size_t>(n)));
 }
 
@@ -200,6 +221,7 @@ void WriteTo(Connection& c) {
       return;
     }
     c.unsent.erase(0, static_cast<size_t>(n));
+    c.last_active = std::chrono::steady_clock::now();
   }
 }
 
@@ -225,9 +247,22 @@ void AcceptFrom(int listener, std::list<Connection>& connections) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (connections.size() >= kMostConnections) {
-      spdlog::warn("{} refused: already {} connections", Describe(address), connections.size());
-      close(fd);
-      continue;
+      auto quietest = std::min_element(
+          connections.begin(), connections.end(),
+          [](const Connection& a, const Connection& b) { return a.last_active < b.last_active; });
+      const Moment now = std::chrono::steady_clock::now();
+      if (now - quietest->last_active < kQuietEnoughToClose) {
+        spdlog::warn("{} refused: already {} connections, all busy", Describe(address),
+                     connections.size());
+        close(fd);
+        continue;
+      }
+      spdlog::warn(
+          "{} closed, quiet for {} s, to make room for {}", quietest->peer,
+          std::chrono::duration_cast<std::chrono::seconds>(now - quietest->last_active).count(),
+          Describe(address));
+      close(quietest->fd);
+      connections.erase(quietest);
     }
     Connection& added = connections.emplace_back();
     added.fd = fd;
@@ -257,7 +292,14 @@ void Serve(int listener, LiaisonDesk& desk) {
       if (fds[i++].revents & (POLLIN | POLLHUP | POLLERR)) ReadFrom(c);
       Pump(c, desk);
     }
-    connections.remove_if([](const Connection& c) {
+    const Moment now = std::chrono::steady_clock::now();
+    connections.remove_if([now](const Connection& c) {
+      if (c.decoder.in_frame() && now - c.last_active > kMostForOneMessage) {
+        spdlog::warn("{} sent part of a message and nothing more for {} s: it was dropped", c.peer,
+                     std::chrono::duration_cast<std::chrono::seconds>(kMostForOneMessage).count());
+        close(c.fd);
+        return true;
+      }
       const bool done = c.broken || (c.peer_done && c.unsent.empty() && c.decoder.waiting() == 0);
       if (done) {
         spdlog::info("{} disconnected", c.peer);

@@ -29,6 +29,38 @@ CREATE INDEX IF NOT EXISTS outbox_by_state ON outbox (state, seq);
 PRAGMA user_version = 1;
 )sql";
 
+// Version 2: the broker's refusal whole (its code and every violation), so a retry of a
+// refused notification is answered with the refusal itself, not "already accepted".
+const char* kVersion2 = R"sql(
+BEGIN IMMEDIATE;
+ALTER TABLE outbox ADD COLUMN refused_with BLOB;  -- dutyhub.v1.Status, when REFUSED
+PRAGMA user_version = 2;
+COMMIT;
+)sql";
+
+// The refusal stored with a notification, as the Status its retry is answered with.
+Status RefusalOf(const std::string& id, std::string_view refused_with, const std::string& text) {
+  v1::Status wire;
+  if (refused_with.empty() ||
+      !wire.ParseFromArray(refused_with.data(), static_cast<int>(refused_with.size()))) {
+    // Refused before version 2: only "CODE: message" was kept.
+    const size_t colon = text.find(": ");
+    v1::Status::Code code = v1::Status::INVALID_ARGUMENT;
+    if (colon != std::string::npos) v1::Status::Code_Parse(text.substr(0, colon), &code);
+    wire.set_code(code);
+    wire.set_message(colon == std::string::npos ? text : text.substr(colon + 2));
+  }
+  const std::string message =
+      "the hub refused notification " + id +
+      " when it was sent on; sending it again changes nothing: " + wire.message();
+  if (wire.code() == v1::Status::PERMISSION_DENIED) return Status::PermissionDenied(message);
+  if (wire.code() == v1::Status::NOT_FOUND) return Status::NotFound(message);
+  std::vector<Violation> violations;
+  for (const auto& v : wire.violations()) violations.push_back({v.field(), v.description()});
+  if (violations.empty()) violations.push_back({"id", message});
+  return Status::InvalidArgument(message, std::move(violations));
+}
+
 // Every copy acknowledged or transferred away: the receipt will not change again.
 bool Final(const v1::StatusReply& status) {
   if (status.deliveries_size() == 0) return false;
@@ -53,7 +85,22 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(OutboxOptions options, const Clock&
   for (const char* pragma : {"PRAGMA journal_mode=WAL", "PRAGMA synchronous=FULL"}) {
     if (Status s = (*db)->Exec(pragma); !s.ok()) return s;
   }
-  if (Status s = (*db)->Exec(kSchema); !s.ok()) return s;
+  int64_t found = 0;
+  {
+    auto version = (*db)->Prepare("PRAGMA user_version");
+    if (!version.ok()) return version.status();
+    if ((*version)->Step() != SQLITE_ROW) return (*db)->Error("reading the outbox's version");
+    found = (*version)->Int(0);
+  }
+  if (found > 2)
+    return Status::InvalidArgument("the outbox was written by a newer dutyhub (version " +
+                                   std::to_string(found) + "): run that version, or a new file");
+  if (found < 1) {
+    if (Status s = (*db)->Exec(kSchema); !s.ok()) return s;
+  }
+  if (found < 2) {
+    if (Status s = (*db)->Exec(kVersion2); !s.ok()) return s;
+  }
   std::unique_ptr<Outbox> outbox(new Outbox(std::move(options), clock, std::move(*db)));
   if (Status s = outbox->LoadCounters(); !s.ok()) return s;
   return outbox;
@@ -70,7 +117,8 @@ Status Outbox::LoadCounters() {
 }
 
 std::optional<Result<Accepted>> Outbox::AnswerIfSeen(const v1::Notification& notification) {
-  auto seen = db_->Prepare("SELECT body, accepted_at FROM outbox WHERE id = ?");
+  auto seen = db_->Prepare(
+      "SELECT body, accepted_at, state, refusal, refused_with FROM outbox WHERE id = ?");
   if (!seen.ok()) return Result<Accepted>(seen.status());
   (*seen)->Bind(1, notification.id());
   const int rc = (*seen)->Step();
@@ -82,12 +130,37 @@ std::optional<Result<Accepted>> Outbox::AnswerIfSeen(const v1::Notification& not
   if (!first.ParseFromArray(bytes.data(), static_cast<int>(bytes.size())) ||
       (first.priority() == notification.priority() &&
        SameNotification(std::move(first), notification))) {
+    // A retry of what the broker refused hears the refusal: "already accepted" would tell
+    // the sender (an HL7 engine, a folder's exporter, which have no receipts) that it
+    // arrived, when no inbox has it.
+    if ((*seen)->Text(2) == "REFUSED") {
+      return Result<Accepted>(RefusalOf(
+          notification.id(), (*seen)->IsNull(4) ? "" : (*seen)->Blob(4), (*seen)->Text(3)));
+    }
     return Result<Accepted>(Accepted{notification.id(), true});
   }
   // Every reason at once, as the broker gives them: the id's, and any rule the form breaks.
   return Result<Accepted>(ReusedIdRefusal(notification.id(),
                                           "accepted at " + FormatTimestamp((*seen)->Int(1)),
                                           Validate(notification, clock_.Now())));
+}
+
+void Outbox::NoteWriteFailure() {
+  // A failed write or sync leaves what is on disk unknown (STYLE.md: stop confirming,
+  // never retry and pretend); a full disk is rolled back cleanly and passes once freed.
+  const int rc = sqlite3_extended_errcode(db_->raw()) & 0xff;
+  if ((rc == SQLITE_IOERR || rc == SQLITE_CORRUPT) && failed_.empty()) {
+    failed_ = sqlite3_errmsg(db_->raw());
+    spdlog::critical(
+        "the outbox could not write to its disk ({}): nothing more is accepted until the "
+        "adapter is restarted, after the disk is checked",
+        failed_);
+  }
+}
+
+Status Outbox::Failed() const {
+  return Status::Unavailable("the adapter's outbox could not write to its disk (" + failed_ +
+                             "): it accepts nothing until it is restarted; send again later");
 }
 
 Result<Accepted> Outbox::Accept(v1::Notification notification) {
@@ -97,18 +170,24 @@ Result<Accepted> Outbox::Accept(v1::Notification notification) {
   // a duplicate, the second form would be "accepted" and reach no one.
   {
     std::lock_guard<std::mutex> lock(mu_);
+    if (!failed_.empty()) return Failed();
     if (auto answered = AnswerIfSeen(notification)) return std::move(*answered);
   }
   if (Status s = CheckNotification(notification, clock_.Now()); !s.ok()) return s;
   std::string body;
   notification.SerializeToString(&body);
   std::lock_guard<std::mutex> lock(mu_);
+  if (!failed_.empty()) return Failed();
   auto s = db_->Prepare(
       "INSERT INTO outbox (id, accepted_at, body, state) VALUES (?, ?, ?, 'PENDING') "
       "ON CONFLICT (id) DO NOTHING");
   if (!s.ok()) return s.status();
   (*s)->Bind(1, notification.id()).Bind(2, clock_.Now()).BindBlob(3, body);
-  if ((*s)->Step() != SQLITE_DONE) return db_->Error("storing in the outbox");
+  if ((*s)->Step() != SQLITE_DONE) {
+    Status error = db_->Error("storing in the outbox");
+    NoteWriteFailure();
+    return error;
+  }
   if (db_->Changes() == 0) {
     // Another request stored this id while this one was being checked: answered as if it
     // had come after it, same contents or not.
@@ -230,14 +309,17 @@ bool Outbox::SendPending(HubClient& client) {
   }
   for (const auto& [id, status] : answers) {
     const bool confirmed = status.code() == v1::Status::OK;  // a duplicate is confirmed too
-    auto s =
-        db_->Prepare("UPDATE outbox SET state = ?, refusal = ? WHERE id = ? AND state = 'PENDING'");
+    auto s = db_->Prepare(
+        "UPDATE outbox SET state = ?, refusal = ?, refused_with = ? "
+        "WHERE id = ? AND state = 'PENDING'");
     if (!s.ok()) continue;
-    (*s)->Bind(1, confirmed ? "SENT" : "REFUSED").Bind(3, id);
-    if (confirmed)
-      (*s)->BindNull(2);
-    else
-      (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message());
+    (*s)->Bind(1, confirmed ? "SENT" : "REFUSED").Bind(4, id);
+    if (confirmed) {
+      (*s)->BindNull(2).BindNull(3);
+    } else {
+      (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message())
+          .BindBlob(3, status.SerializeAsString());
+    }
     if ((*s)->Step() == SQLITE_DONE && db_->Changes() > 0) {
       --pending_;
       if (confirmed) {
@@ -250,6 +332,7 @@ bool Outbox::SendPending(HubClient& client) {
     }
   }
   if (!db_->Exec("COMMIT").ok()) {
+    NoteWriteFailure();
     (void)db_->Exec("ROLLBACK");
     return false;
   }
@@ -266,13 +349,21 @@ bool Outbox::SendPending(HubClient& client) {
 void Outbox::FetchReceipts(HubClient& client) {
   std::vector<std::pair<std::string, std::string>> unfinished;  // (id, receipt as stored)
   {
+    // A round asks for the next `receipts_per_round` after the last round's, and starts
+    // again from the oldest once past the newest: notifications nobody has acknowledged
+    // for weeks must not keep newer receipts from ever being fetched.
     std::lock_guard<std::mutex> lock(mu_);
     auto s = db_->Prepare(
-        "SELECT id, receipt FROM outbox WHERE state = 'SENT' AND receipt_final = 0 ORDER BY seq "
-        "LIMIT 500");
+        "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
+        "AND seq > ? ORDER BY seq LIMIT ?");
     if (!s.ok()) return;
-    while ((*s)->Step() == SQLITE_ROW)
+    (*s)->Bind(1, receipts_after_).Bind(2, options_.receipts_per_round);
+    int64_t last = 0;
+    while ((*s)->Step() == SQLITE_ROW) {
       unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+      last = (*s)->Int(2);
+    }
+    receipts_after_ = static_cast<int>(unfinished.size()) < options_.receipts_per_round ? 0 : last;
   }
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
   std::map<uint64_t, size_t> waiting;

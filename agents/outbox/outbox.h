@@ -41,7 +41,8 @@ struct OutboxOptions {
   int window = 32;                   // publishes in flight at once
   TimeMs first_retry = 200;          // backoff after the broker did not answer ...
   TimeMs longest_retry = 10 * 1000;  // ... doubling up to this
-  TimeMs receipt_interval = 1000;    // how often unfinished receipts are fetched
+  TimeMs receipt_interval = 1000;    // how often unfinished receipts are fetched ...
+  int receipts_per_round = 500;      // ... at most this many at a time, in turn
   TimeMs broker_timeout = 3000;      // how long one attempt waits for answers
 };
 
@@ -67,7 +68,10 @@ class Outbox {
   // Validates with the broker's rules at `clock` time and stores. INVALID_ARGUMENT with
   // every violation for a bad form (nothing stored). The same notification again (a
   // retry: SameNotification) is OK with `duplicate` set, and the first one stands, as at
-  // the broker; its id with other contents is INVALID_ARGUMENT naming `id`.
+  // the broker, unless the broker refused it: then the broker's refusal (its code,
+  // PERMISSION_DENIED or INVALID_ARGUMENT with its violations). Its id with other contents
+  // is INVALID_ARGUMENT naming `id`. UNAVAILABLE when it could not be stored, and for good
+  // (until a restart) once a write or sync of the outbox's file failed.
   Result<Accepted> Accept(v1::Notification notification);
 
   // Starts and stops the sender thread. Stop returns after the current attempt.
@@ -93,12 +97,18 @@ class Outbox {
   std::optional<Result<Accepted>> AnswerIfSeen(const v1::Notification& notification);
   void FetchReceipts(HubClient& client);
   Status LoadCounters();
+  // After a failed statement: latches failed_ when the file could not be written or
+  // synced. REQUIRES: mu_ held.
+  void NoteWriteFailure();
+  Status Failed() const;  // REQUIRES: mu_ held
 
   OutboxOptions options_;
   const Clock& clock_;
   std::mutex mu_;  // guards db_ (one connection shared by Accept and the sender)
   std::unique_ptr<Database> db_;
   std::function<void(const Receipt&)> on_receipt_;
+  std::string failed_;          // why the file cannot be trusted; guarded by mu_
+  int64_t receipts_after_ = 0;  // the last seq the previous receipts round asked about
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> pending_{0};

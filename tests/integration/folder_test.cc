@@ -179,6 +179,19 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
   EXPECT_EQ(written["state"], "REFUSED");
   EXPECT_NE(written["refusal"].get<std::string>().find("PERMISSION_DENIED"), std::string::npos);
   EXPECT_EQ(Items("sam", "school-nursing"), 0u);
+
+  // The exporter drops the same file again (it never read the receipt): it goes to failed/
+  // with the hub's refusal, not to sent/ as "already there" for a form no inbox has.
+  Drop("northshire-mash", "liaison-again.json",
+       ReadFile(SamplePath("hospital-liaison-school-age.json")));
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  fs::path error = drop / "failed" / "liaison-again.json.error.json";
+  ASSERT_TRUE(Eventually([&] { return fs::exists(error); })) << mash->Output();
+  json refusal = json::parse(ReadFile(error));
+  EXPECT_EQ(refusal["error"]["code"], "PERMISSION_DENIED") << refusal.dump();
+  EXPECT_NE(refusal.dump().find("the hub refused notification"), std::string::npos)
+      << refusal.dump();
+  EXPECT_FALSE(fs::exists(drop / "sent" / "liaison-again.json"));
 }
 
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {

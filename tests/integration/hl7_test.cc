@@ -156,14 +156,20 @@ class Hl7AdapterTest : public ::testing::Test {
         ConfigPath("northshire.yaml"), dir_.path() / "data",
         std::vector<std::string>{"--simulated-clock", kMondayAfternoon});
     ASSERT_TRUE(broker_->Start()) << broker_->log();
-    const std::filesystem::path config = dir_.path() / "hl7.yaml";
-    std::ofstream(config) << "agency: gwh-ed\n"
-                          << "broker: " << broker_->endpoint() << "\n"
-                          << "insecure_as: gwh-ed\n"
-                          << "outbox: " << (dir_.path() / "hl7-outbox.sqlite").string() << "\n"
-                          << "listen: 127.0.0.1:0\n";
-    adapter_ = std::make_unique<Hl7Adapter>(config);
+    adapter_ = AdapterFor("gwh-ed");
     ASSERT_TRUE(adapter_->Start()) << adapter_->log();
+  }
+
+  // An adapter (not started) sending as `agency`, with an outbox of its own.
+  std::unique_ptr<Hl7Adapter> AdapterFor(const std::string& agency) {
+    const std::filesystem::path config = dir_.path() / (agency + "-hl7.yaml");
+    std::ofstream(config) << "agency: " << agency << "\n"
+                          << "broker: " << broker_->endpoint() << "\n"
+                          << "insecure_as: " << agency << "\n"
+                          << "outbox: " << (dir_.path() / (agency + "-outbox.sqlite")).string()
+                          << "\n"
+                          << "listen: 127.0.0.1:0\n";
+    return std::make_unique<Hl7Adapter>(config);
   }
 
   // The items in `inbox` (frank manages every inbox).
@@ -243,7 +249,7 @@ TEST_F(Hl7AdapterTest, ARepeatedControlIdIsAcceptedAgainAndStoredOnce) {
   // would have answered AA for a form that reaches no one.
   AckSeen reused = ReadAck(restarted.Exchange(Replaced(
       Sample(), "small bruise to left side of neck", "small bruise to right side of neck")));
-  EXPECT_EQ(reused.code, "AR") << reused.text;
+  EXPECT_EQ(reused.code, "AE") << reused.text;
   EXPECT_EQ(reused.control_id, kSampleControlId);
   EXPECT_TRUE(AnyErrorHolds(reused, "id (MSH-10)")) << reused.text;
 
@@ -255,14 +261,14 @@ TEST_F(Hl7AdapterTest, ARepeatedControlIdIsAcceptedAgainAndStoredOnce) {
   EXPECT_EQ(CountIn("hv-north", id), 1) << "the first form stands, alone";
 }
 
-TEST_F(Hl7AdapterTest, BrokenRulesGetArUnreadableMessagesAeAndTheAdapterKeepsServing) {
+TEST_F(Hl7AdapterTest, BrokenRulesAndUnreadableMessagesGetAeAndTheAdapterKeepsServing) {
   MllpClient hospital(adapter_->port());
   ASSERT_TRUE(hospital.connected());
 
   // A bad NHS check digit: readable, but it breaks a rule.
   AckSeen bad_nhs = ReadAck(hospital.Exchange(Replaced(
       WithControlId(Sample(), "BAD-NHS-1"), "9993395633^^^NHS^NH", "9993395634^^^NHS^NH")));
-  EXPECT_EQ(bad_nhs.code, "AR");
+  EXPECT_EQ(bad_nhs.code, "AE");
   EXPECT_EQ(bad_nhs.control_id, "BAD-NHS-1");
   EXPECT_NE(bad_nhs.text.find("child.nhs_number"), std::string::npos) << bad_nhs.text;
   ASSERT_EQ(bad_nhs.errors.size(), 1u);
@@ -273,7 +279,7 @@ TEST_F(Hl7AdapterTest, BrokenRulesGetArUnreadableMessagesAeAndTheAdapterKeepsSer
   // Father RECORDED but nobody in the household is: the rule names father_status (ZLF-5).
   AckSeen no_father = ReadAck(hospital.Exchange(
       Replaced(WithControlId(Sample(), "NO-FATHER-1"), "FTH^Father", "OAD^Other")));
-  EXPECT_EQ(no_father.code, "AR");
+  EXPECT_EQ(no_father.code, "AE");
   EXPECT_TRUE(AnyErrorHolds(no_father, "father_status (ZLF-5)")) << no_father.text;
 
   // Not HL7 at all.
@@ -326,8 +332,67 @@ TEST_F(Hl7AdapterTest, BrokenRulesGetArUnreadableMessagesAeAndTheAdapterKeepsSer
   for (const std::string detail : {"Orchard", "9993395634", "20260921", "Kayleigh", "Mill Lane"}) {
     EXPECT_EQ(log.find(detail), std::string::npos) << "the log holds a detail as HL7 writes it";
   }
-  EXPECT_NE(log.find("BAD-NHS-1 rejected"), std::string::npos) << log;
+  EXPECT_NE(log.find("BAD-NHS-1 answered AE"), std::string::npos) << log;
   EXPECT_NE(log.find("child.nhs_number"), std::string::npos);
+}
+
+// AA means "in the outbox", and the hub may still refuse the form when the outbox sends it
+// on (here: the MASH's own system may not send a liaison form). HL7 has no receipts, so
+// the engine's next send of that message is where it hears of it: AR with the hub's
+// reason, never "already accepted" for a form no inbox has.
+TEST_F(Hl7AdapterTest, AFormTheHubRefusedIsAnsweredArWhenSentAgainNotAlreadyAccepted) {
+  auto mash = AdapterFor("northshire-mash");
+  ASSERT_TRUE(mash->Start()) << mash->log();
+  MllpClient engine(mash->port());
+  AckSeen first = ReadAck(engine.Exchange(Sample()));
+  ASSERT_EQ(first.code, "AA") << first.text;
+  AckSeen again;
+  ASSERT_TRUE(WaitUntil([&] {
+    again = ReadAck(engine.Exchange(Sample()));
+    return again.code != "AA";
+  })) << again.text;
+  EXPECT_EQ(again.code, "AR") << again.text;
+  EXPECT_EQ(again.control_id, kSampleControlId);
+  EXPECT_NE(again.text.find("the hub refused notification " + AcceptedId(first)), std::string::npos)
+      << again.text;
+  EXPECT_TRUE(AnyErrorHolds(again, "|207^")) << again.text;
+  EXPECT_TRUE(Items("hv-north").empty());
+  EXPECT_TRUE(Items("mash").empty());
+  EXPECT_EQ(mash->Stop(), 0);
+}
+
+// Accented text doubles in size as UTF-8: a message under the MLLP bound can become a form
+// over the broker's. It is answered AE naming the field at once, and what comes after it
+// still goes through (sent on, it would have been dropped by the broker unanswered and
+// resent for ever, holding up the outbox behind it).
+TEST_F(Hl7AdapterTest, AFormTooLargeOnceReadIsAnErrorNamingItsFieldAndHoldsUpNothing) {
+  MllpClient hospital(adapter_->port());
+  std::string latin1 = Replaced(WithControlId(Sample(), "LATIN-1-HUGE"), "UNICODE UTF-8", "8859/1");
+  latin1 = Replaced(latin1, "Poor feeding for two days", std::string(600 * 1024, '\xE9'));
+  AckSeen huge = ReadAck(hospital.Exchange(latin1));
+  EXPECT_EQ(huge.code, "AE") << huge.text;
+  EXPECT_TRUE(AnyErrorHolds(huge, "hospital_liaison.presenting_complaint")) << huge.text;
+  EXPECT_TRUE(AnyErrorHolds(huge, "960 KiB")) << huge.text;
+  AckSeen good = ReadAck(hospital.Exchange(Sample()));
+  ASSERT_EQ(good.code, "AA") << good.text;
+  EXPECT_TRUE(WaitUntil([&] { return CountIn("hv-north", AcceptedId(good)) == 1; }));
+}
+
+// Sixty-four connections opened and left idle (a scanner, a half-configured engine) must
+// not lock out the interface engine when it reconnects: the quietest gives way.
+TEST_F(Hl7AdapterTest, ConnectionsLeftIdleGiveWayToTheEngineReconnecting) {
+  std::vector<std::unique_ptr<MllpClient>> idle;
+  for (int i = 0; i < 64; ++i) {
+    idle.push_back(std::make_unique<MllpClient>(adapter_->port()));
+    ASSERT_TRUE(idle.back()->connected()) << i;
+  }
+  ASSERT_TRUE(idle[0]->SendRaw("\x0bMSH|^~\\&|GWH-ED|"));  // and a message begun, never ended
+  std::this_thread::sleep_for(std::chrono::milliseconds(5500));
+  MllpClient engine(adapter_->port());
+  ASSERT_TRUE(engine.connected());
+  AckSeen ack = ReadAck(engine.Exchange(Sample()));
+  EXPECT_EQ(ack.code, "AA") << ack.text;
+  EXPECT_NE(adapter_->log().find("to make room for"), std::string::npos) << adapter_->log();
 }
 
 TEST_F(Hl7AdapterTest, AFloodOfFramesIsAnsweredInOrderWithoutHoldingUpAnotherConnection) {

@@ -306,6 +306,71 @@ TEST_F(HttpAdapterTest, TheSameIdWithOtherContentsIsRefusedAndTheFirstStands) {
   EXPECT_EQ(adapter.Stop(), 0) << adapter.log();
 }
 
+// 202 is "in the outbox"; the hub may still refuse the form when it is sent on (the MASH's
+// system may not send a liaison form). The receipt says so, and so does a retry: the hub's
+// refusal (403 here), not 202 "duplicate".
+TEST_F(HttpAdapterTest, ARetryOfAFormTheHubRefusedHearsTheRefusal) {
+  HttpAdapter& mash = StartAdapter("northshire-mash");
+  const std::string text = ReadFile(SamplePath("hospital-liaison-school-age.json"));
+  ASSERT_EQ(mash.Post(text).status, 202);
+  HttpAnswer retry;
+  ASSERT_TRUE(Eventually(
+      [&] {
+        retry = mash.Post(text);
+        return retry.status != 202;
+      },
+      kWaitMs))
+      << retry.body.dump();
+  EXPECT_EQ(retry.status, 403) << retry.body.dump();
+  EXPECT_EQ(retry.body["error"]["code"], "PERMISSION_DENIED") << retry.body.dump();
+  EXPECT_NE(retry.body["error"]["message"].get<std::string>().find("the hub refused notification"),
+            std::string::npos)
+      << retry.body.dump();
+  EXPECT_EQ(CountIn("school-nursing", json::parse(text)["id"]), 0);
+  EXPECT_EQ(mash.Stop(), 0) << mash.log();
+}
+
+// STYLE.md: after a failed fsync what is on disk is unknown, so nothing more is confirmed
+// until a restart, at the adapter's outbox as at the broker. (The failure is injected with
+// tests/fault/fail_fsync.cc, preloaded into the adapter alone.)
+TEST_F(HttpAdapterTest, AFailedFsyncOfTheOutboxStopsEveryAcceptanceUntilRestart) {
+  const std::filesystem::path trigger = dir_.path() / "fail-fsync-now";
+  setenv("LD_PRELOAD", DUTYHUB_FAIL_FSYNC_LIB, 1);
+  setenv("DUTYHUB_FAIL_FSYNC_WHEN", trigger.c_str(), 1);
+  auto adapter = std::make_unique<HttpAdapter>(WriteConfig("gwh-ed"));
+  const bool started = adapter->Start();
+  unsetenv("LD_PRELOAD");
+  unsetenv("DUTYHUB_FAIL_FSYNC_WHEN");
+  ASSERT_TRUE(started) << adapter->log();
+  Notifications notifications;
+  auto post = [&](HttpAdapter& to, int n) {
+    return to.Post(notifications.With(Notifications::Id(7, n)));
+  };
+  ASSERT_EQ(post(*adapter, 0).status, 202);
+  std::ofstream(trigger) << "now\n";
+  HttpAnswer failed = post(*adapter, 1);
+  EXPECT_EQ(failed.status, 503) << failed.body.dump();
+  std::filesystem::remove(trigger);
+  // The disk "works" again, but after a failed sync its state is unknown: still nothing.
+  for (int n = 2; n < 4; ++n) {
+    HttpAnswer refused = post(*adapter, n);
+    EXPECT_EQ(refused.status, 503) << n;
+    EXPECT_NE(refused.body.dump().find("until it is restarted"), std::string::npos)
+        << refused.body.dump();
+  }
+  EXPECT_NE(adapter->log().find("nothing more is accepted until the adapter is restarted"),
+            std::string::npos);
+  adapter->Stop();
+  // Restarted: it accepts again, and what it confirmed before reaches its inbox.
+  HttpAdapter& restarted = StartAdapter("gwh-ed");
+  EXPECT_EQ(post(restarted, 2).status, 202);
+  EXPECT_TRUE(
+      Eventually([&] { return CountIn("school-nursing", Notifications::Id(7, 0)) == 1; }, kWaitMs));
+  EXPECT_TRUE(
+      Eventually([&] { return CountIn("school-nursing", Notifications::Id(7, 2)) == 1; }, kWaitMs));
+  EXPECT_EQ(restarted.Stop(), 0) << restarted.log();
+}
+
 TEST_F(HttpAdapterTest, InvalidSamplesAreRefusedAtTheAdapterWithTheBrokersViolations) {
   for (const std::string& agency : kAgencies) StartAdapter(agency);
   struct Case {

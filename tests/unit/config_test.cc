@@ -187,6 +187,15 @@ TEST(ConfigErrors, AGatewayMayNotShareAPersonsName) {
             std::string::npos);
 }
 
+// Below the largest notification validation passes (and room for the request around it),
+// the broker's socket would drop valid forms unanswered.
+TEST(ConfigErrors, AMessageBoundTooSmallForAValidFormIsRefused) {
+  Status s = Broken("max_message_bytes: 1048576", "max_message_bytes: 65536");
+  EXPECT_NE(s.message().find("broker.max_message_bytes"), std::string::npos) << s.message();
+  EXPECT_NE(s.message().find("between 1048576"), std::string::npos) << s.message();
+  EXPECT_TRUE(Broken("max_message_bytes: 1048576", "max_message_bytes: 2097152").ok());
+}
+
 TEST(ConfigErrors, NameFileLineAndKey) {
   Status s = Broken("alice: {role: health visitor, member_of: [hv-north]}",
                     "alice: {role: health visitor, member_of: [hv-nrth]}");

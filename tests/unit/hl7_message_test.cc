@@ -8,6 +8,7 @@
 
 #include <fstream>
 #include <sstream>
+#include <tuple>
 
 #include "agents/hl7/mllp.h"
 #include "broker/time_text.h"
@@ -283,16 +284,17 @@ TEST(Hl7Ack, AcceptedEchoesTheControlIdAndSwapsTheApplications) {
             std::string::npos);
 }
 
-TEST(Hl7Ack, RejectedCarriesEachBrokenRuleInItsOwnErr) {
+// HL7 table 0008: a broken rule is an error in the message (AE), for the sender to fix.
+TEST(Hl7Ack, BrokenRulesAreAnErrorWithEachRuleInItsOwnErr) {
   Status status = Status::InvalidArgument(
       "the notification breaks 2 rules",
       {{"child.nhs_number", "This fails the NHS number check digit: check it."},
        {"household[1].relationship", "Required: choose MOTHER | FATHER."}});
-  const std::string ack = BuildAck(ReadHl7Header(kSample), RejectedAck(status), "ACK3", 0);
+  const std::string ack = BuildAck(ReadHl7Header(kSample), BrokenRulesAck(status), "ACK3", 0);
   std::vector<std::string> lines = Segments(ack);
   ASSERT_EQ(lines.size(), 4u) << ack;
   EXPECT_EQ(lines[1],
-            "MSA|AR|GWHED-20261123-000118|Rejected: the form breaks 2 rules: child.nhs_number, "
+            "MSA|AE|GWHED-20261123-000118|Error: the form breaks 2 rules: child.nhs_number, "
             "household[1].relationship");
   EXPECT_EQ(lines[2],
             "ERR||PID^1^3|102^Data type error^HL70357|E|child.nhs_number|||"
@@ -317,6 +319,31 @@ TEST(Hl7Ack, ErrorNamesTheFieldThatCouldNotBeRead) {
   EXPECT_EQ(lines[0], "MSH|^~\\&|DUTYHUB||||19700101000000+0000||ACK^^ACK|ACK5|P|2.5");
   EXPECT_EQ(lines[1].rfind("MSA|AE||Not taken: MSH: ", 0), 0u) << lines[1];
   EXPECT_EQ(lines[2].rfind("ERR||MSH^1|100^Segment sequence error^HL70357|E|", 0), 0u) << lines[2];
+}
+
+// HL7 table 0008: AR is a refusal for a reason unrelated to the content (the sender decides
+// whether to send it again), and 2.9.2's for a message type, processing id or version the
+// receiver does not take.
+TEST(Hl7Ack, NotStoredAndUnsupportedMessagesAreRejectedNotErrors) {
+  std::vector<std::string> lines = Segments(BuildAck(
+      ReadHl7Header(kSample),
+      NotTakenAck(Status::Unavailable("the adapter could not store the form: send it again later")),
+      "ACK6", 0));
+  ASSERT_EQ(lines.size(), 3u);
+  EXPECT_EQ(lines[1],
+            "MSA|AR|GWHED-20261123-000118|Not taken: the adapter could not store the "
+            "form: send it again later");
+  EXPECT_EQ(lines[2].rfind("ERR|||207^Application internal error^HL70357|E|", 0), 0u) << lines[2];
+  for (const auto& [field, value, code] : std::vector<std::tuple<int, std::string, std::string>>{
+           {9, "ORU^R01^ORU_R01", "200"}, {11, "T", "202"}, {12, "3.0", "203"}}) {
+    // MSH-1 is the field separator itself, so MSH-n is the (n-1)th field after "MSH".
+    auto parsed = ParseLiaisonForm(WithField(kSample, "MSH", field - 1, value));
+    ASSERT_FALSE(parsed.ok()) << field;
+    lines = Segments(BuildAck(ReadHl7Header(kSample), ErrorAck(parsed.status()), "ACK7", 0));
+    ASSERT_GE(lines.size(), 3u) << field;
+    EXPECT_EQ(lines[1].rfind("MSA|AR|", 0), 0u) << field << ": " << lines[1];
+    EXPECT_NE(lines[2].find("|" + code + "^"), std::string::npos) << field << ": " << lines[2];
+  }
 }
 
 TEST(Mllp, FramesSurviveReadsOfEverySize) {

@@ -441,6 +441,29 @@ TEST(EnvelopeTest, SummaryIsAtMostTwoThousandCharactersNotBytes) {
             Fields{"summary"});
 }
 
+// A form the broker's socket would drop unanswered (its bound is at least 1 MiB) must be
+// refused here, naming what to shorten: an adapter's outbox would otherwise send it again
+// forever, with everything queued behind it waiting.
+TEST(EnvelopeTest, ANotificationOver960KibIsRefusedNamingItsLongestField) {
+  auto sized = [](size_t bytes) {
+    return
+        [bytes](Notification& n) { n.mutable_mash_request()->set_reason(std::string(bytes, 'a')); };
+  };
+  EXPECT_EQ(FieldsAfter(kHomeVisit, sized(kMaxNotificationBytes)), Fields{"mash_request.reason"});
+  EXPECT_EQ(FieldsAfter(kHomeVisit, sized(kMaxNotificationBytes - 4096)), Fields{});
+  // The longest field is named wherever it is, here in the second of the household.
+  EXPECT_EQ(FieldsAfter(kHomeVisit,
+                        [](Notification& n) {
+                          n.mutable_mash_request()->set_reason(std::string(300 * 1024, 'a'));
+                          n.mutable_household(1)->set_family_name(std::string(700 * 1024, 'b'));
+                        }),
+            Fields{"household[1].family_name"});
+  Notification big = LoadSample(kHomeVisit);
+  sized(kMaxNotificationBytes)(big);
+  const std::string description = DescriptionOf(Validate(big, kNow), "mash_request.reason");
+  EXPECT_NE(description.find("960 KiB"), std::string::npos) << description;
+}
+
 TEST(EnvelopeTest, ConcernsMustNotBeUnspecified) {
   EXPECT_EQ(FieldsAfter(kHomeVisit,
                         [](Notification& n) { n.add_concerns(Notification::CONCERN_UNSPECIFIED); }),

@@ -1,0 +1,133 @@
+// The adapters' durable outbox, in this process, in front of a real dutyhub-broker: how it
+// fetches receipts when many stay open, and what it makes of a file an older adapter wrote.
+#include "agents/outbox/outbox.h"
+
+#include <gtest/gtest.h>
+
+#include "broker/sqlite.h"
+#include "broker/validation.h"
+#include "tests/integration/harness.h"
+
+namespace dutyhub::testing {
+namespace {
+
+using nlohmann::json;
+
+constexpr const char* kMondayAfternoon = "2026-11-23T16:00:00Z";
+
+v1::Notification Form(const Notifications& notifications, const std::string& id) {
+  auto parsed = ParseNotificationJson(notifications.With(id));
+  EXPECT_TRUE(parsed.ok()) << parsed.status().ToString();
+  return parsed.ok() ? *parsed : v1::Notification();
+}
+
+bool Acknowledged(const Receipt& receipt) {
+  if (!receipt.status) return false;
+  for (const auto& d : receipt.status->deliveries()) {
+    if (d.state() == v1::ACKNOWLEDGED) return true;
+  }
+  return false;
+}
+
+// Receipts are fetched a round at a time. Notifications nobody acknowledges (for weeks, in
+// a real county) must not keep the receipt of a newer one from ever being fetched.
+TEST(OutboxReceipts, ANewerReceiptIsFetchedWhileOlderOnesStayOpen) {
+  TempDir dir;
+  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
+                       {"--simulated-clock", kMondayAfternoon});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  OutboxOptions options;
+  options.path = (dir.path() / "outbox.sqlite").string();
+  options.broker = broker.endpoint();
+  options.insecure_as = "gwh-ed";
+  options.receipt_interval = 50;
+  options.receipts_per_round = 2;
+  SystemClock clock;
+  auto outbox = Outbox::Open(options, clock);
+  ASSERT_TRUE(outbox.ok()) << outbox.status().ToString();
+  Notifications notifications;
+  constexpr int kSent = 7;
+  for (int n = 0; n < kSent; ++n) {
+    ASSERT_TRUE((*outbox)->Accept(Form(notifications, Notifications::Id(3, n))).ok()) << n;
+  }
+  (*outbox)->Start();
+  ASSERT_TRUE(Eventually([&] { return (*outbox)->sent() == kSent; }, 15000));
+
+  // sam acknowledges the newest only; the six before it stay open.
+  const std::string newest = Notifications::Id(3, kSent - 1);
+  json listed = broker.Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
+  std::string delivery;
+  for (const auto& item : listed["items"]) {
+    if (item["notification_id"] == newest) delivery = item["delivery_id"];
+  }
+  ASSERT_FALSE(delivery.empty()) << listed.dump();
+  CommandResult ack = broker.Cli("sam", {"ack", delivery, "--note", "School nurse will call"});
+  ASSERT_EQ(ack.exit_code, 0) << ack.err;
+
+  EXPECT_TRUE(Eventually(
+      [&] {
+        auto receipt = (*outbox)->GetReceipt(newest);
+        return receipt.ok() && receipt->has_value() && Acknowledged(**receipt);
+      },
+      15000))
+      << "the newest receipt was never fetched past the open ones";
+  auto oldest = (*outbox)->GetReceipt(Notifications::Id(3, 0));
+  ASSERT_TRUE(oldest.ok() && oldest->has_value());
+  ASSERT_TRUE((*oldest)->status.has_value()) << "the open ones are fetched too";
+  EXPECT_FALSE(Acknowledged(**oldest));
+  (*outbox)->Stop();
+  broker.Stop();
+}
+
+// An outbox file from before version 2 kept only "CODE: message" for a refusal. Opened by
+// this adapter it is brought up to date in place, and a retry of what the broker refused
+// then is answered with that refusal, not "already accepted".
+TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
+  TempDir dir;
+  const std::string path = (dir.path() / "outbox.sqlite").string();
+  Notifications notifications;
+  const v1::Notification refused = Form(notifications, Notifications::Id(4, 1));
+  {
+    auto db = Database::Open(path, /*read_only=*/false);
+    ASSERT_TRUE(db.ok());
+    // Version 1's schema, as the adapters of November 2026 wrote it.
+    ASSERT_TRUE((*db)
+                    ->Exec(R"sql(
+      CREATE TABLE outbox (
+        seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, accepted_at INTEGER NOT NULL,
+        body BLOB NOT NULL,
+        state TEXT NOT NULL CHECK (state IN ('PENDING', 'SENT', 'REFUSED')),
+        attempts INTEGER NOT NULL DEFAULT 0, refusal TEXT, receipt BLOB,
+        receipt_final INTEGER NOT NULL DEFAULT 0);
+      CREATE INDEX outbox_by_state ON outbox (state, seq);
+      PRAGMA user_version = 1;)sql")
+                    .ok());
+    auto insert = (*db)->Prepare(
+        "INSERT INTO outbox (id, accepted_at, body, state, attempts, refusal) "
+        "VALUES (?, 0, ?, 'REFUSED', 1, 'PERMISSION_DENIED: gwh-ed may not send this')");
+    ASSERT_TRUE(insert.ok());
+    (*insert)->Bind(1, refused.id()).BindBlob(2, refused.SerializeAsString());
+    ASSERT_EQ((*insert)->Step(), SQLITE_DONE);
+  }
+  OutboxOptions options;
+  options.path = path;
+  options.broker = "tcp://127.0.0.1:" + std::to_string(FreePort());  // nobody: not needed
+  options.insecure_as = "gwh-ed";
+  SystemClock clock;
+  auto outbox = Outbox::Open(options, clock);
+  ASSERT_TRUE(outbox.ok()) << outbox.status().ToString();
+  auto retry = (*outbox)->Accept(refused);
+  ASSERT_FALSE(retry.ok()) << "a refused form answered as accepted";
+  EXPECT_EQ(retry.status().code(), Code::kPermissionDenied);
+  EXPECT_NE(retry.status().message().find("gwh-ed may not send this"), std::string::npos)
+      << retry.status().message();
+  EXPECT_TRUE((*outbox)->Accept(Form(notifications, Notifications::Id(4, 2))).ok());
+  outbox->reset();
+  EXPECT_EQ(SqliteQuery(path, "PRAGMA user_version"), "2");
+  EXPECT_EQ(SqliteQuery(path, "SELECT COUNT(*) FROM outbox"), "2");
+  // Opened again (the next start), nothing is upgraded twice.
+  EXPECT_TRUE(Outbox::Open(options, clock).ok());
+}
+
+}  // namespace
+}  // namespace dutyhub::testing
