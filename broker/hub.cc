@@ -444,7 +444,14 @@ Outcome Hub::StatusOf(const std::string& principal, const v1::StatusRequest& req
     status->set_from(record.agency);
     status->set_received_at_ms(record.received_at);
     status->set_priority(record.priority);
-    for (auto& d : *deliveries) *status->add_deliveries() = std::move(d);
+    // The sender hears where all of it went. A manager reads what is in the inboxes they
+    // manage (northshire.md: "Nobody else sees a thing"): not who opened or acknowledged
+    // the copies in other teams' inboxes, nor their notes.
+    const bool sender = principal == record.agency;
+    for (auto& d : *deliveries) {
+      if (sender || config_->Manages(principal, d.inbox()))
+        *status->add_deliveries() = std::move(d);
+    }
     return reply;
   }
   return ErrorReply(refusal);

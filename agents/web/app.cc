@@ -215,10 +215,14 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
   return Signed{token, *started};
 }
 
+bool CountsAsActivity(const httplib::Request& req) {
+  return req.get_header_value("X-Dutyhub-Refresh") != "background";
+}
+
 std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req,
                                                 httplib::Response& res) {
   const std::string token = CookieValue(req, cookie_name_);
-  std::optional<Session> session = sessions_.Find(token);
+  std::optional<Session> session = sessions_.Find(token, CountsAsActivity(req));
   if (config_.proxy_header.empty()) {
     if (!session) return std::nullopt;
     return Signed{token, *session};
@@ -531,8 +535,15 @@ void WebApp::Metrics(const httplib::Request& req, httplib::Response& res) {
 
 void WebApp::Register(httplib::Server& server) {
   server.set_payload_max_length(kMostBodyBytes);
-  server.set_post_routing_handler(
-      [](const httplib::Request&, httplib::Response& res) { SecurityHeaders(res); });
+  // Served over TLS itself: browsers are told to come back only over HTTPS for a year, so a
+  // look-alike sign-in page on plain http:// on the hospital's network gets nowhere. (Not
+  // includeSubDomains: the hospital's other hosts are not ours to decide for. Behind a TLS
+  // proxy, the proxy sends it.)
+  const bool https = !config_.tls_certificate.empty();
+  server.set_post_routing_handler([https](const httplib::Request&, httplib::Response& res) {
+    SecurityHeaders(res);
+    if (https) res.set_header("Strict-Transport-Security", "max-age=31536000");
+  });
   auto bind = [this](void (WebApp::*handler)(const httplib::Request&, httplib::Response&)) {
     return [this, handler](const httplib::Request& req, httplib::Response& res) {
       (this->*handler)(req, res);

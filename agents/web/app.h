@@ -21,6 +21,11 @@
 
 namespace dutyhub::web {
 
+// Whether a request is someone at the screen: false for the refreshes a page makes by itself,
+// which it marks `X-Dutyhub-Refresh: background` (app.js), so an unattended duty-room screen
+// still signs out after `idle_minutes`.
+bool CountsAsActivity(const httplib::Request& req);
+
 class WebApp {
  public:
   // REQUIRES: `accounts` loaded; `clock` outlives this.

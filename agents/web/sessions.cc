@@ -45,7 +45,7 @@ std::string Sessions::Start(Session session) {
   return token;
 }
 
-std::optional<Session> Sessions::Find(const std::string& token) {
+std::optional<Session> Sessions::Find(const std::string& token, bool activity) {
   if (token.empty()) return std::nullopt;
   const TimeMs now = clock_.Now();
   std::lock_guard lock(mutex_);
@@ -55,7 +55,7 @@ std::optional<Session> Sessions::Find(const std::string& token) {
     by_token_.erase(it);
     return std::nullopt;
   }
-  it->second.last_seen = now;
+  if (activity) it->second.last_seen = now;
   return it->second;
 }
 

@@ -40,8 +40,10 @@ class Sessions {
   // account has at most kMostSessionsPerAccount at once: the one seen longest ago ends.
   std::string Start(Session session);
   static constexpr size_t kMostSessionsPerAccount = 20;
-  // The live session of this token, seen now; nullopt when unknown, idle too long or too old.
-  std::optional<Session> Find(const std::string& token);
+  // The live session of this token; nullopt when unknown, idle too long or too old. Seen
+  // now (its idle time starts again) only with `activity`: a page's own refreshes (a timer,
+  // a live event) are not someone at the screen, and must not keep it signed in.
+  std::optional<Session> Find(const std::string& token, bool activity = true);
   // Whether the session is live, without counting this as activity (a live-update stream
   // must not keep an idle session signed in).
   bool Alive(const std::string& token);

@@ -8,14 +8,17 @@ sends the valid samples, then drives the pages as alice, dan and bob:
    2  a new notification appears on her open inbox page without a reload
    3  she opens the SCBU discharge, reads the form and acknowledges it
    4  the simulated clock moves on: the hospital liaison item is overdue and escalated
-   5  dan sees it overdue on /manager, opens it from there and acknowledges it
+   5  dan sees it overdue on /manager, which redraws as items arrive (one event stream, its
+      refreshes marked as the page's own), opens it from there and acknowledges it
    6  bob (hv-south only) is not shown an hv-north item
    7  a change without the CSRF header is refused (403) and changes nothing
    8  the inbox page does not scroll sideways at 320 px
    9  signing in works with the keyboard alone
   10  a note typed as her session ended is kept: signed in again, it is there and acknowledges;
       a reason unsent when someone else acted first is shown once
-  11  the broker's and dutyhub-web's logs hold no child's name or NHS number
+  11  acknowledging an item dan acknowledged a moment before: the page says he did, with his
+      note, and shows her words once, never "you acknowledged"
+  12  the broker's and dutyhub-web's logs hold no child's name or NHS number
 
 Run with Debian's python3, python3-selenium, chromium and chromedriver:
 
@@ -470,8 +473,10 @@ class PagesTest:
         (9, 'signing in works with the keyboard alone', 'keyboard'),
         (10, 'a note alice typed as her session ended is kept: signed in again, it is there and acknowledges',
          'note_kept'),
+        (11, 'alice acknowledging an item dan acknowledged a moment before is told so, with his note, and '
+             'shown her own words', 'acknowledged_first'),
     ]
-    LOG_CHECK = (11, "the broker's and dutyhub-web's logs hold no child's name or NHS number", 'logs_hold_no_details')
+    LOG_CHECK = (12, "the broker's and dutyhub-web's logs hold no child's name or NHS number", 'logs_hold_no_details')
 
     def check(self, number, name, method):
         """Runs one check; records and returns None when it passes, else what went wrong."""
@@ -642,6 +647,33 @@ class PagesTest:
                 'the counts are not per inbox dan manages: %r' % counts)
         b.screenshot('05-manager-overdue')
         b.require_whole('the manager page')
+
+        # Live: items arriving redraw the page through the one event stream it opened (a new
+        # stream per redraw runs into dutyhub-web's bound per session, and the browser then
+        # gives up on it for good), each redraw marked as the page's own refresh, which keeps
+        # no unattended session signed in.
+        b.js("state.events.__probe = 'first'; window.__refreshes = [];"
+             "const f = window.fetch; window.fetch = (u, o) => {"
+             "  window.__refreshes.push([String(u), (o && o.headers && o.headers['X-Dutyhub-Refresh']) || null]);"
+             "  return f(u, o); };")
+        outstanding = ("const li = [...document.querySelectorAll('ul.counts > li')]"
+                       ".find((l) => l.querySelector('h3').textContent.trim() === 'hv-north');"
+                       "return li ? Number(li.querySelector('.big').textContent) : -1;")
+        before = b.js(outstanding)
+        scbu = 'scbu-discharge-mental-health-no-meeting.json'
+        arrived = [self.send_fresh(scbu, 'gwh-scbu', 'hv-north') for _ in range(6)]
+        b.wait(lambda d: b.js(outstanding) == before + 6,
+               'the manager page did not count the six new hv-north items (it shows %s, was %s)'
+               % (b.js(outstanding), before), timeout=15)
+        require(b.js('return state.events && state.events.__probe') == 'first',
+                'the manager page opened a new event stream to redraw')
+        require(b.path() == '/manager', 'the page moved to %s' % b.driver.current_url)
+        refreshes = b.js('return window.__refreshes')
+        require(any(u.endswith('/api/manager') and mark == 'background' for u, mark in refreshes),
+                'the redraws were not marked as the page\'s own refreshes: %s' % refreshes)
+        for item in arrived:
+            hub.cli('alice', 'ack', item, '--note', 'Seen; booked in with the family.')
+        b.wait(lambda d: b.js(outstanding) == before, 'the manager page did not count the six acknowledged')
 
         b.click(b.link('#overdue', HL_TEXT, self.hl), 'there is no link to the overdue item')
         b.wait_for_path('/items/' + self.hl)
@@ -824,7 +856,30 @@ class PagesTest:
         b.wait(lambda d: 'This item is acknowledged' in b.main_text(), 'the page does not say it is acknowledged')
         require('not sent' not in b.main_text(), 'her unsent reason is shown a second time')
 
-    # 11, after the processes have stopped
+    # 11
+    def acknowledged_first(self):
+        b, hub = self.browser, self.hub
+        require('Signed in as alice' in b.text('#nav'), 'alice is not signed in')
+        item = self.send_fresh('scbu-discharge-mental-health-no-meeting.json', 'gwh-scbu', 'hv-north')
+        b.get('/items/' + item)
+        b.wait(lambda d: b.exists('form#acknowledge'), 'the item page did not draw the acknowledge form')
+        words = 'Will visit tomorrow morning with the perinatal team.'
+        b.driver.find_element(By.ID, 'note').send_keys(words)
+        dans = 'Rang the duty health visitor; visit today.'
+        hub.cli('dan', 'ack', item, '--note', dans)
+        b.driver.find_element(By.CSS_SELECTOR, 'form#acknowledge button[type=submit]').click()
+        b.wait(lambda d: b.exists('#not-outstanding'), 'the page does not say the item is no longer outstanding')
+        require(b.path() == '/items/' + item, 'the page moved to %s' % b.driver.current_url)
+        said = b.text('#not-outstanding')
+        require('by dan' in said and dans in said, 'the page does not say dan acknowledged it, with his note: %r' % said)
+        require(('What you had written but not sent: ' + words) in said, 'her words are not shown: %r' % said)
+        require('You acknowledged' not in b.main_text(), 'the page tells alice she acknowledged it')
+        shown = hub.cli('alice', 'show', item)
+        acks = [(e['by'], e['note']) for e in shown['history'] if e['event'] == 'ACKNOWLEDGED']
+        require(acks == [('dan', dans)], 'the item was acknowledged %s' % acks)
+        b.screenshot('11-acknowledged-first')
+
+    # 12, after the processes have stopped
     def logs_hold_no_details(self):
         secrets_ = set()
         for sample in self.sample_json.values():

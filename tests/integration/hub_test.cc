@@ -398,6 +398,28 @@ TEST_F(HubTest, NobodyElseSeesAThing) {
   EXPECT_EQ(broker_->Cli("frank", {"show", item}).exit_code, 0);
   EXPECT_EQ(broker_->Cli("dan", {"status", sent["id"]}).exit_code, 0);
   EXPECT_EQ(broker_->Cli("erin", {"status", sent["id"]}).exit_code, 0);
+  // Each manager reads the copies in the inboxes they manage, not the other team's (who
+  // opened it there, who acknowledged it and their note); the sender and frank, all.
+  auto inboxes_seen_by = [&](const std::string& who) {
+    std::set<std::string> inboxes;
+    CommandResult status = broker_->Cli(who, {"status", sent["id"]});
+    const json answer = status.Json();
+    EXPECT_TRUE(answer.contains("deliveries")) << who << ": " << status.out << status.err;
+    if (answer.contains("deliveries"))
+      for (const auto& d : answer["deliveries"]) inboxes.insert(d["inbox"].get<std::string>());
+    return inboxes;
+  };
+  EXPECT_EQ(
+      broker_
+          ->Cli("carol", {"ack", DeliveryIn(sent, "mash"), "--note", "Strategy discussion today"})
+          .exit_code,
+      0);
+  EXPECT_EQ(inboxes_seen_by("dan"), std::set<std::string>{"hv-north"});
+  EXPECT_EQ(inboxes_seen_by("erin"), std::set<std::string>{"mash"});
+  EXPECT_EQ(inboxes_seen_by("frank"), (std::set<std::string>{"hv-north", "mash"}));
+  EXPECT_EQ(inboxes_seen_by("gwh-ed"), (std::set<std::string>{"hv-north", "mash"}));
+  EXPECT_EQ(broker_->Cli("dan", {"status", sent["id"]}).out.find("Strategy discussion"),
+            std::string::npos);
   // Another agency is told nothing, not even that the notification exists.
   EXPECT_EQ(broker_->Cli("gwh-scbu", {"status", sent["id"]}).exit_code, 6);
   // Opening by someone refused left no trace.

@@ -758,6 +758,11 @@ TEST_F(WebGateway, UnderTlsTheSessionCookieIsSecure) {
   EXPECT_NE(cookie.find("HttpOnly"), std::string::npos) << cookie;
   EXPECT_EQ(cookie.rfind("__Host-dutyhub_session=", 0), 0u)
       << "no other host may plant it: " << cookie;
+  // And the browser is told to come back over HTTPS only, on every answer.
+  EXPECT_EQ(res->get_header_value("Strict-Transport-Security"), "max-age=31536000");
+  auto page = client.Get("/sign-in");
+  ASSERT_TRUE(page);
+  EXPECT_EQ(page->get_header_value("Strict-Transport-Security"), "max-age=31536000");
   // And plain HTTP to the same port gets nothing.
   httplib::Client plain("127.0.0.1", web_->port());
   plain.set_read_timeout(std::chrono::seconds(3));

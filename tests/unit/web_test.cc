@@ -14,6 +14,7 @@
 #include <vector>
 
 #include "agents/web/accounts.h"
+#include "agents/web/app.h"
 #include "agents/web/client_address.h"
 #include "agents/web/devices.h"
 #include "agents/web/metrics.h"
@@ -633,6 +634,29 @@ TEST(Sessions, ASessionEndsWhenIdleTooLongOrTooOldOrSignedOut) {
   const std::string out = sessions.Start({.account = "dan", .acts_as = "dan"});
   sessions.End(out);
   EXPECT_FALSE(sessions.Find(out));
+}
+
+// An inbox page left open refreshes itself every 30 seconds; those refreshes are not
+// someone at the screen, so the session still ends after 30 idle minutes.
+TEST(Sessions, APagesOwnRefreshesDoNotKeepAnIdleSessionSignedIn) {
+  SimulatedClock clock(0);
+  Sessions sessions(clock, 30 * kMinuteMs, 12 * kHourMs);
+  const std::string token = sessions.Start({.account = "alice", .acts_as = "alice"});
+  for (int i = 1; i < 60; ++i) {
+    clock.Advance(30 * 1000);
+    ASSERT_TRUE(sessions.Find(token, /*activity=*/false)) << "after " << i * 30 << " s";
+  }
+  clock.Advance(61 * 1000);
+  EXPECT_FALSE(sessions.Find(token, /*activity=*/false)) << "30 minutes and a second unattended";
+  EXPECT_FALSE(sessions.Find(token)) << "and it is over";
+
+  httplib::Request refresh;
+  refresh.set_header("X-Dutyhub-Refresh", "background");
+  EXPECT_FALSE(CountsAsActivity(refresh));
+  httplib::Request clicked;
+  EXPECT_TRUE(CountsAsActivity(clicked));
+  clicked.set_header("X-Dutyhub-Refresh", "yes please");
+  EXPECT_TRUE(CountsAsActivity(clicked)) << "only the pages' own word for it";
 }
 
 TEST(Sessions, AnAccountKeepsItsNewestSessionsAndTheOneSeenLongestAgoEnds) {

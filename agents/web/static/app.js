@@ -43,8 +43,11 @@ class ApiError extends Error {
   }
 }
 
-async function api(method, path, body) {
+// `background`: a refresh the page makes by itself (a timer, a live event), which must not
+// keep an unattended screen signed in; dutyhub-web does not count it as activity.
+async function api(method, path, body, { background = false } = {}) {
   const options = { method, headers: {}, credentials: 'same-origin' };
+  if (background) options.headers['X-Dutyhub-Refresh'] = 'background';
   if (body !== undefined) {
     options.headers['Content-Type'] = 'application/json';
     options.body = JSON.stringify(body);
@@ -249,10 +252,10 @@ async function inboxPage(inbox) {
   }
   show(inbox, h('h1', {}, 'Duty inbox: ' + inbox), banner, count, list);
   let known = null;
-  async function refresh(announceNew) {
+  async function refresh(announceNew, background = true) {
     let data;
     try {
-      data = await api('GET', '/api/inboxes/' + encodeURIComponent(inbox));
+      data = await api('GET', '/api/inboxes/' + encodeURIComponent(inbox), undefined, { background });
     } catch (error) {
       if (error.status !== 401) show(inbox, h('h1', {}, 'Duty inbox: ' + inbox), errorBanner(error));
       return;
@@ -276,7 +279,7 @@ async function inboxPage(inbox) {
   // The stream first, then the list, and the list again whenever the stream (re)connects:
   // nothing that arrives meanwhile is missed.
   listen((event) => { if (event.inbox === inbox) refresh(true); }, () => refresh(known !== null));
-  await refresh(false);
+  await refresh(false, false);
   // Due times move on even when nothing happens.
   setInterval(() => refresh(false), 30000);
 }
@@ -393,7 +396,12 @@ async function itemPage(id) {
   // her records, then dropped.
   const unsent = outstanding ? [] : ['note', 'reason'].map((field) => readDraft(draftKey(d.delivery_id, field))).filter(Boolean);
   if (!outstanding) dropDrafts(d.delivery_id);
-  const actions = outstanding ? actionForms(d) : [h('div', { class: 'banner' }, h('p', {}, 'This item is ' + words(d.state) + '.'),
+  const acknowledged = (data.history || []).filter((e) => e.event === 'ACKNOWLEDGED').pop();
+  const byWhom = d.state === 'ACKNOWLEDGED' && acknowledged;
+  const actions = outstanding ? actionForms(d) : [h('div', { class: 'banner', role: 'status', id: 'not-outstanding' },
+    h('p', {}, 'This item is ' + words(d.state) + (byWhom ? ' by ' + acknowledged.by +
+      (acknowledged.inbox && acknowledged.inbox !== d.inbox ? ' in ' + acknowledged.inbox : '') + ', ' + when(acknowledged.at) : '') + '.'),
+    byWhom && acknowledged.note ? h('p', {}, 'Their note: ' + acknowledged.note) : null,
     unsent.length ? h('p', {}, 'What you had written but not sent: ' + unsent.join(' / ')) : null)];
   const history = h('section', { class: 'form-section', 'aria-labelledby': 's-history' },
     h('h2', { id: 's-history' }, 'History'),
@@ -424,7 +432,14 @@ function actionForms(d) {
     event.preventDefault();
     ackMessage.replaceChildren();
     try {
-      await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/acknowledge', { note: note.value });
+      const done = await api('POST', '/api/items/' + encodeURIComponent(d.delivery_id) + '/acknowledge', { note: note.value });
+      if (done.already_acknowledged) {
+        // Someone acknowledged it first, and their note stands: hers was not recorded. The
+        // item's page again says who and what they noted, and shows her words (still kept
+        // as a draft) once, rather than telling her "you acknowledged" over them.
+        await itemPage(d.delivery_id);
+        return;
+      }
       dropDrafts(d.delivery_id);
       // Back to the list it came from: the inbox for its members, the manager page for managers.
       const back = state.me.member_of.includes(d.inbox) ? '/inbox/' + d.inbox : '/manager';
@@ -512,9 +527,25 @@ function barChart(id, caption, rows, series) {
 const minutes = (seconds) => (seconds ? span(seconds * 1000) : 'none acknowledged');
 
 async function managerPage() {
+  await drawManager(false);
+  // Live for as long as the page is open: one event stream (a new one per redraw would
+  // leave the old ones counted at the server until it next writes to them, and past the
+  // per-session bound the browser gives up on the stream for good), redrawn at most once
+  // a second however many events come, and every 30 seconds whatever happens, so the
+  // overdue list never goes stale unnoticed when the stream is gone.
+  let pending = null;
+  const redraw = () => {
+    if (!pending) pending = setTimeout(() => { pending = null; drawManager(true); }, 1000);
+  };
+  let opened = false;
+  listen(redraw, () => { if (opened) redraw(); opened = true; });
+  setInterval(() => drawManager(true), 30000);
+}
+
+async function drawManager(background) {
   let data;
   try {
-    data = await api('GET', '/api/manager');
+    data = await api('GET', '/api/manager', undefined, { background });
   } catch (error) {
     if (error.status !== 401) show('Manager', h('h1', {}, 'Manager'), errorBanner(error));
     return;
@@ -545,6 +576,9 @@ async function managerPage() {
     { key: 'level2', name: 'Reached level 2', colour: '#0b0c0c', swatch: 'b', format: String },
   ];
   const from30 = data.last_30_days.from ? data.last_30_days.from.slice(0, 10) : '';
+  // A redraw keeps the reader where they were.
+  const scrolled = window.scrollY;
+  const focused = document.activeElement ? document.activeElement.getAttribute('href') : null;
   show('Manager',
     h('h1', {}, 'Outstanding in the inboxes you manage'), banner,
     counts,
@@ -556,7 +590,11 @@ async function managerPage() {
     barChart('chart-escalations', 'Items that escalated, by inbox, last 30 days', rows(data.last_30_days), escalationSeries),
     h('p', {}, h('a', { class: 'button', href: '/api/report.csv?from=' + encodeURIComponent(from30), download: 'dutyhub-report.csv' },
       'Download the last 30 days\' report (CSV)')));
-  listen(() => managerPage());
+  if (background) {
+    window.scrollTo(0, scrolled);
+    const again = focused && [...main().querySelectorAll('a')].find((a) => a.getAttribute('href') === focused);
+    if (again) again.focus();
+  }
 }
 
 // ---- senders ----------------------------------------------------------------------------
