@@ -60,18 +60,27 @@ nlohmann::json ReceiptJson(const dutyhub::Receipt& receipt) {
 
 // One file: into the outbox and sent/, or into failed/ with the reasons. A store failure
 // leaves it where it is, for the next look.
+// What the log may say of a file: its notification's id, never its name, which the exporter
+// chose and may have made of the child's name or date of birth (promise 7: ids only).
+std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
+  if (!parsed.ok()) return "a file that is not a readable notification";
+  return parsed->id().empty() ? "a file with no notification id"
+                              : "the file of notification " + parsed->id();
+}
+
 void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
   dutyhub::Status status;
   auto parsed = dutyhub::ParseNotificationJson(text.str());
+  const std::string which = ForLog(parsed);
   if (parsed.ok()) {
     auto accepted = outbox.Accept(*parsed);
     if (accepted.ok()) {
       std::error_code ec;
       fs::rename(file, FreeName(folder / "sent", file.filename()), ec);
-      spdlog::info("{}: notification {} in the outbox{}", file.filename().string(), accepted->id,
+      spdlog::info("notification {} in the outbox{}; its file moved to sent/", accepted->id,
                    accepted->duplicate ? " (already there)" : "");
       return;
     }
@@ -83,8 +92,7 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   // final: a broken rule, or a form the hub refused when it was sent before (its receipt
   // says so too), which sending again would not change.
   if (status.code() == dutyhub::Code::kUnavailable || status.code() == dutyhub::Code::kInternal) {
-    spdlog::error("{}: not taken yet: {}", file.filename().string(),
-                  dutyhub::CodeName(status.code()));
+    spdlog::error("{}: not taken yet: {}", which, dutyhub::CodeName(status.code()));
     return;
   }
   dutyhub::v1::Status wire;
@@ -99,7 +107,7 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n");
   std::error_code ec;
   fs::rename(file, failed, ec);
-  spdlog::warn("{}: refused ({}) with {} violation(s); see failed/", file.filename().string(),
+  spdlog::warn("{}: refused ({}) with {} violation(s); see failed/", which,
                dutyhub::CodeName(status.code()), wire.violations_size());
 }
 

@@ -121,6 +121,30 @@ TEST_F(FolderAdapter, SamplesGoThroughAndInvalidOnesFailWithTheBrokersViolations
   EXPECT_EQ(written["deliveries"][0]["acknowledged_by"], "bob");
 }
 
+// Case-management exports often name a file after the child. The log says ids only.
+TEST_F(FolderAdapter, AFileNamedAfterTheChildIsNeverNamedInTheLog) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  auto mash = StartAdapter("northshire-mash");
+  Drop("northshire-mash", "Ellis_Noah_2026-08-30.json",
+       ReadFile(SamplePath("mash-request-home-visit.json")));
+  Drop("northshire-mash", "Ellis_Noah_2026-08-30_father.json",
+       ReadFile(SamplePath("invalid-father-recorded-but-absent.json")));
+  Drop("northshire-mash", "Ellis_Noah_notes.json", "Noah Ellis, seen at home");
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  ASSERT_TRUE(Eventually([&] { return Count(drop) == 0; })) << mash->Output();
+  EXPECT_TRUE(fs::exists(drop / "sent" / "Ellis_Noah_2026-08-30.json"));
+  EXPECT_TRUE(fs::exists(drop / "failed" / "Ellis_Noah_notes.json.error.json"));
+  const std::string log = mash->Output();
+  EXPECT_NE(log.find("notification 6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03 in the outbox"),
+            std::string::npos)
+      << log;
+  EXPECT_NE(log.find("a file that is not a readable notification: refused"), std::string::npos)
+      << log;
+  for (const std::string detail : {"Ellis", "Noah", "2026-08-30"}) {
+    EXPECT_EQ(log.find(detail), std::string::npos) << "the log names the file: " << detail;
+  }
+}
+
 TEST_F(FolderAdapter, EverySampleThroughItsAgencysFolderAndAlicesAcknowledgementInTheReceipt) {
   ASSERT_TRUE(broker_->Start()) << broker_->log();
   const std::vector<std::pair<std::string, std::string>> samples = {
