@@ -445,11 +445,11 @@ Outcome Hub::StatusOf(const std::string& principal, const v1::StatusRequest& req
     status->set_received_at_ms(record.received_at);
     status->set_priority(record.priority);
     // The sender hears where all of it went. A manager reads what is in the inboxes they
-    // manage (northshire.md: "Nobody else sees a thing"): not who opened or acknowledged
-    // the copies in other teams' inboxes, nor their notes.
+    // manage or belong to (northshire.md: "Nobody else sees a thing"): not who opened or
+    // acknowledged the copies in other teams' inboxes, nor their notes.
     const bool sender = principal == record.agency;
     for (auto& d : *deliveries) {
-      if (sender || config_->Manages(principal, d.inbox()))
+      if (sender || config_->MayActOn(principal, d.inbox()))
         *status->add_deliveries() = std::move(d);
     }
     return reply;

@@ -14,6 +14,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <set>
 #include <sstream>
 #include <thread>
 
@@ -58,8 +59,6 @@ nlohmann::json ReceiptJson(const dutyhub::Receipt& receipt) {
   return out;
 }
 
-// One file: into the outbox and sent/, or into failed/ with the reasons. A store failure
-// leaves it where it is, for the next look.
 // What the log may say of a file: its notification's id, never its name, which the exporter
 // chose and may have made of the child's name or date of birth (promise 7: ids only).
 std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
@@ -68,7 +67,11 @@ std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
                               : "the file of notification " + parsed->id();
 }
 
-void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder) {
+// One file: into the outbox and sent/, or into failed/ with the reasons. A store failure
+// leaves it where it is, for the next look; `waiting` holds the files left so, so that each
+// is logged once, not at every look (every 200 ms until the outbox can take it again).
+void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder,
+          std::set<fs::path>& waiting) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -82,6 +85,7 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
       fs::rename(file, FreeName(folder / "sent", file.filename()), ec);
       spdlog::info("notification {} in the outbox{}; its file moved to sent/", accepted->id,
                    accepted->duplicate ? " (already there)" : "");
+      waiting.erase(file);
       return;
     }
     status = accepted.status();
@@ -92,10 +96,18 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder)
   // final: a broken rule, or a form the hub refused when it was sent before (its receipt
   // says so too), which sending again would not change.
   if (status.code() == dutyhub::Code::kUnavailable || status.code() == dutyhub::Code::kInternal) {
-    spdlog::error("{}: not taken yet: {}", which, dutyhub::CodeName(status.code()));
+    if (waiting.insert(file).second)
+      spdlog::error("{}: not taken yet ({}); it stays in the folder and is tried again", which,
+                    dutyhub::CodeName(status.code()));
     return;
   }
+  waiting.erase(file);
   dutyhub::v1::Status wire;
+  static_assert(static_cast<int>(dutyhub::Code::kInvalidArgument) ==
+                    dutyhub::v1::Status::INVALID_ARGUMENT &&
+                static_cast<int>(dutyhub::Code::kPermissionDenied) ==
+                    dutyhub::v1::Status::PERMISSION_DENIED &&
+                static_cast<int>(dutyhub::Code::kNotFound) == dutyhub::v1::Status::NOT_FOUND);
   wire.set_code(static_cast<dutyhub::v1::Status::Code>(status.code()));
   wire.set_message(status.message());
   for (const auto& v : status.violations()) {
@@ -151,6 +163,7 @@ int main(int argc, char** argv) {
   std::signal(SIGTERM, OnSignal);
   (*outbox)->Start();
   spdlog::info("dutyhub-folder watching {} for {}", folder.string(), config->agency);
+  std::set<fs::path> waiting;  // left in the folder by a store failure, already logged
   while (!g_stop) {
     std::vector<fs::path> files;
     std::error_code ec;
@@ -161,7 +174,7 @@ int main(int argc, char** argv) {
       files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) Take(**outbox, file, folder);
+    for (const auto& file : files) Take(**outbox, file, folder, waiting);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   (*outbox)->Stop();

@@ -42,12 +42,14 @@ constexpr int kExitConfiguration = 2;
 constexpr size_t kMostConnections = 64;  // a hospital has a handful of interface engines
 constexpr int kFramesPerTurn = 32;       // answered per connection before the others' turn
 constexpr int kPollMs = 200;             // how soon a signal is noticed
-// A full house gives way to a new connection: the one quiet longest goes, if it has been
-// quiet this long. Otherwise 64 connections opened and left idle (or a scanner's) would
-// lock the interface engine out when it reconnects.
+// A full house gives way to a new connection: one quiet for this long goes, one that never
+// sent a whole message first (a scanner's, a half-configured engine's), else the quietest.
+// Otherwise 64 connections opened and left idle would lock the interface engine out when it
+// reconnects. An engine's connection closed so is no loss: it reconnects and resends.
 constexpr auto kQuietEnoughToClose = std::chrono::seconds(5);
-// A message begun and not finished for this long is abandoned (its sender will have given
-// up on the ACK long since), and the connection closed.
+// A message begun and not finished this long after its first byte is abandoned (its
+// sender will have given up on the ACK long since), and the connection closed: counted
+// from the message's start, so a byte every few seconds does not keep it open.
 constexpr auto kMostForOneMessage = std::chrono::seconds(30);
 
 using Moment = std::chrono::steady_clock::time_point;
@@ -133,6 +135,8 @@ struct Connection {
   bool peer_done = false;  // the peer closed its side: close once the ACKs are out
   bool broken = false;
   Moment last_active = std::chrono::steady_clock::now();  // bytes read or written
+  std::optional<Moment> frame_started;  // while a message is part-read: when it began
+  bool sent_a_message = false;          // a whole one, answered or not
 };
 
 // The answer to one framed message: read, validate, store, ACK.
@@ -210,7 +214,15 @@ void ReadFrom(Connection& c) {
     return;
   }
   c.last_active = std::chrono::steady_clock::now();
+  const size_t before = c.decoder.waiting();
   c.decoder.Feed(std::string_view(buffer, static_cast<size_t>(n)));
+  const bool completed = c.decoder.waiting() > before;
+  c.sent_a_message = c.sent_a_message || completed;
+  if (!c.decoder.in_frame()) {
+    c.frame_started.reset();
+  } else if (completed || !c.frame_started) {
+    c.frame_started = c.last_active;  // a new message began in this read
+  }
 }
 
 void WriteTo(Connection& c) {
@@ -247,11 +259,17 @@ void AcceptFrom(int listener, std::list<Connection>& connections) {
                            SOCK_NONBLOCK | SOCK_CLOEXEC);
     if (fd < 0) return;
     if (connections.size() >= kMostConnections) {
-      auto quietest = std::min_element(
-          connections.begin(), connections.end(),
-          [](const Connection& a, const Connection& b) { return a.last_active < b.last_active; });
       const Moment now = std::chrono::steady_clock::now();
-      if (now - quietest->last_active < kQuietEnoughToClose) {
+      auto quietest = connections.end();
+      for (auto it = connections.begin(); it != connections.end(); ++it) {
+        if (now - it->last_active < kQuietEnoughToClose) continue;
+        if (quietest == connections.end() ||
+            std::pair(it->sent_a_message, it->last_active) <
+                std::pair(quietest->sent_a_message, quietest->last_active)) {
+          quietest = it;
+        }
+      }
+      if (quietest == connections.end()) {
         spdlog::warn("{} refused: already {} connections, all busy", Describe(address),
                      connections.size());
         close(fd);
@@ -294,7 +312,7 @@ void Serve(int listener, LiaisonDesk& desk) {
     }
     const Moment now = std::chrono::steady_clock::now();
     connections.remove_if([now](const Connection& c) {
-      if (c.decoder.in_frame() && now - c.last_active > kMostForOneMessage) {
+      if (c.frame_started && now - *c.frame_started > kMostForOneMessage) {
         spdlog::warn("{} sent part of a message and nothing more for {} s: it was dropped", c.peer,
                      std::chrono::duration_cast<std::chrono::seconds>(kMostForOneMessage).count());
         close(c.fd);

@@ -2,6 +2,7 @@
 
 #include <spdlog/spdlog.h>
 
+#include <algorithm>
 #include <chrono>
 #include <map>
 
@@ -30,12 +31,16 @@ PRAGMA user_version = 1;
 )sql";
 
 // Version 2: the broker's refusal whole (its code and every violation), so a retry of a
-// refused notification is answered with the refusal itself, not "already accepted".
+// refused notification is answered with the refusal itself, not "already accepted"; and the
+// receipts still to fetch found without reading every notification ever sent. The column
+// is added only where it is missing (kVersion2Column): an adapter of version 1 started on
+// this file again stamps it version 1 (kSchema), and the next start comes back here.
+const char* kVersion2Column =
+    "ALTER TABLE outbox ADD COLUMN refused_with BLOB";  // dutyhub.v1.Status, when REFUSED
 const char* kVersion2 = R"sql(
-BEGIN IMMEDIATE;
-ALTER TABLE outbox ADD COLUMN refused_with BLOB;  -- dutyhub.v1.Status, when REFUSED
+CREATE INDEX IF NOT EXISTS outbox_open_receipts ON outbox (seq)
+  WHERE state = 'SENT' AND receipt_final = 0;
 PRAGMA user_version = 2;
-COMMIT;
 )sql";
 
 // The refusal stored with a notification, as the Status its retry is answered with.
@@ -54,10 +59,13 @@ Status RefusalOf(const std::string& id, std::string_view refused_with, const std
       "the hub refused notification " + id +
       " when it was sent on; sending it again changes nothing: " + wire.message();
   if (wire.code() == v1::Status::PERMISSION_DENIED) return Status::PermissionDenied(message);
-  if (wire.code() == v1::Status::NOT_FOUND) return Status::NotFound(message);
+  // The rules the hub found broken when it was sent on, field by field (a time-based rule
+  // may be judged differently hours after the outbox took it). Without them (refused
+  // before version 2) the refusal is named as the notification's whole, never as `id`,
+  // which would read as "this id was used before".
   std::vector<Violation> violations;
   for (const auto& v : wire.violations()) violations.push_back({v.field(), v.description()});
-  if (violations.empty()) violations.push_back({"id", message});
+  if (violations.empty()) violations.push_back({"notification", message});
   return Status::InvalidArgument(message, std::move(violations));
 }
 
@@ -99,7 +107,22 @@ Result<std::unique_ptr<Outbox>> Outbox::Open(OutboxOptions options, const Clock&
     if (Status s = (*db)->Exec(kSchema); !s.ok()) return s;
   }
   if (found < 2) {
-    if (Status s = (*db)->Exec(kVersion2); !s.ok()) return s;
+    bool has_column = false;
+    {
+      auto column = (*db)->Prepare(
+          "SELECT COUNT(*) FROM pragma_table_info('outbox') WHERE name = 'refused_with'");
+      if (!column.ok()) return column.status();
+      if ((*column)->Step() != SQLITE_ROW) return (*db)->Error("reading the outbox's columns");
+      has_column = (*column)->Int(0) > 0;
+    }
+    if (Status s = (*db)->Exec("BEGIN IMMEDIATE"); !s.ok()) return s;
+    Status upgraded = has_column ? Status::Ok() : (*db)->Exec(kVersion2Column);
+    if (upgraded.ok()) upgraded = (*db)->Exec(kVersion2);
+    if (upgraded.ok()) upgraded = (*db)->Exec("COMMIT");
+    if (!upgraded.ok()) {
+      (void)(*db)->Exec("ROLLBACK");
+      return upgraded;
+    }
   }
   std::unique_ptr<Outbox> outbox(new Outbox(std::move(options), clock, std::move(*db)));
   if (Status s = outbox->LoadCounters(); !s.ok()) return s;
@@ -273,14 +296,29 @@ bool Outbox::SendPending(HubClient& client) {
   if (batch.empty()) return true;
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
   std::map<uint64_t, std::string> waiting;  // correlation id -> notification id
+  std::vector<std::pair<std::string, v1::Status>> answers;
   for (const auto& [id, body] : batch) {
     v1::Request request;
     if (!request.mutable_send()->mutable_notification()->ParseFromString(body)) continue;
+    if (body.size() > kMaxNotificationBytes) {
+      // Taken by an adapter from before the bound (validation.h): the broker's socket would
+      // drop it unanswered, and it would be sent again for ever with everything behind it
+      // waiting. Refused here, with the rule it breaks, as the broker would have.
+      v1::Status too_large;
+      too_large.set_code(v1::Status::INVALID_ARGUMENT);
+      too_large.set_message("the notification is larger than the hub takes");
+      for (const Violation& v : Validate(request.send().notification(), clock_.Now())) {
+        auto* out = too_large.add_violations();
+        out->set_field(v.field);
+        out->set_description(v.description);
+      }
+      answers.emplace_back(id, std::move(too_large));
+      continue;
+    }
     Result<uint64_t> correlation = client.Post(std::move(request), timeout);
     if (!correlation.ok()) return false;  // no broker: retry the lot later, same ids
     waiting[*correlation] = id;
   }
-  std::vector<std::pair<std::string, v1::Status>> answers;
   const auto deadline = std::chrono::steady_clock::now() + timeout;
   bool retry = false;
   while (!waiting.empty() && std::chrono::steady_clock::now() < deadline) {
@@ -297,22 +335,29 @@ bool Outbox::SendPending(HubClient& client) {
     }
     waiting.erase(it);
   }
-  std::vector<std::string> refused;
+  std::vector<std::pair<std::string, v1::Status::Code>> refused;
+  int64_t confirmed_now = 0;
   std::unique_lock<std::mutex> lock(mu_);
-  if (!db_->Exec("BEGIN IMMEDIATE").ok()) return false;
+  // Every statement checked: after an I/O error SQLite may roll the transaction back by
+  // itself, and the COMMIT would then fail as "no transaction", not as the disk's fault.
+  auto abandon = [this] {
+    NoteWriteFailure();
+    (void)db_->Exec("ROLLBACK");
+    return false;
+  };
+  if (!db_->Exec("BEGIN IMMEDIATE").ok()) return abandon();
   for (const auto& [id, unused] : batch) {
     auto s = db_->Prepare("UPDATE outbox SET attempts = attempts + 1 WHERE id = ?");
-    if (s.ok()) {
-      (*s)->Bind(1, id);
-      (*s)->Step();
-    }
+    if (!s.ok()) return abandon();
+    (*s)->Bind(1, id);
+    if ((*s)->Step() != SQLITE_DONE) return abandon();
   }
   for (const auto& [id, status] : answers) {
     const bool confirmed = status.code() == v1::Status::OK;  // a duplicate is confirmed too
     auto s = db_->Prepare(
         "UPDATE outbox SET state = ?, refusal = ?, refused_with = ? "
         "WHERE id = ? AND state = 'PENDING'");
-    if (!s.ok()) continue;
+    if (!s.ok()) return abandon();
     (*s)->Bind(1, confirmed ? "SENT" : "REFUSED").Bind(4, id);
     if (confirmed) {
       (*s)->BindNull(2).BindNull(3);
@@ -320,26 +365,25 @@ bool Outbox::SendPending(HubClient& client) {
       (*s)->Bind(2, v1::Status::Code_Name(status.code()) + ": " + status.message())
           .BindBlob(3, status.SerializeAsString());
     }
-    if ((*s)->Step() == SQLITE_DONE && db_->Changes() > 0) {
-      --pending_;
-      if (confirmed) {
-        ++sent_;
-      } else {
-        spdlog::error("the broker refused notification {}: {}", id,
-                      v1::Status::Code_Name(status.code()));
-        refused.push_back(id);
-      }
+    if ((*s)->Step() != SQLITE_DONE) return abandon();
+    if (db_->Changes() == 0) continue;
+    if (confirmed) {
+      ++confirmed_now;
+    } else {
+      refused.emplace_back(id, status.code());
     }
   }
-  if (!db_->Exec("COMMIT").ok()) {
-    NoteWriteFailure();
-    (void)db_->Exec("ROLLBACK");
-    return false;
-  }
+  if (!db_->Exec("COMMIT").ok()) return abandon();
+  // Counted once the commit holds.
+  pending_ -= confirmed_now + static_cast<int64_t>(refused.size());
+  sent_ += confirmed_now;
+  for (const auto& [id, code] : refused)
+    spdlog::error("notification {} refused ({}): its receipt says why", id,
+                  v1::Status::Code_Name(code));
   // A refusal is a receipt too: the agency system must hear of it without asking.
   std::function<void(const Receipt&)> callback = on_receipt_;
   lock.unlock();
-  for (const std::string& id : refused) {
+  for (const auto& [id, unused] : refused) {
     auto receipt = GetReceipt(id);
     if (callback && receipt.ok() && receipt->has_value()) callback(**receipt);
   }
@@ -352,18 +396,33 @@ void Outbox::FetchReceipts(HubClient& client) {
     // A round asks for the next `receipts_per_round` after the last round's, and starts
     // again from the oldest once past the newest: notifications nobody has acknowledged
     // for weeks must not keep newer receipts from ever being fetched.
+    // Those never fetched come first, up to half the round, so a notification's first
+    // receipt (where it went) follows its SENT within a round or so however many are open;
+    // the other half goes on in turn, so ones the broker never answers for (a store
+    // restored from an older backup) cannot hold up the rest either.
     std::lock_guard<std::mutex> lock(mu_);
-    auto s = db_->Prepare(
-        "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
-        "AND seq > ? ORDER BY seq LIMIT ?");
-    if (!s.ok()) return;
-    (*s)->Bind(1, receipts_after_).Bind(2, options_.receipts_per_round);
-    int64_t last = 0;
-    while ((*s)->Step() == SQLITE_ROW) {
-      unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
-      last = (*s)->Int(2);
+    auto fresh = db_->Prepare(
+        "SELECT id FROM outbox WHERE state = 'SENT' AND receipt_final = 0 AND receipt IS NULL "
+        "ORDER BY seq LIMIT ?");
+    if (!fresh.ok()) return;
+    (*fresh)->Bind(1, std::max(1, options_.receipts_per_round / 2));
+    while ((*fresh)->Step() == SQLITE_ROW) unfinished.emplace_back((*fresh)->Text(0), "");
+    const int room = options_.receipts_per_round - static_cast<int>(unfinished.size());
+    if (room > 0) {
+      auto s = db_->Prepare(
+          "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
+          "AND receipt IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?");
+      if (!s.ok()) return;
+      (*s)->Bind(1, receipts_after_).Bind(2, room);
+      int64_t last = 0;
+      int taken = 0;
+      while ((*s)->Step() == SQLITE_ROW) {
+        unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
+        last = (*s)->Int(2);
+        ++taken;
+      }
+      receipts_after_ = taken < room ? 0 : last;
     }
-    receipts_after_ = static_cast<int>(unfinished.size()) < options_.receipts_per_round ? 0 : last;
   }
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
   std::map<uint64_t, size_t> waiting;
@@ -391,7 +450,10 @@ void Outbox::FetchReceipts(HubClient& client) {
       auto s = db_->Prepare("UPDATE outbox SET receipt = ?, receipt_final = ? WHERE id = ?");
       if (!s.ok()) continue;
       (*s)->BindBlob(1, now).Bind(2, Final(reply->status_reply()) ? 1 : 0).Bind(3, id);
-      if ((*s)->Step() != SQLITE_DONE) continue;
+      if ((*s)->Step() != SQLITE_DONE) {
+        NoteWriteFailure();
+        continue;
+      }
       callback = on_receipt_;
     }
     if (!callback) continue;

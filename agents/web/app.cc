@@ -238,6 +238,9 @@ std::optional<WebApp::Signed> WebApp::SessionOf(const httplib::Request& req,
     return Signed{token, *session};
   }
   if (session && session->account == user) return Signed{token, *session};
+  // A page's own refresh starts no session: else an unattended screen behind single sign-on
+  // would be signed in again every time its session ran out. Someone at it signs in again.
+  if (!CountsAsActivity(req)) return std::nullopt;
   const Account* account = accounts_.Find(user);
   if (account == nullptr) return std::nullopt;
   auto started = StartSession(*account, res);

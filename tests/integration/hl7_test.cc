@@ -379,20 +379,26 @@ TEST_F(Hl7AdapterTest, AFormTooLargeOnceReadIsAnErrorNamingItsFieldAndHoldsUpNot
 }
 
 // Sixty-four connections opened and left idle (a scanner, a half-configured engine) must
-// not lock out the interface engine when it reconnects: the quietest gives way.
+// not lock out the interface engine when it reconnects: one that never sent a whole
+// message gives way, even before an engine's own connection that has been quiet longer.
 TEST_F(Hl7AdapterTest, ConnectionsLeftIdleGiveWayToTheEngineReconnecting) {
+  MllpClient engine(adapter_->port());
+  ASSERT_EQ(ReadAck(engine.Exchange(Sample())).code, "AA");  // then quiet, longest of all
   std::vector<std::unique_ptr<MllpClient>> idle;
-  for (int i = 0; i < 64; ++i) {
+  for (int i = 0; i < 63; ++i) {
     idle.push_back(std::make_unique<MllpClient>(adapter_->port()));
     ASSERT_TRUE(idle.back()->connected()) << i;
   }
   ASSERT_TRUE(idle[0]->SendRaw("\x0bMSH|^~\\&|GWH-ED|"));  // and a message begun, never ended
   std::this_thread::sleep_for(std::chrono::milliseconds(5500));
-  MllpClient engine(adapter_->port());
-  ASSERT_TRUE(engine.connected());
-  AckSeen ack = ReadAck(engine.Exchange(Sample()));
+  MllpClient second(adapter_->port());
+  ASSERT_TRUE(second.connected());
+  AckSeen ack = ReadAck(second.Exchange(WithControlId(Sample(), "SECOND-ENGINE-1")));
   EXPECT_EQ(ack.code, "AA") << ack.text;
   EXPECT_NE(adapter_->log().find("to make room for"), std::string::npos) << adapter_->log();
+  // The engine's own connection, quiet longest, was not the one closed.
+  AckSeen again = ReadAck(engine.Exchange(Sample()));
+  EXPECT_EQ(again.code, "AA") << "the engine's connection was closed to make room";
 }
 
 TEST_F(Hl7AdapterTest, AFloodOfFramesIsAnsweredInOrderWithoutHoldingUpAnotherConnection) {

@@ -420,6 +420,10 @@ TEST_F(HubTest, NobodyElseSeesAThing) {
   EXPECT_EQ(inboxes_seen_by("gwh-ed"), (std::set<std::string>{"hv-north", "mash"}));
   EXPECT_EQ(broker_->Cli("dan", {"status", sent["id"]}).out.find("Strategy discussion"),
             std::string::npos);
+  // Escalated to his team's inbox, of which he is a member: that copy he reads too.
+  ASSERT_EQ(broker_->Cli("frank", {"admin", "advance-clock", "20m"}).exit_code, 0);
+  EXPECT_EQ(inboxes_seen_by("dan"), (std::set<std::string>{"hv-north", "hv-managers"}));
+  EXPECT_EQ(inboxes_seen_by("erin"), std::set<std::string>{"mash"});
   // Another agency is told nothing, not even that the notification exists.
   EXPECT_EQ(broker_->Cli("gwh-scbu", {"status", sent["id"]}).exit_code, 6);
   // Opening by someone refused left no trace.

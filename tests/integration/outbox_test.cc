@@ -4,6 +4,9 @@
 
 #include <gtest/gtest.h>
 
+#include <tuple>
+#include <vector>
+
 #include "broker/sqlite.h"
 #include "broker/validation.h"
 #include "tests/integration/harness.h"
@@ -79,20 +82,15 @@ TEST(OutboxReceipts, ANewerReceiptIsFetchedWhileOlderOnesStayOpen) {
   broker.Stop();
 }
 
-// An outbox file from before version 2 kept only "CODE: message" for a refusal. Opened by
-// this adapter it is brought up to date in place, and a retry of what the broker refused
-// then is answered with that refusal, not "already accepted".
-TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
-  TempDir dir;
-  const std::string path = (dir.path() / "outbox.sqlite").string();
-  Notifications notifications;
-  const v1::Notification refused = Form(notifications, Notifications::Id(4, 1));
-  {
-    auto db = Database::Open(path, /*read_only=*/false);
-    ASSERT_TRUE(db.ok());
-    // Version 1's schema, as the adapters of November 2026 wrote it.
-    ASSERT_TRUE((*db)
-                    ->Exec(R"sql(
+// An outbox file as the adapters of November 2026 wrote it (version 1), holding `rows`:
+// (notification, state, refusal or "").
+void WriteVersionOneFile(
+    const std::string& path,
+    const std::vector<std::tuple<v1::Notification, std::string, std::string>>& rows) {
+  auto db = Database::Open(path, /*read_only=*/false);
+  ASSERT_TRUE(db.ok());
+  ASSERT_TRUE((*db)
+                  ->Exec(R"sql(
       CREATE TABLE outbox (
         seq INTEGER PRIMARY KEY, id TEXT NOT NULL UNIQUE, accepted_at INTEGER NOT NULL,
         body BLOB NOT NULL,
@@ -101,18 +99,43 @@ TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
         receipt_final INTEGER NOT NULL DEFAULT 0);
       CREATE INDEX outbox_by_state ON outbox (state, seq);
       PRAGMA user_version = 1;)sql")
-                    .ok());
+                  .ok());
+  for (const auto& [notification, state, refusal] : rows) {
     auto insert = (*db)->Prepare(
-        "INSERT INTO outbox (id, accepted_at, body, state, attempts, refusal) "
-        "VALUES (?, 0, ?, 'REFUSED', 1, 'PERMISSION_DENIED: gwh-ed may not send this')");
+        "INSERT INTO outbox (id, accepted_at, body, state, refusal) VALUES (?, 0, ?, ?, ?)");
     ASSERT_TRUE(insert.ok());
-    (*insert)->Bind(1, refused.id()).BindBlob(2, refused.SerializeAsString());
+    (*insert)->Bind(1, notification.id()).BindBlob(2, notification.SerializeAsString());
+    (*insert)->Bind(3, state);
+    if (refusal.empty())
+      (*insert)->BindNull(4);
+    else
+      (*insert)->Bind(4, refusal);
     ASSERT_EQ((*insert)->Step(), SQLITE_DONE);
   }
+}
+
+OutboxOptions OptionsFor(const std::string& path, const std::string& broker) {
   OutboxOptions options;
   options.path = path;
-  options.broker = "tcp://127.0.0.1:" + std::to_string(FreePort());  // nobody: not needed
+  options.broker = broker;
   options.insecure_as = "gwh-ed";
+  return options;
+}
+
+// An outbox file from before version 2 kept only "CODE: message" for a refusal. Opened by
+// this adapter it is brought up to date in place, and a retry of what the broker refused
+// then is answered with that refusal, not "already accepted".
+TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
+  TempDir dir;
+  const std::string path = (dir.path() / "outbox.sqlite").string();
+  Notifications notifications;
+  const v1::Notification refused = Form(notifications, Notifications::Id(4, 1));
+  const v1::Notification ruled_out = Form(notifications, Notifications::Id(4, 3));
+  WriteVersionOneFile(path,
+                      {{refused, "REFUSED", "PERMISSION_DENIED: gwh-ed may not send this"},
+                       {ruled_out, "REFUSED", "INVALID_ARGUMENT: the notification breaks 1 rule"}});
+  // Nobody listens at the broker's address: none is needed.
+  const OutboxOptions options = OptionsFor(path, "tcp://127.0.0.1:" + std::to_string(FreePort()));
   SystemClock clock;
   auto outbox = Outbox::Open(options, clock);
   ASSERT_TRUE(outbox.ok()) << outbox.status().ToString();
@@ -121,12 +144,69 @@ TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
   EXPECT_EQ(retry.status().code(), Code::kPermissionDenied);
   EXPECT_NE(retry.status().message().find("gwh-ed may not send this"), std::string::npos)
       << retry.status().message();
+  // A rule refusal of then, its violations not kept: named as the notification's, not as
+  // `id` (which would say the id was used before).
+  auto again = (*outbox)->Accept(ruled_out);
+  ASSERT_FALSE(again.ok());
+  EXPECT_EQ(again.status().code(), Code::kInvalidArgument);
+  ASSERT_EQ(again.status().violations().size(), 1u);
+  EXPECT_EQ(again.status().violations()[0].field, "notification");
   EXPECT_TRUE((*outbox)->Accept(Form(notifications, Notifications::Id(4, 2))).ok());
   outbox->reset();
   EXPECT_EQ(SqliteQuery(path, "PRAGMA user_version"), "2");
-  EXPECT_EQ(SqliteQuery(path, "SELECT COUNT(*) FROM outbox"), "2");
+  EXPECT_EQ(SqliteQuery(path, "SELECT COUNT(*) FROM outbox"), "3");
   // Opened again (the next start), nothing is upgraded twice.
   EXPECT_TRUE(Outbox::Open(options, clock).ok());
+  // An adapter of version 1 started on the file again stamps it version 1, its column
+  // still there: the next start of this one upgrades it again, without adding it twice.
+  {
+    auto db = Database::Open(path, /*read_only=*/false);
+    ASSERT_TRUE(db.ok());
+    ASSERT_TRUE((*db)->Exec("PRAGMA user_version = 1").ok());
+  }
+  auto reopened = Outbox::Open(options, clock);
+  ASSERT_TRUE(reopened.ok()) << reopened.status().ToString();
+  EXPECT_FALSE((*reopened)->Accept(refused).ok()) << "its refusal is still there";
+  reopened->reset();
+  EXPECT_EQ(SqliteQuery(path, "PRAGMA user_version"), "2");
+}
+
+// A notification an adapter from before the size bound took is too large for the broker's
+// socket, which would drop it unanswered: it is refused in the outbox with the rule it
+// breaks, and what waits behind it is sent.
+TEST(OutboxFile, ANotificationTooLargeForTheHubIsRefusedAndHoldsUpNothingBehindIt) {
+  TempDir dir;
+  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
+                       {"--simulated-clock", kMondayAfternoon});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  const std::string path = (dir.path() / "outbox.sqlite").string();
+  Notifications notifications;
+  v1::Notification huge = Form(notifications, Notifications::Id(5, 1));
+  huge.mutable_hospital_liaison()->set_presenting_complaint(std::string(1100 * 1024, 'a'));
+  const v1::Notification behind = Form(notifications, Notifications::Id(5, 2));
+  WriteVersionOneFile(path, {{huge, "PENDING", ""}, {behind, "PENDING", ""}});
+  OutboxOptions options = OptionsFor(path, broker.endpoint());
+  options.broker_timeout = 1000;
+  SystemClock clock;
+  auto outbox = Outbox::Open(options, clock);
+  ASSERT_TRUE(outbox.ok()) << outbox.status().ToString();
+  (*outbox)->Start();
+  ASSERT_TRUE(Eventually([&] { return (*outbox)->pending() == 0; }, 15000))
+      << (*outbox)->pending() << " still pending";
+  auto receipt = (*outbox)->GetReceipt(huge.id());
+  ASSERT_TRUE(receipt.ok() && receipt->has_value());
+  EXPECT_EQ((*receipt)->state, "REFUSED");
+  auto retry = (*outbox)->Accept(huge);
+  ASSERT_FALSE(retry.ok());
+  ASSERT_FALSE(retry.status().violations().empty());
+  EXPECT_EQ(retry.status().violations()[0].field, "hospital_liaison.presenting_complaint");
+  EXPECT_TRUE(Eventually([&] {
+    json listed = broker.Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
+    return listed.contains("items") && listed["items"].size() == 1 &&
+           listed["items"][0]["notification_id"] == behind.id();
+  }));
+  (*outbox)->Stop();
+  broker.Stop();
 }
 
 }  // namespace

@@ -783,6 +783,15 @@ TEST_F(WebGateway, ATrustedProxysUserHeaderSignsInItsConfiguredAccountOnly) {
   Answer other = sso.Get("/api/me", {{"X-Remote-User", "alice"}});
   EXPECT_EQ(other.body["acts_as"], "alice");
   EXPECT_EQ(Browser(web_->port()).Get("/api/me", {{"X-Remote-User", "mallory"}}).status, 401);
+  // A page's own refresh starts no session from the header (a screen left open would be
+  // signed in again each time its session ran out); someone clicking does.
+  Browser screen(web_->port());
+  EXPECT_EQ(screen
+                .Get("/api/inboxes/hv-north",
+                     {{"X-Remote-User", "alice"}, {"X-Dutyhub-Refresh", "background"}})
+                .status,
+            401);
+  EXPECT_EQ(screen.Get("/api/inboxes/hv-north", {{"X-Remote-User", "alice"}}).status, 200);
   // Changes still need the CSRF token.
   Answer post =
       sso.Send("POST",

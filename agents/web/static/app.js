@@ -542,11 +542,16 @@ async function managerPage() {
   setInterval(() => drawManager(true), 30000);
 }
 
+let managerDraws = 0;  // a slower, older answer is never drawn over a newer one
+
 async function drawManager(background) {
+  const draw = ++managerDraws;
   let data;
   try {
     data = await api('GET', '/api/manager', undefined, { background });
+    if (draw !== managerDraws) return;
   } catch (error) {
+    if (draw !== managerDraws) return;
     if (error.status !== 401) show('Manager', h('h1', {}, 'Manager'), errorBanner(error));
     return;
   }
