@@ -33,6 +33,14 @@ Result<TimeMs> EscalationEngine::After(const std::string& inbox, TimeMs from,
   return in->office_hours->AddOfficeTime(from, wait.after);
 }
 
+std::optional<TimeMs> NextOfficeClose(const OfficeHours& hours, TimeMs t) {
+  if (hours.IsOpen(t)) return OfficeClosesAfter(hours, t);
+  // A millisecond of office time from `t` is a millisecond into its next span.
+  Result<TimeMs> opened = hours.AddOfficeTime(t, 1);
+  if (!opened.ok()) return std::nullopt;
+  return OfficeClosesAfter(hours, *opened);
+}
+
 Result<NewDelivery> EscalationEngine::NewItem(const std::string& inbox,
                                               v1::Notification::Priority priority,
                                               const v1::Notification& notification,
@@ -99,11 +107,19 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
   }
   const EscalationPolicy& policy = found->second;
 
-  if (item.handover_at && *item.handover_at <= now) {
+  // Both due (after an outage, or a clock moved on in one step): the one that fell due first
+  // is taken first, as it would have been, so a copy handed over after a level step that came
+  // before it is at that level. The other is taken in the engine's next round.
+  const bool level_first =
+      item.escalation_at <= now && item.handover_at && item.escalation_at < *item.handover_at;
+  if (item.handover_at && *item.handover_at <= now && !level_first) {
     // A copy in the group, not an item of its own: the EDS's acknowledgement is the
     // original's, and the original's acknowledgement closes it (CLI.md, `inbox`).
     const std::string copy_id = ids_.NewId();
-    Result<bool> copied = store.HandOver(item, policy.when_office_closes, copy_id, now);
+    const Inbox* inbox = config_->FindInbox(item.inbox);
+    const std::optional<TimeMs> next_close =
+        inbox != nullptr ? NextOfficeClose(*inbox->office_hours, now) : std::nullopt;
+    Result<bool> copied = store.HandOver(item, policy.when_office_closes, copy_id, now, next_close);
     if (!copied.ok()) return copied.status();
     if (*copied) {
       pending_log_.push_back("delivery " + item.delivery_id + " outstanding as " + item.inbox +

@@ -69,5 +69,8 @@ class EscalationEngine {
 // When the office that is open at `t` closes, following spans that run on across
 // midnight; nullopt when it is closed at `t`.
 std::optional<TimeMs> OfficeClosesAfter(const OfficeHours& hours, TimeMs t);
+// The end of the next span of office hours after `t`, open at `t` or not: when the office
+// closes next. nullopt for an office that never closes (or never opens).
+std::optional<TimeMs> NextOfficeClose(const OfficeHours& hours, TimeMs t);
 
 }  // namespace dutyhub

@@ -11,6 +11,7 @@
 #include <filesystem>
 #include <fstream>
 #include <iostream>
+#include <thread>
 
 #include "broker/auth.h"
 #include "broker/backup.h"
@@ -30,6 +31,10 @@
 namespace {
 
 std::atomic<bool> g_stop{false};
+std::atomic<bool> g_store_failed{false};
+// A commit failed: the process ends so that it is started again (below, at the end of main).
+constexpr int kExitStoreFailed = 3;
+constexpr int kAnswerAfterFailureMs = 5000;
 
 extern "C" void OnSignal(int) { g_stop.store(true); }
 
@@ -220,9 +225,35 @@ int main(int argc, char** argv) {
   std::ofstream(data_dir + "/broker.endpoint") << *bound << "\n";
   spdlog::info("dutyhub-broker listening on {} for {}; store {}", *bound, (*config)->partnership,
                store_path);
+  // After a failed commit nothing is confirmed, and nothing escalates either: a broker left
+  // running so would hold overdue items at level 0 unseen. It answers (reads, and every
+  // change UNAVAILABLE) for a short while, so clients hear why, then ends with
+  // kExitStoreFailed, and systemd starts it again (Restart=always), which reads the store
+  // back as after a power cut: what was confirmed was synced, and what was not is not
+  // there or is kept once (PostgreSQL ends itself on a failed fsync for the same reason).
+  std::thread watchdog([&writer] {
+    while (!g_stop.load()) {
+      if (writer.failed()) {
+        for (int waited = 0; waited < kAnswerAfterFailureMs && !g_stop.load(); waited += 100)
+          std::this_thread::sleep_for(std::chrono::milliseconds(100));
+        if (!g_stop.load()) {
+          spdlog::critical("ending after the failed commit, so that the broker is started again");
+          g_store_failed.store(true);
+          g_stop.store(true);
+        }
+        return;
+      }
+      std::this_thread::sleep_for(std::chrono::milliseconds(100));
+    }
+  });
   server.Run(g_stop);
+  watchdog.join();
   writer.Stop();
   checkpointer.Stop();
+  if (g_store_failed.load()) {
+    dutyhub::FlushLog();
+    return kExitStoreFailed;
+  }
   spdlog::info(
       "dutyhub-broker stopped; every confirmed request is in the store ({} writes in {} "
       "transactions)",

@@ -20,7 +20,10 @@ Server::Server(zmq::context_t& context, const BrokerSettings& settings, Hub& hub
     router_.set(zmq::sockopt::curve_secretkey, secret_key);
     router_.set(zmq::sockopt::zap_domain, "dutyhub");
   }
-  router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes);
+  // max_message_bytes bounds what a request carries; the request's own fields come on top,
+  // so a notification's JSON of exactly the bound is refused by validation with its reason,
+  // not dropped by the socket unanswered.
+  router_.set(zmq::sockopt::maxmsgsize, settings_.max_message_bytes + kRequestEnvelopeBytes);
   // ZMTP heartbeats: a peer that stops answering is dropped (its writes still finish).
   router_.set(zmq::sockopt::heartbeat_ivl, settings_.heartbeat_interval_ms);
   router_.set(zmq::sockopt::heartbeat_timeout, settings_.heartbeat_timeout_ms);

@@ -73,6 +73,8 @@ class Server {
   // as new as a fresh one; `dutyhub watch` renews only after 10 s without an event, so a
   // person's 17th watch of a busy inbox may end her oldest.
   static constexpr size_t kMostWatchesPerPrincipal = 16;
+  // Room for a request's own fields around the largest payload max_message_bytes allows.
+  static constexpr int64_t kRequestEnvelopeBytes = 64 * 1024;
   // inbox -> (connection -> its watch)
   std::map<std::string, std::map<std::string, Watcher>> watchers_;
   uint64_t watches_made_ = 0;

@@ -712,6 +712,33 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
   auto group = Group(delivery_id);
   if (!group.ok()) return group.status();
   const GroupMember root = group->front();
+  if (root.item.state() == v1::TRANSFERRED) {
+    // A retry of the transfer that moved it (its answer lost: a timeout, a reconnect) is
+    // answered as that transfer was, changing nothing: the same person, to the same inbox,
+    // with the same reason. Any other transfer of a transferred item is refused below.
+    auto moved = db_->Prepare(
+        "SELECT d.delivery_id, d.due_at FROM events e JOIN deliveries d "
+        "ON d.source_delivery = e.delivery_id AND d.origin = 'TRANSFERRED' AND d.inbox = e.inbox "
+        "WHERE e.delivery_id = ? AND e.event = ? AND e.by = ? AND e.note = ? AND e.inbox = ? "
+        "LIMIT 1");
+    if (!moved.ok()) return moved.status();
+    (*moved)
+        ->Bind(1, root.item.delivery_id())
+        .Bind(2, static_cast<int>(v1::EVENT_TRANSFERRED))
+        .Bind(3, by)
+        .Bind(4, reason)
+        .Bind(5, to.inbox);
+    const int rc = (*moved)->Step();
+    if (rc == SQLITE_ROW) {
+      v1::TransferReply reply;
+      reply.set_delivery_id((*moved)->Text(0));
+      reply.set_inbox(to.inbox);
+      reply.set_due_at_ms((*moved)->Int(1));
+      reply.set_already_transferred(true);
+      return reply;
+    }
+    if (rc != SQLITE_DONE) return db_->Error("reading a transfer");
+  }
   if (root.item.state() == v1::ACKNOWLEDGED || root.item.state() == v1::TRANSFERRED) {
     return Status::InvalidArgument("delivery " + delivery_id + " is already " +
                                    v1::DeliveryState_Name(root.item.state()) +

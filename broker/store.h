@@ -172,10 +172,12 @@ class Store {
   // inbox as `escalated_from`, acknowledged there for the root and every copy, closed when the
   // root is acknowledged, renotified with the root's ladder; the root's ladder goes on. None
   // when the notification is outstanding in `target` as an item of its own already (rule 8
-  // put it there on arrival) or as this root's copy. The root's hand-over deadline is cleared
-  // either way. True when a copy was made.
+  // put it there on arrival) or as this root's copy. Either way the root's hand-over deadline
+  // becomes `next` (its inbox's next close; none for an inbox that never closes): still
+  // outstanding then, and nothing of it outstanding in `target` (the EDS acknowledged rule
+  // 8's item of its own, say), it is handed over then. True when a copy was made.
   Result<bool> HandOver(const DueItem& root, const std::string& target, const std::string& copy_id,
-                        TimeMs at);
+                        TimeMs at, std::optional<TimeMs> next);
 
   // Moves a root's deadlines to no earlier than `until` (a step that failed is tried again).
   Status Defer(const DueItem& root, TimeMs until);

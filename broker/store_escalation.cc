@@ -90,7 +90,7 @@ Status Store::Renotify(const DueItem& root, TimeMs at, TimeMs next_escalation_at
 }
 
 Result<bool> Store::HandOver(const DueItem& root, const std::string& target,
-                             const std::string& copy_id, TimeMs at) {
+                             const std::string& copy_id, TimeMs at, std::optional<TimeMs> next) {
   // Another root's copy there does not count: each original is its own duty, and only a
   // copy of this one is acknowledged for it.
   auto there = db_->Prepare(
@@ -120,8 +120,7 @@ Result<bool> Store::HandOver(const DueItem& root, const std::string& target,
     if (Status s = AddEvent(copy, at, v1::EVENT_ESCALATED, "", note); !s.ok()) return s;
     if (Status s = AddEvent(*source, at, v1::EVENT_ESCALATED, "", note, target); !s.ok()) return s;
   }
-  if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, std::nullopt);
-      !s.ok()) {
+  if (Status s = SetTimers(root.delivery_id, root.level, root.escalation_at, next); !s.ok()) {
     return s;
   }
   return rc == SQLITE_DONE;

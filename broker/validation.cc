@@ -33,15 +33,32 @@ constexpr int kMaxGestationWeeks = 44;
 constexpr int kMaxMonthsToDelivery = 10;
 
 // Collects every broken rule; the order follows the form so a reply reads top to bottom.
+// At most kMostViolations are listed, then one saying how many more: a form has a few
+// dozen fields, and a crafted one (a million unknown concerns in a packed list, one byte
+// each) must not make the broker build and send a reply a hundred times its size.
 class ViolationList {
  public:
+  static constexpr size_t kMostViolations = 100;
   void Add(std::string field, std::string description) {
-    violations_.push_back({std::move(field), std::move(description)});
+    if (violations_.size() < kMostViolations) {
+      violations_.push_back({std::move(field), std::move(description)});
+    } else {
+      ++more_;
+    }
   }
-  std::vector<Violation> Take() && { return std::move(violations_); }
+  std::vector<Violation> Take() && {
+    if (more_ > 0) {
+      violations_.push_back(
+          {"notification", "And " + std::to_string(more_) +
+                               " more broken rules, not listed: fix these, then send it again "
+                               "to hear the rest."});
+    }
+    return std::move(violations_);
+  }
 
  private:
   std::vector<Violation> violations_;
+  size_t more_ = 0;
 };
 
 // The times the rules are measured against.

@@ -125,8 +125,9 @@ int Write(sqlite3_file* file, const void* bytes, int amount, sqlite3_int64 offse
     if (pending.empty()) f->pending_at = offset;
     pending.insert(pending.end(), data, data + amount);
   } catch (const std::bad_alloc&) {
-    pending.clear();
-    // No memory to gather in: write it now.
+    // No memory to gather in (not expected: Open reserved the most it holds): what was
+    // gathered goes out first, then this, so no frame of the transaction is left unwritten.
+    if (int rc = WriteOut(f); rc != SQLITE_OK) return rc;
     return f->system->pMethods->xWrite(f->system, bytes, amount, offset);
   }
   return SQLITE_OK;
@@ -213,9 +214,15 @@ int Open(sqlite3_vfs*, sqlite3_filename name, sqlite3_file* file, int flags, int
     return SQLITE_NOMEM;
   }
   try {
-    f->pending->reserve(1 << 20);
+    // The most it ever holds (kMostGathered, then one more frame of at most 64 KiB), so
+    // gathering never has to allocate in the middle of a commit. Pages are only touched as
+    // they are used.
+    f->pending->reserve(kMostGathered + (64 << 10) + kFrameHeaderBytes);
   } catch (const std::bad_alloc&) {
-    // It grows as it is used, or writes straight through when it cannot.
+    delete f->pending;
+    f->pending = nullptr;
+    if (f->system->pMethods != nullptr) f->system->pMethods->xClose(f->system);
+    return SQLITE_NOMEM;
   }
   f->pending_at = 0;
   f->straight_through = false;

@@ -339,6 +339,7 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
     }
     failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
                                   "); nothing more is confirmed until the broker restarts");
+    failed_once_.store(true);
     spdlog::critical("{}", failed_.message());
     return fail_all(failed_);
   }

@@ -86,6 +86,9 @@ class Writer {
   v1::Histogram TimeToAcknowledge() const { return time_to_acknowledge_.Snapshot(); }
   // CPU time the writer's thread has used, as of its last batch, in microseconds. Any thread.
   int64_t cpu_us() const { return cpu_us_.load(); }
+  // Whether a commit failed (not for a full disk): from then on nothing is confirmed or
+  // escalated by this process, and it should end so that it is started again (main.cc).
+  bool failed() const { return failed_once_.load(); }
 
  private:
   void Run(zmq::socket_t& jobs, zmq::socket_t& done);
@@ -133,6 +136,7 @@ class Writer {
   std::atomic<uint64_t> publishes_{0};
   std::atomic<uint64_t> duplicates_{0};
   std::atomic<int64_t> cpu_us_{0};
+  std::atomic<bool> failed_once_{false};  // failed_ is set; read from other threads
   DurationHistogram commit_latency_{
       {100, 250, 500, 1000, 2500, 5000, 10000, 25000, 100000, 1000000}};
   // Bounds a manager reads against the escalation table: 15 minutes, 4 and 8 hours.

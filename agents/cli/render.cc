@@ -128,7 +128,8 @@ json AckJson(const v1::AckReply& reply) {
 json TransferJson(const v1::TransferReply& reply) {
   return json{{"delivery_id", reply.delivery_id()},
               {"inbox", reply.inbox()},
-              {"due_at", TimeOrNull(reply.due_at_ms())}};
+              {"due_at", TimeOrNull(reply.due_at_ms())},
+              {"already_transferred", reply.already_transferred()}};
 }
 
 json StatusJson(const v1::StatusReply& reply) {
@@ -286,8 +287,9 @@ std::string AckText(const v1::AckReply& reply) {
 }
 
 std::string TransferText(const v1::TransferReply& reply) {
-  return "transferred to " + reply.inbox() + " as " + reply.delivery_id() + ", due " +
-         Local(reply.due_at_ms()) + "\n";
+  return std::string(reply.already_transferred() ? "already transferred (a retry) to "
+                                                 : "transferred to ") +
+         reply.inbox() + " as " + reply.delivery_id() + ", due " + Local(reply.due_at_ms()) + "\n";
 }
 
 std::string StatusText(const v1::StatusReply& reply) {

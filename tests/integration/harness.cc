@@ -409,6 +409,20 @@ int BrokerProcess::Stop() { return EndChild(pid_, SIGTERM); }
 
 void BrokerProcess::Kill9() { EndChild(pid_, SIGKILL); }
 
+int BrokerProcess::WaitForExit(int timeout_ms) {
+  if (pid_ <= 0) return -1;
+  const auto deadline = std::chrono::steady_clock::now() + std::chrono::milliseconds(timeout_ms);
+  do {
+    int status = 0;
+    if (waitpid(pid_, &status, WNOHANG) == pid_) {
+      pid_ = -1;
+      return WIFEXITED(status) ? WEXITSTATUS(status) : 128 + WTERMSIG(status);
+    }
+    std::this_thread::sleep_for(std::chrono::milliseconds(50));
+  } while (std::chrono::steady_clock::now() < deadline);
+  return -1;
+}
+
 std::string BrokerProcess::log() const { return ReadFile(data_dir_ / "broker.log"); }
 
 CommandResult BrokerProcess::Cli(const std::string& as, std::vector<std::string> args,

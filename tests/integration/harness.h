@@ -133,6 +133,8 @@ class BrokerProcess {
   int Stop();
   // SIGKILL: nothing is finished or flushed, as in a power cut of the process.
   void Kill9();
+  // Waits at most `timeout_ms` for it to end by itself: its exit code, or -1 while it runs.
+  int WaitForExit(int timeout_ms);
   // Runs with CURVE (no --insecure-dev), keys from MakeKeys(dir); the command line then
   // connects as NAME with DIR/NAME.key.
   void UseKeys(std::filesystem::path dir) { keys_ = std::move(dir); }

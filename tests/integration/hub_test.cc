@@ -347,6 +347,24 @@ TEST_F(HubTest, TransferMakesANewItemWithAFreshClock) {
   // Fresh clock from 16:30 Monday: 4 office hours is Tuesday 11:30, capped by respond_by.
   EXPECT_EQ(transfer["due_at"], "2026-11-24T09:05:00Z");
 
+  EXPECT_EQ(transfer["already_transferred"], false);
+  // Its answer lost (a timeout, a reconnect), bob's client sends it again: that transfer's
+  // answer, nothing new. Another transfer of the moved item is refused.
+  CommandResult again = broker_->Cli("bob", {"transfer", item, "--to", "hv-north", "--reason",
+                                             "Family moved to Northbridge last week"});
+  ASSERT_EQ(again.exit_code, 0) << again.err;
+  EXPECT_EQ(again.Json()["delivery_id"], transfer["delivery_id"]);
+  EXPECT_EQ(again.Json()["due_at"], transfer["due_at"]);
+  EXPECT_EQ(again.Json()["already_transferred"], true);
+  EXPECT_EQ(broker_
+                ->Cli("bob", {"transfer", item, "--to", "school-nursing", "--reason",
+                              "Family moved to Northbridge last week"})
+                .exit_code,
+            3);
+  EXPECT_EQ(
+      broker_->Cli("bob", {"transfer", item, "--to", "hv-north", "--reason", "Other"}).exit_code,
+      3);
+
   EXPECT_EQ(broker_->Cli("bob", {"inbox", "hv-south"}).Json()["items"].size(), 0u);
   json north = broker_->Cli("alice", {"inbox", "hv-north"}).Json();
   ASSERT_EQ(north["items"].size(), 1u);

@@ -1,6 +1,7 @@
 // What must survive: a kill -9 loses no confirmed notification or acknowledgement;
 // garbage on the wire leaves the broker serving; a full pipeline is told to retry; a
 // broken configuration stops the broker before it listens.
+#include <google/protobuf/util/json_util.h>
 #include <gtest/gtest.h>
 
 #include <fstream>
@@ -208,6 +209,49 @@ TEST_F(WireTest, AnOversizeMessageClosesThatConnectionOnly) {
   std::string huge(2 << 20, 'x');  // twice the configured maximum
   big.send(zmq::buffer(huge));
   EXPECT_FALSE(Receive(big, 1000)) << "no answer: the connection was dropped";
+  EXPECT_TRUE(StillServing());
+}
+
+// A notification's JSON of the whole bound (1 MiB) plus the request around it still fits
+// the socket, so the sender hears why it is refused instead of waiting for an answer that
+// never comes.
+TEST_F(WireTest, ANotificationAtTheMessageBoundIsRefusedWithItsReasonNotDropped) {
+  zmq::socket_t s = Connect();
+  v1::Request request;
+  request.set_correlation_id(11);
+  request.set_as("gwh-ed");
+  request.mutable_send()->set_notification_json(std::string((1 << 20) + 100, ' '));
+  ASSERT_GT(request.ByteSizeLong(), size_t{1} << 20);
+  s.send(zmq::buffer(request.SerializeAsString()));
+  auto reply = Receive(s);
+  ASSERT_TRUE(reply) << "dropped unanswered";
+  EXPECT_EQ(reply->correlation_id(), 11u);
+  EXPECT_EQ(reply->status().code(), v1::Status::INVALID_ARGUMENT);
+  EXPECT_NE(reply->status().message().find("larger than 1 MiB"), std::string::npos)
+      << reply->status().message();
+}
+
+// A crafted form can break one rule per byte (a packed list of unknown concerns): the
+// answer lists a hundred and says how many more, and stays small.
+TEST_F(WireTest, AMillionBrokenRulesAreAnsweredWithAHundredAndACount) {
+  zmq::socket_t s = Connect();
+  v1::Request request;
+  request.set_correlation_id(12);
+  request.set_as("gwh-ed");
+  v1::Notification& form = *request.mutable_send()->mutable_notification();
+  ASSERT_TRUE(google::protobuf::util::JsonStringToMessage(
+                  ReadFile(SamplePath("hospital-liaison-school-age.json")), &form)
+                  .ok());
+  for (int i = 0; i < 900000; ++i) form.add_concerns(v1::Notification::CONCERN_UNSPECIFIED);
+  ASSERT_LT(request.ByteSizeLong(), size_t{1} << 20);
+  s.send(zmq::buffer(request.SerializeAsString()));
+  auto reply = Receive(s, 10000);
+  ASSERT_TRUE(reply);
+  EXPECT_EQ(reply->status().code(), v1::Status::INVALID_ARGUMENT);
+  ASSERT_EQ(reply->status().violations_size(), 101);
+  EXPECT_NE(reply->status().violations(100).description().find("more broken rules"),
+            std::string::npos);
+  EXPECT_LT(reply->ByteSizeLong(), size_t{64} << 10);
   EXPECT_TRUE(StillServing());
 }
 

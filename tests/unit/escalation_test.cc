@@ -364,6 +364,38 @@ TEST_F(EscalationTest, AnImmediateItemTransferredIntoAClosedInboxIsHandedOverAtO
   EXPECT_EQ(Events(moved, v1::EVENT_ESCALATED), 1);
 }
 
+// Arriving before the office opens, rule 8 puts it in eds as an item of its own, and the
+// hand-over finds it there. The EDS acknowledges theirs; nobody in hv-north does all day.
+// At 17:00 hv-north closes with it outstanding: a copy goes to eds then, as for any other.
+TEST_F(EscalationTest, AnItemTheEdsHadAtArrivalIsStillHandedOverWhenItsOfficeCloses) {
+  auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T08:30:00Z");
+  ASSERT_EQ(sent.count("eds"), 1u) << "rule 8: outside office hours";
+  AdvanceTo("2026-11-23T08:40:00Z");
+  ASSERT_TRUE(Ack(sent["eds"], "eddie").ok());
+  AdvanceTo("2026-11-23T16:59:00Z");
+  EXPECT_TRUE(Outstanding("eds").empty());
+  AdvanceTo("2026-11-23T17:00:00Z");
+  std::set<std::string> from;
+  for (const auto& copy : Outstanding("eds")) from.insert(copy.escalated_from());
+  EXPECT_EQ(from, (std::set<std::string>{"hv-north", "mash"}))
+      << "both originals, still outstanding as their offices closed";
+}
+
+// Both the hand-over (17:00) and a level step (16:55) fell due while the broker was away:
+// taken in the order they fell due, so the EDS's copy is made at level 1, as it would have
+// been.
+TEST_F(EscalationTest, StepsMissedInAnOutageAreTakenInTheOrderTheyFellDue) {
+  auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:40:00Z");
+  now_ = At("2026-11-23T17:30:00Z");  // down from 16:50
+  Reopen();
+  AdvanceTo("2026-11-23T17:30:00Z");
+  std::map<std::string, v1::Delivery> in_eds;
+  for (const auto& copy : Outstanding("eds")) in_eds[copy.escalated_from()] = copy;
+  ASSERT_EQ(in_eds.count("hv-north"), 1u);
+  EXPECT_EQ(in_eds["hv-north"].escalation_level(), 1) << "made after level 1 (16:55)";
+  EXPECT_EQ(Item(sent["hv-north"]).escalation_level(), 2) << "and level 2 (17:10) after it";
+}
+
 TEST_F(EscalationTest, AcknowledgedBeforeFivePmIsNotHandedOver) {
   auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T16:50:00Z");
   ASSERT_TRUE(Ack(sent["hv-north"], "alice").ok());

@@ -464,6 +464,19 @@ TEST(EnvelopeTest, ANotificationOver960KibIsRefusedNamingItsLongestField) {
   EXPECT_NE(description.find("960 KiB"), std::string::npos) << description;
 }
 
+// A reply lists at most a hundred broken rules, then says how many more.
+TEST(EnvelopeTest, AtMostAHundredViolationsAreListedThenHowManyMore) {
+  Notification n = LoadSample(kHomeVisit);
+  for (int i = 0; i < 150; ++i) n.add_concerns(Notification::CONCERN_UNSPECIFIED);
+  std::vector<Violation> violations = Validate(n, kNow);
+  ASSERT_EQ(violations.size(), 101u);
+  EXPECT_EQ(violations.back().field, "notification");
+  EXPECT_NE(violations.back().description.find("And 50 more broken rules"), std::string::npos)
+      << violations.back().description;
+  for (int i = 0; i < 100; ++i) n.mutable_concerns()->RemoveLast();
+  EXPECT_EQ(Validate(n, kNow).size(), 50u) << "fifty are all listed";
+}
+
 TEST(EnvelopeTest, ConcernsMustNotBeUnspecified) {
   EXPECT_EQ(FieldsAfter(kHomeVisit,
                         [](Notification& n) { n.add_concerns(Notification::CONCERN_UNSPECIFIED); }),
