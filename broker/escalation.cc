@@ -126,7 +126,8 @@ Status EscalationEngine::Step(Store& store, DueItem item, TimeMs now) {
                              " closed: escalated to " + policy.when_office_closes + " as " +
                              copy_id);
     }
-    item.handover_at.reset();
+    // Armed for the next close: a level step or repeat taken in this round keeps it.
+    item.handover_at = next_close;
     if (item.escalation_at > now) return Status::Ok();
   }
 

@@ -250,7 +250,7 @@ int main(int argc, char** argv) {
   watchdog.join();
   writer.Stop();
   checkpointer.Stop();
-  if (g_store_failed.load()) {
+  if (g_store_failed.load() || writer.failed()) {  // a SIGTERM inside the 5 s too
     dutyhub::FlushLog();
     return kExitStoreFailed;
   }

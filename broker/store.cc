@@ -720,7 +720,7 @@ Result<v1::TransferReply> Store::Transfer(const std::string& delivery_id, const 
         "SELECT d.delivery_id, d.due_at FROM events e JOIN deliveries d "
         "ON d.source_delivery = e.delivery_id AND d.origin = 'TRANSFERRED' AND d.inbox = e.inbox "
         "WHERE e.delivery_id = ? AND e.event = ? AND e.by = ? AND e.note = ? AND e.inbox = ? "
-        "LIMIT 1");
+        "AND d.state <> 4 LIMIT 1");  // 4: TRANSFERRED on, so no longer that transfer's answer
     if (!moved.ok()) return moved.status();
     (*moved)
         ->Bind(1, root.item.delivery_id())

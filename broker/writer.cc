@@ -118,11 +118,20 @@ void Writer::Start() {
   // reader sees an item that should already have escalated.
   if (failed_.ok() && store_->Begin().ok()) {
     bool ran = RunEngine(/*drain=*/true);
-    if (ran && store_->Commit().ok()) {
+    Status committed = ran ? store_->Commit() : Status::Ok();
+    if (ran && committed.ok()) {
       engine_.Committed();
     } else {
+      const bool full = !committed.ok() && store_->DiskFull();
       store_->Rollback();
       engine_.RolledBack();
+      if (!committed.ok() && !full) {
+        // As for any commit (CommitBatch): the disk's state is unknown from here on.
+        failed_ = Status::Unavailable("the store failed to commit (" + committed.message() +
+                                      "); nothing more is confirmed until the broker restarts");
+        failed_once_.store(true);
+        spdlog::critical("{}", failed_.message());
+      }
     }
   }
   thread_ = std::thread([this] {

@@ -5,6 +5,7 @@
 #include <algorithm>
 #include <chrono>
 #include <map>
+#include <set>
 
 #include "broker/sqlite.h"
 #include "broker/time_text.h"
@@ -393,36 +394,39 @@ bool Outbox::SendPending(HubClient& client) {
 void Outbox::FetchReceipts(HubClient& client) {
   std::vector<std::pair<std::string, std::string>> unfinished;  // (id, receipt as stored)
   {
-    // A round asks for the next `receipts_per_round` after the last round's, and starts
-    // again from the oldest once past the newest: notifications nobody has acknowledged
-    // for weeks must not keep newer receipts from ever being fetched.
-    // Those never fetched come first, up to half the round, so a notification's first
+    // Two halves, each going round in turn from where it stopped (starting again from the
+    // oldest once past the newest): those never fetched yet, so a notification's first
     // receipt (where it went) follows its SENT within a round or so however many are open;
-    // the other half goes on in turn, so ones the broker never answers for (a store
-    // restored from an older backup) cannot hold up the rest either.
+    // and every open one, so notifications nobody has acknowledged for weeks, or ones the
+    // broker no longer answers for (a store restored from an older backup), never keep
+    // another's receipt from being fetched. A round of one takes the halves in turn.
     std::lock_guard<std::mutex> lock(mu_);
-    auto fresh = db_->Prepare(
-        "SELECT id FROM outbox WHERE state = 'SENT' AND receipt_final = 0 AND receipt IS NULL "
-        "ORDER BY seq LIMIT ?");
-    if (!fresh.ok()) return;
-    (*fresh)->Bind(1, std::max(1, options_.receipts_per_round / 2));
-    while ((*fresh)->Step() == SQLITE_ROW) unfinished.emplace_back((*fresh)->Text(0), "");
-    const int room = options_.receipts_per_round - static_cast<int>(unfinished.size());
-    if (room > 0) {
-      auto s = db_->Prepare(
-          "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
-          "AND receipt IS NOT NULL AND seq > ? ORDER BY seq LIMIT ?");
-      if (!s.ok()) return;
-      (*s)->Bind(1, receipts_after_).Bind(2, room);
+    std::set<std::string> taken_ids;
+    auto take = [&](const char* sql, int64_t& after, int room) {
+      auto s = db_->Prepare(sql);
+      if (!s.ok() || room <= 0) return;
+      (*s)->Bind(1, after).Bind(2, room);
       int64_t last = 0;
       int taken = 0;
       while ((*s)->Step() == SQLITE_ROW) {
-        unfinished.emplace_back((*s)->Text(0), std::string((*s)->Blob(1)));
         last = (*s)->Int(2);
         ++taken;
+        if (taken_ids.insert((*s)->Text(0)).second)
+          unfinished.emplace_back((*s)->Text(0), (*s)->IsNull(1) ? "" : std::string((*s)->Blob(1)));
       }
-      receipts_after_ = taken < room ? 0 : last;
-    }
+      after = taken < room ? 0 : last;
+    };
+    const int round = options_.receipts_per_round;
+    const int fresh_room = round > 1 ? round / 2 : (fresh_turn_ ? 1 : 0);
+    fresh_turn_ = !fresh_turn_;
+    take(
+        "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
+        "AND receipt IS NULL AND seq > ? ORDER BY seq LIMIT ?",
+        fresh_after_, fresh_room);
+    take(
+        "SELECT id, receipt, seq FROM outbox WHERE state = 'SENT' AND receipt_final = 0 "
+        "AND seq > ? ORDER BY seq LIMIT ?",
+        receipts_after_, round - static_cast<int>(unfinished.size()));
   }
   const auto timeout = std::chrono::milliseconds(options_.broker_timeout);
   std::map<uint64_t, size_t> waiting;
@@ -439,9 +443,12 @@ void Outbox::FetchReceipts(HubClient& client) {
         deadline - std::chrono::steady_clock::now()));
     if (!reply) return;
     auto it = waiting.find(reply->correlation_id());
-    if (it == waiting.end() || !reply->has_status_reply()) continue;
+    if (it == waiting.end()) continue;  // a late answer to an earlier round
     const auto& [id, before] = unfinished[it->second];
     waiting.erase(it);
+    // Answered, if with an error (the broker has no such notification): nothing to keep,
+    // and no reason to wait out the round's timeout for it.
+    if (!reply->has_status_reply()) continue;
     std::string now = reply->status_reply().SerializeAsString();
     if (now == before) continue;
     std::function<void(const Receipt&)> callback;

@@ -108,7 +108,9 @@ class Outbox {
   std::unique_ptr<Database> db_;
   std::function<void(const Receipt&)> on_receipt_;
   std::string failed_;          // why the file cannot be trusted; guarded by mu_
-  int64_t receipts_after_ = 0;  // the last seq the previous receipts round asked about
+  int64_t receipts_after_ = 0;  // the last seq the previous receipts round asked about ...
+  int64_t fresh_after_ = 0;     // ... and of those never fetched
+  bool fresh_turn_ = true;      // with a round of one: whose turn it is
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> pending_{0};

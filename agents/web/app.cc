@@ -216,6 +216,9 @@ Result<WebApp::Signed> WebApp::StartSession(const Account& account, httplib::Res
 }
 
 bool CountsAsActivity(const httplib::Request& req) {
+  // A page's live-update stream (an EventSource, which sends no headers of its own choosing)
+  // reconnects by itself: never someone at the screen either.
+  if (req.path == "/api/events") return false;
   return req.get_header_value("X-Dutyhub-Refresh") != "background";
 }
 

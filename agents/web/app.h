@@ -22,8 +22,8 @@
 namespace dutyhub::web {
 
 // Whether a request is someone at the screen: false for the refreshes a page makes by itself,
-// which it marks `X-Dutyhub-Refresh: background` (app.js), so an unattended duty-room screen
-// still signs out after `idle_minutes`.
+// which it marks `X-Dutyhub-Refresh: background` (app.js), and for its live-update stream
+// (/api/events), so an unattended duty-room screen still signs out after `idle_minutes`.
 bool CountsAsActivity(const httplib::Request& req);
 
 class WebApp {

@@ -397,6 +397,28 @@ TEST_F(HubTest, TransferMakesANewItemWithAFreshClock) {
       6);
 }
 
+// A retried transfer is answered as the transfer it repeats only while that still stands:
+// moved on since (here back again), the same words are a new transfer, and refused.
+TEST_F(HubTest, ARetriedTransferIsNotAnsweredForAnItemMovedOnSince) {
+  StartBroker();
+  json sent = Send("northshire-mash", "mash-request-home-visit.json");
+  const std::string item = DeliveryIn(sent, "hv-south");
+  const std::vector<std::string> to_north = {"transfer", item,       "--to",
+                                             "hv-north", "--reason", "Family moved to Northbridge"};
+  CommandResult moved = broker_->Cli("bob", to_north);
+  ASSERT_EQ(moved.exit_code, 0) << moved.err;
+  EXPECT_EQ(broker_
+                ->Cli("dan", {"transfer", item, "--to", "hv-north", "--reason",
+                              "Family moved to Northbridge"})
+                .exit_code,
+            3)
+      << "someone else's words are no retry of bob's";
+  CommandResult back = broker_->Cli("alice", {"transfer", moved.Json()["delivery_id"], "--to",
+                                              "hv-south", "--reason", "Not yet"});
+  ASSERT_EQ(back.exit_code, 0) << back.err;
+  EXPECT_EQ(broker_->Cli("bob", to_north).exit_code, 3) << "moved on since: not that transfer's";
+}
+
 TEST_F(HubTest, NobodyElseSeesAThing) {
   StartBroker();
   json sent = Send("gwh-ed", "hospital-liaison-non-mobile-injury.json");

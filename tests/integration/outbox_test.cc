@@ -209,5 +209,41 @@ TEST(OutboxFile, ANotificationTooLargeForTheHubIsRefusedAndHoldsUpNothingBehindI
   broker.Stop();
 }
 
+// Receipts the broker never answers for (here: ids it never had, as after a store was
+// restored from an older backup) stay unfetched; they must not keep a new notification's
+// first receipt from being fetched, whatever the round's size.
+TEST(OutboxReceipts, ReceiptsNeverAnsweredHoldUpNoNewOnes) {
+  for (int round : {1, 2}) {
+    SCOPED_TRACE("receipts_per_round " + std::to_string(round));
+    TempDir dir;
+    BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
+                         {"--simulated-clock", kMondayAfternoon});
+    ASSERT_TRUE(broker.Start()) << broker.log();
+    const std::string path = (dir.path() / "outbox.sqlite").string();
+    Notifications notifications;
+    std::vector<std::tuple<v1::Notification, std::string, std::string>> lost;
+    for (int n = 0; n < 4; ++n)
+      lost.emplace_back(Form(notifications, Notifications::Id(6, n)), "SENT", "");
+    WriteVersionOneFile(path, lost);
+    OutboxOptions options = OptionsFor(path, broker.endpoint());
+    options.receipt_interval = 50;
+    options.receipts_per_round = round;
+    SystemClock clock;
+    auto outbox = Outbox::Open(options, clock);
+    ASSERT_TRUE(outbox.ok()) << outbox.status().ToString();
+    const v1::Notification fresh = Form(notifications, Notifications::Id(6, 9));
+    ASSERT_TRUE((*outbox)->Accept(fresh).ok());
+    (*outbox)->Start();
+    EXPECT_TRUE(Eventually(
+        [&] {
+          auto receipt = (*outbox)->GetReceipt(fresh.id());
+          return receipt.ok() && receipt->has_value() && (*receipt)->status.has_value();
+        },
+        15000));
+    (*outbox)->Stop();
+    broker.Stop();
+  }
+}
+
 }  // namespace
 }  // namespace dutyhub::testing

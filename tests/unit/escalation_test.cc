@@ -370,7 +370,10 @@ TEST_F(EscalationTest, AnImmediateItemTransferredIntoAClosedInboxIsHandedOverAtO
 TEST_F(EscalationTest, AnItemTheEdsHadAtArrivalIsStillHandedOverWhenItsOfficeCloses) {
   auto sent = Publish(Sample("hospital-liaison-non-mobile-injury.json"), "2026-11-23T08:30:00Z");
   ASSERT_EQ(sent.count("eds"), 1u) << "rule 8: outside office hours";
-  AdvanceTo("2026-11-23T08:40:00Z");
+  // In one step past both the hand-over (found in eds) and level 1 (08:45): the next
+  // close's hand-over stays armed through the level step.
+  AdvanceTo("2026-11-23T08:50:00Z");
+  ASSERT_EQ(Outstanding("hv-managers").size(), 1u) << "level 1 was taken";
   ASSERT_TRUE(Ack(sent["eds"], "eddie").ok());
   AdvanceTo("2026-11-23T16:59:00Z");
   EXPECT_TRUE(Outstanding("eds").empty());

@@ -657,6 +657,9 @@ TEST(Sessions, APagesOwnRefreshesDoNotKeepAnIdleSessionSignedIn) {
   EXPECT_TRUE(CountsAsActivity(clicked));
   clicked.set_header("X-Dutyhub-Refresh", "yes please");
   EXPECT_TRUE(CountsAsActivity(clicked)) << "only the pages' own word for it";
+  httplib::Request stream;
+  stream.path = "/api/events";
+  EXPECT_FALSE(CountsAsActivity(stream)) << "a live page's stream reconnects by itself";
 }
 
 TEST(Sessions, AnAccountKeepsItsNewestSessionsAndTheOneSeenLongestAgoEnds) {
