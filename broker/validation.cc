@@ -39,6 +39,7 @@ constexpr int kMaxMonthsToDelivery = 10;
 class ViolationList {
  public:
   static constexpr size_t kMostViolations = 100;
+  size_t total() const { return violations_.size() + more_; }  // listed or not
   void Add(std::string field, std::string description) {
     if (violations_.size() < kMostViolations) {
       violations_.push_back({std::move(field), std::move(description)});
@@ -630,7 +631,11 @@ void CheckSize(ViolationList& out, const Notification& n) {
           "this is its longest field: shorten it; detail belongs in the agency's own record.");
 }
 
-std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now) {
+namespace {
+
+// Validate's work; `total` (when given) gets how many rules are broken, listed or not.
+std::vector<Violation> ValidateCounting(const v1::Notification& notification, TimeMs now,
+                                        size_t* total) {
   ViolationList out;
   CheckSize(out, notification);
   Reference ref;
@@ -658,13 +663,20 @@ std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now
     case Notification::BODY_NOT_SET:
       break;
   }
+  if (total != nullptr) *total = out.total();
   return std::move(out).Take();
 }
 
+}  // namespace
+
+std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now) {
+  return ValidateCounting(notification, now, nullptr);
+}
+
 Status CheckNotification(const v1::Notification& notification, TimeMs now) {
-  std::vector<Violation> violations = Validate(notification, now);
+  size_t count = 0;
+  std::vector<Violation> violations = ValidateCounting(notification, now, &count);
   if (violations.empty()) return Status::Ok();
-  const size_t count = violations.size();
   return Status::InvalidArgument("the notification breaks " + std::to_string(count) +
                                      (count == 1 ? " rule" : " rules") +
                                      " of notifications.md: correct every field listed and resend",

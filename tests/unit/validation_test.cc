@@ -473,6 +473,8 @@ TEST(EnvelopeTest, AtMostAHundredViolationsAreListedThenHowManyMore) {
   EXPECT_EQ(violations.back().field, "notification");
   EXPECT_NE(violations.back().description.find("And 50 more broken rules"), std::string::npos)
       << violations.back().description;
+  Status folded = CheckNotification(n, kNow);
+  EXPECT_NE(folded.message().find("breaks 150 rules"), std::string::npos) << folded.message();
   for (int i = 0; i < 100; ++i) n.mutable_concerns()->RemoveLast();
   EXPECT_EQ(Validate(n, kNow).size(), 50u) << "fifty are all listed";
 }
