@@ -225,21 +225,23 @@ void Server::AnswerError(const std::string& routing_id, uint64_t correlation_id,
   Answer(routing_id, reply);
 }
 
-bool Server::Answer(const std::string& routing_id, const v1::Reply& reply) {
+Server::Sent Server::SendTo(const std::string& routing_id, const v1::Reply& reply) {
   std::string payload = reply.SerializeAsString();
   try {
     zmq::send_result_t sent =
         router_.send(zmq::buffer(routing_id), zmq::send_flags::sndmore | zmq::send_flags::dontwait);
     if (sent) sent = router_.send(zmq::buffer(payload), zmq::send_flags::dontwait);
-    if (!sent)
+    if (!sent) {
       spdlog::warn("a client is not reading its answers; answer {} dropped",
                    reply.correlation_id());
-    return true;
+      return Sent::kQueueFull;
+    }
+    return Sent::kSent;
   } catch (const zmq::error_t& e) {
     // EHOSTUNREACH: the client went away. It retries with the same id and gets the same
     // answer from the store, so nothing is lost by not delivering this one.
     spdlog::debug("answer {} not delivered: {}", reply.correlation_id(), e.what());
-    return false;
+    return Sent::kGone;
   }
 }
 
@@ -277,7 +279,18 @@ void Server::Publish(std::vector<v1::WatchEvent>& events) {
       reply.set_correlation_id(it->second.correlation_id);
       reply.mutable_status()->set_code(v1::Status::OK);
       *reply.mutable_event() = event;
-      it = Answer(it->first, reply) ? std::next(it) : watching->second.erase(it);
+      const Sent sent = SendTo(it->first, reply);
+      if (sent == Sent::kSent) {
+        ++it;
+        continue;
+      }
+      // An event its queue could not take ends the watch, never silently leaves a gap in
+      // it: the watcher, hearing nothing, renews it from the last seq it saw and is given
+      // what it missed, or told it may have missed some (Hub::Watch).
+      if (sent == Sent::kQueueFull)
+        spdlog::warn("the watch of {} by {} ended: it is not reading its events", event.inbox(),
+                     it->second.principal);
+      it = watching->second.erase(it);
     }
   }
 }

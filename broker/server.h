@@ -49,8 +49,14 @@ class Server {
   // Spends one of the share's tokens (Hub::RateShare); false when its rate is used up.
   bool WithinRate(const std::string& share);
   void OnWriteDone();
-  // False when the connection is gone.
-  bool Answer(const std::string& routing_id, const v1::Reply& reply);
+  // What became of a message to a client.
+  enum class Sent { kSent, kQueueFull, kGone };
+  Sent SendTo(const std::string& routing_id, const v1::Reply& reply);
+  // False when the connection is gone (an answer its queue could not take is dropped: the
+  // client retries with the same id and gets the same answer from the store).
+  bool Answer(const std::string& routing_id, const v1::Reply& reply) {
+    return SendTo(routing_id, reply) != Sent::kGone;
+  }
   // Starts (or refreshes) `routing_id`'s watch of `inbox`, within kMostWatchesPerPrincipal.
   void Watch(const std::string& inbox, const std::string& routing_id, const std::string& principal,
              uint64_t correlation_id);

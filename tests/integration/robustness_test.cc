@@ -10,6 +10,7 @@
 #include <random>
 #include <regex>
 #include <set>
+#include <thread>
 #include <zmq.hpp>
 #include <zmq_addon.hpp>
 
@@ -202,6 +203,88 @@ TEST_F(WireTest, EachPrincipalKeepsItsNewestWatchesOfAnInboxAndTheOldestGiveWay)
     EXPECT_FALSE(Receive(alice[i], 300)) << "alice's watch " << i + 1 << " is still kept";
   }
   EXPECT_TRUE(StillServing());
+}
+
+// A watcher that does not read its events: once its queue is full the watch ends (said in
+// the log), rather than going on with a silent gap. Renewed, as dutyhub watch renews it,
+// it hears what it missed or that it may have missed some (Hub::Watch).
+TEST_F(WireTest, AWatcherThatStopsReadingHasItsWatchEndedNotAGapInIt) {
+  zmq::socket_t watcher(context_, zmq::socket_type::dealer);
+  watcher.set(zmq::sockopt::linger, 0);
+  watcher.set(zmq::sockopt::rcvhwm, 1);
+  watcher.set(zmq::sockopt::rcvbuf, 1024);
+  watcher.connect(broker_->endpoint());
+  v1::Request watch;
+  watch.set_correlation_id(1);
+  watch.set_as("alice");
+  watch.mutable_watch()->set_inbox("hv-north");
+  watcher.send(zmq::buffer(watch.SerializeAsString()));
+  ASSERT_TRUE(Receive(watcher));
+  // Thousands of notifications for hv-north, in windows, while the watcher reads nothing.
+  const std::string sample = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
+  const std::string sample_id = json::parse(sample)["id"];
+  // More than the broker's queue for the watcher (1,000) and the kernel's buffers between
+  // them hold. Told to retry (the per-agency rate), each is sent again.
+  zmq::socket_t sender = Connect();
+  constexpr int kWindow = 64, kSent = 24000;
+  int confirmed = 0, next = 0;
+  std::vector<int> again;
+  while (confirmed < kSent) {
+    std::map<uint64_t, int> in_flight;
+    for (int k = 0; k < kWindow && (!again.empty() || next < kSent); ++k) {
+      int n = next;
+      if (!again.empty()) {
+        n = again.back();
+        again.pop_back();
+      } else {
+        ++next;
+      }
+      v1::Request send;
+      send.set_correlation_id(static_cast<uint64_t>(n) + 10);
+      send.set_as("gwh-ed");
+      std::string text = sample;
+      text.replace(text.find(sample_id), sample_id.size(), Notifications::Id(9, n));
+      send.mutable_send()->set_notification_json(text);
+      sender.send(zmq::buffer(send.SerializeAsString()));
+      in_flight[send.correlation_id()] = n;
+    }
+    for (size_t k = 0; k < in_flight.size(); ++k) {
+      auto reply = Receive(sender);
+      ASSERT_TRUE(reply) << "a publish went unanswered";
+      if (reply->status().code() == v1::Status::OK) {
+        ++confirmed;
+      } else {
+        ASSERT_EQ(reply->status().code(), v1::Status::UNAVAILABLE) << reply->status().message();
+        again.push_back(in_flight.at(reply->correlation_id()));
+      }
+    }
+    if (!again.empty()) std::this_thread::sleep_for(std::chrono::milliseconds(5));
+  }
+  ASSERT_TRUE(Eventually(
+      [&] { return broker_->log().find("it is not reading its events") != std::string::npos; },
+      5000))
+      << "the watcher's queue never filled: the test sent too few";
+  // Everything queued before the watch ended, then nothing more.
+  int events = 0;
+  while (Receive(watcher, 500)) ++events;
+  EXPECT_LT(events, kSent);
+  ASSERT_EQ(
+      broker_
+          ->Cli("gwh-ed", {"send", SamplePath("hospital-liaison-non-mobile-injury.json").string()})
+          .exit_code,
+      0);
+  EXPECT_FALSE(Receive(watcher, 1000)) << "the watch went on after events were dropped";
+  // Renewed from the start: it is told it may have missed some.
+  v1::Request renew = watch;
+  renew.set_correlation_id(2);
+  renew.mutable_watch()->set_resume(true);
+  renew.mutable_watch()->set_after_seq(1);
+  watcher.send(zmq::buffer(renew.SerializeAsString()));
+  std::optional<v1::Reply> answer;
+  while ((answer = Receive(watcher, 3000)) && !answer->has_watch()) {
+  }
+  ASSERT_TRUE(answer);
+  EXPECT_TRUE(answer->watch().missed());
 }
 
 TEST_F(WireTest, AnOversizeMessageClosesThatConnectionOnly) {
