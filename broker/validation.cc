@@ -588,6 +588,8 @@ Result<v1::Notification> ParseNotificationJson(std::string_view json) {
   return notification;
 }
 
+namespace {
+
 // The path of the longest text in `message` ("hospital_liaison.injury_description",
 // "household[1].name.family"), so the sender of an oversized form knows what to shorten.
 void LongestText(const google::protobuf::Message& message, const std::string& prefix,
@@ -630,8 +632,6 @@ void CheckSize(ViolationList& out, const Notification& n) {
           "The notification is larger than 960 KiB, far more than any form (about 1.5 KB), and "
           "this is its longest field: shorten it; detail belongs in the agency's own record.");
 }
-
-namespace {
 
 // Validate's work; `total` (when given) gets how many rules are broken, listed or not.
 std::vector<Violation> ValidateCounting(const v1::Notification& notification, TimeMs now,

@@ -125,13 +125,7 @@ void Writer::Start() {
       const bool full = !committed.ok() && store_->DiskFull();
       store_->Rollback();
       engine_.RolledBack();
-      if (!committed.ok() && !full) {
-        // As for any commit (CommitBatch): the disk's state is unknown from here on.
-        failed_ = Status::Unavailable("the store failed to commit (" + committed.message() +
-                                      "); nothing more is confirmed until the broker restarts");
-        failed_once_.store(true);
-        spdlog::critical("{}", failed_.message());
-      }
+      if (!committed.ok() && !full) Latch(committed);
     }
   }
   thread_ = std::thread([this] {
@@ -156,6 +150,13 @@ void Writer::Start() {
     done.connect(kDoneEndpoint);
     Run(jobs, done);
   });
+}
+
+void Writer::Latch(const Status& commit) {
+  failed_ = Status::Unavailable("the store failed to commit (" + commit.message() +
+                                "); nothing more is confirmed until the broker restarts");
+  failed_once_.store(true);
+  spdlog::critical("{}", failed_.message());
 }
 
 long Writer::IdleWait() {
@@ -346,10 +347,7 @@ void Writer::CommitBatch(std::vector<std::unique_ptr<PendingWrite>>& batch, zmq:
       return fail_all(Status::Unavailable(
           "the hub's store is out of disk space: nothing was kept; retry later"));
     }
-    failed_ = Status::Unavailable("the store failed to commit (" + s.message() +
-                                  "); nothing more is confirmed until the broker restarts");
-    failed_once_.store(true);
-    spdlog::critical("{}", failed_.message());
+    Latch(s);
     return fail_all(failed_);
   }
   commit_latency_.Observe(std::chrono::duration_cast<std::chrono::microseconds>(

@@ -114,6 +114,9 @@ class Writer {
   bool RunEngine(bool drain);
   // How long the writer may wait for a request before a deadline needs it, in ms.
   long IdleWait();
+  // A commit failed, not for a full disk: the disk's state is unknown from here on, so
+  // nothing more is confirmed or escalated until the broker restarts (main.cc ends it).
+  void Latch(const Status& commit);
 
   zmq::context_t& context_;
   std::unique_ptr<Store> store_;

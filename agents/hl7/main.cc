@@ -181,8 +181,7 @@ class LiaisonDesk {
                    status.violations().size(), Fields(status));
       return dutyhub::BrokenRulesAck(status);
     }
-    if (status.code() == dutyhub::Code::kPermissionDenied ||
-        status.code() == dutyhub::Code::kNotFound) {
+    if (status.code() == dutyhub::Code::kPermissionDenied) {
       // Sent before, taken (AA) and then refused by the hub: the engine hears it now.
       spdlog::warn("from {}: control id {} again: notification {} was refused by the hub ({})",
                    peer, control_id, id, dutyhub::CodeName(status.code()));

@@ -24,6 +24,26 @@ v1::Notification Form(const Notifications& notifications, const std::string& id)
   return parsed.ok() ? *parsed : v1::Notification();
 }
 
+// A real broker on Northshire's configuration, its clock on the samples' Monday afternoon,
+// its store under `dir`; null (the test failed) when it did not start.
+std::unique_ptr<BrokerProcess> MondayBroker(const TempDir& dir) {
+  auto broker = std::make_unique<BrokerProcess>(
+      ConfigPath("northshire.yaml"), dir.path() / "data",
+      std::vector<std::string>{"--simulated-clock", kMondayAfternoon});
+  if (broker->Start()) return broker;
+  ADD_FAILURE() << broker->log();
+  return nullptr;
+}
+
+// The outbox of gwh-ed (--insecure-dev) in `path`, sending to `broker`.
+OutboxOptions OptionsFor(const std::string& path, const std::string& broker) {
+  OutboxOptions options;
+  options.path = path;
+  options.broker = broker;
+  options.insecure_as = "gwh-ed";
+  return options;
+}
+
 bool Acknowledged(const Receipt& receipt) {
   if (!receipt.status) return false;
   for (const auto& d : receipt.status->deliveries()) {
@@ -36,13 +56,9 @@ bool Acknowledged(const Receipt& receipt) {
 // a real county) must not keep the receipt of a newer one from ever being fetched.
 TEST(OutboxReceipts, ANewerReceiptIsFetchedWhileOlderOnesStayOpen) {
   TempDir dir;
-  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
-                       {"--simulated-clock", kMondayAfternoon});
-  ASSERT_TRUE(broker.Start()) << broker.log();
-  OutboxOptions options;
-  options.path = (dir.path() / "outbox.sqlite").string();
-  options.broker = broker.endpoint();
-  options.insecure_as = "gwh-ed";
+  auto broker = MondayBroker(dir);
+  ASSERT_TRUE(broker);
+  OutboxOptions options = OptionsFor((dir.path() / "outbox.sqlite").string(), broker->endpoint());
   options.receipt_interval = 50;
   options.receipts_per_round = 2;
   SystemClock clock;
@@ -58,13 +74,13 @@ TEST(OutboxReceipts, ANewerReceiptIsFetchedWhileOlderOnesStayOpen) {
 
   // sam acknowledges the newest only; the six before it stay open.
   const std::string newest = Notifications::Id(3, kSent - 1);
-  json listed = broker.Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
+  json listed = broker->Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
   std::string delivery;
   for (const auto& item : listed["items"]) {
     if (item["notification_id"] == newest) delivery = item["delivery_id"];
   }
   ASSERT_FALSE(delivery.empty()) << listed.dump();
-  CommandResult ack = broker.Cli("sam", {"ack", delivery, "--note", "School nurse will call"});
+  CommandResult ack = broker->Cli("sam", {"ack", delivery, "--note", "School nurse will call"});
   ASSERT_EQ(ack.exit_code, 0) << ack.err;
 
   EXPECT_TRUE(Eventually(
@@ -79,7 +95,7 @@ TEST(OutboxReceipts, ANewerReceiptIsFetchedWhileOlderOnesStayOpen) {
   ASSERT_TRUE((*oldest)->status.has_value()) << "the open ones are fetched too";
   EXPECT_FALSE(Acknowledged(**oldest));
   (*outbox)->Stop();
-  broker.Stop();
+  broker->Stop();
 }
 
 // An outbox file as the adapters of November 2026 wrote it (version 1), holding `rows`:
@@ -112,14 +128,6 @@ void WriteVersionOneFile(
       (*insert)->Bind(4, refusal);
     ASSERT_EQ((*insert)->Step(), SQLITE_DONE);
   }
-}
-
-OutboxOptions OptionsFor(const std::string& path, const std::string& broker) {
-  OutboxOptions options;
-  options.path = path;
-  options.broker = broker;
-  options.insecure_as = "gwh-ed";
-  return options;
 }
 
 // An outbox file from before version 2 kept only "CODE: message" for a refusal. Opened by
@@ -176,16 +184,15 @@ TEST(OutboxFile, AVersionOneFileIsUpgradedAndItsRefusalsStillAnswerRetries) {
 // breaks, and what waits behind it is sent.
 TEST(OutboxFile, ANotificationTooLargeForTheHubIsRefusedAndHoldsUpNothingBehindIt) {
   TempDir dir;
-  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
-                       {"--simulated-clock", kMondayAfternoon});
-  ASSERT_TRUE(broker.Start()) << broker.log();
+  auto broker = MondayBroker(dir);
+  ASSERT_TRUE(broker);
   const std::string path = (dir.path() / "outbox.sqlite").string();
   Notifications notifications;
   v1::Notification huge = Form(notifications, Notifications::Id(5, 1));
   huge.mutable_hospital_liaison()->set_presenting_complaint(std::string(1100 * 1024, 'a'));
   const v1::Notification behind = Form(notifications, Notifications::Id(5, 2));
   WriteVersionOneFile(path, {{huge, "PENDING", ""}, {behind, "PENDING", ""}});
-  OutboxOptions options = OptionsFor(path, broker.endpoint());
+  OutboxOptions options = OptionsFor(path, broker->endpoint());
   options.broker_timeout = 1000;
   SystemClock clock;
   auto outbox = Outbox::Open(options, clock);
@@ -201,12 +208,12 @@ TEST(OutboxFile, ANotificationTooLargeForTheHubIsRefusedAndHoldsUpNothingBehindI
   ASSERT_FALSE(retry.status().violations().empty());
   EXPECT_EQ(retry.status().violations()[0].field, "hospital_liaison.presenting_complaint");
   EXPECT_TRUE(Eventually([&] {
-    json listed = broker.Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
+    json listed = broker->Cli("sam", {"inbox", "school-nursing", "--all"}).Json();
     return listed.contains("items") && listed["items"].size() == 1 &&
            listed["items"][0]["notification_id"] == behind.id();
   }));
   (*outbox)->Stop();
-  broker.Stop();
+  broker->Stop();
 }
 
 // Receipts the broker never answers for (here: ids it never had, as after a store was
@@ -216,16 +223,15 @@ TEST(OutboxReceipts, ReceiptsNeverAnsweredHoldUpNoNewOnes) {
   for (int round : {1, 2}) {
     SCOPED_TRACE("receipts_per_round " + std::to_string(round));
     TempDir dir;
-    BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
-                         {"--simulated-clock", kMondayAfternoon});
-    ASSERT_TRUE(broker.Start()) << broker.log();
+    auto broker = MondayBroker(dir);
+    ASSERT_TRUE(broker);
     const std::string path = (dir.path() / "outbox.sqlite").string();
     Notifications notifications;
     std::vector<std::tuple<v1::Notification, std::string, std::string>> lost;
     for (int n = 0; n < 4; ++n)
       lost.emplace_back(Form(notifications, Notifications::Id(6, n)), "SENT", "");
     WriteVersionOneFile(path, lost);
-    OutboxOptions options = OptionsFor(path, broker.endpoint());
+    OutboxOptions options = OptionsFor(path, broker->endpoint());
     options.receipt_interval = 50;
     options.receipts_per_round = round;
     SystemClock clock;
@@ -241,7 +247,7 @@ TEST(OutboxReceipts, ReceiptsNeverAnsweredHoldUpNoNewOnes) {
         },
         15000));
     (*outbox)->Stop();
-    broker.Stop();
+    broker->Stop();
   }
 }
 
