@@ -38,6 +38,7 @@
 #include <zmq_addon.hpp>
 
 #include "hub.pb.h"
+#include "tests/bench/bench_folder.h"
 #include "tests/bench/percentile.h"
 #include "tests/integration/harness.h"
 
@@ -733,8 +734,10 @@ int main(int argc, char** argv) {
   }
 
   std::filesystem::path base = std::filesystem::absolute(dir);
-  std::filesystem::remove_all(base);
-  std::filesystem::create_directories(base);
+  if (std::string refused = dutyhub::bench::ClaimBenchFolder(base); !refused.empty()) {
+    std::cerr << "bench: " << refused << "\n";
+    return 2;
+  }
   const double peer = SqliteOneRowPerCommit(base, std::min(seconds, 5.0), 1500);
   // Before the broker starts, so nothing of its own (a checkpoint still copying) shares the
   // disk with it; as long as the broker's run, so the two p99s rest on as many publishes.

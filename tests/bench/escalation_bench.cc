@@ -17,6 +17,7 @@
 #include "broker/config.h"
 #include "broker/escalation.h"
 #include "broker/time_text.h"
+#include "tests/bench/bench_folder.h"
 #include "tests/integration/harness.h"
 
 namespace {
@@ -77,7 +78,10 @@ int main(int argc, char** argv) {
   CLI11_PARSE(app, argc, argv);
 
   std::filesystem::path base = std::filesystem::absolute(dir);
-  std::filesystem::remove_all(base);
+  if (std::string refused = dutyhub::bench::ClaimBenchFolder(base); !refused.empty()) {
+    std::fprintf(stderr, "escalation-bench: %s\n", refused.c_str());
+    return 2;
+  }
   std::filesystem::create_directories(base / "data");
   auto config = dutyhub::LoadConfig(std::string(DUTYHUB_CONFIG_DIR) + "/northshire.yaml");
   if (!config.ok()) return 1;

@@ -26,6 +26,7 @@
 #include "broker/routing.h"
 #include "broker/time_text.h"
 #include "broker/validation.h"
+#include "tests/bench/bench_folder.h"
 #include "tests/bench/percentile.h"
 #include "tests/integration/harness.h"
 
@@ -65,8 +66,13 @@ int main(int argc, char** argv) {
   if (!config.ok()) return 1;
   const TimeMs now = *dutyhub::ParseTimestamp("2026-11-23T16:00:00Z");
 
-  if (!keep || !std::filesystem::exists(store_path)) {
-    std::filesystem::remove_all(base);
+  // --keep reuses only a store a bench made (its folder carries the mark), never a real one.
+  if (!keep || !std::filesystem::exists(store_path) ||
+      !std::filesystem::exists(base / dutyhub::bench::kBenchFolderMark)) {
+    if (std::string refused = dutyhub::bench::ClaimBenchFolder(base); !refused.empty()) {
+      std::fprintf(stderr, "scale-bench: %s\n", refused.c_str());
+      return 2;
+    }
     std::filesystem::create_directories(data);
     std::vector<v1::Notification> samples;
     for (const char* name :
