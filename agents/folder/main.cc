@@ -7,6 +7,7 @@
 // .json when complete; files younger than half a second are left for the next look.
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
@@ -29,14 +30,43 @@ namespace {
 std::atomic<bool> g_stop{false};
 extern "C" void OnSignal(int) { g_stop = true; }
 
+// Who may read what the adapter writes back. The exporter often runs under an account of
+// its own, sharing the folder through a group; the operator says so with the folder's own
+// group and permissions, and the subfolders and files the adapter makes follow them: the
+// folder's group, its group bits (for a file, only read), never anything for others. A
+// folder of 0700 keeps everything to the adapter's account, as before.
+struct Sharing {
+  gid_t group = static_cast<gid_t>(-1);  // -1: leave the group as made
+  mode_t folder_mode = 0700;
+  mode_t file_mode = 0600;
+};
+
+Sharing SharingOf(const fs::path& folder) {
+  Sharing sharing;
+  struct stat st {};
+  if (::stat(folder.c_str(), &st) != 0) return sharing;
+  sharing.group = st.st_gid;
+  sharing.folder_mode = 0700 | (st.st_mode & (S_IRWXG | S_ISGID));  // set-group-id: kept
+  sharing.file_mode = 0600 | (st.st_mode & S_IRGRP);
+  return sharing;
+}
+
+// Best effort: an adapter's account outside the folder's group keeps its own group, and the
+// file stays readable by that account alone (never wider than asked).
+void Share(const fs::path& path, const Sharing& sharing, mode_t mode) {
+  if (sharing.group != static_cast<gid_t>(-1)) (void)::chown(path.c_str(), -1, sharing.group);
+  (void)::chmod(path.c_str(), mode);
+}
+
 // Writes `text` to `path` so that a reader never sees half a file.
-void WriteAtomically(const fs::path& path, const std::string& text) {
+void WriteAtomically(const fs::path& path, const std::string& text, const Sharing& sharing) {
   fs::path temporary = path;
   temporary += ".tmp";
   {
     std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
     out << text;
   }
+  Share(temporary, sharing, sharing.file_mode);
   std::error_code ec;
   fs::rename(temporary, path, ec);
 }
@@ -71,7 +101,7 @@ std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
 // leaves it where it is, for the next look; `waiting` holds the files left so, so that each
 // is logged once, not at every look (every 200 ms until the outbox can take it again).
 void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder,
-          std::set<fs::path>& waiting) {
+          const Sharing& sharing, std::set<fs::path>& waiting) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
@@ -116,7 +146,8 @@ void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder,
     out->set_description(v.description);
   }
   fs::path failed = FreeName(folder / "failed", file.filename());
-  WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n");
+  WriteAtomically(failed.string() + ".error.json", dutyhub::cli::ErrorJson(wire).dump(2) + "\n",
+                  sharing);
   std::error_code ec;
   fs::rename(file, failed, ec);
   spdlog::warn("{}: refused ({}) with {} violation(s); see failed/", which,
@@ -142,7 +173,14 @@ int main(int argc, char** argv) {
     return 2;
   }
   const fs::path folder = config->folder;
-  for (const char* sub : {"sent", "failed", "receipts"}) fs::create_directories(folder / sub);
+  std::error_code made;
+  fs::create_directories(folder, made);
+  const Sharing sharing = SharingOf(folder);
+  for (const char* sub : {"sent", "failed", "receipts"}) {
+    // One the operator made already keeps the permissions they gave it.
+    if (fs::create_directories(folder / sub, made))
+      Share(folder / sub, sharing, sharing.folder_mode);
+  }
   auto options = dutyhub::OutboxOptionsFor(*config);
   if (!options.ok()) {
     std::cerr << "dutyhub-folder: " << options.status().message() << "\n";
@@ -154,10 +192,10 @@ int main(int argc, char** argv) {
     std::cerr << "dutyhub-folder: " << outbox.status().message() << "\n";
     return 2;
   }
-  (*outbox)->OnReceiptChanged([&folder](const dutyhub::Receipt& receipt) {
+  (*outbox)->OnReceiptChanged([&folder, &sharing](const dutyhub::Receipt& receipt) {
     // The id passed validation (a UUID), so it is safe as a file name.
     WriteAtomically(folder / "receipts" / (receipt.id + ".json"),
-                    ReceiptJson(receipt).dump(2) + "\n");
+                    ReceiptJson(receipt).dump(2) + "\n", sharing);
   });
   std::signal(SIGINT, OnSignal);
   std::signal(SIGTERM, OnSignal);
@@ -174,7 +212,7 @@ int main(int argc, char** argv) {
       files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) Take(**outbox, file, folder, waiting);
+    for (const auto& file : files) Take(**outbox, file, folder, sharing, waiting);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   (*outbox)->Stop();

@@ -218,6 +218,38 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
   EXPECT_FALSE(fs::exists(drop / "sent" / "liaison-again.json"));
 }
 
+// The exporter often runs under an account of its own, sharing the folder through a group:
+// what the adapter writes back follows the folder's group permissions, never others'.
+TEST_F(FolderAdapter, WhatItWritesBackIsReadableByTheFoldersGroupAndNoOneElse) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  for (const auto& [agency, mode] : std::vector<std::pair<std::string, fs::perms>>{
+           {"northshire-mash", fs::perms(02750)}, {"gwh-scbu", fs::perms(0700)}}) {
+    SCOPED_TRACE(agency);
+    fs::path drop = dir_.path() / agency / "drop";
+    fs::create_directories(drop);
+    fs::permissions(drop, mode);
+    auto adapter = StartAdapter(agency);
+    Drop(agency, "one.json",
+         ReadFile(SamplePath(agency == "northshire-mash"
+                                 ? "mash-request-home-visit.json"
+                                 : "scbu-discharge-mental-health-no-meeting.json")));
+    Drop(agency, "bad.json", ReadFile(SamplePath("invalid-not-json.txt")));
+    ASSERT_TRUE(Eventually([&] {
+      return Count(drop / "receipts") == 1 && fs::exists(drop / "failed" / "bad.json.error.json");
+    })) << adapter->Output();
+    const bool shared = agency == "northshire-mash";
+    auto mode_of = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; };
+    for (const char* sub : {"sent", "failed", "receipts"}) {
+      EXPECT_EQ(mode_of(drop / sub), shared ? fs::perms(02750) : fs::perms(0700)) << sub;
+    }
+    EXPECT_EQ(mode_of(drop / "failed" / "bad.json.error.json"),
+              shared ? fs::perms(0640) : fs::perms(0600));
+    for (const auto& entry : fs::directory_iterator(drop / "receipts")) {
+      EXPECT_EQ(mode_of(entry.path()), shared ? fs::perms(0640) : fs::perms(0600));
+    }
+  }
+}
+
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
   auto mash = StartAdapter("northshire-mash");  // the broker is not running
   for (int i = 1; i <= 1000; ++i) {
