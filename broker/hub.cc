@@ -102,6 +102,25 @@ std::string FieldLabel(const std::string& path) {
   return out;
 }
 
+// The label a violation is counted under: its field's, or one label for every key that is no
+// field of the form (a sender may misspell keys without end; the series must stay few).
+std::string RejectedFieldLabel(const std::string& path) {
+  const std::string label = FieldLabel(path);
+  const google::protobuf::Descriptor* type = v1::Notification::descriptor();
+  size_t start = 0;
+  while (type != nullptr) {
+    const size_t dot = label.find('.', start);
+    std::string name = label.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (name.ends_with("[]")) name.resize(name.size() - 2);
+    const google::protobuf::FieldDescriptor* field = type->FindFieldByName(name);
+    if (field == nullptr) break;
+    if (dot == std::string::npos) return label;
+    type = field->message_type();
+    start = dot + 1;
+  }
+  return label == "notification" ? label : "(not a field of the form)";
+}
+
 }  // namespace
 
 v1::Reply ErrorReply(const Status& status) {
@@ -202,10 +221,13 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
     return ErrorReply(s);
   }
   v1::Notification notification;
+  const TimeMs now = clock_.Now();
   if (send.payload_case() == v1::SendRequest::kNotificationJson) {
-    Result<v1::Notification> parsed = ParseNotificationJson(send.notification_json());
+    Result<v1::Notification> parsed = ParseNotificationJson(send.notification_json(), now);
     if (!parsed.ok()) {
-      CountRejection("unreadable", parsed.status());
+      // Readable JSON with fields in the wrong shape names them (and every other broken rule).
+      CountRejection(parsed.status().violations().empty() ? "unreadable" : "invalid",
+                     parsed.status());
       return ErrorReply(parsed.status());
     }
     notification = std::move(*parsed);
@@ -219,7 +241,6 @@ Outcome Hub::Send(const std::string& principal, v1::SendRequest&& send) {
   }
   // Validate before the type check: a form whose type contradicts its body has no
   // trustworthy type to authorise, and its sender needs every violation to fix it.
-  const TimeMs now = clock_.Now();
   if (Status s = CheckNotification(notification, now); !s.ok()) {
     spdlog::info("rejected notification {} from {}: {} violation(s)", LoggableId(notification.id()),
                  principal, s.violations().size());
@@ -640,7 +661,7 @@ Outcome Hub::AuditAccess(const std::string& principal, const v1::AuditAccessRequ
 
 void Hub::CountRejection(const std::string& reason, const Status& status) {
   ++rejections_[reason];
-  for (const Violation& v : status.violations()) ++rejected_fields_[FieldLabel(v.field)];
+  for (const Violation& v : status.violations()) ++rejected_fields_[RejectedFieldLabel(v.field)];
 }
 
 Outcome Hub::WhoAmI(const std::string& principal) {

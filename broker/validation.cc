@@ -4,11 +4,15 @@
 #include "broker/validation.h"
 
 #include <date/date.h>
+#include <google/protobuf/struct.pb.h>
 #include <google/protobuf/util/json_util.h>
 #include <google/protobuf/util/message_differencer.h>
 
 #include <algorithm>
 #include <cctype>
+#include <charconv>
+#include <climits>
+#include <cmath>
 #include <optional>
 #include <utility>
 
@@ -41,12 +45,16 @@ class ViolationList {
   static constexpr size_t kMostViolations = 100;
   size_t total() const { return violations_.size() + more_; }  // listed or not
   void Add(std::string field, std::string description) {
+    if (Suppressed(field)) return;
     if (violations_.size() < kMostViolations) {
       violations_.push_back({std::move(field), std::move(description)});
     } else {
       ++more_;
     }
   }
+  // A field already named for being written in the wrong shape, and so left out of what the
+  // rules check: their own "required" for it, or anything inside it, would say it again.
+  void Suppress(std::string field) { suppressed_.push_back(std::move(field)); }
   std::vector<Violation> Take() && {
     if (more_ > 0) {
       violations_.push_back(
@@ -58,8 +66,16 @@ class ViolationList {
   }
 
  private:
+  bool Suppressed(std::string_view field) const {
+    return std::any_of(suppressed_.begin(), suppressed_.end(), [field](const std::string& s) {
+      return field.starts_with(s) &&
+             (field.size() == s.size() || field[s.size()] == '.' || field[s.size()] == '[');
+    });
+  }
+
   std::vector<Violation> violations_;
   size_t more_ = 0;
+  std::vector<std::string> suppressed_;  // few: only after a form written in the wrong shape
 };
 
 // The times the rules are measured against.
@@ -566,28 +582,6 @@ void NormalizePerson(Person& person) {
 
 }  // namespace
 
-Result<v1::Notification> ParseNotificationJson(std::string_view json) {
-  if (json.empty()) {
-    return Status::InvalidArgument(
-        "the notification is empty: send one JSON object in the notifications.md form");
-  }
-  if (json.size() > kMaxJsonBytes) {
-    return Status::InvalidArgument(
-        "the notification is larger than 1 MiB, far more than any form: check what is sent");
-  }
-  v1::Notification notification;
-  google::protobuf::util::JsonParseOptions options;
-  options.ignore_unknown_fields = false;  // a misspelt field must not vanish silently
-  const auto status = google::protobuf::util::JsonStringToMessage(
-      google::protobuf::StringPiece(json.data(), json.size()), &notification, options);
-  if (!status.ok()) {
-    return Status::InvalidArgument(
-        "the notification is not readable JSON in the notifications.md form: " +
-        SafeParserMessage(std::string_view(status.message().data(), status.message().size())));
-  }
-  return notification;
-}
-
 namespace {
 
 // The path of the longest text in `message` ("hospital_liaison.injury_description",
@@ -633,10 +627,8 @@ void CheckSize(ViolationList& out, const Notification& n) {
           "this is its longest field: shorten it; detail belongs in the agency's own record.");
 }
 
-// Validate's work; `total` (when given) gets how many rules are broken, listed or not.
-std::vector<Violation> ValidateCounting(const v1::Notification& notification, TimeMs now,
-                                        size_t* total) {
-  ViolationList out;
+// Validate's work, into `out`.
+void ValidateInto(ViolationList& out, const v1::Notification& notification, TimeMs now) {
   CheckSize(out, notification);
   Reference ref;
   ref.today = UtcDay(now);
@@ -663,24 +655,255 @@ std::vector<Violation> ValidateCounting(const v1::Notification& notification, Ti
     case Notification::BODY_NOT_SET:
       break;
   }
-  if (total != nullptr) *total = out.total();
-  return std::move(out).Take();
+}
+
+// OK, or INVALID_ARGUMENT listing every violation in `out` (and counting those not listed).
+Status Refusal(ViolationList&& out) {
+  const size_t count = out.total();
+  if (count == 0) return Status::Ok();
+  return Status::InvalidArgument("the notification breaks " + std::to_string(count) +
+                                     (count == 1 ? " rule" : " rules") +
+                                     " of notifications.md: correct every field listed and resend",
+                                 std::move(out).Take());
+}
+
+using google::protobuf::Descriptor;
+using google::protobuf::FieldDescriptor;
+using google::protobuf::OneofDescriptor;
+using google::protobuf::Struct;
+using google::protobuf::Value;
+
+// A key of the document as a violation may name it: only when it looks like a field name
+// (lower-case letters and underscores, as every field of the form is), since a misspelt field
+// is what its sender needs to see; a key with capitals, spaces or digits may be a child's
+// name or NHS number.
+std::string ShownKey(const std::string& key) {
+  const bool field_like = !key.empty() && key.size() <= 64 &&
+                          std::all_of(key.begin(), key.end(),
+                                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
+  return field_like ? key : "(a key not shown)";
+}
+
+std::string Join(const std::string& prefix, const std::string& name) {
+  return prefix.empty() ? name : Path(prefix, name);
+}
+
+// Reads a document that protobuf's parser refused as plain JSON values and walks it against
+// the form's fields, so that each field written in the wrong shape (an enumeration's value
+// misspelt, a number where text belongs, two bodies, a misspelt key) is named as a violation
+// of its own and left out, and the rest can be parsed and checked by the rules as well: the
+// sender hears about every broken rule at once (notifications.md), not the parser's first.
+// What is named never quotes the value written.
+class ShapeCheck {
+ public:
+  explicit ShapeCheck(ViolationList& out) : out_(out) {}
+
+  // Leaves in `object` only what `type` can read.
+  void Object(Struct& object, const Descriptor* type, const std::string& prefix) {
+    // In the form's order (the map's own is arbitrary), keys that are no field last.
+    std::vector<std::pair<int, std::string>> keys;
+    for (const auto& [key, value] : object.fields()) {
+      const FieldDescriptor* field = Find(type, key);
+      keys.emplace_back(field != nullptr ? field->index() : type->field_count(), key);
+    }
+    std::sort(keys.begin(), keys.end());
+    std::vector<const OneofDescriptor*> set_oneofs;
+    for (const auto& [index, key] : keys) {
+      const FieldDescriptor* field = Find(type, key);
+      if (field == nullptr) {
+        out_.Add(Join(prefix, ShownKey(key)),
+                 "Not a field of the notifications.md form here: check its spelling (lower case, "
+                 "with underscores) and what it is nested in.");
+        object.mutable_fields()->erase(key);
+        continue;
+      }
+      const std::string at = Join(prefix, field->name());
+      Value& value = (*object.mutable_fields())[key];
+      if (value.kind_case() == Value::kNullValue) continue;  // not given, as the parser reads it
+      if (const OneofDescriptor* oneof = field->real_containing_oneof(); oneof != nullptr) {
+        if (std::find(set_oneofs.begin(), set_oneofs.end(), oneof) != set_oneofs.end()) {
+          out_.Add(at, "Only one of " + Members(oneof) +
+                           " may be given, the one `type` names: this form has more.");
+          Drop(object, key, at);
+          continue;
+        }
+        set_oneofs.push_back(oneof);
+      }
+      if (!field->is_repeated()) {
+        if (!Element(value, field, at)) Drop(object, key, at);
+        continue;
+      }
+      if (value.kind_case() != Value::kListValue) {
+        out_.Add(at, "Must be a list, in [ ], even of one.");
+        Drop(object, key, at);
+        continue;
+      }
+      auto& list = *value.mutable_list_value()->mutable_values();
+      for (int i = 0; i < list.size(); ++i) {
+        const std::string element_at = Indexed(at, i);
+        if (Element(list[i], field, element_at)) continue;
+        list[i] = Placeholder(field);  // kept, so the others keep their places ("household[2]")
+        out_.Suppress(element_at);
+      }
+    }
+  }
+
+ private:
+  static const FieldDescriptor* Find(const Descriptor* type, const std::string& key) {
+    const FieldDescriptor* field = type->FindFieldByName(key);
+    return field != nullptr ? field : type->FindFieldByCamelcaseName(key);  // the JSON names
+  }
+
+  static std::string Members(const OneofDescriptor* oneof) {
+    std::string text;
+    for (int i = 0; i < oneof->field_count(); ++i) {
+      if (i > 0) text += i + 1 == oneof->field_count() ? " and " : ", ";
+      text += oneof->field(i)->name();
+    }
+    return text;
+  }
+
+  void Drop(Struct& object, const std::string& key, const std::string& at) {
+    object.mutable_fields()->erase(key);
+    out_.Suppress(at);
+  }
+
+  // A value of the right shape for `field`, standing in for a wrong one in a list.
+  static Value Placeholder(const FieldDescriptor* field) {
+    Value value;
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        value.mutable_struct_value();
+        break;
+      case FieldDescriptor::CPPTYPE_STRING:
+        value.set_string_value("");
+        break;
+      case FieldDescriptor::CPPTYPE_BOOL:
+        value.set_bool_value(false);
+        break;
+      default:  // numbers, and an enumeration's unspecified zero
+        value.set_number_value(0);
+    }
+    return value;
+  }
+
+  bool Wrong(const std::string& at, std::string description) {
+    out_.Add(at, std::move(description));
+    return false;
+  }
+
+  static bool IsWhole(double n, double lowest, double highest) {
+    return std::trunc(n) == n && n >= lowest && n <= highest;
+  }
+
+  // A whole number in range, written as a number or (as protobuf's JSON allows) in quotes.
+  bool Whole(const Value& value, const std::string& at, double lowest, double highest) {
+    if (value.kind_case() == Value::kNumberValue && IsWhole(value.number_value(), lowest, highest))
+      return true;
+    if (value.kind_case() == Value::kStringValue) {
+      const std::string& text = value.string_value();
+      int64_t n = 0;
+      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+      if (error == std::errc() && end == text.data() + text.size() && !text.empty() &&
+          IsWhole(static_cast<double>(n), lowest, highest))
+        return true;
+    }
+    return Wrong(at, "Must be a whole number, from " + std::to_string(int64_t(lowest)) + " to " +
+                         std::to_string(uint64_t(highest)) + ".");
+  }
+
+  bool Element(Value& value, const FieldDescriptor* field, const std::string& at) {
+    const Value::KindCase kind = value.kind_case();
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        if (kind != Value::kStructValue)
+          return Wrong(at, "Must be an object, in { }, of its own fields (see notifications.md).");
+        Object(*value.mutable_struct_value(), field->message_type(), at);
+        return true;
+      case FieldDescriptor::CPPTYPE_ENUM:
+        if (kind == Value::kStringValue &&
+            field->enum_type()->FindValueByName(value.string_value()) != nullptr)
+          return true;
+        if (kind == Value::kNumberValue && IsWhole(value.number_value(), INT32_MIN, INT32_MAX))
+          return true;  // a number the rules then check against the values there are
+        return Wrong(at, "Must be one of " + EnumChoices(field->enum_type()) +
+                             ", in quotes, written exactly so.");
+      case FieldDescriptor::CPPTYPE_STRING:
+        return kind == Value::kStringValue || Wrong(at, "Must be text, in quotes.");
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return kind == Value::kBoolValue || Wrong(at, "Must be true or false, without quotes.");
+      case FieldDescriptor::CPPTYPE_INT32:
+        return Whole(value, at, INT32_MIN, INT32_MAX);
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return Whole(value, at, 0, UINT32_MAX);
+      case FieldDescriptor::CPPTYPE_INT64:
+      case FieldDescriptor::CPPTYPE_UINT64:
+        // Beyond 2^53 a double is not exact: protobuf's own parser judges those.
+        return Whole(value, at, field->cpp_type() == FieldDescriptor::CPPTYPE_INT64 ? -9e15 : 0,
+                     9e15);
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        return kind == Value::kNumberValue || Wrong(at, "Must be a number.");
+    }
+    return Wrong(at, "Not readable here.");
+  }
+
+  ViolationList& out_;
+};
+
+Result<v1::Notification> Parse(std::string_view json, std::optional<TimeMs> now) {
+  if (json.empty()) {
+    return Status::InvalidArgument(
+        "the notification is empty: send one JSON object in the notifications.md form");
+  }
+  if (json.size() > kMaxJsonBytes) {
+    return Status::InvalidArgument(
+        "the notification is larger than 1 MiB, far more than any form: check what is sent");
+  }
+  v1::Notification notification;
+  google::protobuf::util::JsonParseOptions options;
+  options.ignore_unknown_fields = false;  // a misspelt field must not vanish silently
+  const google::protobuf::StringPiece text(json.data(), json.size());
+  const auto status = google::protobuf::util::JsonStringToMessage(text, &notification, options);
+  if (status.ok()) return notification;  // every form a sender gets right: one pass
+
+  const Status unreadable = Status::InvalidArgument(
+      "the notification is not readable JSON in the notifications.md form: " +
+      SafeParserMessage(std::string_view(status.message().data(), status.message().size())));
+  Struct document;
+  if (!google::protobuf::util::JsonStringToMessage(text, &document).ok()) return unreadable;
+  ViolationList out;
+  ShapeCheck(out).Object(document, Notification::descriptor(), "");
+  std::string cleaned;
+  notification.Clear();
+  if (out.total() == 0 || !google::protobuf::util::MessageToJsonString(document, &cleaned).ok() ||
+      !google::protobuf::util::JsonStringToMessage(cleaned, &notification, options).ok()) {
+    return unreadable;  // a shape this walk does not know: the parser's words, made safe
+  }
+  if (now.has_value()) ValidateInto(out, notification, *now);
+  return Refusal(std::move(out));
 }
 
 }  // namespace
 
+Result<v1::Notification> ParseNotificationJson(std::string_view json) {
+  return Parse(json, std::nullopt);
+}
+
+Result<v1::Notification> ParseNotificationJson(std::string_view json, TimeMs now) {
+  return Parse(json, now);
+}
+
 std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now) {
-  return ValidateCounting(notification, now, nullptr);
+  ViolationList out;
+  ValidateInto(out, notification, now);
+  return std::move(out).Take();
 }
 
 Status CheckNotification(const v1::Notification& notification, TimeMs now) {
-  size_t count = 0;
-  std::vector<Violation> violations = ValidateCounting(notification, now, &count);
-  if (violations.empty()) return Status::Ok();
-  return Status::InvalidArgument("the notification breaks " + std::to_string(count) +
-                                     (count == 1 ? " rule" : " rules") +
-                                     " of notifications.md: correct every field listed and resend",
-                                 std::move(violations));
+  ViolationList out;
+  ValidateInto(out, notification, now);
+  return Refusal(std::move(out));
 }
 
 std::string NormalizeNhsNumber(std::string_view text) {

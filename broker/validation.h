@@ -19,7 +19,13 @@ namespace dutyhub {
 // Unknown fields are refused, so a misspelt field is not silently lost. An unreadable
 // document is INVALID_ARGUMENT whose message says what the parser could not read; the
 // document's content is never echoed (it may hold a child's details).
+//
+// A readable document with fields written in the wrong shape (an enumeration's value that is
+// not one of its names, a number where text belongs, two bodies, a misspelt key) is
+// INVALID_ARGUMENT with a violation naming each such field; with `now`, the rules' own
+// violations of the rest of the form are listed too, so the sender hears everything at once.
 Result<v1::Notification> ParseNotificationJson(std::string_view json);
+Result<v1::Notification> ParseNotificationJson(std::string_view json, TimeMs now);
 
 // The most a notification may hold, as protobuf. A form is about 1.5 KB; the bound keeps
 // every form that passes here inside the broker's smallest message bound (config.cc:

@@ -100,13 +100,13 @@ std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
 // One file: into the outbox and sent/, or into failed/ with the reasons. A store failure
 // leaves it where it is, for the next look; `waiting` holds the files left so, so that each
 // is logged once, not at every look (every 200 ms until the outbox can take it again).
-void Take(dutyhub::Outbox& outbox, const fs::path& file, const fs::path& folder,
-          const Sharing& sharing, std::set<fs::path>& waiting) {
+void Take(dutyhub::Outbox& outbox, const dutyhub::Clock& clock, const fs::path& file,
+          const fs::path& folder, const Sharing& sharing, std::set<fs::path>& waiting) {
   std::ifstream in(file, std::ios::binary);
   std::stringstream text;
   text << in.rdbuf();
   dutyhub::Status status;
-  auto parsed = dutyhub::ParseNotificationJson(text.str());
+  auto parsed = dutyhub::ParseNotificationJson(text.str(), clock.Now());
   const std::string which = ForLog(parsed);
   if (parsed.ok()) {
     auto accepted = outbox.Accept(*parsed);
@@ -212,7 +212,7 @@ int main(int argc, char** argv) {
       files.push_back(entry.path());
     }
     std::sort(files.begin(), files.end());
-    for (const auto& file : files) Take(**outbox, file, folder, sharing, waiting);
+    for (const auto& file : files) Take(**outbox, clock, file, folder, sharing, waiting);
     std::this_thread::sleep_for(std::chrono::milliseconds(200));
   }
   (*outbox)->Stop();

@@ -184,15 +184,29 @@ class ReceiptCallback {
   std::thread thread_;  // last: starts once the rest is ready
 };
 
-void AcceptNotification(dutyhub::Outbox& outbox, const httplib::Request& req,
-                        httplib::Response& res) {
+// Field paths only: never what was written in them.
+void LogBrokenRules(const dutyhub::Status& status) {
+  std::string fields;
+  for (const auto& v : status.violations()) fields += (fields.empty() ? "" : ", ") + v.field;
+  spdlog::warn("refused a notification breaking {} rule(s): {}", status.violations().size(),
+               fields);
+}
+
+void AcceptNotification(dutyhub::Outbox& outbox, const dutyhub::Clock& clock,
+                        const httplib::Request& req, httplib::Response& res) {
   if (req.body.size() > kMaxBodyBytes) {  // httplib's own limit answers first; kept for safety
     res.status = 413;
     return;
   }
-  auto parsed = dutyhub::ParseNotificationJson(req.body);
+  // With the time, so that a form with a field written in the wrong shape hears about the
+  // rest of its broken rules too.
+  auto parsed = dutyhub::ParseNotificationJson(req.body, clock.Now());
   if (!parsed.ok()) {
-    spdlog::warn("refused a notification that is not readable JSON");
+    if (parsed.status().violations().empty()) {
+      spdlog::warn("refused a notification that is not readable JSON");
+    } else {
+      LogBrokenRules(parsed.status());
+    }
     ReplyError(res, parsed.status());
     return;
   }
@@ -200,10 +214,7 @@ void AcceptNotification(dutyhub::Outbox& outbox, const httplib::Request& req,
   if (!accepted.ok()) {
     const dutyhub::Status& status = accepted.status();
     if (status.code() == dutyhub::Code::kInvalidArgument) {
-      std::string fields;
-      for (const auto& v : status.violations()) fields += (fields.empty() ? "" : ", ") + v.field;
-      spdlog::warn("refused a notification breaking {} rule(s): {}", status.violations().size(),
-                   fields);
+      LogBrokenRules(status);
     } else {
       spdlog::error("could not store a notification in the outbox: {}",
                     dutyhub::CodeName(status.code()));
@@ -331,9 +342,10 @@ int main(int argc, char** argv) {
   server.set_payload_max_length(kMaxBodyBytes);
   server.set_read_timeout(std::chrono::seconds(10));
   server.set_write_timeout(std::chrono::seconds(10));
-  server.Post("/v1/notifications", [&outbox](const httplib::Request& req, httplib::Response& res) {
-    AcceptNotification(outbox, req, res);
-  });
+  server.Post("/v1/notifications",
+              [&outbox, &clock](const httplib::Request& req, httplib::Response& res) {
+                AcceptNotification(outbox, clock, req, res);
+              });
   server.Get(R"(/v1/notifications/([^/]+))",
              [&outbox](const httplib::Request& req, httplib::Response& res) {
                AnswerReceipt(outbox, req, res);

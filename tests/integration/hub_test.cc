@@ -158,6 +158,25 @@ TEST_F(HubTest, InvalidSamplesAreRejectedWithEveryViolationAndStoredNowhere) {
       broker_->Cli("gwh-ed", {"send", SamplePath("invalid-not-json.txt").string()});
   EXPECT_EQ(garbage.exit_code, 3);
   EXPECT_EQ(garbage.Json()["error"]["code"], "INVALID_ARGUMENT");
+  // Readable JSON with a value the form has no name for: that field is named, with every
+  // other rule the form breaks, not the parser's first complaint alone.
+  std::string misspelt = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"URGENT\"", "\"HIGH\""}, {"999 339 5633", "999 339 5634"}}) {
+    misspelt.replace(misspelt.find(from), from.size(), to);
+  }
+  std::ofstream(dir_.path() / "misspelt.json") << misspelt;
+  CommandResult shaped = broker_->Cli("gwh-ed", {"send", (dir_.path() / "misspelt.json").string()});
+  EXPECT_EQ(shaped.exit_code, 3);
+  json shaped_error = shaped.Json()["error"];
+  EXPECT_EQ(shaped_error["code"], "INVALID_ARGUMENT");
+  ASSERT_EQ(shaped_error["violations"].size(), 2u) << shaped_error.dump();
+  EXPECT_EQ(shaped_error["violations"][0]["field"], "priority");
+  EXPECT_EQ(shaped_error["violations"][0]["description"],
+            "Must be one of ROUTINE, URGENT or IMMEDIATE, in quotes, written exactly so.");
+  EXPECT_EQ(shaped_error["violations"][1]["field"], "child.nhs_number");
+  EXPECT_EQ(shaped.out.find("HIGH"), std::string::npos);
+  EXPECT_EQ(shaped.err.find("HIGH"), std::string::npos);
   // Nothing was stored anywhere, and the hub keeps serving.
   for (const auto& [user, inbox] : std::map<std::string, std::string>{{"alice", "hv-north"},
                                                                       {"bob", "hv-south"},

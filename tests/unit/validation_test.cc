@@ -172,35 +172,145 @@ TEST(ParseTest, InputOverOneMebibyteIsRefusedAndOneMebibyteIsRead) {
   EXPECT_NE(parsed.status().message().find("1 MiB"), std::string::npos);
 }
 
+// In the order the refusal gives them.
+Fields InOrder(const Status& status) {
+  Fields fields;
+  for (const Violation& v : status.violations()) fields.push_back(v.field);
+  return fields;
+}
+
+// Everything a refusal says, for checking it quotes nothing of the form.
+std::string Said(const Status& status) {
+  std::string text = status.message();
+  for (const Violation& v : status.violations()) text += "\n" + v.field + ": " + v.description;
+  return text;
+}
+
 TEST(ParseTest, UnknownFieldIsRefusedByName) {
   Result<Notification> parsed = ParseNotificationJson(Replace(
       ReadSample(kHomeVisit), "\"sex\": \"MALE\"", "\"sex\": \"MALE\", \"nickname\": \"x\""));
   ASSERT_FALSE(parsed.ok());
-  EXPECT_NE(parsed.status().message().find("nickname"), std::string::npos)
-      << parsed.status().message();
+  EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"child.nickname"})
+      << Said(parsed.status());
 }
 
 TEST(ParseTest, UnknownFieldThatLooksLikeDataIsNotEchoed) {
   Result<Notification> parsed = ParseNotificationJson(
       Replace(ReadSample(kHomeVisit), "\"sex\": \"MALE\"", "\"sex\": \"MALE\", \"Noah Ellis\": 1"));
   ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.status().message().find("Noah"), std::string::npos) << parsed.status().message();
+  EXPECT_EQ(Said(parsed.status()).find("Noah"), std::string::npos) << Said(parsed.status());
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"child.(a key not shown)"});
 }
 
 TEST(ParseTest, WrongKindOfValueNamesTheFieldButNotTheValue) {
   Result<Notification> parsed = ParseNotificationJson(Replace(
       ReadSample(kNonMobile), "\"nhs_number\": \"999 339 5633\"", "\"nhs_number\": 9993395633"));
   ASSERT_FALSE(parsed.ok());
-  const std::string& message = parsed.status().message();
-  EXPECT_NE(message.find("child.nhs_number"), std::string::npos) << message;
-  EXPECT_EQ(message.find("9993395633"), std::string::npos) << message;
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"child.nhs_number"})
+      << Said(parsed.status());
+  EXPECT_EQ(parsed.status().violations()[0].description, "Must be text, in quotes.");
+  EXPECT_EQ(Said(parsed.status()).find("9993395633"), std::string::npos) << Said(parsed.status());
 }
 
 TEST(ParseTest, UnknownEnumNameIsNotEchoed) {
   Result<Notification> parsed = ParseNotificationJson(
       Replace(ReadSample(kNonMobile), "\"sex\": \"FEMALE\"", "\"sex\": \"Ava Moss\""));
   ASSERT_FALSE(parsed.ok());
-  EXPECT_EQ(parsed.status().message().find("Ava"), std::string::npos) << parsed.status().message();
+  EXPECT_EQ(Said(parsed.status()).find("Ava"), std::string::npos) << Said(parsed.status());
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"child.sex"});
+}
+
+// notifications.md: every broken rule at once, each with its field path. A form with fields
+// in the wrong shape is readable JSON, and its sender hears about each of them and about
+// every rule the rest breaks, in the form's order, never the parser's first complaint alone.
+TEST(ParseTest, FieldsInTheWrongShapeAreEachNamedWithTheRulesTheRestBreaks) {
+  std::string json = ReadSample(kNonMobile);
+  json = Replace(json, "\"priority\": \"URGENT\"", "\"priority\": \"HIGH\"");
+  json = Replace(json, "\"sex\": \"FEMALE\"", "\"sex\": \"F\"");
+  json = Replace(json, "\"nhs_number\": \"999 339 5633\"", "\"nhs_number\": \"999 339 5634\"");
+  json = Replace(json, "\"relationship\": \"FATHER\"", "\"relationship\": \"DAD\"");
+  json = Replace(json, "\"injury_present\": true", "\"injury_present\": \"yes\"");
+  json = Replace(json, "\"GP\"\n", "\"G.P.\"\n");
+  json = Replace(json, "\"site\": \"Great Western Hospital\"", "\"site\": 7");
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(parsed.status().code(), Code::kInvalidArgument);
+  // The shapes first, in the form's order; then the rules the rest breaks. Without a father
+  // (his relationship left out), `father_status: RECORDED` breaks its rule as read.
+  EXPECT_EQ(InOrder(parsed.status()),
+            (Fields{"priority", "child.sex", "household[1].relationship", "hospital_liaison.site",
+                    "hospital_liaison.injury_present", "hospital_liaison.follow_up_requested[1]",
+                    "child.nhs_number", "father_status"}))
+      << Said(parsed.status());
+  EXPECT_NE(parsed.status().message().find("breaks 8 rules"), std::string::npos)
+      << parsed.status().message();
+  const std::vector<Violation>& v = parsed.status().violations();
+  EXPECT_EQ(v[0].description,
+            "Must be one of ROUTINE, URGENT or IMMEDIATE, in quotes, written "
+            "exactly so.");
+  EXPECT_EQ(v[4].description, "Must be true or false, without quotes.");
+  for (const char* quoted : {"HIGH", "DAD", "yes", "G.P.", "5634"}) {
+    EXPECT_EQ(Said(parsed.status()).find(quoted), std::string::npos) << quoted;
+  }
+}
+
+TEST(ParseTest, WithoutTheTimeOnlyTheFieldsInTheWrongShapeAreNamed) {
+  std::string json =
+      Replace(ReadSample(kNonMobile), "\"priority\": \"URGENT\"", "\"priority\": \"HIGH\"");
+  json = Replace(json, "\"nhs_number\": \"999 339 5633\"", "\"nhs_number\": \"999 339 5634\"");
+  Result<Notification> parsed = ParseNotificationJson(json);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"priority"});
+}
+
+// Left out for its shape, a required field is not also said to be missing; nor is what a
+// whole object in the wrong shape would have held.
+TEST(ParseTest, AFieldInTheWrongShapeIsNamedOnceNotAlsoAsMissing) {
+  std::string json =
+      Replace(ReadSample(kNonMobile), "\"summary\": \"9-week-old", "\"summary\": [\"9-week-old");
+  json = Replace(json, "appeared this morning.\",", "appeared this morning.\"],");
+  json = Replace(json, "\"author\": {", "\"author\": \"Nurse Jo Hale\", \"unused\": {");
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(InOrder(parsed.status()), (Fields{"author", "summary", "unused"}))
+      << Said(parsed.status());
+  EXPECT_EQ(parsed.status().violations()[0].description,
+            "Must be an object, in { }, of its own fields (see notifications.md).");
+}
+
+// A list keeps its other members in their places: what the rules say of household[1] is of
+// the same household[1] the sender wrote.
+TEST(ParseTest, AListMemberInTheWrongShapeKeepsTheOthersInTheirPlaces) {
+  std::string json = Replace(ReadSample(kNonMobile), "\"household\": [\n    {",
+                             "\"household\": [\n    \"Kayleigh\", {");
+  json = Replace(json, "\"relationship\": \"FATHER\"",
+                 "\"relationship\": \"FATHER\", "
+                 "\"date_of_birth\": \"2099-01-01\"");
+  json = Replace(json, "\"date_of_birth\": \"1998-07-02\",", "");
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(FieldsOf(parsed.status().violations()),
+            (Fields{"household[0]", "household[2].date_of_birth"}))
+      << Said(parsed.status());
+  EXPECT_EQ(Said(parsed.status()).find("Kayleigh"), std::string::npos);
+}
+
+// protobuf's JSON reads a whole number in quotes, and a null as not given: so does the walk,
+// which names only what the parser cannot read.
+TEST(ParseTest, QuotedNumbersAndNullsAreReadAsTheParserReadsThem) {
+  std::string json = Replace(ReadSample(kScbuMentalHealth), "\"gestation_weeks\": 35",
+                             "\"gestation_weeks\": \"35\"");
+  json = Replace(json, "\"area\":", "\"mash_request\": null, \"area\":");
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  ASSERT_TRUE(parsed.ok()) << Said(parsed.status());
+  EXPECT_EQ(parsed->scbu_discharge().gestation_weeks(), 35);
+
+  json = Replace(json, "\"area\":", "\"priority\": \"HIGH\", \"area\":");
+  json = Replace(json, "\"priority\": \"ROUTINE\",", "");
+  parsed = ParseNotificationJson(json, kNow);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"priority"}) << Said(parsed.status());
 }
 
 TEST(ParseTest, TextAroundASyntaxErrorIsNotEchoed) {
@@ -244,8 +354,11 @@ TEST(ParseTest, TwoBodiesAreRefused) {
       ParseNotificationJson(Replace(ReadSample(kHomeVisit), "\"mash_request\": {",
                                     "\"scbu_discharge\": {}, \"mash_request\": {"));
   ASSERT_FALSE(parsed.ok());
-  EXPECT_NE(parsed.status().message().find("more than one"), std::string::npos)
-      << parsed.status().message();
+  EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"scbu_discharge"})
+      << Said(parsed.status());
+  EXPECT_EQ(parsed.status().violations()[0].description,
+            "Only one of hospital_liaison, mash_request and scbu_discharge may be given, the one "
+            "`type` names: this form has more.");
 }
 
 // --- The NHS number. ---
