@@ -671,6 +671,15 @@ TEST_F(WebGateway, MetricsWantTheTokenAndCountPublishesRejectionsAndOutstandingI
   CommandResult bad =
       broker_->Cli("gwh-ed", {"send", SamplePath("invalid-nhs-number.json").string()});
   EXPECT_EQ(bad.exit_code, 3);
+  // Keys that are no field of the form, which a sender may misspell without end, count under
+  // one label: the series stay few, and no key is quoted.
+  for (const std::string key : {"nicknamea", "nicknameb"}) {
+    std::string form = ReadFile(SamplePath("hospital-liaison-non-mobile-injury.json"));
+    form.replace(form.find("\"summary\":"), 10, "\"" + key + "\": 1, \"summary\":");
+    std::ofstream(dir_.path() / (key + ".json")) << form;
+    EXPECT_EQ(broker_->Cli("gwh-ed", {"send", (dir_.path() / (key + ".json")).string()}).exit_code,
+              3);
+  }
   Browser scraper(web_->port());
   EXPECT_EQ(scraper.Get("/metrics").status, 401);
   EXPECT_EQ(
@@ -679,8 +688,12 @@ TEST_F(WebGateway, MetricsWantTheTokenAndCountPublishesRejectionsAndOutstandingI
   Answer m = scraper.Get("/metrics", {{"Authorization", "Bearer a-metrics-token-of-some-length"}});
   ASSERT_EQ(m.status, 200) << m.text;
   EXPECT_NE(m.text.find("dutyhub_publishes_total 4\n"), std::string::npos) << m.text;
-  EXPECT_NE(m.text.find("dutyhub_rejections_total{reason=\"invalid\"} 1\n"), std::string::npos)
+  EXPECT_NE(m.text.find("dutyhub_rejections_total{reason=\"invalid\"} 3\n"), std::string::npos)
       << m.text;
+  EXPECT_NE(m.text.find("dutyhub_rejected_fields_total{field=\"(not a field of the form)\"} 2\n"),
+            std::string::npos)
+      << m.text;
+  EXPECT_EQ(m.text.find("nickname"), std::string::npos);
   EXPECT_NE(m.text.find("dutyhub_rejected_fields_total{field=\"child.nhs_number\"} 1\n"),
             std::string::npos)
       << m.text;
