@@ -47,8 +47,14 @@ Status SyncPath(const std::filesystem::path& path, int flags) {
 Result<BackupFigures> BackupStore(const std::string& store_path, const std::string& dest) {
   namespace fs = std::filesystem;
   std::error_code ec;
-  if (!fs::exists(store_path, ec))
+  if (!fs::exists(store_path, ec)) {
+    if (ec == std::errc::permission_denied) {
+      return Status::InvalidArgument(
+          "may not see the store at " + store_path +
+          ": run the backup as the broker's account (sudo -u dutyhub dutyhub-broker backup ...)");
+    }
     return Status::InvalidArgument("no store at " + store_path + ": check --data");
+  }
   if (fs::exists(dest, ec))
     return Status::InvalidArgument(dest + " exists: a backup never overwrites; give a new name");
   const fs::path target = fs::absolute(dest, ec);
@@ -56,17 +62,32 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
     return Status::InvalidArgument("no folder " + target.parent_path().string() +
                                    " to write the backup in");
   }
+  // Made here, new, never through a link: in a folder others may write in, a file or link
+  // placed at this name beforehand would otherwise receive the copy (every child's details)
+  // or send it somewhere of their choosing. One found there is left alone.
   const fs::path partial = target.string() + ".partial";
-  fs::remove(partial, ec);
+  const int made =
+      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (made < 0) {
+    if (errno == EEXIST) {
+      return Status::InvalidArgument(partial.string() +
+                                     " exists: another backup may be writing it; if none is, "
+                                     "remove it and run the backup again");
+    }
+    return Status::Unavailable("cannot create " + partial.string() + ": " + std::strerror(errno));
+  }
+  ::close(made);
 
   Connection source, copy;
   if (sqlite3_open_v2(store_path.c_str(), &source.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
+    fs::remove(partial, ec);
     return Unavailable("cannot open the store " + store_path, source.db);
   }
   sqlite3_busy_timeout(source.db, 5000);
-  if (sqlite3_open_v2(partial.c_str(), &copy.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE,
+  if (sqlite3_open_v2(partial.c_str(), &copy.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
                       nullptr) != SQLITE_OK) {
-    return Unavailable("cannot create " + partial.string(), copy.db);
+    fs::remove(partial, ec);
+    return Unavailable("cannot open " + partial.string(), copy.db);
   }
   sqlite3_exec(copy.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
   sqlite3_backup* backup = sqlite3_backup_init(copy.db, "main", source.db, "main");

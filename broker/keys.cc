@@ -72,8 +72,15 @@ Status WriteKeyFile(const std::string& path, const KeyPair& keys) {
 Result<KeyPair> ReadKeyFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return Status::InvalidArgument("cannot read key file " + path);
-  if ((st.st_mode & 077) != 0) {
-    return Status::PermissionDenied("key file " + path + " is readable by others: chmod 600 it");
+  // Private to its owner; or, as a service's secrets are kept, owned by root and readable by
+  // the service's group (0640), which the service then cannot change. Never others', never
+  // writable by the group.
+  const bool owners_alone = (st.st_mode & 077) == 0;
+  const bool roots_for_a_group = st.st_uid == 0 && (st.st_mode & 037) == 0;
+  if (!owners_alone && !roots_for_a_group) {
+    return Status::PermissionDenied("key file " + path +
+                                    " is open to others: chmod 600 it (or, owned by root, 640 "
+                                    "for the service's group)");
   }
   std::ifstream in(path);
   KeyPair keys;

@@ -7,9 +7,10 @@
 # afterwards; `bash deploy/demo.sh stop` stops both.
 #
 # The demo runs on a simulated clock that starts on Monday 23 November 2026 at 16:00 GMT
-# (office hours), so what it prints is the same every time; move it with
+# (office hours), so the same things happen every time (only the ids the hub makes differ);
+# move it with
 # `dutyhub admin advance-clock 4h`.
-set -euo pipefail
+set -Eeuo pipefail
 cd "$(dirname "$0")/.."
 root=$(pwd)
 demo="$root/.demo"
@@ -22,24 +23,37 @@ people="alice bob carol sam priya gina eddie dan erin frank tess"
 agencies="gwh-ed gwh-scbu northshire-mash"
 principals="$agencies $people web"   # web: dutyhub-web's own key, a gateway in the configuration
 
-# stop_process PIDFILE NAME: SIGTERM, and wait up to 5 s for it to finish what it was doing.
+# stop_process PIDFILE BINARY: SIGTERM, and up to 30 s for it to finish what it was doing
+# (the broker answers what is in flight and closes its store); then SIGKILL, said so. Only a
+# process running this clone's BINARY: a pidfile left from before a reboot may name a
+# process id now someone else's.
 stop_process() {
-  if [ -f "$1" ] && kill -0 "$(cat "$1")" 2>/dev/null; then
-    kill -TERM "$(cat "$1")"
-    for _ in $(seq 50); do kill -0 "$(cat "$1")" 2>/dev/null || break; sleep 0.1; done
-    echo "demo: $2 stopped"
+  local pid
+  pid=$(cat "$1" 2>/dev/null || true)
+  local command_line=""
+  [ -n "$pid" ] && command_line=$(tr '\0' ' ' < "/proc/$pid/cmdline" 2>/dev/null || true)
+  if [[ "$command_line" == "$2 "* ]]; then
+    kill -TERM "$pid"
+    for _ in $(seq 300); do kill -0 "$pid" 2>/dev/null || break; sleep 0.1; done
+    if kill -0 "$pid" 2>/dev/null; then
+      echo "demo: $(basename "$2") (pid $pid) did not stop in 30 s: killed" >&2
+      kill -KILL "$pid"
+    fi
+    echo "demo: $(basename "$2") stopped"
   fi
   rm -f "$1"
 }
 stop_all() {
-  stop_process "$web_pidfile" dutyhub-web
-  stop_process "$pidfile" broker
+  stop_process "$web_pidfile" "$root/build/agents/web/dutyhub-web"
+  stop_process "$pidfile" "$root/build/broker/dutyhub-broker"
 }
 
 if [ "${1:-}" = "stop" ]; then
   stop_all
   exit 0
 fi
+# Run with sudo, the stop must be too (the processes are root's).
+again=""; [ -n "${SUDO_USER:-}" ] && again="sudo "
 
 bash deploy/install-deps.sh
 cmake --preset default >/dev/null
@@ -70,12 +84,18 @@ setsid "$broker" --config config/northshire.yaml --data "$demo/data" --listen "$
   --simulated-clock 2026-11-23T16:00:00Z --key "$keys/broker.key" --keys "$keys" \
   >"$demo/broker.log" 2>&1 < /dev/null &
 echo $! > "$pidfile"
+# A step that fails from here on stops what the demo started, rather than leave it running.
+trap 'echo "demo: a step failed; stopping the broker and pages" >&2; stop_all' ERR
+answered=""
 for _ in $(seq 100); do
-  "$cli" --broker "$endpoint" --key "$keys/frank.key" --timeout 0.2 ping >/dev/null 2>&1 && break
+  "$cli" --broker "$endpoint" --key "$keys/frank.key" --timeout 0.2 ping >/dev/null 2>&1 && { answered=yes; break; }
   if ! kill -0 "$(cat "$pidfile")" 2>/dev/null; then
     echo "demo: the broker did not start:"; cat "$demo/broker.log"; exit 1
   fi
 done
+if [ -z "$answered" ]; then
+  echo "demo: the broker did not answer on $endpoint within 20 s:"; cat "$demo/broker.log"; false
+fi
 # hub NAME ARGS...: the command line as NAME, authenticated by NAME's key.
 hub() {
   local who=$1
@@ -155,13 +175,17 @@ EOW
 umask 022
 setsid "$web" --config "$demo/web.yaml" >"$demo/web.log" 2>&1 < /dev/null &
 echo $! > "$web_pidfile"
+listening=""
 for _ in $(seq 100); do
-  grep -q "dutyhub-web listening" "$demo/web.log" 2>/dev/null && break
+  grep -q "dutyhub-web listening" "$demo/web.log" 2>/dev/null && { listening=yes; break; }
   if ! kill -0 "$(cat "$web_pidfile")" 2>/dev/null; then
-    echo "demo: dutyhub-web did not start:"; cat "$demo/web.log"; exit 1
+    echo "demo: dutyhub-web did not start:"; cat "$demo/web.log"; false
   fi
   sleep 0.1
 done
+if [ -z "$listening" ]; then
+  echo "demo: dutyhub-web did not listen on $web_address within 10 s:"; cat "$demo/web.log"; false
+fi
 
 cat <<EOT
 
@@ -182,5 +206,5 @@ each agency and person is known by its key in $keys. Try:
   build/agents/dutyhub --key $keys/frank.key watch safeguarding-leads # events as they happen
   build/agents/dutyhub --key $keys/frank.key audit verify             # the audit's hash chain
   build/agents/dutyhub --help
-Stop both with: bash deploy/demo.sh stop
+Stop both with: ${again}bash deploy/demo.sh stop
 EOT

@@ -19,11 +19,12 @@ packages=(
   python3
 )
 # `--tests`: also what the tests need beyond the build: Debian's Chromium, its driver and
-# Selenium, for the pages' browser test, and clang-format for the style test. `--fuzz`: clang and its fuzzer runtime, for the
+# Selenium, for the pages' browser test, clang-format for the style test, and systemd's
+# systemd-analyze for the check of the units in deploy/. `--fuzz`: clang and its fuzzer runtime, for the
 # `fuzz` preset (not needed by CI).
 for option in "$@"; do
   case "$option" in
-    --tests) packages+=(chromium chromium-driver python3-selenium clang-format) ;;
+    --tests) packages+=(chromium chromium-driver python3-selenium clang-format systemd) ;;
     --fuzz) packages+=(clang libclang-rt-14-dev) ;;
     *) echo "install-deps: unknown option $option (expected --tests or --fuzz)" >&2; exit 2 ;;
   esac

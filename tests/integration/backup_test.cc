@@ -3,6 +3,7 @@
 // deliveries and audit rows), holds everything confirmed before it began, passes SQLite's
 // integrity check and the audit's chain, and a broker started on it serves it.
 #include <gtest/gtest.h>
+#include <unistd.h>
 
 #include <atomic>
 #include <fstream>
@@ -122,6 +123,51 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   CommandResult retry =
       restored.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()});
   EXPECT_TRUE(retry.Json()["duplicate"].get<bool>()) << retry.out;
+}
+
+// A backup folder others may write in: a file or link placed at DEST.partial beforehand
+// never receives the copy, and what it points at is left as it was. And an account that may
+// not see the store is told to run the backup as the broker's.
+TEST(Backup, NeverWritesThroughAPartialFilePlacedBeforehandAndSaysWhoMayRunIt) {
+  TempDir dir;
+  BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
+                       {"--simulated-clock", "2026-11-23T16:00:00Z"});
+  ASSERT_TRUE(broker.Start()) << broker.log();
+  ASSERT_EQ(broker.Cli("gwh-ed", {"send", SamplePath("hospital-liaison-school-age.json").string()})
+                .exit_code,
+            0);
+  const std::filesystem::path elsewhere = dir.path() / "someone-elses.sqlite";
+  std::ofstream(elsewhere) << "not for the copy";
+  const std::filesystem::path dest = dir.path() / "backup.sqlite";
+  std::filesystem::create_symlink(elsewhere, dest.string() + ".partial");
+  const std::string data = (dir.path() / "data").string();
+  CommandResult through_link =
+      RunCommand({DUTYHUB_BROKER_BIN, "backup", dest.string(), "--data", data});
+  EXPECT_EQ(through_link.exit_code, 2) << through_link.err;
+  EXPECT_NE(through_link.err.find("another backup may be writing it"), std::string::npos)
+      << through_link.err;
+  EXPECT_EQ(ReadFile(elsewhere), "not for the copy");
+  EXPECT_TRUE(std::filesystem::is_symlink(dest.string() + ".partial")) << "left alone";
+  EXPECT_FALSE(std::filesystem::exists(dest));
+
+  // Once it is gone, the backup is made.
+  std::filesystem::remove(dest.string() + ".partial");
+  CommandResult made = RunCommand({DUTYHUB_BROKER_BIN, "backup", dest.string(), "--data", data});
+  EXPECT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(SqliteQuery(dest, "SELECT COUNT(*) FROM notifications"), "1");
+
+  // As an account that may not see the data folder (0700, the broker's).
+  if (::geteuid() == 0 && std::filesystem::exists("/usr/bin/setpriv")) {
+    std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
+    std::filesystem::permissions(dir.path() / "data", std::filesystem::perms(0700));
+    CommandResult as_nobody = RunCommand({"/usr/bin/setpriv", "--reuid=65534", "--regid=65534",
+                                          "--clear-groups", DUTYHUB_BROKER_BIN, "backup",
+                                          (dir.path() / "other.sqlite").string(), "--data", data});
+    EXPECT_EQ(as_nobody.exit_code, 2);
+    EXPECT_NE(as_nobody.err.find("run the backup as the broker's account"), std::string::npos)
+        << as_nobody.err;
+  }
+  broker.Stop();
 }
 
 }  // namespace
