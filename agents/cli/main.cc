@@ -269,6 +269,14 @@ int Run(int argc, char** argv) {
     app.parse(argc, argv);
   } catch (const CLI::CallForHelp& e) {
     return app.exit(e);
+  } catch (const CLI::ExtrasError&) {
+    // CLI11 would list the words it could not place, and those are most often a note or an
+    // NHS number typed without quotes: a child's details, on a terminal and in scripts' logs.
+    options.json = AskedForJson(argc, argv);
+    return Usage(options,
+                 "there are words on the command line that no option takes (not repeated here, "
+                 "as they may be a note's): put a note, reason or NHS number in quotes, e.g. "
+                 "--note \"Visited at 3pm, all well\"");
   } catch (const CLI::ParseError& e) {
     options.json = AskedForJson(argc, argv);
     return Usage(options, e.what());

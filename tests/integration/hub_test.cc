@@ -317,6 +317,15 @@ TEST_F(HubTest, AcknowledgementNeedsANoteIsIdempotentAndTheSenderSeesIt) {
   EXPECT_EQ(no_note.exit_code, 3);
   EXPECT_EQ(no_note.Json()["error"]["violations"][0]["field"], "note");
   EXPECT_EQ(broker_->Cli("alice", {"ack", item}).exit_code, 2) << "--note is required";
+  // A note typed without quotes: refused, and its words are not repeated back.
+  CommandResult unquoted =
+      broker_->Cli("alice", {"ack", item, "--note", "Visited", "Ava", "Moss", "at", "home"});
+  EXPECT_EQ(unquoted.exit_code, 2);
+  EXPECT_NE(unquoted.err.find("in quotes"), std::string::npos) << unquoted.err;
+  for (const char* word : {"Ava", "Moss", "home"}) {
+    EXPECT_EQ(unquoted.err.find(word), std::string::npos) << unquoted.err;
+    EXPECT_EQ(unquoted.out.find(word), std::string::npos) << unquoted.out;
+  }
 
   broker_->Cli("alice", {"admin", "advance-clock", "5m"});
   CommandResult acked = broker_->Cli("alice", {"ack", item, "--note", "Visiting today at 2pm"});
