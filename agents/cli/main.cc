@@ -92,9 +92,13 @@ int Call(const Options& options, Request request, const std::function<json(const
   if (!reply.ok()) {
     dutyhub::v1::Status status;
     status.set_code(static_cast<dutyhub::v1::Status::Code>(reply.status().code()));
-    status.set_message(
-        reply.status().message() + " (broker " + options.broker + ")" +
-        (options.keys ? "" : "; a broker with authentication on refuses a client without --key"));
+    // The handshake's own refusal says what to do; silence may still be a broker that wants a
+    // key and reported nothing (an older one, or a proxy in between).
+    const bool said = reply.status().message().find("--key") != std::string::npos;
+    status.set_message(reply.status().message() + " (broker " + options.broker + ")" +
+                       (options.keys || said
+                            ? ""
+                            : "; a broker with authentication on refuses a client without --key"));
     return ReportError(options, status);
   }
   if (reply->status().code() != dutyhub::v1::Status::OK)

@@ -1,13 +1,31 @@
 #include "agents/client/hub_client.h"
 
 #include <algorithm>
+#include <atomic>
 #include <cstdio>
+#include <cstring>
 
 namespace dutyhub {
 
 HubClient::HubClient(const std::string& endpoint, std::string as,
                      const std::optional<ClientKeys>& keys)
-    : context_(1), socket_(context_, zmq::socket_type::dealer), as_(std::move(as)) {
+    : context_(1),
+      socket_(context_, zmq::socket_type::dealer),
+      monitor_(context_, zmq::socket_type::pair),
+      as_(std::move(as)),
+      curve_(keys.has_value()) {
+  // With ZMQ_IMMEDIATE (below) a refused handshake looks like no broker at all: the socket
+  // never becomes writable. Its monitor says what happened, so a person with a key the broker
+  // does not know hears so at once, rather than "no broker" after the whole timeout.
+  static std::atomic<uint64_t> monitors{0};
+  const std::string monitor_endpoint =
+      "inproc://dutyhub-client-handshake-" + std::to_string(monitors.fetch_add(1));
+  if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
+                         ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+    monitor_.set(zmq::sockopt::linger, 0);
+    monitor_.connect(monitor_endpoint);
+  }
   if (keys) {
     socket_.set(zmq::sockopt::curve_serverkey, keys->broker_public_key);
     socket_.set(zmq::sockopt::curve_publickey, keys->public_key);
@@ -32,18 +50,58 @@ Status NoBroker(std::chrono::milliseconds timeout) {
 
 }  // namespace
 
+std::optional<Status> HubClient::HandshakeRefusal() {
+  zmq::message_t event;
+  while (monitor_.handle() != nullptr && monitor_.recv(event, zmq::recv_flags::dontwait)) {
+    // Two frames: the event (uint16) and its value (uint32), then the endpoint.
+    uint16_t kind = 0;
+    uint32_t value = 0;
+    if (event.size() >= 6) {
+      std::memcpy(&kind, event.data(), sizeof kind);
+      std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
+    }
+    zmq::message_t endpoint;
+    while (monitor_.get(zmq::sockopt::rcvmore) && monitor_.recv(endpoint)) {
+    }
+    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      return Status::PermissionDenied(
+          "the broker refused this key at the handshake (it knows no agency or person by it): "
+          "check --key (or DUTYHUB_KEY), or ask the hub's administrator to add its public key");
+    }
+    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
+        kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
+      return Status::Unavailable(
+          curve_ ? "the secure handshake with the broker failed: the broker is not the one this "
+                   "key trusts; check --broker-key (or the key file's broker-public-key)"
+                 : "the broker wants a key and none was given: --key FILE (or DUTYHUB_KEY)");
+    }
+  }
+  return std::nullopt;
+}
+
 Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds timeout) {
   const uint64_t id = next_correlation_id_++;
   request.set_correlation_id(id);
   request.set_as(as_);
   const std::string payload = request.SerializeAsString();
-  // With ZMQ_IMMEDIATE the send waits for a connection; poll for writability first.
-  zmq::pollitem_t out_item{socket_.handle(), 0, ZMQ_POLLOUT, 0};
-  zmq::poll(&out_item, 1, timeout);
-  if (!(out_item.revents & ZMQ_POLLOUT) ||
-      !socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait)) {
+  // With ZMQ_IMMEDIATE the send waits for a connection; poll for writability first, and for
+  // the handshake's failure, which no waiting mends.
+  const auto deadline = std::chrono::steady_clock::now() + timeout;
+  while (true) {
+    auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
+        deadline - std::chrono::steady_clock::now());
+    zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLOUT, 0},
+                               {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
+    const int count = monitor_.handle() != nullptr ? 2 : 1;
+    zmq::poll(items, count, std::max(left, std::chrono::milliseconds(0)));
+    if (items[0].revents & ZMQ_POLLOUT) break;
+    if (count == 2 && (items[1].revents & ZMQ_POLLIN)) {
+      if (std::optional<Status> refused = HandshakeRefusal()) return *refused;
+      continue;
+    }
     return NoBroker(timeout);
   }
+  if (!socket_.send(zmq::buffer(payload), zmq::send_flags::dontwait)) return NoBroker(timeout);
   return id;
 }
 

@@ -30,8 +30,11 @@ class HubClient {
             const std::optional<ClientKeys>& keys = std::nullopt);
 
   // Sends `request` (its correlation id is set here) and waits up to `timeout` for its
-  // answer. UNAVAILABLE when none came; the broker's status otherwise travels in the
-  // reply, so a Result that is ok may still hold an error Reply.
+  // answer. UNAVAILABLE when none came; PERMISSION_DENIED, at once, when the broker refused
+  // this key at the handshake; UNAVAILABLE, at once, naming the keys, when the secure
+  // handshake failed (no key for a broker that wants one, or the wrong broker key). The
+  // broker's status otherwise travels in the reply, so a Result that is ok may still hold an
+  // error Reply.
   Result<v1::Reply> Call(v1::Request request, std::chrono::milliseconds timeout);
 
   // For a stream of answers (watch): sends without waiting and returns the correlation id.
@@ -40,9 +43,14 @@ class HubClient {
   std::optional<v1::Reply> Next(std::chrono::milliseconds timeout);
 
  private:
+  // A refusal the handshake reported (the socket's monitor), or nullopt while none has.
+  std::optional<Status> HandshakeRefusal();
+
   zmq::context_t context_;
   zmq::socket_t socket_;
+  zmq::socket_t monitor_;  // the handshake's failures, as ZeroMQ reports them on `socket_`
   std::string as_;
+  bool curve_ = false;
   uint64_t next_correlation_id_ = 1;
 };
 

@@ -317,7 +317,23 @@ bool Outbox::SendPending(HubClient& client) {
       continue;
     }
     Result<uint64_t> correlation = client.Post(std::move(request), timeout);
-    if (!correlation.ok()) return false;  // no broker: retry the lot later, same ids
+    if (!correlation.ok()) {
+      // No broker, or one that refused this adapter's key: retry the lot later, same ids.
+      // Said once while it lasts, not at every retry: the integration engineer needs to know
+      // that a key, not the network, is what holds everything up.
+      if (correlation.status().message() != cannot_send_) {
+        cannot_send_ = correlation.status().message();
+        spdlog::error(
+            "cannot send to the broker ({}: {}); everything accepted waits in the "
+            "outbox and is sent once it can be",
+            CodeName(correlation.status().code()), cannot_send_);
+      }
+      return false;
+    }
+    if (!cannot_send_.empty()) {
+      spdlog::info("the broker takes this adapter's notifications again");
+      cannot_send_.clear();
+    }
     waiting[*correlation] = id;
   }
   const auto deadline = std::chrono::steady_clock::now() + timeout;

@@ -111,6 +111,7 @@ class Outbox {
   int64_t receipts_after_ = 0;  // the last seq the previous receipts round asked about ...
   int64_t fresh_after_ = 0;     // ... and of those never fetched
   bool fresh_turn_ = true;      // with a round of one: whose turn it is
+  std::string cannot_send_;     // why sends fail now, as last logged; the sender's thread only
   std::thread thread_;
   std::atomic<bool> stop_{false};
   std::atomic<int64_t> pending_{0};

@@ -2,8 +2,11 @@
 // keys made by `dutyhub keygen`, the broker started without --insecure-dev.
 #include <gtest/gtest.h>
 
+#include <chrono>
+#include <fstream>
 #include <map>
 #include <set>
+#include <thread>
 
 #include "tests/integration/harness.h"
 
@@ -51,8 +54,13 @@ TEST_F(SecureHub, KeygenWritesASecretOnlyItsOwnerCanRead) {
 }
 
 TEST_F(SecureHub, NoKeyIsRefused) {
+  const auto started = std::chrono::steady_clock::now();
   CommandResult r = Raw({"--as", "gwh-ed", "send", Sample("hospital-liaison-school-age.json")});
   EXPECT_EQ(r.exit_code, 5);
+  // Said at once, from the handshake, not as "no broker" after the whole --timeout.
+  EXPECT_NE(r.err.find("the broker wants a key and none was given: --key FILE"), std::string::npos)
+      << r.err;
+  EXPECT_LT(std::chrono::steady_clock::now() - started, std::chrono::milliseconds(900));
   EXPECT_EQ(broker_->Cli("alice", {"inbox", "school-nursing"}).exit_code, 4);
   EXPECT_EQ(broker_->Cli("sam", {"inbox", "school-nursing"}).Json()["items"].size(), 0u)
       << "nothing was stored";
@@ -63,13 +71,52 @@ TEST_F(SecureHub, AnUnknownKeyIsRefusedAtTheHandshakeAndLoggedByFingerprint) {
   CommandResult r =
       Raw({"--key", (dir_.path() / "strangers" / "mallory.key").string(), "--broker-key",
            (keys_ / "broker.pub").string(), "send", Sample("hospital-liaison-school-age.json")});
-  EXPECT_EQ(r.exit_code, 5);
+  // Refused by the broker at the handshake: said so at once, exit 4, and what to do.
+  EXPECT_EQ(r.exit_code, 4) << r.err;
+  EXPECT_EQ(r.Json()["error"]["code"], "PERMISSION_DENIED") << r.out;
+  EXPECT_NE(r.err.find("the broker refused this key"), std::string::npos) << r.err;
+  EXPECT_NE(r.err.find("ask the hub's administrator to add its public key"), std::string::npos);
   std::string fingerprint = ReadFile(dir_.path() / "strangers" / "mallory.pub").substr(0, 12);
   EXPECT_NE(broker_->log().find("unknown key " + fingerprint), std::string::npos) << broker_->log();
   // A client that trusts the wrong broker key does not get through either.
   CommandResult wrong_broker = Raw({"--key", (keys_ / "gwh-ed.key").string(), "--broker-key",
                                     (dir_.path() / "strangers" / "broker.pub").string(), "ping"});
   EXPECT_EQ(wrong_broker.exit_code, 5);
+  EXPECT_NE(wrong_broker.err.find("check --broker-key"), std::string::npos) << wrong_broker.err;
+}
+
+// An adapter whose key the broker does not know says so in its log, once, and keeps what it
+// accepted in its outbox; it is the key, not the network, the engineer must look at.
+TEST_F(SecureHub, AnAdapterWithAKeyTheBrokerRefusesSaysSoOnceAndKeepsItsOutbox) {
+  MakeKeys(dir_.path() / "strangers", {"mallory"});
+  const std::filesystem::path home = dir_.path() / "adapter";
+  std::filesystem::create_directories(home / "drop");
+  std::ofstream(home / "adapter.yaml")
+      << "agency: northshire-mash\nbroker: " << broker_->endpoint()
+      << "\nkey: " << (dir_.path() / "strangers" / "mallory.key").string()
+      << "\nbroker_key: " << (keys_ / "broker.pub").string()
+      << "\noutbox: " << (home / "outbox.sqlite").string()
+      << "\nfolder: " << (home / "drop").string() << "\n";
+  BackgroundCommand adapter({DUTYHUB_FOLDER_BIN, "--config", (home / "adapter.yaml").string()},
+                            LogFolder() / ("refused-adapter-" + std::to_string(getpid()) + ".log"));
+  ASSERT_TRUE(adapter.WaitFor("watching")) << adapter.Output();
+  std::ofstream(home / "drop" / "one.json.tmp")
+      << ReadFile(SamplePath("mash-request-home-visit.json"));
+  std::filesystem::rename(home / "drop" / "one.json.tmp", home / "drop" / "one.json");
+  ASSERT_TRUE(adapter.WaitFor("the broker refused this key")) << adapter.Output();
+  std::this_thread::sleep_for(std::chrono::seconds(2));  // retries meanwhile, said nothing more
+  const std::string log = adapter.Output();
+  size_t said = 0;
+  for (size_t at = log.find("the broker refused this key"); at != std::string::npos;
+       at = log.find("the broker refused this key", at + 1))
+    ++said;
+  EXPECT_EQ(said, 1u) << log;
+  EXPECT_NE(log.find("waits in the outbox"), std::string::npos) << log;
+  EXPECT_TRUE(std::filesystem::exists(home / "drop" / "sent" / "one.json"));
+  EXPECT_EQ(
+      SqliteQuery(home / "outbox.sqlite", "SELECT COUNT(*) FROM outbox WHERE state = 'PENDING'"),
+      "1");
+  EXPECT_EQ(broker_->Cli("bob", {"inbox", "hv-south"}).Json()["items"].size(), 0u);
 }
 
 TEST_F(SecureHub, APersonsKeyCannotSendAsAnAgency) {
