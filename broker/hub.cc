@@ -558,10 +558,17 @@ Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& req
   v1::Reply reply = OkReply();
   v1::OverdueReply* out = reply.mutable_overdue();
   out->set_now_ms(now);
+  // A copy escalated or handed over into an inbox listed here is the same duty as its root:
+  // listed once, as the root, when the root's inbox is listed too; otherwise as the copy, so
+  // the EDS's manager sees what waits in the EDS from inboxes she does not manage.
+  const std::set<std::string> listed(inboxes->begin(), inboxes->end());
   for (const std::string& inbox : *inboxes) {
     auto items = reader_.Overdue(inbox, now);
     if (!items.ok()) return ErrorReply(items.status());
-    for (auto& item : *items) *out->add_items() = std::move(item);
+    for (auto& item : *items) {
+      if (!item.escalated_from().empty() && listed.contains(item.escalated_from())) continue;
+      *out->add_items() = std::move(item);
+    }
   }
   std::stable_sort(
       out->mutable_items()->begin(), out->mutable_items()->end(),

@@ -207,7 +207,9 @@ class Store {
   // `truncated`, when given, is set when `all` left older items out.
   Result<std::vector<v1::Delivery>> ListInbox(const std::string& inbox, bool all,
                                               bool* truncated = nullptr);
-  // Outstanding items past due in `inbox`, most overdue first.
+  // Outstanding items past due in `inbox`, most overdue first: escalated and handed-over
+  // copies with them, due when their roots are, each naming its root's inbox in
+  // `escalated_from`.
   Result<std::vector<v1::Delivery>> Overdue(const std::string& inbox, TimeMs now);
   Result<std::vector<v1::HistoryEntry>> History(const std::string& delivery_id);
   Result<v1::Notification> GetNotificationBody(const std::string& delivery_id);

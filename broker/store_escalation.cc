@@ -170,11 +170,31 @@ Result<std::string> Store::PlanOf(const std::string& sql) {
 }
 
 Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeMs now) {
-  // Escalated copies are left out: their root, in the inbox it was delivered to, is listed.
-  return QueryDeliveries(
-      "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.origin <> 'ESCALATED' AND d.due_at < ?2 "
+  // Escalated and handed-over copies too, each due when its root is (the duty is the
+  // root's): `escalated_from` names the root's inbox, for the caller to leave out copies whose
+  // root it lists already. A copy is stored due when it arrived, which is never after now, so
+  // `d.due_at <= ?2` keeps the inbox index's range for both.
+  auto items = QueryDeliveries(
+      "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.due_at <= ?2 AND "
+      "CASE WHEN d.origin = 'ESCALATED' THEN s.due_at < ?2 ELSE d.due_at < ?2 END "
       "ORDER BY d.due_at, d.rowid",
       inbox, now);
+  if (!items.ok()) return items;
+  auto root_due = db_->Prepare(
+      "SELECT s.due_at FROM deliveries d JOIN deliveries s ON s.delivery_id = d.source_delivery "
+      "WHERE d.delivery_id = ?");
+  if (!root_due.ok()) return root_due.status();
+  for (v1::Delivery& item : *items) {
+    if (item.escalated_from().empty()) continue;
+    (*root_due)->Reset();
+    (*root_due)->Bind(1, item.delivery_id());
+    if ((*root_due)->Step() != SQLITE_ROW) return db_->Error("reading an escalated copy's root");
+    item.set_due_at_ms((*root_due)->Int(0));
+  }
+  std::stable_sort(items->begin(), items->end(), [](const v1::Delivery& a, const v1::Delivery& b) {
+    return a.due_at_ms() < b.due_at_ms();
+  });
+  return items;
 }
 
 Result<int64_t> Store::CountOutstanding() {

@@ -83,6 +83,51 @@ TEST_F(EscalationThroughTheBinaries, AtFivePmTheEmergencyDutyServiceActsForTheOr
   EXPECT_EQ(Cli("eddie", {"inbox", "eds"})["items"].size(), 0u) << "acted on: gone from the EDS";
 }
 
+// CLI.md, `overdue`: "outstanding items past due in the inboxes they manage". What waits in
+// the EDS from an inbox its manager does not manage is hers to see; a duty whose root she (or
+// frank, who manages every inbox) sees already is listed once, as the root. A copy is due
+// when its root is.
+TEST_F(EscalationThroughTheBinaries, TheEdsManagerSeesWhatWaitsThereAndEachDutyIsListedOnce) {
+  Start("2026-11-23T16:50:00Z");
+  std::string root = SendNonMobileInjury();
+  Cli("alice", {"admin", "advance-clock", "10m"});  // 17:00: handed over to the EDS
+  const std::string root_due = Cli("alice", {"show", root})["delivery"]["due_at"];
+  ASSERT_GT(root_due, std::string("2026-11-23T17:00:00Z")) << "due after the hand-over";
+  // `escalated_from`: null but on a copy.
+  auto source = [](const json& item) {
+    return item["escalated_from"].is_string() ? item["escalated_from"].get<std::string>() : "";
+  };
+  auto from = [&](const json& listed, const std::string& inbox) {
+    json found = json::array();
+    for (const auto& item : listed["items"])
+      if (source(item) == inbox) found.push_back(item);
+    return found;
+  };
+  EXPECT_EQ(from(Cli("erin", {"overdue", "--inbox", "eds"}), "hv-north").size(), 0u)
+      << "handed over, but not yet past its root's due time";
+
+  Cli("alice", {"admin", "advance-clock", "30m"});  // 17:30: past it
+  json eds = Cli("erin", {"overdue", "--inbox", "eds"});
+  ASSERT_EQ(from(eds, "hv-north").size(), 1u) << eds.dump();
+  EXPECT_EQ(from(eds, "hv-north")[0]["inbox"], "eds");
+  EXPECT_EQ(from(eds, "hv-north")[0]["due_at"], root_due);
+  EXPECT_EQ(from(eds, "mash").size(), 1u) << "her --inbox eds lists the EDS's copies";
+
+  json hers = Cli("erin", {"overdue"});  // mash and eds
+  EXPECT_EQ(from(hers, "hv-north").size(), 1u) << hers.dump();
+  EXPECT_EQ(from(hers, "mash").size(), 0u) << "she sees the MASH's root itself: " << hers.dump();
+
+  for (const char* manager : {"frank", "dan"}) {
+    json listed = Cli(manager, {"overdue"});
+    size_t roots = 0;
+    for (const auto& item : listed["items"]) {
+      EXPECT_EQ(source(item), "") << manager << ": " << listed.dump();
+      roots += item["delivery_id"] == root;
+    }
+    EXPECT_EQ(roots, 1u) << manager << ": " << listed.dump();
+  }
+}
+
 TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowledgementEndsIt) {
   Start("2026-11-23T11:05:00Z");
   std::string root = SendNonMobileInjury();
