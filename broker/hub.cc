@@ -88,39 +88,6 @@ std::optional<Operation> OperationOf(v1::Request::BodyCase body) {
   }
 }
 
-// "household.members[2].relationship" -> "household.members[].relationship": one series per
-// field, however many members a form has.
-std::string FieldLabel(const std::string& path) {
-  std::string out;
-  bool in_index = false;
-  for (char c : path) {
-    if (c == '[') in_index = true;
-    if (in_index && c != '[' && c != ']') continue;
-    if (c == ']') in_index = false;
-    out += c;
-  }
-  return out;
-}
-
-// The label a violation is counted under: its field's, or one label for every key that is no
-// field of the form (a sender may misspell keys without end; the series must stay few).
-std::string RejectedFieldLabel(const std::string& path) {
-  const std::string label = FieldLabel(path);
-  const google::protobuf::Descriptor* type = v1::Notification::descriptor();
-  size_t start = 0;
-  while (type != nullptr) {
-    const size_t dot = label.find('.', start);
-    std::string name = label.substr(start, dot == std::string::npos ? dot : dot - start);
-    if (name.ends_with("[]")) name.resize(name.size() - 2);
-    const google::protobuf::FieldDescriptor* field = type->FindFieldByName(name);
-    if (field == nullptr) break;
-    if (dot == std::string::npos) return label;
-    type = field->message_type();
-    start = dot + 1;
-  }
-  return label == "notification" ? label : "(not a field of the form)";
-}
-
 }  // namespace
 
 v1::Reply ErrorReply(const Status& status) {
@@ -561,12 +528,19 @@ Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& req
   // A copy escalated or handed over into an inbox listed here is the same duty as its root:
   // listed once, as the root, when the root's inbox is listed too; otherwise as the copy, so
   // the EDS's manager sees what waits in the EDS from inboxes she does not manage.
+  // A root is a notification's copy in one inbox (routing reaches an inbox once), so its
+  // copies elsewhere are known by the notification and the root's inbox: of several (the
+  // managers', the leads', the EDS's) the first listed stands for the rest.
   const std::set<std::string> listed(inboxes->begin(), inboxes->end());
+  std::set<std::pair<std::string, std::string>> copies_listed;
   for (const std::string& inbox : *inboxes) {
     auto items = reader_.Overdue(inbox, now);
     if (!items.ok()) return ErrorReply(items.status());
     for (auto& item : *items) {
-      if (!item.escalated_from().empty() && listed.contains(item.escalated_from())) continue;
+      if (!item.escalated_from().empty() &&
+          (listed.contains(item.escalated_from()) ||
+           !copies_listed.emplace(item.notification_id(), item.escalated_from()).second))
+        continue;
       *out->add_items() = std::move(item);
     }
   }
@@ -668,7 +642,7 @@ Outcome Hub::AuditAccess(const std::string& principal, const v1::AuditAccessRequ
 
 void Hub::CountRejection(const std::string& reason, const Status& status) {
   ++rejections_[reason];
-  for (const Violation& v : status.violations()) ++rejected_fields_[RejectedFieldLabel(v.field)];
+  for (const Violation& v : status.violations()) ++rejected_fields_[FormFieldLabel(v.field)];
 }
 
 Outcome Hub::WhoAmI(const std::string& principal) {

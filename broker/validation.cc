@@ -13,7 +13,9 @@
 #include <charconv>
 #include <climits>
 #include <cmath>
+#include <map>
 #include <optional>
+#include <unordered_set>
 #include <utility>
 
 #include "broker/time_text.h"
@@ -52,9 +54,11 @@ class ViolationList {
       ++more_;
     }
   }
+  // One more broken rule, past the ones listed. REQUIRES: kMostViolations are listed.
+  void CountUnlisted() { ++more_; }
   // A field already named for being written in the wrong shape, and so left out of what the
   // rules check: their own "required" for it, or anything inside it, would say it again.
-  void Suppress(std::string field) { suppressed_.push_back(std::move(field)); }
+  void Suppress(std::string field) { suppressed_.insert(std::move(field)); }
   std::vector<Violation> Take() && {
     if (more_ > 0) {
       violations_.push_back(
@@ -66,16 +70,21 @@ class ViolationList {
   }
 
  private:
+  // The field or any field it is inside: a lookup per level of the path, however many were
+  // set aside (a crafted form sets aside one per member of a list of half a million).
   bool Suppressed(std::string_view field) const {
-    return std::any_of(suppressed_.begin(), suppressed_.end(), [field](const std::string& s) {
-      return field.starts_with(s) &&
-             (field.size() == s.size() || field[s.size()] == '.' || field[s.size()] == '[');
-    });
+    if (suppressed_.empty()) return false;
+    for (size_t end = field.size();; --end) {
+      if (end == field.size() || field[end] == '.' || field[end] == '[') {
+        if (suppressed_.contains(std::string(field.substr(0, end)))) return true;
+      }
+      if (end == 0) return false;
+    }
   }
 
   std::vector<Violation> violations_;
   size_t more_ = 0;
-  std::vector<std::string> suppressed_;  // few: only after a form written in the wrong shape
+  std::unordered_set<std::string> suppressed_;  // only after a form written in the wrong shape
 };
 
 // The times the rules are measured against.
@@ -707,7 +716,7 @@ class ShapeCheck {
       keys.emplace_back(field != nullptr ? field->index() : type->field_count(), key);
     }
     std::sort(keys.begin(), keys.end());
-    std::vector<const OneofDescriptor*> set_oneofs;
+    const std::map<const OneofDescriptor*, std::string> kept = OneofKeysKept(object, type, keys);
     for (const auto& [index, key] : keys) {
       const FieldDescriptor* field = Find(type, key);
       if (field == nullptr) {
@@ -720,14 +729,12 @@ class ShapeCheck {
       const std::string at = Join(prefix, field->name());
       Value& value = (*object.mutable_fields())[key];
       if (value.kind_case() == Value::kNullValue) continue;  // not given, as the parser reads it
-      if (const OneofDescriptor* oneof = field->real_containing_oneof(); oneof != nullptr) {
-        if (std::find(set_oneofs.begin(), set_oneofs.end(), oneof) != set_oneofs.end()) {
-          out_.Add(at, "Only one of " + Members(oneof) +
-                           " may be given, the one `type` names: this form has more.");
-          Drop(object, key, at);
-          continue;
-        }
-        set_oneofs.push_back(oneof);
+      if (const OneofDescriptor* oneof = field->real_containing_oneof();
+          oneof != nullptr && kept.at(oneof) != key) {
+        out_.Add(at, "Only one of " + Members(oneof) +
+                         " may be given, the one `type` names: this form has more.");
+        Drop(object, key, at);
+        continue;
       }
       if (!field->is_repeated()) {
         if (!Element(value, field, at)) Drop(object, key, at);
@@ -739,16 +746,50 @@ class ShapeCheck {
         continue;
       }
       auto& list = *value.mutable_list_value()->mutable_values();
+      size_t wrong = 0;
       for (int i = 0; i < list.size(); ++i) {
+        if (wrong > ViolationList::kMostViolations) {
+          // More wrong members than a reply lists is no form (a crafted one holds half a
+          // million in 1 MiB): the list is left out whole (below), and the rest only counted.
+          if (!Fits(list[i], field)) out_.CountUnlisted();
+          continue;
+        }
         const std::string element_at = Indexed(at, i);
         if (Element(list[i], field, element_at)) continue;
         list[i] = Placeholder(field);  // kept, so the others keep their places ("household[2]")
         out_.Suppress(element_at);
+        ++wrong;
       }
+      if (wrong > ViolationList::kMostViolations) Drop(object, key, at);
     }
   }
 
  private:
+  // Of each oneof given more than once (two bodies), the key to keep: the body `type` names
+  // (HOSPITAL_LIAISON: hospital_liaison), so the form is checked as what it says it is; else
+  // the first in the form's order.
+  static std::map<const OneofDescriptor*, std::string> OneofKeysKept(
+      const Struct& object, const Descriptor* type,
+      const std::vector<std::pair<int, std::string>>& keys) {
+    std::string named;
+    if (auto it = object.fields().find("type");
+        it != object.fields().end() && it->second.kind_case() == Value::kStringValue) {
+      named = it->second.string_value();
+      std::transform(named.begin(), named.end(), named.begin(),
+                     [](unsigned char c) { return static_cast<char>(std::tolower(c)); });
+    }
+    std::map<const OneofDescriptor*, std::string> kept;
+    for (const auto& [index, key] : keys) {
+      const FieldDescriptor* field = Find(type, key);
+      if (field == nullptr || field->real_containing_oneof() == nullptr ||
+          object.fields().at(key).kind_case() == Value::kNullValue)
+        continue;
+      auto [at, first] = kept.emplace(field->real_containing_oneof(), key);
+      if (!first && field->name() == named) at->second = key;
+    }
+    return kept;
+  }
+
   static const FieldDescriptor* Find(const Descriptor* type, const std::string& key) {
     const FieldDescriptor* field = type->FindFieldByName(key);
     return field != nullptr ? field : type->FindFieldByCamelcaseName(key);  // the JSON names
@@ -787,65 +828,95 @@ class ShapeCheck {
     return value;
   }
 
-  bool Wrong(const std::string& at, std::string description) {
-    out_.Add(at, std::move(description));
-    return false;
-  }
-
   static bool IsWhole(double n, double lowest, double highest) {
     return std::trunc(n) == n && n >= lowest && n <= highest;
   }
 
-  // A whole number in range, written as a number or (as protobuf's JSON allows) in quotes.
-  bool Whole(const Value& value, const std::string& at, double lowest, double highest) {
-    if (value.kind_case() == Value::kNumberValue && IsWhole(value.number_value(), lowest, highest))
-      return true;
-    if (value.kind_case() == Value::kStringValue) {
-      const std::string& text = value.string_value();
-      int64_t n = 0;
-      const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
-      if (error == std::errc() && end == text.data() + text.size() && !text.empty() &&
-          IsWhole(static_cast<double>(n), lowest, highest))
-        return true;
+  // The range of whole numbers a field of `type` takes. Beyond 2^53 a double is not exact:
+  // protobuf's own parser judges those.
+  static std::pair<double, double> Range(FieldDescriptor::CppType type) {
+    switch (type) {
+      case FieldDescriptor::CPPTYPE_INT32:
+        return {INT32_MIN, INT32_MAX};
+      case FieldDescriptor::CPPTYPE_UINT32:
+        return {0, UINT32_MAX};
+      case FieldDescriptor::CPPTYPE_INT64:
+        return {-9e15, 9e15};
+      default:
+        return {0, 9e15};
     }
-    return Wrong(at, "Must be a whole number, from " + std::to_string(int64_t(lowest)) + " to " +
-                         std::to_string(uint64_t(highest)) + ".");
   }
 
-  bool Element(Value& value, const FieldDescriptor* field, const std::string& at) {
+  // A whole number in range, written as a number or (as protobuf's JSON allows) in quotes.
+  static bool IsWholeIn(const Value& value, std::pair<double, double> range) {
+    if (value.kind_case() == Value::kNumberValue)
+      return IsWhole(value.number_value(), range.first, range.second);
+    if (value.kind_case() != Value::kStringValue) return false;
+    const std::string& text = value.string_value();
+    int64_t n = 0;
+    const auto [end, error] = std::from_chars(text.data(), text.data() + text.size(), n);
+    return error == std::errc() && end == text.data() + text.size() && !text.empty() &&
+           IsWhole(static_cast<double>(n), range.first, range.second);
+  }
+
+  // Whether `value` has the shape `field` reads (a message's own fields are looked at later).
+  static bool Fits(const Value& value, const FieldDescriptor* field) {
     const Value::KindCase kind = value.kind_case();
     switch (field->cpp_type()) {
       case FieldDescriptor::CPPTYPE_MESSAGE:
-        if (kind != Value::kStructValue)
-          return Wrong(at, "Must be an object, in { }, of its own fields (see notifications.md).");
-        Object(*value.mutable_struct_value(), field->message_type(), at);
-        return true;
+        return kind == Value::kStructValue;
       case FieldDescriptor::CPPTYPE_ENUM:
-        if (kind == Value::kStringValue &&
-            field->enum_type()->FindValueByName(value.string_value()) != nullptr)
-          return true;
-        if (kind == Value::kNumberValue && IsWhole(value.number_value(), INT32_MIN, INT32_MAX))
-          return true;  // a number the rules then check against the values there are
-        return Wrong(at, "Must be one of " + EnumChoices(field->enum_type()) +
-                             ", in quotes, written exactly so.");
+        // A number is for the rules to check against the values there are.
+        return (kind == Value::kStringValue &&
+                field->enum_type()->FindValueByName(value.string_value()) != nullptr) ||
+               (kind == Value::kNumberValue && IsWhole(value.number_value(), INT32_MIN, INT32_MAX));
       case FieldDescriptor::CPPTYPE_STRING:
-        return kind == Value::kStringValue || Wrong(at, "Must be text, in quotes.");
+        return kind == Value::kStringValue;
       case FieldDescriptor::CPPTYPE_BOOL:
-        return kind == Value::kBoolValue || Wrong(at, "Must be true or false, without quotes.");
+        return kind == Value::kBoolValue;
       case FieldDescriptor::CPPTYPE_INT32:
-        return Whole(value, at, INT32_MIN, INT32_MAX);
       case FieldDescriptor::CPPTYPE_UINT32:
-        return Whole(value, at, 0, UINT32_MAX);
       case FieldDescriptor::CPPTYPE_INT64:
       case FieldDescriptor::CPPTYPE_UINT64:
-        // Beyond 2^53 a double is not exact: protobuf's own parser judges those.
-        return Whole(value, at, field->cpp_type() == FieldDescriptor::CPPTYPE_INT64 ? -9e15 : 0,
-                     9e15);
+        return IsWholeIn(value, Range(field->cpp_type()));
       case FieldDescriptor::CPPTYPE_DOUBLE:
       case FieldDescriptor::CPPTYPE_FLOAT:
-        return kind == Value::kNumberValue || Wrong(at, "Must be a number.");
+        return kind == Value::kNumberValue;
     }
-    return Wrong(at, "Not readable here.");
+    return false;
+  }
+
+  // What a value of `field` must be, for a sender whose value was of another shape.
+  static std::string Expected(const FieldDescriptor* field) {
+    switch (field->cpp_type()) {
+      case FieldDescriptor::CPPTYPE_MESSAGE:
+        return "Must be an object, in { }, of its own fields (see notifications.md).";
+      case FieldDescriptor::CPPTYPE_ENUM:
+        return "Must be one of " + EnumChoices(field->enum_type()) +
+               ", in quotes, written exactly so.";
+      case FieldDescriptor::CPPTYPE_STRING:
+        return "Must be text, in quotes.";
+      case FieldDescriptor::CPPTYPE_BOOL:
+        return "Must be true or false, without quotes.";
+      case FieldDescriptor::CPPTYPE_DOUBLE:
+      case FieldDescriptor::CPPTYPE_FLOAT:
+        return "Must be a number.";
+      default: {
+        const auto [lowest, highest] = Range(field->cpp_type());
+        return "Must be a whole number, from " + std::to_string(static_cast<int64_t>(lowest)) +
+               " to " + std::to_string(static_cast<uint64_t>(highest)) + ".";
+      }
+    }
+  }
+
+  bool Element(Value& value, const FieldDescriptor* field, const std::string& at) {
+    if (!Fits(value, field)) {
+      out_.Add(at, Expected(field));
+      return false;
+    }
+    if (field->cpp_type() == FieldDescriptor::CPPTYPE_MESSAGE)
+      Object(*value.mutable_struct_value(), field->message_type(), at);
+    return true;
   }
 
   ViolationList& out_;
@@ -904,6 +975,33 @@ Status CheckNotification(const v1::Notification& notification, TimeMs now) {
   ViolationList out;
   ValidateInto(out, notification, now);
   return Refusal(std::move(out));
+}
+
+std::string FormFieldLabel(std::string_view path) {
+  std::string label;
+  bool in_index = false;
+  for (char c : path) {
+    if (c == '[') in_index = true;
+    if (in_index && c != '[' && c != ']') continue;
+    if (c == ']') in_index = false;
+    label += c;
+  }
+  if (label == "notification") return label;  // "And N more broken rules"
+  const google::protobuf::Descriptor* type = Notification::descriptor();
+  for (size_t start = 0; type != nullptr;) {
+    const size_t dot = label.find('.', start);
+    std::string name = label.substr(start, dot == std::string::npos ? dot : dot - start);
+    if (name.ends_with("[]")) name.resize(name.size() - 2);
+    const FieldDescriptor* field = type->FindFieldByName(name);
+    if (field == nullptr) {
+      if (dot == std::string::npos && type->FindOneofByName(name) != nullptr) return label;
+      break;
+    }
+    if (dot == std::string::npos) return label;
+    type = field->message_type();
+    start = dot + 1;
+  }
+  return "(not a field of the form)";
 }
 
 std::string NormalizeNhsNumber(std::string_view text) {

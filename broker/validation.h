@@ -45,6 +45,13 @@ std::vector<Violation> Validate(const v1::Notification& notification, TimeMs now
 // Validate, folded into one Status: OK, or INVALID_ARGUMENT listing every violation.
 Status CheckNotification(const v1::Notification& notification, TimeMs now);
 
+// What a violation's field may be counted and logged as: its path in the form with the list
+// positions left out ("household[2].relationship" -> "household[].relationship"), when every
+// step of it is a field (or the body's oneof) of the notification; one label, "(not a field
+// of the form)", for anything else. A key the sender wrote that is no field may be a
+// child's name ("child.ava_moss"): it never reaches a log or a metric's label this way.
+std::string FormFieldLabel(std::string_view path);
+
 // Removes the spaces people type in NHS numbers: "999 339 5633" -> "9993395633".
 std::string NormalizeNhsNumber(std::string_view text);
 

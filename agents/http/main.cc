@@ -184,10 +184,12 @@ class ReceiptCallback {
   std::thread thread_;  // last: starts once the rest is ready
 };
 
-// Field paths only: never what was written in them.
+// The form's field paths only: never what was written in them, nor a key that is no field
+// (which may be a child's name).
 void LogBrokenRules(const dutyhub::Status& status) {
   std::string fields;
-  for (const auto& v : status.violations()) fields += (fields.empty() ? "" : ", ") + v.field;
+  for (const auto& v : status.violations())
+    fields += (fields.empty() ? "" : ", ") + dutyhub::FormFieldLabel(v.field);
   spdlog::warn("refused a notification breaking {} rule(s): {}", status.violations().size(),
                fields);
 }

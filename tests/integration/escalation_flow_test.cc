@@ -2,6 +2,7 @@
 // docs/CLI.md says, and a kill -9 just after a deadline taking the step exactly once.
 #include <gtest/gtest.h>
 
+#include <fstream>
 #include <set>
 #include <sstream>
 #include <thread>
@@ -15,8 +16,9 @@ using nlohmann::json;
 
 class EscalationThroughTheBinaries : public ::testing::Test {
  protected:
-  void Start(const std::string& clock) {
-    broker_ = std::make_unique<BrokerProcess>(ConfigPath("northshire.yaml"), dir_.path() / "data",
+  void Start(const std::string& clock,
+             const std::filesystem::path& config = ConfigPath("northshire.yaml")) {
+    broker_ = std::make_unique<BrokerProcess>(config, dir_.path() / "data",
                                               std::vector<std::string>{"--simulated-clock", clock});
     ASSERT_TRUE(broker_->Start()) << broker_->log();
   }
@@ -126,6 +128,31 @@ TEST_F(EscalationThroughTheBinaries, TheEdsManagerSeesWhatWaitsThereAndEachDutyI
     }
     EXPECT_EQ(roots, 1u) << manager << ": " << listed.dump();
   }
+}
+
+// A manager of two inboxes one duty has copies in (the EDS's hand-over, the leads' escalation)
+// but not of the root's inbox: the duty is listed once.
+TEST_F(EscalationThroughTheBinaries, ADutyWithCopiesInTwoListedInboxesIsListedOnce) {
+  std::string config = ReadFile(ConfigPath("northshire.yaml"));
+  const std::string erins = "manages: [mash, eds]";
+  ASSERT_NE(config.find(erins), std::string::npos);
+  config.replace(config.find(erins), erins.size(), "manages: [mash, eds, safeguarding-leads]");
+  std::ofstream(dir_.path() / "partnership.yaml") << config;
+  Start("2026-11-23T16:50:00Z", dir_.path() / "partnership.yaml");
+  std::string root = SendNonMobileInjury();
+  Cli("alice", {"admin", "advance-clock", "3h"});
+  json leads = Cli("frank", {"inbox", "safeguarding-leads"});
+  json eds = Cli("eddie", {"inbox", "eds"});
+  auto copies_of_hv_north = [](const json& listed) {
+    size_t n = 0;
+    for (const auto& item : listed["items"])
+      n += item["escalated_from"].is_string() && item["escalated_from"] == "hv-north";
+    return n;
+  };
+  ASSERT_EQ(copies_of_hv_north(leads), 1u) << "the test needs a copy there: " << leads.dump();
+  ASSERT_EQ(copies_of_hv_north(eds), 1u) << "and there: " << eds.dump();
+  json hers = Cli("erin", {"overdue"});
+  EXPECT_EQ(copies_of_hv_north(hers), 1u) << hers.dump();
 }
 
 TEST_F(EscalationThroughTheBinaries, TheManagersSeeTheEscalatedItemAndOneAcknowledgementEndsIt) {

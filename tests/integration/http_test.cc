@@ -409,6 +409,20 @@ TEST_F(HttpAdapterTest, InvalidSamplesAreRefusedAtTheAdapterWithTheBrokersViolat
     }
   }
 
+  // A value of the wrong shape and a key that is no field, which may be a child's name: both
+  // named to the sender, the key's name never in the adapter's log.
+  std::string misshapen = ReadFile(SamplePath("hospital-liaison-school-age.json"));
+  for (const auto& [from, to] : std::vector<std::pair<std::string, std::string>>{
+           {"\"child\": {", "\"child\": {\"ava_moss\": 1, "}, {"\"ROUTINE\"", "\"HIGH\""}}) {
+    misshapen.replace(misshapen.find(from), from.size(), to);
+  }
+  HttpAnswer shaped = adapters_["gwh-ed"]->Post(misshapen);
+  ASSERT_EQ(shaped.status, 400) << shaped.body.dump();
+  std::set<std::string> shaped_fields;
+  for (const auto& v : shaped.body["error"]["violations"]) shaped_fields.insert(v["field"]);
+  EXPECT_EQ(shaped_fields, (std::set<std::string>{"priority", "child.ava_moss"}))
+      << shaped.body.dump();
+
   // Too large to be a notification; an id never accepted; not an endpoint.
   HttpAnswer large = adapters_["gwh-ed"]->Post(std::string(2 << 20, ' '));
   EXPECT_EQ(large.status, 413);
@@ -428,7 +442,11 @@ TEST_F(HttpAdapterTest, InvalidSamplesAreRefusedAtTheAdapterWithTheBrokersViolat
     EXPECT_EQ(adapter.Receipt("00000000-0000-4000-8000-000000000000").status, 404);
     EXPECT_EQ(adapter.Stop(), 0) << agency;
     ExpectNoPersonalDetails(adapter.log(), "the adapter log");
+    EXPECT_EQ(adapter.log().find("ava_moss"), std::string::npos) << adapter.log();
   }
+  EXPECT_NE(adapters_["gwh-ed"]->log().find("priority, (not a field of the form)"),
+            std::string::npos)
+      << adapters_["gwh-ed"]->log();
 }
 
 TEST_F(HttpAdapterTest, AlicesAcknowledgementAppearsInTheReceiptAndReachesTheCallback) {

@@ -6,6 +6,7 @@
 #include <gtest/gtest.h>
 
 #include <algorithm>
+#include <chrono>
 #include <fstream>
 #include <functional>
 #include <sstream>
@@ -311,6 +312,48 @@ TEST(ParseTest, QuotedNumbersAndNullsAreReadAsTheParserReadsThem) {
   parsed = ParseNotificationJson(json, kNow);
   ASSERT_FALSE(parsed.ok());
   EXPECT_EQ(FieldsOf(parsed.status().violations()), Fields{"priority"}) << Said(parsed.status());
+}
+
+// A crafted form: a list of half a million members, each of the wrong shape, in 1 MiB. Named
+// (the first hundred, and how many more) in about the time any 1 MiB form takes to read and
+// check (a few tenths of a second here), never in the hours a check per member of every
+// member before it would take.
+TEST(ParseTest, AHugeListOfWrongMembersIsRefusedPromptly) {
+  std::string json = "{\"household\": [0";
+  while (json.size() < 1024 * 1024 - 8) json += ",0";
+  json += "]}";
+  const auto started = std::chrono::steady_clock::now();
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  const auto took = std::chrono::steady_clock::now() - started;
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_LT(took, std::chrono::seconds(5));
+  const std::vector<Violation>& v = parsed.status().violations();
+  ASSERT_EQ(v.size(), 101u);
+  EXPECT_EQ(v[0].field, "household[0]");
+  EXPECT_EQ(v.back().field, "notification");
+  EXPECT_NE(v.back().description.find(" more broken rules"), std::string::npos);
+}
+
+// Two bodies: the one `type` names is kept and checked; the other is the one refused.
+TEST(ParseTest, OfTwoBodiesTheOneTypeNamesIsKept) {
+  std::string json = Replace(ReadSample(kScbuMentalHealth), "\"scbu_discharge\": {",
+                             "\"hospital_liaison\": {\"site\": \"x\"}, \"scbu_discharge\": {");
+  Result<Notification> parsed = ParseNotificationJson(json, kNow);
+  ASSERT_FALSE(parsed.ok());
+  EXPECT_EQ(InOrder(parsed.status()), Fields{"hospital_liaison"}) << Said(parsed.status());
+}
+
+TEST(FormFieldLabelTest, FieldsOfTheFormWithoutPositionsAndOneLabelForAnythingElse) {
+  EXPECT_EQ(FormFieldLabel("household[2].relationship"), "household[].relationship");
+  EXPECT_EQ(FormFieldLabel("child.nhs_number"), "child.nhs_number");
+  EXPECT_EQ(FormFieldLabel("hospital_liaison.follow_up_requested[1]"),
+            "hospital_liaison.follow_up_requested[]");
+  EXPECT_EQ(FormFieldLabel("body"), "body");
+  EXPECT_EQ(FormFieldLabel("notification"), "notification");
+  for (const char* other : {"child.ava_moss", "ava_moss", "child.(a key not shown)",
+                            "child.nhs_number.more", "body.x", ""}) {
+    EXPECT_EQ(FormFieldLabel(other), "(not a field of the form)") << other;
+  }
 }
 
 TEST(ParseTest, TextAroundASyntaxErrorIsNotEchoed) {
