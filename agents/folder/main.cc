@@ -5,13 +5,16 @@
 //
 // Exporters should write a file under another name (e.g. .json.tmp) and rename it to
 // .json when complete; files younger than half a second are left for the next look.
+#include <fcntl.h>
 #include <spdlog/spdlog.h>
 #include <sys/stat.h>
 #include <unistd.h>
 
 #include <CLI/CLI.hpp>
 #include <atomic>
+#include <cerrno>
 #include <csignal>
+#include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <iostream>
@@ -33,8 +36,10 @@ extern "C" void OnSignal(int) { g_stop = true; }
 // Who may read what the adapter writes back. The exporter often runs under an account of
 // its own, sharing the folder through a group; the operator says so with the folder's own
 // group and permissions, and the subfolders and files the adapter makes follow them: the
-// folder's group, its group bits (for a file, only read), never anything for others. A
-// folder of 0700 keeps everything to the adapter's account, as before.
+// folder's group, and of its group bits only reading (and, for a subfolder, searching),
+// never anything for others. Never writing: a group that could write in receipts/ or failed/
+// could put a link where the adapter writes. A folder of 0700 keeps everything to the
+// adapter's account.
 struct Sharing {
   gid_t group = static_cast<gid_t>(-1);  // -1: leave the group as made
   mode_t folder_mode = 0700;
@@ -46,29 +51,83 @@ Sharing SharingOf(const fs::path& folder) {
   struct stat st {};
   if (::stat(folder.c_str(), &st) != 0) return sharing;
   sharing.group = st.st_gid;
-  sharing.folder_mode = 0700 | (st.st_mode & (S_IRWXG | S_ISGID));  // set-group-id: kept
+  sharing.folder_mode = 0700 | (st.st_mode & (S_IRGRP | S_IXGRP | S_ISGID));  // set-gid: kept
   sharing.file_mode = 0600 | (st.st_mode & S_IRGRP);
   return sharing;
 }
 
-// Best effort: an adapter's account outside the folder's group keeps its own group, and the
-// file stays readable by that account alone (never wider than asked).
-void Share(const fs::path& path, const Sharing& sharing, mode_t mode) {
-  if (sharing.group != static_cast<gid_t>(-1)) (void)::chown(path.c_str(), -1, sharing.group);
-  (void)::chmod(path.c_str(), mode);
+// Best effort: an adapter's account outside the folder's group keeps its own group (said
+// once in the log), and the file stays readable by that account alone, never wider.
+void Share(int fd, const Sharing& sharing, mode_t mode) {
+  static bool told = false;
+  if (sharing.group != static_cast<gid_t>(-1) && ::fchown(fd, -1, sharing.group) != 0 && !told) {
+    told = true;
+    spdlog::warn(
+        "cannot give what the adapter writes back the folder's group ({}): put the "
+        "adapter's account in that group, or make the folder set-group-id (chmod g+s)",
+        std::strerror(errno));
+  }
+  (void)::fchmod(fd, mode);
 }
 
-// Writes `text` to `path` so that a reader never sees half a file.
+// Writes `text` to `path` so that a reader never sees half a file. The temporary file is made
+// new, never opened through a link or a file someone else left there.
 void WriteAtomically(const fs::path& path, const std::string& text, const Sharing& sharing) {
   fs::path temporary = path;
   temporary += ".tmp";
-  {
-    std::ofstream out(temporary, std::ios::binary | std::ios::trunc);
-    out << text;
+  (void)::unlink(temporary.c_str());  // one left by a crash (or a link): the name, not its target
+  const int fd =
+      ::open(temporary.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
+  if (fd < 0) {
+    spdlog::error("cannot write a file in {}: {}", path.parent_path().filename().string(),
+                  std::strerror(errno));
+    return;
   }
-  Share(temporary, sharing, sharing.file_mode);
+  Share(fd, sharing, sharing.file_mode);
+  bool written = true;
+  for (size_t done = 0; written && done < text.size();) {
+    const ssize_t n = ::write(fd, text.data() + done, text.size() - done);
+    written = n > 0;
+    if (written) done += static_cast<size_t>(n);
+  }
+  ::close(fd);
   std::error_code ec;
-  fs::rename(temporary, path, ec);
+  if (written) {
+    fs::rename(temporary, path, ec);
+  } else {
+    fs::remove(temporary, ec);
+  }
+}
+
+// A subfolder made by the adapter (one the operator made keeps what they gave it).
+void MakeShared(const fs::path& folder, const Sharing& sharing) {
+  std::error_code ec;
+  if (!fs::create_directories(folder, ec)) return;
+  const int fd = ::open(folder.c_str(), O_RDONLY | O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) return;
+  Share(fd, sharing, sharing.folder_mode);
+  ::close(fd);
+}
+
+// The dropped file's text, never read through a link: an exporter's link could otherwise have
+// the adapter send, as its agency, any file the adapter's account may read.
+dutyhub::Result<std::string> ReadDropped(const fs::path& file) {
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  if (fd < 0) {
+    if (errno == ELOOP) {
+      return dutyhub::Status::InvalidArgument(
+          "the file is a link: the exporter must write the notification's file itself");
+    }
+    return dutyhub::Status::Unavailable(std::string("cannot read it: ") + std::strerror(errno));
+  }
+  std::string text;
+  char buffer[65536];
+  ssize_t n;
+  while ((n = ::read(fd, buffer, sizeof buffer)) > 0) text.append(buffer, static_cast<size_t>(n));
+  ::close(fd);
+  if (n < 0)
+    return dutyhub::Status::Unavailable(std::string("cannot read it: ") + std::strerror(errno));
+  return text;
 }
 
 // `name` in `dir`, or `name` with a number added if that is taken: nothing is overwritten.
@@ -102,11 +161,10 @@ std::string ForLog(const dutyhub::Result<dutyhub::v1::Notification>& parsed) {
 // is logged once, not at every look (every 200 ms until the outbox can take it again).
 void Take(dutyhub::Outbox& outbox, const dutyhub::Clock& clock, const fs::path& file,
           const fs::path& folder, const Sharing& sharing, std::set<fs::path>& waiting) {
-  std::ifstream in(file, std::ios::binary);
-  std::stringstream text;
-  text << in.rdbuf();
+  auto text = ReadDropped(file);
   dutyhub::Status status;
-  auto parsed = dutyhub::ParseNotificationJson(text.str(), clock.Now());
+  auto parsed = text.ok() ? dutyhub::ParseNotificationJson(*text, clock.Now())
+                          : dutyhub::Result<dutyhub::v1::Notification>(text.status());
   const std::string which = ForLog(parsed);
   if (parsed.ok()) {
     auto accepted = outbox.Accept(*parsed);
@@ -176,11 +234,7 @@ int main(int argc, char** argv) {
   std::error_code made;
   fs::create_directories(folder, made);
   const Sharing sharing = SharingOf(folder);
-  for (const char* sub : {"sent", "failed", "receipts"}) {
-    // One the operator made already keeps the permissions they gave it.
-    if (fs::create_directories(folder / sub, made))
-      Share(folder / sub, sharing, sharing.folder_mode);
-  }
+  for (const char* sub : {"sent", "failed", "receipts"}) MakeShared(folder / sub, sharing);
   auto options = dutyhub::OutboxOptionsFor(*config);
   if (!options.ok()) {
     std::cerr << "dutyhub-folder: " << options.status().message() << "\n";

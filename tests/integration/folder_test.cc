@@ -2,6 +2,8 @@
 // written back, and store-and-forward: nothing lost or doubled while the broker is away
 // or the adapter is killed.
 #include <gtest/gtest.h>
+#include <sys/stat.h>
+#include <unistd.h>
 
 #include <fstream>
 #include <map>
@@ -223,11 +225,17 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
 TEST_F(FolderAdapter, WhatItWritesBackIsReadableByTheFoldersGroupAndNoOneElse) {
   ASSERT_TRUE(broker_->Start()) << broker_->log();
   for (const auto& [agency, mode] : std::vector<std::pair<std::string, fs::perms>>{
-           {"northshire-mash", fs::perms(02750)}, {"gwh-scbu", fs::perms(0700)}}) {
+           {"northshire-mash", fs::perms(02770)}, {"gwh-scbu", fs::perms(0700)}}) {
     SCOPED_TRACE(agency);
     fs::path drop = dir_.path() / agency / "drop";
     fs::create_directories(drop);
     fs::permissions(drop, mode);
+    // The exporter's group, not the adapter's (the suite runs as root, who may give it).
+    const gid_t exporters = 4321;
+    const bool root = ::geteuid() == 0;
+    if (root) {
+      ASSERT_EQ(::chown(drop.c_str(), static_cast<uid_t>(-1), exporters), 0);
+    }
     auto adapter = StartAdapter(agency);
     Drop(agency, "one.json",
          ReadFile(SamplePath(agency == "northshire-mash"
@@ -239,15 +247,63 @@ TEST_F(FolderAdapter, WhatItWritesBackIsReadableByTheFoldersGroupAndNoOneElse) {
     })) << adapter->Output();
     const bool shared = agency == "northshire-mash";
     auto mode_of = [](const fs::path& p) { return fs::status(p).permissions() & fs::perms::mask; };
+    auto group_of = [](const fs::path& p) {
+      struct stat st {};
+      ::stat(p.c_str(), &st);
+      return st.st_gid;
+    };
+    // The group reads and searches, never writes: it could otherwise put a link where the
+    // adapter writes.
     for (const char* sub : {"sent", "failed", "receipts"}) {
       EXPECT_EQ(mode_of(drop / sub), shared ? fs::perms(02750) : fs::perms(0700)) << sub;
+      if (root) {
+        EXPECT_EQ(group_of(drop / sub), exporters) << sub;
+      }
     }
     EXPECT_EQ(mode_of(drop / "failed" / "bad.json.error.json"),
               shared ? fs::perms(0640) : fs::perms(0600));
+    if (root) {
+      EXPECT_EQ(group_of(drop / "failed" / "bad.json.error.json"), exporters);
+    }
     for (const auto& entry : fs::directory_iterator(drop / "receipts")) {
       EXPECT_EQ(mode_of(entry.path()), shared ? fs::perms(0640) : fs::perms(0600));
+      if (root) {
+        EXPECT_EQ(group_of(entry.path()), exporters);
+      }
     }
   }
+}
+
+// Links in the folder are never followed: not a dropped file that is a link (to a form the
+// adapter's account may read, which it would send as its agency), nor a link put where the
+// adapter writes a receipt or an error.
+TEST_F(FolderAdapter, ItNeverFollowsALinkItFindsOrOnePutWhereItWrites) {
+  ASSERT_TRUE(broker_->Start()) << broker_->log();
+  fs::path drop = dir_.path() / "northshire-mash" / "drop";
+  for (const char* sub : {"receipts", "failed"}) fs::create_directories(drop / sub);
+  const fs::path target = dir_.path() / "outbox-of-someone-else.sqlite";
+  std::ofstream(target) << "precious";
+  const std::string id = "6f1c2a7e-3b4d-4e5f-8a9b-0c1d2e3f4a03";
+  fs::create_symlink(target, drop / "receipts" / (id + ".json.tmp"));
+  fs::create_symlink(target, drop / "failed" / "bad.json.error.json.tmp");
+  const fs::path elsewhere = dir_.path() / "a-form-elsewhere.json";
+  std::ofstream(elsewhere) << ReadFile(SamplePath("mash-request-gp-information.json"));
+  fs::create_symlink(elsewhere, drop / "linked.json");
+  auto mash = StartAdapter("northshire-mash");
+  Drop("northshire-mash", "home-visit.json", ReadFile(SamplePath("mash-request-home-visit.json")));
+  Drop("northshire-mash", "bad.json", ReadFile(SamplePath("invalid-not-json.txt")));
+  ASSERT_TRUE(Eventually([&] {
+    return fs::exists(drop / "receipts" / (id + ".json")) &&
+           fs::exists(drop / "failed" / "bad.json.error.json") &&
+           fs::exists(drop / "failed" / "linked.json.error.json");
+  })) << mash->Output();
+  EXPECT_EQ(ReadFile(target), "precious");
+  EXPECT_FALSE(fs::is_symlink(drop / "receipts" / (id + ".json")));
+  EXPECT_NE(ReadFile(drop / "failed" / "linked.json.error.json").find("is a link"),
+            std::string::npos);
+  EXPECT_TRUE(fs::is_symlink(drop / "failed" / "linked.json")) << "moved, never deleted";
+  EXPECT_EQ(Items("gina", "gp-J81034"), 0u) << "the form it pointed at was not sent";
+  EXPECT_EQ(Items("bob", "hv-south"), 1u);
 }
 
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
