@@ -22,9 +22,11 @@ HubClient::HubClient(const std::string& endpoint, std::string as,
       "inproc://dutyhub-client-handshake-" + std::to_string(monitors.fetch_add(1));
   if (zmq_socket_monitor(socket_.handle(), monitor_endpoint.c_str(),
                          ZMQ_EVENT_HANDSHAKE_FAILED_AUTH | ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL |
-                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) == 0) {
+                             ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL |
+                             ZMQ_EVENT_HANDSHAKE_SUCCEEDED) == 0) {
     monitor_.set(zmq::sockopt::linger, 0);
     monitor_.connect(monitor_endpoint);
+    monitored_ = true;
   }
   if (keys) {
     socket_.set(zmq::sockopt::curve_serverkey, keys->broker_public_key);
@@ -51,32 +53,34 @@ Status NoBroker(std::chrono::milliseconds timeout) {
 }  // namespace
 
 std::optional<Status> HubClient::HandshakeRefusal() {
+  // Every event waiting, oldest first: the last says how things stand (a success after
+  // failures, once the broker took the key, clears them).
+  std::optional<Status> refusal;
   zmq::message_t event;
-  while (monitor_.handle() != nullptr && monitor_.recv(event, zmq::recv_flags::dontwait)) {
+  while (monitor_.recv(event, zmq::recv_flags::dontwait)) {
     // Two frames: the event (uint16) and its value (uint32), then the endpoint.
     uint16_t kind = 0;
-    uint32_t value = 0;
-    if (event.size() >= 6) {
-      std::memcpy(&kind, event.data(), sizeof kind);
-      std::memcpy(&value, static_cast<const char*>(event.data()) + 2, sizeof value);
-    }
+    if (event.size() >= 6) std::memcpy(&kind, event.data(), sizeof kind);
     zmq::message_t endpoint;
     while (monitor_.get(zmq::sockopt::rcvmore) && monitor_.recv(endpoint)) {
     }
-    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-      return Status::PermissionDenied(
+    if (kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
+      refusal.reset();
+    } else if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
+      refusal = Status::PermissionDenied(
           "the broker refused this key at the handshake (it knows no agency or person by it): "
           "check --key (or DUTYHUB_KEY), or ask the hub's administrator to add its public key");
-    }
-    if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_PROTOCOL ||
-        kind == ZMQ_EVENT_HANDSHAKE_FAILED_NO_DETAIL) {
-      return Status::Unavailable(
-          curve_ ? "the secure handshake with the broker failed: the broker is not the one this "
-                   "key trusts; check --broker-key (or the key file's broker-public-key)"
-                 : "the broker wants a key and none was given: --key FILE (or DUTYHUB_KEY)");
+    } else {
+      // The broker ended the handshake (ZeroMQ says no more): what this end can tell is
+      // whether it offered a key.
+      refusal = Status::Unavailable(
+          curve_ ? "the broker ended the secure handshake: it may not be the broker this key "
+                   "trusts; check --broker-key (or the key file's broker-public-key)"
+                 : "the broker ended the handshake: it may want a key, and none was given: "
+                   "--key FILE (or DUTYHUB_KEY)");
     }
   }
-  return std::nullopt;
+  return refusal;
 }
 
 Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds timeout) {
@@ -92,10 +96,9 @@ Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds 
         deadline - std::chrono::steady_clock::now());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLOUT, 0},
                                {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
-    const int count = monitor_.handle() != nullptr ? 2 : 1;
-    zmq::poll(items, count, std::max(left, std::chrono::milliseconds(0)));
+    zmq::poll(items, monitored_ ? 2 : 1, std::max(left, std::chrono::milliseconds(0)));
     if (items[0].revents & ZMQ_POLLOUT) break;
-    if (count == 2 && (items[1].revents & ZMQ_POLLIN)) {
+    if (monitored_ && (items[1].revents & ZMQ_POLLIN)) {
       if (std::optional<Status> refused = HandshakeRefusal()) return *refused;
       continue;
     }

@@ -31,8 +31,9 @@ class HubClient {
 
   // Sends `request` (its correlation id is set here) and waits up to `timeout` for its
   // answer. UNAVAILABLE when none came; PERMISSION_DENIED, at once, when the broker refused
-  // this key at the handshake; UNAVAILABLE, at once, naming the keys, when the secure
-  // handshake failed (no key for a broker that wants one, or the wrong broker key). The
+  // this key at the handshake; UNAVAILABLE, at once, saying which key to check, when the
+  // broker ended the handshake (no key for a broker that wants one, or the wrong broker
+  // key). The
   // broker's status otherwise travels in the reply, so a Result that is ok may still hold an
   // error Reply.
   Result<v1::Reply> Call(v1::Request request, std::chrono::milliseconds timeout);
@@ -51,6 +52,7 @@ class HubClient {
   zmq::socket_t monitor_;  // the handshake's failures, as ZeroMQ reports them on `socket_`
   std::string as_;
   bool curve_ = false;
+  bool monitored_ = false;  // the monitor started (ZeroMQ may refuse one)
   uint64_t next_correlation_id_ = 1;
 };
 
