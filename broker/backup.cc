@@ -62,32 +62,33 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
     return Status::InvalidArgument("no folder " + target.parent_path().string() +
                                    " to write the backup in");
   }
-  // Made here, new, never through a link: in a folder others may write in, a file or link
-  // placed at this name beforehand would otherwise receive the copy (every child's details)
-  // or send it somewhere of their choosing. One found there is left alone.
-  const fs::path partial = target.string() + ".partial";
-  const int made =
-      ::open(partial.c_str(), O_WRONLY | O_CREAT | O_EXCL | O_NOFOLLOW | O_CLOEXEC, 0600);
-  if (made < 0) {
-    if (errno == EEXIST) {
-      return Status::InvalidArgument(partial.string() +
-                                     " exists: another backup may be writing it; if none is, "
-                                     "remove it and run the backup again");
-    }
-    return Status::Unavailable("cannot create " + partial.string() + ": " + std::strerror(errno));
+  // Written in a folder of its own beside DEST (mkdtemp: new, 0700, this account's; beside,
+  // so that the last step is a link on the same file system): in a backup folder others may
+  // write in, nothing can be put in the copy's way or swapped under it, and however the
+  // backup ends, that folder goes with whatever is in it.
+  std::string work_name = target.string() + ".partial-XXXXXX";
+  if (::mkdtemp(work_name.data()) == nullptr) {
+    return Status::Unavailable("cannot make a folder beside " + target.string() + ": " +
+                               std::strerror(errno));
   }
-  ::close(made);
+  struct WorkFolder {
+    fs::path path;
+    ~WorkFolder() {
+      std::error_code ignored;
+      fs::remove_all(path, ignored);
+    }
+  } work{work_name};
+  const fs::path partial = work.path / "copy.sqlite";
 
   Connection source, copy;
   if (sqlite3_open_v2(store_path.c_str(), &source.db, SQLITE_OPEN_READONLY, nullptr) != SQLITE_OK) {
-    fs::remove(partial, ec);
     return Unavailable("cannot open the store " + store_path, source.db);
   }
   sqlite3_busy_timeout(source.db, 5000);
-  if (sqlite3_open_v2(partial.c_str(), &copy.db, SQLITE_OPEN_READWRITE | SQLITE_OPEN_NOFOLLOW,
+  if (sqlite3_open_v2(partial.c_str(), &copy.db,
+                      SQLITE_OPEN_READWRITE | SQLITE_OPEN_CREATE | SQLITE_OPEN_NOFOLLOW,
                       nullptr) != SQLITE_OK) {
-    fs::remove(partial, ec);
-    return Unavailable("cannot open " + partial.string(), copy.db);
+    return Unavailable("cannot create " + partial.string(), copy.db);
   }
   sqlite3_exec(copy.db, "PRAGMA synchronous=FULL", nullptr, nullptr, nullptr);
   sqlite3_backup* backup = sqlite3_backup_init(copy.db, "main", source.db, "main");
@@ -102,7 +103,6 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   }
   sqlite3_backup_finish(backup);
   if (rc != SQLITE_DONE) {
-    fs::remove(partial, ec);
     return Status::Unavailable(std::string("the backup did not finish: ") + sqlite3_errstr(rc));
   }
   // Sound before it is named: the copy is read back whole.
@@ -114,7 +114,6 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   }
   sqlite3_finalize(check);
   if (verdict != "ok") {
-    fs::remove(partial, ec);
     return Status::Unavailable("the copy failed its integrity check (" + verdict +
                                "): the store itself may be damaged");
   }
@@ -123,7 +122,6 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   auto deliveries = Count(copy.db, "SELECT COUNT(*) FROM deliveries");
   auto events = Count(copy.db, "SELECT COUNT(*) FROM events");
   if (!notifications.ok() || !deliveries.ok() || !events.ok()) {
-    fs::remove(partial, ec);
     return !notifications.ok() ? notifications.status()
            : !deliveries.ok()  ? deliveries.status()
                                : events.status();
@@ -138,10 +136,8 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
   if (::link(partial.c_str(), target.c_str()) != 0) {
     const std::string why =
         errno == EEXIST ? "it exists now: a backup never overwrites" : std::strerror(errno);
-    fs::remove(partial, ec);
     return Status::Unavailable("cannot name the backup " + target.string() + ": " + why);
   }
-  fs::remove(partial, ec);
   if (Status s = SyncPath(target.parent_path(), O_RDONLY | O_DIRECTORY); !s.ok()) return s;
   figures.bytes = static_cast<int64_t>(fs::file_size(target, ec));
   return figures;

@@ -5,11 +5,13 @@
 #include <unistd.h>
 #include <zmq.h>
 
+#include <algorithm>
 #include <cerrno>
 #include <cstring>
 #include <filesystem>
 #include <fstream>
 #include <sstream>
+#include <vector>
 
 namespace dutyhub {
 namespace {
@@ -69,6 +71,21 @@ Status WriteKeyFile(const std::string& path, const KeyPair& keys) {
   return Status::Ok();
 }
 
+namespace {
+
+// Whether this process is in group `gid` (its own or one of its supplementary groups): a key
+// file readable by some other group is readable by others.
+bool IsOneOfMyGroups(gid_t gid) {
+  if (gid == ::getegid()) return true;
+  const int count = ::getgroups(0, nullptr);
+  if (count <= 0) return false;
+  std::vector<gid_t> groups(static_cast<size_t>(count));
+  const int got = ::getgroups(count, groups.data());
+  return got > 0 && std::find(groups.begin(), groups.begin() + got, gid) != groups.begin() + got;
+}
+
+}  // namespace
+
 Result<KeyPair> ReadKeyFile(const std::string& path) {
   struct stat st {};
   if (stat(path.c_str(), &st) != 0) return Status::InvalidArgument("cannot read key file " + path);
@@ -76,11 +93,12 @@ Result<KeyPair> ReadKeyFile(const std::string& path) {
   // the service's group (0640), which the service then cannot change. Never others', never
   // writable by the group.
   const bool owners_alone = (st.st_mode & 077) == 0;
-  const bool roots_for_a_group = st.st_uid == 0 && (st.st_mode & 037) == 0;
+  const bool roots_for_a_group =
+      st.st_uid == 0 && (st.st_mode & 037) == 0 && IsOneOfMyGroups(st.st_gid);
   if (!owners_alone && !roots_for_a_group) {
     return Status::PermissionDenied("key file " + path +
                                     " is open to others: chmod 600 it (or, owned by root, 640 "
-                                    "for the service's group)");
+                                    "for a group the service is in)");
   }
   std::ifstream in(path);
   KeyPair keys;

@@ -8,6 +8,7 @@
 #include <atomic>
 #include <fstream>
 #include <mutex>
+#include <set>
 #include <thread>
 
 #include "agents/client/hub_client.h"
@@ -125,10 +126,11 @@ TEST(Backup, AConsistentCopyWhileTheBrokerPublishesAndABrokerServesTheRestoredCo
   EXPECT_TRUE(retry.Json()["duplicate"].get<bool>()) << retry.out;
 }
 
-// A backup folder others may write in: a file or link placed at DEST.partial beforehand
-// never receives the copy, and what it points at is left as it was. And an account that may
-// not see the store is told to run the backup as the broker's.
-TEST(Backup, NeverWritesThroughAPartialFilePlacedBeforehandAndSaysWhoMayRunIt) {
+// A backup folder others may write in: the copy is made in a folder of the backup's own, so
+// a file or link placed beside DEST beforehand (at the name an older backup wrote through)
+// never receives it, and what it points at is left as it was. And an account that may not
+// see the store is told to run the backup as the broker's.
+TEST(Backup, NeverWritesThroughAFileOrLinkPlacedBesideItAndSaysWhoMayRunIt) {
   TempDir dir;
   BrokerProcess broker(ConfigPath("northshire.yaml"), dir.path() / "data",
                        {"--simulated-clock", "2026-11-23T16:00:00Z"});
@@ -138,22 +140,20 @@ TEST(Backup, NeverWritesThroughAPartialFilePlacedBeforehandAndSaysWhoMayRunIt) {
             0);
   const std::filesystem::path elsewhere = dir.path() / "someone-elses.sqlite";
   std::ofstream(elsewhere) << "not for the copy";
-  const std::filesystem::path dest = dir.path() / "backup.sqlite";
+  const std::filesystem::path dest = dir.path() / "backups" / "backup.sqlite";
+  std::filesystem::create_directories(dest.parent_path());
   std::filesystem::create_symlink(elsewhere, dest.string() + ".partial");
   const std::string data = (dir.path() / "data").string();
-  CommandResult through_link =
-      RunCommand({DUTYHUB_BROKER_BIN, "backup", dest.string(), "--data", data});
-  EXPECT_EQ(through_link.exit_code, 2) << through_link.err;
-  EXPECT_NE(through_link.err.find("another backup may be writing it"), std::string::npos)
-      << through_link.err;
-  EXPECT_EQ(ReadFile(elsewhere), "not for the copy");
-  EXPECT_TRUE(std::filesystem::is_symlink(dest.string() + ".partial")) << "left alone";
-  EXPECT_FALSE(std::filesystem::exists(dest));
-
-  // Once it is gone, the backup is made.
-  std::filesystem::remove(dest.string() + ".partial");
   CommandResult made = RunCommand({DUTYHUB_BROKER_BIN, "backup", dest.string(), "--data", data});
   EXPECT_EQ(made.exit_code, 0) << made.err;
+  EXPECT_EQ(ReadFile(elsewhere), "not for the copy");
+  EXPECT_TRUE(std::filesystem::is_symlink(dest.string() + ".partial")) << "left alone";
+  EXPECT_FALSE(std::filesystem::is_symlink(dest));
+  // Nothing of its own left beside it: the backup and the link that was there.
+  std::set<std::string> beside;
+  for (const auto& entry : std::filesystem::directory_iterator(dest.parent_path()))
+    beside.insert(entry.path().filename().string());
+  EXPECT_EQ(beside, (std::set<std::string>{"backup.sqlite", "backup.sqlite.partial"}));
   EXPECT_EQ(SqliteQuery(dest, "SELECT COUNT(*) FROM notifications"), "1");
 
   // As an account that may not see the data folder (0700, the broker's).
