@@ -15,6 +15,7 @@
 #include <cmath>
 #include <map>
 #include <optional>
+#include <set>
 #include <unordered_set>
 #include <utility>
 
@@ -56,6 +57,14 @@ class ViolationList {
   }
   // One more broken rule, past the ones listed. REQUIRES: kMostViolations are listed.
   void CountUnlisted() { ++more_; }
+  // Whether `field`, or anything inside it, was set aside (few are: a list with more wrong
+  // members than a reply lists is set aside whole).
+  bool SetAsideWithin(std::string_view field) const {
+    return std::any_of(suppressed_.begin(), suppressed_.end(), [field](const std::string& s) {
+      return s.starts_with(field) &&
+             (s.size() == field.size() || s[field.size()] == '.' || s[field.size()] == '[');
+    });
+  }
   // A field already named for being written in the wrong shape, and so left out of what the
   // rules check: their own "required" for it, or anything inside it, would say it again.
   void Suppress(std::string field) { suppressed_.insert(std::move(field)); }
@@ -447,6 +456,10 @@ void CheckFatherStatus(ViolationList& out, const Notification& n) {
       return;
     }
   }
+  // A household, or a member's relationship, written in the wrong shape was left out and is
+  // named already: whether he is there is not known, and saying he is not would be a second
+  // complaint about the same mistake.
+  if (out.SetAsideWithin("household")) return;
   out.Add(
       "father_status",
       "father_status is RECORDED but no household member is the FATHER or a MALE_CARER: add "
@@ -550,7 +563,8 @@ void CheckScbuDischarge(ViolationList& out, const Notification& n) {
   const Address& address = form.discharge_address();
   bool has_line = false;
   for (const std::string& line : address.lines()) has_line = has_line || !IsBlank(line);
-  if (!has_line && IsBlank(address.postcode())) {
+  if (!has_line && IsBlank(address.postcode()) &&
+      !out.SetAsideWithin(Path(p, "discharge_address"))) {
     out.Add(Path(p, "discharge_address"),
             "Required: where the baby will live (at least one address line or a postcode).");
   }
@@ -717,6 +731,7 @@ class ShapeCheck {
     }
     std::sort(keys.begin(), keys.end());
     const std::map<const OneofDescriptor*, std::string> kept = OneofKeysKept(object, type, keys);
+    std::set<const FieldDescriptor*> seen;  // a field given as nhs_number and nhsNumber too
     for (const auto& [index, key] : keys) {
       const FieldDescriptor* field = Find(type, key);
       if (field == nullptr) {
@@ -727,6 +742,11 @@ class ShapeCheck {
         continue;
       }
       const std::string at = Join(prefix, field->name());
+      if (!seen.insert(field).second) {
+        out_.Add(at, "Given twice, under both its spellings: give it once.");
+        object.mutable_fields()->erase(key);
+        continue;
+      }
       Value& value = (*object.mutable_fields())[key];
       if (value.kind_case() == Value::kNullValue) continue;  // not given, as the parser reads it
       if (const OneofDescriptor* oneof = field->real_containing_oneof();

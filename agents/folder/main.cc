@@ -59,9 +59,9 @@ Sharing SharingOf(const fs::path& folder) {
 // Best effort: an adapter's account outside the folder's group keeps its own group (said
 // once in the log), and the file stays readable by that account alone, never wider.
 void Share(int fd, const Sharing& sharing, mode_t mode) {
-  static bool told = false;
-  if (sharing.group != static_cast<gid_t>(-1) && ::fchown(fd, -1, sharing.group) != 0 && !told) {
-    told = true;
+  static std::atomic<bool> told{false};  // the watcher's thread and the outbox's both write
+  if (sharing.group != static_cast<gid_t>(-1) && ::fchown(fd, -1, sharing.group) != 0 &&
+      !told.exchange(true)) {
     spdlog::warn(
         "cannot give what the adapter writes back the folder's group ({}): put the "
         "adapter's account in that group, or make the folder set-group-id (chmod g+s)",
@@ -99,6 +99,32 @@ void WriteAtomically(const fs::path& path, const std::string& text, const Sharin
   }
 }
 
+// Why the folder is not safe to watch, or "". Where another account may write in it (the
+// exporter's, through the group, to drop its files), it must be sticky and the adapter's own:
+// otherwise that account could rename sent/, failed/ or receipts/ and put a link in its
+// place, and what the adapter writes back would go wherever the link leads. For the same
+// reason each of those already there must be a folder of the adapter's own, not a link.
+std::string UnsafeFolder(const fs::path& folder) {
+  struct stat st {};
+  if (::lstat(folder.c_str(), &st) != 0) return "cannot see " + folder.string();
+  if (!S_ISDIR(st.st_mode)) return folder.string() + " is not a folder (a link is not taken)";
+  const bool others_write = (st.st_mode & (S_IWGRP | S_IWOTH)) != 0;
+  if (others_write && ((st.st_mode & S_ISVTX) == 0 || st.st_uid != ::geteuid())) {
+    return folder.string() +
+           " may be written in by other accounts, so it must be sticky and the adapter's own "
+           "(chown the adapter's account, then chmod 3770: set-group-id and sticky)";
+  }
+  for (const char* sub : {"sent", "failed", "receipts"}) {
+    const fs::path path = folder / sub;
+    if (::lstat(path.c_str(), &st) != 0) continue;  // made below
+    if (!S_ISDIR(st.st_mode) || st.st_uid != ::geteuid()) {
+      return path.string() +
+             " is not a folder of the adapter's own: remove it (the adapter makes it)";
+    }
+  }
+  return "";
+}
+
 // A subfolder made by the adapter (one the operator made keeps what they gave it).
 void MakeShared(const fs::path& folder, const Sharing& sharing) {
   std::error_code ec;
@@ -111,8 +137,10 @@ void MakeShared(const fs::path& folder, const Sharing& sharing) {
 
 // The dropped file's text, never read through a link: an exporter's link could otherwise have
 // the adapter send, as its agency, any file the adapter's account may read.
+// Opened without waiting (a FIFO put in its place would otherwise hold the adapter for ever),
+// and read only when it is a plain file.
 dutyhub::Result<std::string> ReadDropped(const fs::path& file) {
-  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_CLOEXEC);
+  const int fd = ::open(file.c_str(), O_RDONLY | O_NOFOLLOW | O_NONBLOCK | O_CLOEXEC);
   if (fd < 0) {
     if (errno == ELOOP) {
       return dutyhub::Status::InvalidArgument(
@@ -120,6 +148,13 @@ dutyhub::Result<std::string> ReadDropped(const fs::path& file) {
     }
     return dutyhub::Status::Unavailable(std::string("cannot read it: ") + std::strerror(errno));
   }
+  struct stat st {};
+  if (::fstat(fd, &st) != 0 || !S_ISREG(st.st_mode)) {
+    ::close(fd);
+    return dutyhub::Status::InvalidArgument(
+        "it is not a plain file: the exporter must write the notification's file itself");
+  }
+  (void)::fcntl(fd, F_SETFL, ::fcntl(fd, F_GETFL) & ~O_NONBLOCK);
   std::string text;
   char buffer[65536];
   ssize_t n;
@@ -233,6 +268,10 @@ int main(int argc, char** argv) {
   const fs::path folder = config->folder;
   std::error_code made;
   fs::create_directories(folder, made);
+  if (std::string unsafe = UnsafeFolder(folder); !unsafe.empty()) {
+    std::cerr << "dutyhub-folder: " << config_path << ": folder: " << unsafe << "\n";
+    return 2;
+  }
   const Sharing sharing = SharingOf(folder);
   for (const char* sub : {"sent", "failed", "receipts"}) MakeShared(folder / sub, sharing);
   auto options = dutyhub::OutboxOptionsFor(*config);

@@ -225,7 +225,7 @@ TEST_F(FolderAdapter, WhatTheBrokerRefusesIsReportedInTheReceipt) {
 TEST_F(FolderAdapter, WhatItWritesBackIsReadableByTheFoldersGroupAndNoOneElse) {
   ASSERT_TRUE(broker_->Start()) << broker_->log();
   for (const auto& [agency, mode] : std::vector<std::pair<std::string, fs::perms>>{
-           {"northshire-mash", fs::perms(02770)}, {"gwh-scbu", fs::perms(0700)}}) {
+           {"northshire-mash", fs::perms(03770)}, {"gwh-scbu", fs::perms(0700)}}) {
     SCOPED_TRACE(agency);
     fs::path drop = dir_.path() / agency / "drop";
     fs::create_directories(drop);
@@ -304,6 +304,36 @@ TEST_F(FolderAdapter, ItNeverFollowsALinkItFindsOrOnePutWhereItWrites) {
   EXPECT_TRUE(fs::is_symlink(drop / "failed" / "linked.json")) << "moved, never deleted";
   EXPECT_EQ(Items("gina", "gp-J81034"), 0u) << "the form it pointed at was not sent";
   EXPECT_EQ(Items("bob", "hv-south"), 1u);
+}
+
+// A folder another account may write in, not sticky: that account could swap sent/, failed/
+// or receipts/ for a link. The adapter will not start on it, nor on a subfolder that is a link.
+TEST_F(FolderAdapter, ItRefusesAFolderOthersCouldSwapItsSubfoldersIn) {
+  fs::path home = dir_.path() / "northshire-mash";
+  fs::path drop = home / "drop";
+  fs::create_directories(drop);
+  std::ofstream(home / "adapter.yaml")
+      << "agency: northshire-mash\nbroker: " << endpoint_ << "\ninsecure_as: northshire-mash"
+      << "\noutbox: " << (home / "outbox.sqlite").string() << "\nfolder: " << drop.string() << "\n";
+  auto start = [&] {
+    return RunCommand({DUTYHUB_FOLDER_BIN, "--config", (home / "adapter.yaml").string()});
+  };
+  fs::permissions(drop, fs::perms(02770));
+  CommandResult group_writable = start();
+  EXPECT_EQ(group_writable.exit_code, 2);
+  EXPECT_NE(group_writable.err.find("must be sticky and the adapter's own"), std::string::npos)
+      << group_writable.err;
+  EXPECT_FALSE(fs::exists(drop / "receipts")) << "refused before making anything";
+
+  fs::permissions(drop, fs::perms(0700));
+  const fs::path elsewhere = dir_.path() / "elsewhere";
+  fs::create_directories(elsewhere);
+  fs::create_directory_symlink(elsewhere, drop / "receipts");
+  CommandResult linked = start();
+  EXPECT_EQ(linked.exit_code, 2);
+  EXPECT_NE(linked.err.find("receipts is not a folder of the adapter's own"), std::string::npos)
+      << linked.err;
+  EXPECT_TRUE(fs::is_empty(elsewhere));
 }
 
 TEST_F(FolderAdapter, AThousandAcceptedWhileTheBrokerIsDownAllArriveExactlyOnce) {
