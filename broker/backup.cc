@@ -2,6 +2,7 @@
 
 #include <fcntl.h>
 #include <sqlite3.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include <cerrno>
@@ -62,10 +63,21 @@ Result<BackupFigures> BackupStore(const std::string& store_path, const std::stri
     return Status::InvalidArgument("no folder " + target.parent_path().string() +
                                    " to write the backup in");
   }
+  // A folder others may write in must be sticky: there, only the owner of a name may rename
+  // or remove it, so the backup's own folder below cannot be moved aside and another put in
+  // its place between the copy and its naming.
+  struct stat folder {};
+  if (::stat(target.parent_path().c_str(), &folder) == 0 &&
+      (folder.st_mode & (S_IWGRP | S_IWOTH)) != 0 && (folder.st_mode & S_ISVTX) == 0) {
+    return Status::InvalidArgument(
+        target.parent_path().string() +
+        " may be written in by other accounts and is not sticky: back up into a folder of the "
+        "broker's account, or make this one sticky (chmod +t)");
+  }
   // Written in a folder of its own beside DEST (mkdtemp: new, 0700, this account's; beside,
   // so that the last step is a link on the same file system): in a backup folder others may
-  // write in, nothing can be put in the copy's way or swapped under it, and however the
-  // backup ends, that folder goes with whatever is in it.
+  // write in (sticky, above), nothing can be put in the copy's way or swapped under it, and however
+  // the backup ends, that folder goes with whatever is in it.
   std::string work_name = target.string() + ".partial-XXXXXX";
   if (::mkdtemp(work_name.data()) == nullptr) {
     return Status::Unavailable("cannot make a folder beside " + target.string() + ": " +

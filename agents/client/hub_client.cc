@@ -53,11 +53,10 @@ Status NoBroker(std::chrono::milliseconds timeout) {
 }  // namespace
 
 std::optional<Status> HubClient::HandshakeRefusal() {
-  // Every event waiting, oldest first: the last says how things stand (a success after
-  // failures, once the broker took the key, clears them).
-  std::optional<Status> refusal;
+  // Every event waiting, oldest first (read at each Post, so none pile up): the last says how
+  // things stand, a success after failures, once the broker took the key, clearing them.
   zmq::message_t event;
-  while (monitor_.recv(event, zmq::recv_flags::dontwait)) {
+  while (monitored_ && monitor_.recv(event, zmq::recv_flags::dontwait)) {
     // Two frames: the event (uint16) and its value (uint32), then the endpoint.
     uint16_t kind = 0;
     if (event.size() >= 6) std::memcpy(&kind, event.data(), sizeof kind);
@@ -65,22 +64,24 @@ std::optional<Status> HubClient::HandshakeRefusal() {
     while (monitor_.get(zmq::sockopt::rcvmore) && monitor_.recv(endpoint)) {
     }
     if (kind == ZMQ_EVENT_HANDSHAKE_SUCCEEDED) {
-      refusal.reset();
+      refusal_.reset();
     } else if (kind == ZMQ_EVENT_HANDSHAKE_FAILED_AUTH) {
-      refusal = Status::PermissionDenied(
+      refusal_ = Status::PermissionDenied(
           "the broker refused this key at the handshake (it knows no agency or person by it): "
           "check --key (or DUTYHUB_KEY), or ask the hub's administrator to add its public key");
     } else {
       // The broker ended the handshake (ZeroMQ says no more): what this end can tell is
       // whether it offered a key.
-      refusal = Status::Unavailable(
+      refusal_ = Status::Unavailable(
           curve_ ? "the broker ended the secure handshake: it may not be the broker this key "
                    "trusts; check --broker-key (or the key file's broker-public-key)"
                  : "the broker ended the handshake: it may want a key, and none was given: "
                    "--key FILE (or DUTYHUB_KEY)");
     }
   }
-  return refusal;
+  // Said at once: a broker restarting in the middle of a handshake may be taken for one that
+  // ended it, which only words the answer (UNAVAILABLE either way, and a caller retries).
+  return refusal_;
 }
 
 Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds timeout) {
@@ -91,6 +92,8 @@ Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds 
   // With ZMQ_IMMEDIATE the send waits for a connection; poll for writability first, and for
   // the handshake's failure, which no waiting mends.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
+  // What happened since the last Post: a refusal since the last success still stands.
+  if (std::optional<Status> refused = HandshakeRefusal()) return *refused;
   while (true) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());

@@ -52,7 +52,8 @@ class HubClient {
   zmq::socket_t monitor_;  // the handshake's failures, as ZeroMQ reports them on `socket_`
   std::string as_;
   bool curve_ = false;
-  bool monitored_ = false;  // the monitor started (ZeroMQ may refuse one)
+  bool monitored_ = false;         // the monitor started (ZeroMQ may refuse one)
+  std::optional<Status> refusal_;  // the handshake's last failure, since its last success
   uint64_t next_correlation_id_ = 1;
 };
 

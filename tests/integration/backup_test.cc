@@ -156,6 +156,22 @@ TEST(Backup, NeverWritesThroughAFileOrLinkPlacedBesideItAndSaysWhoMayRunIt) {
   EXPECT_EQ(beside, (std::set<std::string>{"backup.sqlite", "backup.sqlite.partial"}));
   EXPECT_EQ(SqliteQuery(dest, "SELECT COUNT(*) FROM notifications"), "1");
 
+  // A folder others may write in that is not sticky: where the backup's own folder could be
+  // moved aside and another put in its place, it does not write.
+  const std::filesystem::path shared = dir.path() / "shared";
+  std::filesystem::create_directories(shared);
+  std::filesystem::permissions(shared, std::filesystem::perms(0777));
+  CommandResult open_folder =
+      RunCommand({DUTYHUB_BROKER_BIN, "backup", (shared / "b.sqlite").string(), "--data", data});
+  EXPECT_EQ(open_folder.exit_code, 2);
+  EXPECT_NE(open_folder.err.find("is not sticky"), std::string::npos) << open_folder.err;
+  EXPECT_TRUE(std::filesystem::is_empty(shared));
+  std::filesystem::permissions(shared, std::filesystem::perms(01777));
+  EXPECT_EQ(
+      RunCommand({DUTYHUB_BROKER_BIN, "backup", (shared / "b.sqlite").string(), "--data", data})
+          .exit_code,
+      0);
+
   // As an account that may not see the data folder (0700, the broker's).
   if (::geteuid() == 0 && std::filesystem::exists("/usr/bin/setpriv")) {
     std::filesystem::permissions(dir.path(), std::filesystem::perms(0755));
