@@ -92,15 +92,18 @@ Result<uint64_t> HubClient::Post(v1::Request request, std::chrono::milliseconds 
   // With ZMQ_IMMEDIATE the send waits for a connection; poll for writability first, and for
   // the handshake's failure, which no waiting mends.
   const auto deadline = std::chrono::steady_clock::now() + timeout;
-  // What happened since the last Post: a refusal since the last success still stands.
-  if (std::optional<Status> refused = HandshakeRefusal()) return *refused;
-  while (true) {
+  (void)HandshakeRefusal();  // what happened since the last Post
+  for (bool first = true;; first = false) {
     auto left = std::chrono::duration_cast<std::chrono::milliseconds>(
         deadline - std::chrono::steady_clock::now());
     zmq::pollitem_t items[] = {{socket_.handle(), 0, ZMQ_POLLOUT, 0},
                                {monitor_.handle(), 0, ZMQ_POLLIN, 0}};
-    zmq::poll(items, monitored_ ? 2 : 1, std::max(left, std::chrono::milliseconds(0)));
+    zmq::poll(items, monitored_ ? 2 : 1,
+              first ? std::chrono::milliseconds(0) : std::max(left, std::chrono::milliseconds(0)));
     if (items[0].revents & ZMQ_POLLOUT) break;
+    // Not connected now, and refused since the last success: that still stands.
+    if (first && refusal_) return *refusal_;
+    if (first) continue;
     if (monitored_ && (items[1].revents & ZMQ_POLLIN)) {
       if (std::optional<Status> refused = HandshakeRefusal()) return *refused;
       continue;
