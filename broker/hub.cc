@@ -526,11 +526,9 @@ Outcome Hub::Overdue(const std::string& principal, const v1::OverdueRequest& req
   v1::OverdueReply* out = reply.mutable_overdue();
   out->set_now_ms(now);
   // A copy escalated or handed over into an inbox listed here is the same duty as its root:
-  // listed once, as the root, when the root's inbox is listed too; otherwise as the copy, so
-  // the EDS's manager sees what waits in the EDS from inboxes she does not manage.
-  // A root is a notification's copy in one inbox (routing reaches an inbox once), so its
-  // copies elsewhere are known by the notification and the root's inbox: of several (the
-  // managers', the leads', the EDS's) the first listed stands for the rest.
+  // listed once, as the root when the root's inbox is listed too, otherwise as its first copy
+  // listed (so the EDS's manager sees what waits in the EDS from inboxes she does not
+  // manage). Routing reaches an inbox once, so a root is known by its notification and inbox.
   const std::set<std::string> listed(inboxes->begin(), inboxes->end());
   std::set<std::pair<std::string, std::string>> copies_listed;
   for (const std::string& inbox : *inboxes) {

@@ -177,7 +177,7 @@ Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeM
   auto items = QueryDeliveries(
       "WHERE d.inbox = ?1 AND d.state IN (1, 2) AND d.due_at <= ?2 AND "
       "CASE WHEN d.origin = 'ESCALATED' THEN s.due_at < ?2 ELSE d.due_at < ?2 END "
-      "ORDER BY d.due_at, d.rowid",
+      "ORDER BY CASE WHEN d.origin = 'ESCALATED' THEN s.due_at ELSE d.due_at END, d.rowid",
       inbox, now);
   if (!items.ok()) return items;
   auto root_due = db_->Prepare(
@@ -191,9 +191,6 @@ Result<std::vector<v1::Delivery>> Store::Overdue(const std::string& inbox, TimeM
     if ((*root_due)->Step() != SQLITE_ROW) return db_->Error("reading an escalated copy's root");
     item.set_due_at_ms((*root_due)->Int(0));
   }
-  std::stable_sort(items->begin(), items->end(), [](const v1::Delivery& a, const v1::Delivery& b) {
-    return a.due_at_ms() < b.due_at_ms();
-  });
   return items;
 }
 

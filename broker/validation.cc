@@ -187,6 +187,15 @@ int64_t AddCalendar(int64_t day, date::years years, date::months months) {
 
 std::string Choices(const EnumDescriptor* type) { return EnumChoices(type); }
 
+// Whether a key the sender wrote may be repeated back or logged: lower-case letters and
+// underscores, as every field of the form is. A key with capitals, spaces or digits may be a
+// child's name or NHS number.
+bool IsFieldLike(std::string_view key) {
+  return !key.empty() && key.size() <= 64 && std::all_of(key.begin(), key.end(), [](char c) {
+    return (c >= 'a' && c <= 'z') || c == '_';
+  });
+}
+
 // Protobuf's JSON parser quotes the document in its errors: the lines after the first show
 // the text around the error, and "invalid value X for type T" repeats X. Either may be a
 // child's details, so only the shape of the error is kept.
@@ -217,11 +226,8 @@ std::string SafeParserMessage(std::string_view message) {
     }
     const size_t start = close == std::string::npos ? 0 : close + 2;
     const size_t end = text.size() - kUnknown.size();
-    bool field_like = end > start && end - start <= 64;
-    for (size_t i = start; field_like && i < end; ++i) {
-      field_like = std::islower(static_cast<unsigned char>(text[i])) || text[i] == '_';
-    }
-    if (!field_like) text = text.substr(0, start) + "(a field name not shown)" + text.substr(end);
+    if (!IsFieldLike(std::string_view(text).substr(start, end - start)))
+      text = text.substr(0, start) + "(a field name not shown)" + text.substr(end);
     return text;
   }
   // Any other shape ("Message too deep ... for key '...'", a number out of range): said as
@@ -697,14 +703,9 @@ using google::protobuf::Struct;
 using google::protobuf::Value;
 
 // A key of the document as a violation may name it: only when it looks like a field name
-// (lower-case letters and underscores, as every field of the form is), since a misspelt field
-// is what its sender needs to see; a key with capitals, spaces or digits may be a child's
-// name or NHS number.
+// (IsFieldLike), since a misspelt field is what its sender needs to see.
 std::string ShownKey(const std::string& key) {
-  const bool field_like = !key.empty() && key.size() <= 64 &&
-                          std::all_of(key.begin(), key.end(),
-                                      [](char c) { return (c >= 'a' && c <= 'z') || c == '_'; });
-  return field_like ? key : "(a key not shown)";
+  return IsFieldLike(key) ? key : "(a key not shown)";
 }
 
 std::string Join(const std::string& prefix, const std::string& name) {
